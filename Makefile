@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python examples/demo.py
+	bash examples/demo.sh
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -1,0 +1,28 @@
+"""What several commands share: a valid manifest or exit 2, and the state store of --state-dir."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from reconciler.manifest import ScheduleSet
+    from reconciler.state_store import StateStore
+
+
+def valid_manifest(path: str) -> ScheduleSet:
+    """diff and apply need a valid manifest: an invalid one is an error (exit 2), listed on stderr."""
+    from reconciler.errors import ManifestError
+    from reconciler.manifest_file import load_manifest
+
+    result = load_manifest(path)
+    if result.manifest is None:
+        message = "\n".join(d.format() for d in result.diagnostics)
+        raise ManifestError(f"{path} is invalid ({len(result.diagnostics)} error(s)):\n{message}",
+                            diagnostics=result.diagnostics, hint=f"`sbsched validate -f {path}` lists them")
+    return result.manifest
+
+
+def store(state_dir: str | None) -> StateStore:
+    from reconciler.paths import state_dir as resolve
+    from reconciler.state_store import StateStore
+
+    return StateStore(resolve(state_dir))

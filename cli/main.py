@@ -1,0 +1,151 @@
+"""The typer app: options in, one command function called, its exit code out.
+
+This is also the one error boundary (pre-commit's shape): an SbschedError becomes its one-line message
+and exit code; anything unexpected becomes one line too, with the traceback only under -v.
+Reconciler modules are imported inside the commands, so `sbsched --help` stays fast.
+"""
+from __future__ import annotations
+
+import enum
+import sys
+from typing import Annotated, Optional
+
+import click
+import typer
+
+app = typer.Typer(
+    name="sbsched",
+    help="Declarative scheduler for Kubernetes support bundles.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+_options = {"state_dir": None, "verbose": 0}
+
+
+class Output(str, enum.Enum):
+    text = "text"
+    json = "json"
+
+
+class ListOutput(str, enum.Enum):
+    table = "table"
+    json = "json"
+    yaml = "yaml"
+
+
+ManifestOpt = Annotated[str, typer.Option("-f", "--filename", help="The ScheduleSet manifest.")]
+LockTimeoutOpt = Annotated[float, typer.Option("--lock-timeout", help="Seconds to wait for the state lock.")]
+AllowEmptyOpt = Annotated[bool, typer.Option("--allow-empty", help="Allow an empty `schedules:` to delete the set.")]
+
+
+@app.callback()
+def _global(
+    state_dir: Annotated[Optional[str], typer.Option("--state-dir", envvar="TROUBLESHOOT_SCHEDULER_DIR",
+                                                     help="State directory [default: ~/.troubleshoot/scheduler].")] = None,
+    verbose: Annotated[int, typer.Option("-v", "--verbose", count=True, help="More detail on errors.")] = 0,
+) -> None:
+    _options["state_dir"] = state_dir
+    _options["verbose"] = verbose
+
+
+def _state_dir() -> str | None:
+    return _options["state_dir"]  # type: ignore[return-value]
+
+
+@app.command()
+def validate(manifest: ManifestOpt, output: Annotated[Output, typer.Option("-o", "--output")] = Output.text) -> int:
+    """Check a manifest offline: schema, cron, zones, names, spec files. Exit 1 when invalid."""
+    from .commands.validate import validate as run
+
+    return run(manifest, output=output.value)
+
+
+@app.command()
+def diff(manifest: ManifestOpt, output: Annotated[Output, typer.Option("-o", "--output")] = Output.text,
+         allow_empty: AllowEmptyOpt = False) -> int:
+    """Show the plan against the stored state. Exit 0 clean, 1 changes, 2 error."""
+    from .commands.diff import diff as run
+
+    return run(manifest, state_dir=_state_dir(), output=output.value, allow_empty=allow_empty)
+
+
+@app.command()
+def apply(manifest: ManifestOpt,
+          dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan, write nothing.")] = False,
+          allow_empty: AllowEmptyOpt = False,
+          output: Annotated[Output, typer.Option("-o", "--output")] = Output.text,
+          lock_timeout: LockTimeoutOpt = 30.0) -> int:
+    """Write the manifest's plan into the state: create, update and delete this set's schedules."""
+    from .commands.apply import apply as run
+
+    return run(manifest, state_dir=_state_dir(), output=output.value, dry_run=dry_run, allow_empty=allow_empty,
+               lock_timeout=lock_timeout, command=_command_line())
+
+
+@app.command("list")
+def list_(selector: Annotated[Optional[list[str]], typer.Option("-l", "--selector", help="key=value, key!=value, key")] = None,
+          output: Annotated[ListOutput, typer.Option("-o", "--output")] = ListOutput.table) -> int:
+    """List schedules with their next and last runs."""
+    from .commands.list import list_schedules
+
+    return list_schedules(state_dir=_state_dir(), selector=selector or [], output=output.value)
+
+
+@app.command()
+def status(name: str, output: Annotated[ListOutput, typer.Option("-o", "--output")] = ListOutput.table) -> int:
+    """One schedule: spec, status and recent runs."""
+    from .commands.status import status as run
+
+    return run(name, state_dir=_state_dir(), output=output.value)
+
+
+@app.command("next")
+def next_(name: Annotated[Optional[str], typer.Argument(help="A schedule in the state.")] = None,
+          cron: Annotated[Optional[str], typer.Option("--cron", help="A cron expression instead of a schedule.")] = None,
+          timezone: Annotated[Optional[str], typer.Option("--timezone", help="IANA zone for --cron [default: UTC].")] = None,
+          after: Annotated[Optional[str], typer.Option("--after", help="ISO 8601 start [default: now].")] = None,
+          count: Annotated[int, typer.Option("-n", "--count", min=1, max=10000, help="How many fire times.")] = 5) -> int:
+    """Print the next fire times, ISO 8601 with offset, one a line."""
+    from .commands.next import next_times
+
+    return next_times(name, cron=cron, timezone=timezone, after=after, count=count, state_dir=_state_dir())
+
+
+def _command_line() -> str:
+    return "sbsched " + " ".join(sys.argv[1:])
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: run, map every failure to an exit code, never show a traceback unasked."""
+    sys.exit(run(argv))
+
+
+def run(argv: list[str] | None = None) -> int:
+    from reconciler.errors import SbschedError
+
+    try:
+        result = app(args=argv, prog_name="sbsched", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.exceptions.ClickException as exc:  # usage errors: exit 2, as click does
+        exc.show()
+        return 2
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        sys.stderr.write("sbsched: interrupted\n")
+        return 130
+    except SbschedError as exc:
+        sys.stderr.write(f"sbsched: error: {exc.message}\n")
+        if exc.hint:
+            sys.stderr.write(f"hint: {exc.hint}\n")
+        return exc.exit_code
+    except Exception as exc:  # the boundary: one line, the traceback only when asked for
+        if _options["verbose"]:
+            import traceback
+
+            traceback.print_exc()
+        sys.stderr.write(f"sbsched: internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)\n")
+        return 2
+    return result if isinstance(result, int) else 0

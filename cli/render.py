@@ -1,0 +1,87 @@
+"""Views: every command's output is made here, from plain data, for text terminals or machines.
+JSON and YAML are one document on stdout whatever the terminal; colour only on a terminal."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any, Iterable, Sequence
+
+NONE = "<none>"
+
+
+def color_enabled() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def paint(text: str, code: str) -> str:
+    return f"\x1b[{code}m{text}\x1b[0m" if color_enabled() else text
+
+
+def out(text: str) -> None:
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def err(text: str) -> None:
+    sys.stderr.write(text if text.endswith("\n") else text + "\n")
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def to_yaml(data: Any) -> str:
+    import yaml
+
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True)
+
+
+def document(data: Any, output: str) -> str:
+    return to_yaml(data) if output == "yaml" else to_json(data)
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """kubectl-style columns: padded with three spaces, no borders, nothing but text."""
+    rows = [list(map(str, r)) for r in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    lines = ["   ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in [list(headers)] + rows]
+    return "\n".join(lines) + "\n"
+
+
+def scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, (dict, list, bool, int, float)):
+        return json.dumps(value, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else str(value)
+
+
+# -- plans ------------------------------------------------------------------------------------------
+_SIGN = {"create": ("+", "32"), "update": ("~", "33"), "delete": ("-", "31"), "no-op": (" ", "0")}
+
+
+def plan_text(plan: Any, *, applied: bool = False, dry_run: bool = False) -> str:
+    lines: list[str] = []
+    for change in plan.changes:
+        action = change.action.value
+        if action == "no-op":
+            continue
+        sign, code = _SIGN[action]
+        spec = change.after if change.after is not None else change.before
+        head = f"{sign} {change.name}: {action}"
+        if action in ("create", "delete"):
+            head += f" (cron {spec['cron']!r}, {spec['timezone']})"
+        lines.append(paint(head, code))
+        for field in change.fields:
+            lines.append(f"    {field.path}: {scalar(field.before)} -> {scalar(field.after)}")
+    counts = plan.summary
+    tally = (f"{counts['create']} to create, {counts['update']} to update, {counts['delete']} to delete, "
+             f"{counts['no-op']} unchanged")
+    if not plan.has_changes:
+        lines.append(f"No changes: set {plan.set_name!r} is up to date ({counts['no-op']} schedules).")
+    elif applied:
+        lines.append(f"Applied set {plan.set_name!r}: {counts['create']} created, {counts['update']} updated, "
+                     f"{counts['delete']} deleted, {counts['no-op']} unchanged.")
+    else:
+        lines.append(f"Plan for set {plan.set_name!r}: {tally}." + (" (dry run: nothing written)" if dry_run else ""))
+    return "\n".join(lines) + "\n"

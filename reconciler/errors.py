@@ -1,0 +1,63 @@
+"""The error tree. Every error a user can cause is an SbschedError carrying its exit code, so the CLI has
+one boundary that turns any of them into a one-line message (and never a traceback)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class SbschedError(Exception):
+    """A failure with a user-facing one-line message; exit code 2 unless the contract says otherwise."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class UsageError(SbschedError):
+    """Bad flags or arguments that typer could not catch."""
+
+
+class ManifestError(SbschedError):
+    """The manifest cannot be read, or is invalid where a valid one is required (diff, apply)."""
+
+    def __init__(self, message: str, *, diagnostics: tuple[Diagnostic, ...] = (), hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.diagnostics = diagnostics
+
+
+class StateError(SbschedError):
+    """state.json is unreadable or corrupt; it is never overwritten when this is raised."""
+
+
+class LockTimeout(SbschedError):
+    """Another sbsched process held the state lock for longer than --lock-timeout."""
+
+
+class NotFound(SbschedError):
+    """No schedule of that name."""
+
+
+class ConflictError(SbschedError):
+    """The plan would take a schedule that another set owns, or was made against an older state."""
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    """One problem in a manifest, placed at FILE:LINE:COL (1-based) and a JSON path like schedules[0].cron."""
+
+    file: str
+    line: int
+    column: int
+    path: str
+    message: str
+    severity: str = "error"
+
+    def format(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.path or '<root>'}: {self.message}"
+
+    def to_json(self) -> dict[str, object]:
+        return {"severity": self.severity, "path": self.path, "line": self.line, "column": self.column,
+                "message": self.message}

@@ -1,0 +1,122 @@
+"""JSON Schema validation of a manifest, producing every problem at once as (path, message) pairs.
+
+Two validators, one schema: fastjsonschema answers "valid?" for 10,000 schedules in ~0.1 s; only when
+the answer is no does jsonschema (10-20x slower) walk the document to list every error with a message
+written for people, including a "did you mean" for misspelt keys.
+"""
+from __future__ import annotations
+
+import difflib
+from functools import cache
+from typing import Any, Callable, Iterator
+
+from . import schemas
+from .yamlio import JsonPath
+
+_TYPE_NAMES = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
+               "number": "a number", "boolean": "true or false", "null": "null"}
+
+
+@cache
+def _fast_validator() -> Callable[[Any], Any]:
+    import fastjsonschema
+
+    return fastjsonschema.compile(schemas.load("schedules"))  # type: ignore[no-any-return]
+
+
+@cache
+def _full_validator() -> Any:
+    import jsonschema
+    from referencing import Registry
+
+    def no_remote(uri: str) -> Any:
+        raise LookupError(f"remote schema references are not followed: {uri}")
+
+    schema = schemas.load("schedules")
+    return jsonschema.Draft202012Validator(schema, registry=Registry(retrieve=no_remote))  # type: ignore[call-arg]
+
+
+def validate(data: Any) -> list[tuple[JsonPath, str, bool]]:
+    """Schema problems as (path, message, at_key) sorted by path; at_key places the caret on the key."""
+    import fastjsonschema
+
+    try:
+        _fast_validator()(data)
+        return []
+    except fastjsonschema.JsonSchemaException:
+        pass
+    found: list[tuple[JsonPath, str, bool]] = []
+    for error in _full_validator().iter_errors(data):
+        found.extend(_explain(error))
+    return sorted(set(found), key=lambda item: (_sort_key(item[0]), item[1]))
+
+
+def _sort_key(path: JsonPath) -> tuple[tuple[int, str | int], ...]:
+    return tuple((0, p) if isinstance(p, int) else (1, p) for p in path)
+
+
+def _explain(error: Any) -> Iterator[tuple[JsonPath, str, bool]]:
+    path: JsonPath = tuple(error.absolute_path)
+    schema, keyword, instance = error.schema, error.validator, error.instance
+    if "x-message" in schema and keyword in ("type", "oneOf", "minProperties", "maxProperties", "additionalProperties"):
+        yield path, schema["x-message"], False
+    elif keyword == "additionalProperties":
+        known = sorted(schema.get("properties", {}))
+        for key in sorted(set(instance) - set(known)):
+            yield (*path, key), f"unknown key {key!r}{_did_you_mean(key, known)}", True
+    elif keyword == "required":
+        missing = error.validator_value
+        for key in missing:
+            if key not in instance:
+                yield path, f"missing required key {key!r}", False
+    elif keyword == "type":
+        yield path, f"expected {_expected_types(error.validator_value)}, got {_describe(instance)}", False
+    elif keyword == "enum":
+        options = error.validator_value
+        close = _did_you_mean(str(instance), [str(o) for o in options])
+        yield path, f"expected one of {', '.join(map(str, options))}; got {_describe(instance)}{close}", False
+    elif keyword == "const":
+        yield path, f"expected {error.validator_value!r}, got {_describe(instance)}", False
+    elif keyword == "pattern":
+        yield path, f"{instance!r} {schema.get('x-patternMessage', 'does not match ' + error.validator_value)}", False
+    elif keyword in ("maxLength", "minLength"):
+        limit = error.validator_value
+        what = f"at most {limit}" if keyword == "maxLength" else f"at least {limit}"
+        yield path, f"must be {what} characters long, got {len(instance)}", False
+    elif keyword in ("minimum", "maximum"):
+        sign = ">=" if keyword == "minimum" else "<="
+        yield path, f"must be {sign} {error.validator_value}, got {instance}", False
+    elif keyword == "uniqueItems":
+        yield path, "items must be unique", False
+    elif keyword in ("oneOf", "anyOf") and error.context:
+        import jsonschema
+
+        yield from _explain(jsonschema.exceptions.best_match(error.context))
+    else:
+        yield path, error.message, False
+
+
+def _did_you_mean(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if not close:
+        close = [o for o in options if o.lower() == word.lower()]
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _expected_types(value: str | list[str]) -> str:
+    names = [_TYPE_NAMES.get(v, v) for v in ([value] if isinstance(value, str) else value)]
+    return " or ".join(names)
+
+
+def _describe(instance: Any) -> str:
+    if isinstance(instance, bool):
+        return "true" if instance else "false"
+    if instance is None:
+        return "null"
+    if isinstance(instance, dict):
+        return "a mapping"
+    if isinstance(instance, list):
+        return "a list"
+    if isinstance(instance, str):
+        return repr(instance) if len(instance) <= 40 else repr(instance[:37] + "...")
+    return f"{type(instance).__name__} {instance!r}"

@@ -1,0 +1,166 @@
+"""state.json on disk: the one file every command reads and `apply` / the daemon write.
+
+Crash safety: every write goes to a temp file in the same directory, is fsynced, then `os.replace`d
+over state.json, and the directory is fsynced; a crash leaves the old or the new file, never a torn
+one. The previous state.json is kept as state.json.backup. A corrupt state.json is never overwritten:
+reading it raises StateError pointing at the backup.
+
+Locking: filelock on state.lock. The holder writes who it is (pid, host, command, since) into the lock
+file, so a waiter that times out can say who holds it. filelock 4 opens without O_TRUNC, so waiters
+do not wipe that record.
+"""
+from __future__ import annotations
+
+import contextlib
+import getpass
+import json
+import os
+import socket
+import tempfile
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterator
+
+from .errors import LockTimeout, StateError
+from .paths import FILE_MODE, ensure_dir
+
+STATE_VERSION = 1
+
+
+def empty_state() -> dict[str, Any]:
+    return {"version": STATE_VERSION, "serial": 0, "lineage": None, "schedules": {}}
+
+
+class StateStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.path = root / "state.json"
+        self.backup_path = root / "state.json.backup"
+        self.lock_path = root / "state.lock"
+        self._held = False
+
+    # -- reading -------------------------------------------------------------------------------
+    def read(self) -> dict[str, Any]:
+        """The current state; an empty one when none was written yet."""
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return empty_state()
+        except OSError as exc:
+            raise StateError(f"cannot read {self.path}: {exc.strerror}") from None
+        try:
+            state = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise self._corrupt(f"not valid JSON ({exc})") from None
+        problem = _shape_problem(state)
+        if problem:
+            raise self._corrupt(problem)
+        return state  # type: ignore[no-any-return]
+
+    def _corrupt(self, why: str) -> StateError:
+        hint = (f"the previous state is in {self.backup_path}: inspect it, then copy it over state.json"
+                if self.backup_path.exists() else "no state.json.backup exists; restore state.json from a backup")
+        return StateError(f"{self.path} is corrupt: {why}; it was left untouched", hint=hint)
+
+    # -- locking -------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def locked(self, *, timeout: float, command: str, now: datetime) -> Iterator[None]:
+        """Hold state.lock for a read-modify-write; LockTimeout names the holder after `timeout` s."""
+        import filelock
+
+        ensure_dir(self.root)
+        lock = filelock.FileLock(str(self.lock_path), mode=FILE_MODE)
+        try:
+            lock.acquire(timeout=timeout)
+        except filelock.Timeout:
+            raise LockTimeout(f"state is locked by {self.holder()}; gave up after {timeout:g}s",
+                              hint="wait for it to finish, or raise --lock-timeout") from None
+        try:
+            self._write_holder(command, now)
+            self._held = True
+            yield
+        finally:
+            self._held = False
+            with contextlib.suppress(OSError):
+                os.truncate(self.lock_path, 0)
+            lock.release()
+
+    def holder(self) -> str:
+        """Who holds the lock, as recorded by the holder; best effort."""
+        try:
+            info = json.loads(self.lock_path.read_text(encoding="utf-8"))
+            return (f"pid {info['pid']} on {info['host']} ({info['command']}) since {info['since']}")
+        except (OSError, ValueError, KeyError, TypeError):
+            return "another sbsched process (holder unknown)"
+
+    def _write_holder(self, command: str, now: datetime) -> None:
+        info = {"pid": os.getpid(), "host": socket.gethostname(), "user": _user(), "command": command,
+                "since": now.isoformat(timespec="seconds")}
+        with open(self.lock_path, "r+", encoding="utf-8") as handle:
+            handle.truncate(0)
+            handle.write(json.dumps(info))
+
+    # -- writing -------------------------------------------------------------------------------
+    def write(self, state: dict[str, Any]) -> None:
+        """Replace state.json atomically, keeping the old one as state.json.backup. Requires the lock."""
+        if not self._held:
+            raise RuntimeError("StateStore.write() called without holding the lock")
+        if state.get("lineage") is None:
+            state["lineage"] = str(uuid.uuid4())
+        data = (json.dumps(state, indent=1, sort_keys=True) + "\n").encode("utf-8")
+        with contextlib.suppress(FileNotFoundError):
+            atomic_write(self.backup_path, self.path.read_bytes())
+        atomic_write(self.path, data)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """temp file (0600) + fsync + os.replace + directory fsync."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, FILE_MODE)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def append_line(path: Path, line: str) -> None:
+    """Append one line (audit log) with O_APPEND so concurrent writers never interleave within a line."""
+    ensure_dir(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+    try:
+        os.write(fd, (line.rstrip("\n") + "\n").encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
+
+
+def _shape_problem(state: Any) -> str | None:
+    if not isinstance(state, dict):
+        return "the top level is not an object"
+    if not isinstance(state.get("schedules"), dict) or not isinstance(state.get("serial"), int):
+        return "missing 'schedules' or 'serial'"
+    if state.get("version", STATE_VERSION) > STATE_VERSION:
+        return f"written by a newer sbsched (state version {state['version']}); upgrade sbsched"
+    for name, record in state["schedules"].items():
+        if not (isinstance(record, dict) and isinstance(record.get("set"), str) and isinstance(record.get("spec"), dict)):
+            return f"schedule {name!r} has no set or spec"
+    return None
