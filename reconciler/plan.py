@@ -91,7 +91,9 @@ def make_plan(stored: Mapping[str, StoredSchedule], desired: ScheduleSet, *, ser
         if name not in stored:
             changes.append(Change(name, Action.CREATE, None, after))
             continue
-        before = fill_defaults(stored[name].spec)
+        before = stored[name].spec
+        if before != after:  # stored specs are normalized already; refill only to absorb newer defaults
+            before = fill_defaults(before)
         if before == after:
             changes.append(Change(name, Action.NOOP, before, after))
         else:
