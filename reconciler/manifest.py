@@ -46,8 +46,7 @@ def normalize(data: Mapping[str, Any], *, base_dir: str, source: str = "",
             continue
         name = raw["name"]
         if name in first_index:
-            problems.append(((*path, "name"), f"duplicate schedule name {name!r} (first at schedules[{first_index[name]}])",
-                             False))
+            problems.extend(_light_check(raw, path, first_index, index))
             continue
         first_index[name] = index
         spec = fill_defaults(deep_merge(defaults, {k: v for k, v in raw.items() if k != "name"}))

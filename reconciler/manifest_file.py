@@ -10,6 +10,7 @@ from typing import Any
 from . import schema, specfiles, yamlio
 from .errors import Diagnostic, ManifestError
 from .manifest import Problem, ScheduleSet, normalize
+from .yamlio import JsonPath
 
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 
@@ -66,12 +67,11 @@ def load_manifest(path: str) -> LoadResult:
     if any(p[:1] == ("defaults",) for p, _, _ in schema_problems):
         invalid = frozenset(range(len(doc.data.get("schedules") or [])))
     base_dir = os.path.dirname(os.path.abspath(path))
-    manifest, semantic = (None, [])
+    manifest = None
     if isinstance(doc.data.get("schedules"), list):
         manifest, semantic = normalize(doc.data, base_dir=base_dir, source=path, schema_invalid=invalid)
         problems += semantic
-        if manifest is not None:
-            problems += _spec_file_problems(manifest, doc.data)
+    problems += _spec_file_problems(doc.data, base_dir)
     diagnostics = tuple(sorted({_place(path, doc.root, p) for p in problems},
                                key=lambda d: (d.line, d.column, d.path, d.message)))
     return LoadResult(None if diagnostics else manifest, diagnostics)
@@ -83,21 +83,25 @@ def _place(file: str, root: Any, problem: Problem) -> Diagnostic:
     return Diagnostic(file, line, column, yamlio.format_path(path), message)
 
 
-def _spec_file_problems(manifest: ScheduleSet, data: dict[str, Any]) -> list[Problem]:
-    """Each referenced file is read once, however many schedules name it."""
+def _spec_file_problems(data: dict[str, Any], base_dir: str) -> list[Problem]:
+    """Checked on the raw document (not the normalized specs), so that files named in `defaults:` or in a
+    schedule with other errors are checked too; each file is read once however many schedules name it."""
     seen: dict[tuple[str, frozenset[str]], str | None] = {}
+    places: list[tuple[JsonPath, Any]] = [(("defaults",), data.get("defaults"))]
+    places += [(("schedules", i), s) for i, s in enumerate(data.get("schedules") or [])]
     problems: list[Problem] = []
-    raw_by_name = {s["name"]: (i, s) for i, s in enumerate(data["schedules"]) if isinstance(s, dict)}
-    for name, spec in manifest.schedules.items():
-        index, raw = raw_by_name[name]
+    for where, block in places:
+        if not isinstance(block, dict):
+            continue
         for section, key, kinds in (("collect", "specs", specfiles.COLLECT_KINDS),
                                     ("redact", "redactors", specfiles.REDACT_KINDS)):
-            for i, file in enumerate(spec[section][key]):
-                if (file, kinds) not in seen:
-                    seen[(file, kinds)] = specfiles.check_file(file, kinds)
-                error = seen[(file, kinds)]
-                if error:
-                    own = key in (raw.get(section) or {})
-                    where = ("schedules", index, section, key, i) if own else ("defaults", section, key, i)
-                    problems.append((where, error, False))
+            files = (block.get(section) or {}).get(key) if isinstance(block.get(section), dict) else None
+            for i, file in enumerate(files if isinstance(files, list) else []):
+                if not isinstance(file, str) or not file:
+                    continue
+                absolute = os.path.normpath(os.path.join(base_dir, file))
+                if (absolute, kinds) not in seen:
+                    seen[(absolute, kinds)] = specfiles.check_file(absolute, kinds)
+                if error := seen[(absolute, kinds)]:
+                    problems.append(((*where, section, key, i), error, False))
     return problems

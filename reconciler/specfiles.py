@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 from typing import Any, Iterable
 
 import yaml
@@ -57,19 +58,29 @@ def _kinds_in_text(text: str) -> set[str]:
 
 def check_file(path: str, wanted: frozenset[str]) -> str | None:
     """None when `path` holds at least one troubleshoot spec of a `wanted` kind; else why not."""
+    shown = _shown(path)
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
     except FileNotFoundError:
-        return f"file not found: {path}"
+        return f"file not found: {shown}"
     except (OSError, UnicodeDecodeError) as exc:
-        return f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}"
+        return f"cannot read {shown}: {getattr(exc, 'strerror', None) or exc}"
     try:
         kinds = spec_kinds(text)
     except yaml.YAMLError:
-        return f"{path} is not valid YAML"
+        return f"{shown} is not valid YAML"
     if not kinds & wanted:
-        found = f" (found {', '.join(sorted(kinds))})" if kinds else ""
-        return (f"{path} is not a troubleshoot {' or '.join(sorted(wanted))} spec{found}; "
-                "expected apiVersion troubleshoot.sh/v1beta2")
+        found = f"; found kind {', '.join(sorted(kinds))}" if kinds else ""
+        return (f"{shown} is not a troubleshoot spec: expected apiVersion troubleshoot.sh/v1beta2 with kind "
+                f"{' or '.join(sorted(wanted, key=_KIND_ORDER.index))}{found}")
     return None
+
+
+_KIND_ORDER = ("SupportBundle", "HostCollector", "Collector", "Preflight", "HostPreflight", "Analyzer", "Redactor")
+
+
+def _shown(path: str) -> str:
+    """Paths are absolute internally; show them relative to where the user stands when that is shorter."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
