@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo
 
 from . import cron
@@ -78,11 +78,12 @@ def next_state(state: Mapping[str, Any], plan: Plan, now: datetime) -> dict[str,
 
 
 def apply(store: StateStore, desired: ScheduleSet, *, now: datetime, dry_run: bool = False,
-          allow_empty: bool = False, lock_timeout: float = 30.0, command: str = "sbsched apply") -> Plan:
+          allow_empty: bool = False, lock_timeout: float = 30.0, command: str = "sbsched apply",
+          on_wait: Callable[[str], None] | None = None) -> Plan:
     """Plan and, unless dry-run or no-op, write. A no-op apply does not touch state.json at all."""
     if dry_run:
         return plan_against(store.read(), desired, allow_empty=allow_empty)
-    with store.locked(timeout=lock_timeout, command=command, now=now):
+    with store.locked(timeout=lock_timeout, command=command, now=now, on_wait=on_wait):
         state = store.read()
         plan = plan_against(state, desired, allow_empty=allow_empty)
         if not plan.has_changes:

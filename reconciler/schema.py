@@ -21,7 +21,9 @@ _TYPE_NAMES = {"object": "a mapping", "array": "a list", "string": "a string", "
 def _fast_validator() -> Callable[[Any], Any]:
     import fastjsonschema
 
-    return fastjsonschema.compile(schemas.load("schedules"))  # type: ignore[no-any-return]
+    # use_default=False: by default fastjsonschema writes schema defaults into the data it checks, which
+    # would put `timezone: UTC` into every schedule before `defaults:` is merged under it.
+    return fastjsonschema.compile(schemas.load("schedules"), use_default=False)  # type: ignore[no-any-return]
 
 
 @cache

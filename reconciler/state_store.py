@@ -20,7 +20,7 @@ import tempfile
 import uuid
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from .errors import LockTimeout, StateError
 from .paths import FILE_MODE, ensure_dir
@@ -65,14 +65,22 @@ class StateStore:
 
     # -- locking -------------------------------------------------------------------------------
     @contextlib.contextmanager
-    def locked(self, *, timeout: float, command: str, now: datetime) -> Iterator[None]:
-        """Hold state.lock for a read-modify-write; LockTimeout names the holder after `timeout` s."""
+    def locked(self, *, timeout: float, command: str, now: datetime,
+               on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+        """Hold state.lock for a read-modify-write; LockTimeout names the holder after `timeout` s.
+        `on_wait(holder)` is called once if the lock is busy, so a CLI can say what it waits for
+        (as terraform's "Acquiring state lock" does) instead of hanging silently."""
         import filelock
 
         ensure_dir(self.root)
         lock = filelock.FileLock(str(self.lock_path), mode=FILE_MODE)
         try:
-            lock.acquire(timeout=timeout)
+            try:
+                lock.acquire(timeout=0)
+            except filelock.Timeout:
+                if on_wait is not None:
+                    on_wait(self.holder())
+                lock.acquire(timeout=timeout)
         except filelock.Timeout:
             raise LockTimeout(f"state is locked by {self.holder()}; gave up after {timeout:g}s",
                               hint="wait for it to finish, or raise --lock-timeout") from None
