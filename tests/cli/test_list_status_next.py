@@ -1,0 +1,116 @@
+"""`list`, `status` and `next` from the CLI."""
+from __future__ import annotations
+
+import json
+
+import yaml
+
+MANIFEST = """
+    apiVersion: sbsched/v1
+    kind: ScheduleSet
+    metadata: {name: production}
+    schedules:
+      - name: nightly
+        cron: "0 2 * * *"
+        timezone: America/New_York
+        labels: {team: payments, tier: gold}
+      - name: incident
+        cron: "@hourly"
+        suspend: true
+        labels: {team: platform}
+"""
+
+
+def test_list_table_shows_schedules_with_next_run_and_suspension(cli, write_manifest):
+    cli("apply", "-f", str(write_manifest(MANIFEST)))
+    result = cli("list")
+    assert result.code == 0
+    header, incident, nightly = result.out.splitlines()
+    assert header.split() == ["NAME", "SET", "CRON", "TIMEZONE", "SUSPENDED", "NEXT-RUN", "LAST-RUN", "LAST-RESULT"]
+    assert incident.split() == ["incident", "production", "@hourly", "UTC", "true", "<none>", "<none>", "<none>"]
+    fields = nightly.split()
+    assert fields[:2] == ["nightly", "production"] and fields[7:9] == ["America/New_York", "false"]
+    assert fields[9][11:19] == "02:00:00" and fields[9][19:] in ("-05:00", "-04:00")
+
+
+def test_list_json_and_yaml_are_one_document_of_items(cli, write_manifest):
+    cli("apply", "-f", str(write_manifest(MANIFEST)))
+    as_json = json.loads(cli("list", "-o", "json").out)
+    as_yaml = yaml.safe_load(cli("list", "-o", "yaml").out)
+    assert as_json == as_yaml
+    assert [i["name"] for i in as_json["items"]] == ["incident", "nightly"]
+    nightly = as_json["items"][1]
+    assert {"name", "set", "spec", "status"} <= set(nightly)
+    assert nightly["spec"]["policy"]["concurrency"] == "Forbid"  # normalized: schema defaults filled
+    assert nightly["status"]["consecutiveFailures"] == 0 and nightly["status"]["active"] == []
+
+
+def test_list_filters_by_label_selector(cli, write_manifest):
+    cli("apply", "-f", str(write_manifest(MANIFEST)))
+
+    def names(*selector: str) -> list[str]:
+        return [i["name"] for i in json.loads(cli("list", "-o", "json", *selector).out)["items"]]
+
+    assert names("-l", "team=payments") == ["nightly"]
+    assert names("-l", "team!=payments") == ["incident"]
+    assert names("-l", "tier") == ["nightly"]
+    assert names("-l", "team=platform,tier") == []
+    assert names("-l", "team", "-l", "tier=gold") == ["nightly"]
+    bad = cli("list", "-l", "=x")
+    assert bad.code == 2 and "invalid label selector" in bad.err
+
+
+def test_list_on_an_empty_state_says_so(cli):
+    result = cli("list")
+    assert (result.code, result.out, result.err) == (0, "", "No schedules found.\n")
+    assert json.loads(cli("list", "-o", "json").out) == {"items": []}
+
+
+def test_status_shows_spec_status_and_next_run(cli, write_manifest):
+    cli("apply", "-f", str(write_manifest(MANIFEST)))
+    text = cli("status", "nightly")
+    assert text.code == 0
+    assert "Cron:                 0 2 * * * (America/New_York)" in text.out
+    assert "Next run:             20" in text.out and "Recent runs:\n  <none>" in text.out
+    doc = json.loads(cli("status", "nightly", "-o", "json").out)
+    assert doc["name"] == "nightly" and doc["spec"]["labels"] == {"team": "payments", "tier": "gold"}
+    assert doc["status"]["nextRunTime"][11:19] == "02:00:00" and doc["recentRuns"] == []
+
+
+def test_status_of_an_unknown_schedule_is_exit_2_with_a_suggestion(cli, write_manifest):
+    cli("apply", "-f", str(write_manifest(MANIFEST)))
+    result = cli("status", "nightlyy")
+    assert result.code == 2
+    assert result.err == "sbsched: error: no schedule named 'nightlyy'\nhint: did you mean 'nightly'?\n"
+
+
+def test_next_for_a_named_schedule_uses_its_zone(cli, write_manifest):
+    cli("apply", "-f", str(write_manifest(MANIFEST)))
+    result = cli("next", "nightly", "--after", "2026-03-07T12:00:00Z", "-n", "3")
+    assert result.out.splitlines() == ["2026-03-08T03:00:00-04:00", "2026-03-09T02:00:00-04:00",
+                                       "2026-03-10T02:00:00-04:00"]
+
+
+def test_next_for_a_cron_expression(cli):
+    result = cli("next", "--cron", "0 0 1,15 * 5", "--timezone", "UTC", "--after", "2026-05-01T00:00:00+00:00", "-n", "4")
+    assert result.code == 0
+    assert result.out.splitlines() == ["2026-05-08T00:00:00+00:00", "2026-05-15T00:00:00+00:00",
+                                       "2026-05-22T00:00:00+00:00", "2026-05-29T00:00:00+00:00"]
+
+
+def test_next_with_a_naive_after_reads_it_in_the_zone(cli):
+    result = cli("next", "--cron", "30 1 * * *", "--timezone", "Europe/Berlin", "--after", "2026-10-25T00:00", "-n", "2")
+    assert result.out.splitlines() == ["2026-10-25T01:30:00+02:00", "2026-10-26T01:30:00+01:00"]
+
+
+def test_next_rejects_bad_input_with_exit_2(cli):
+    cases = {
+        ("next",): "give either a schedule NAME or --cron EXPR",
+        ("next", "--cron", "61 * * * *"): "invalid cron '61 * * * *'",
+        ("next", "--cron", "@daily", "--timezone", "Nowhere/Land"): "unknown time zone 'Nowhere/Land'",
+        ("next", "--cron", "@daily", "--after", "yesterday"): "--after 'yesterday' is not an ISO 8601 time",
+        ("next", "missing"): "no schedule named 'missing'",
+    }
+    for args, message in cases.items():
+        result = cli(*args)
+        assert result.code == 2 and message in result.err, (args, result)
