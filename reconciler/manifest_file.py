@@ -65,7 +65,8 @@ def load_manifest(path: str) -> LoadResult:
     invalid = frozenset(p[1] for p, _, _ in schema_problems if len(p) > 1 and p[0] == "schedules"
                         and isinstance(p[1], int))
     if any(p[:1] == ("defaults",) for p, _, _ in schema_problems):
-        invalid = frozenset(range(len(doc.data.get("schedules") or [])))
+        schedules = doc.data.get("schedules")
+        invalid = frozenset(range(len(schedules))) if isinstance(schedules, list) else frozenset()
     base_dir = os.path.dirname(os.path.abspath(path))
     manifest = None
     if isinstance(doc.data.get("schedules"), list):
@@ -88,7 +89,8 @@ def _spec_file_problems(data: dict[str, Any], base_dir: str) -> list[Problem]:
     schedule with other errors are checked too; each file is read once however many schedules name it."""
     seen: dict[tuple[str, frozenset[str]], str | None] = {}
     places: list[tuple[JsonPath, Any]] = [(("defaults",), data.get("defaults"))]
-    places += [(("schedules", i), s) for i, s in enumerate(data.get("schedules") or [])]
+    schedules = data.get("schedules")
+    places += [(("schedules", i), s) for i, s in enumerate(schedules if isinstance(schedules, list) else [])]
     problems: list[Problem] = []
     for where, block in places:
         if not isinstance(block, dict):

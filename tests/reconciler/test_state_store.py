@@ -1,0 +1,67 @@
+"""state.json writes are atomic, backed up, private, and refuse to run without the lock."""
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+
+import pytest
+
+from reconciler import state_store
+from reconciler.state_store import StateStore, empty_state
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+
+
+def write(store: StateStore, state: dict) -> None:
+    with store.locked(timeout=1, command="test", now=NOW):
+        store.write(state)
+
+
+def test_a_missing_state_reads_as_empty(tmp_path):
+    assert StateStore(tmp_path / "none").read() == empty_state()
+
+
+def test_the_first_write_sets_a_lineage_that_later_writes_keep(tmp_path):
+    store = StateStore(tmp_path / "s")
+    write(store, {**empty_state(), "serial": 1})
+    lineage = store.read()["lineage"]
+    assert lineage
+    write(store, {**store.read(), "serial": 2})
+    assert store.read()["lineage"] == lineage and store.read()["serial"] == 2
+    assert json.loads(store.backup_path.read_text())["serial"] == 1
+
+
+def test_a_crash_before_the_rename_leaves_the_old_state_and_no_temp_files(tmp_path, monkeypatch):
+    store = StateStore(tmp_path / "s")
+    write(store, {**empty_state(), "serial": 1})
+    old = store.path.read_bytes()
+
+    def crash(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(state_store.os, "replace", crash)
+    with pytest.raises(OSError):
+        write(store, {**store.read(), "serial": 2})
+    assert store.path.read_bytes() == old
+    assert sorted(p.name for p in store.root.iterdir()) == ["state.json", "state.lock"]
+
+
+def test_writing_without_the_lock_is_a_programming_error(tmp_path):
+    with pytest.raises(RuntimeError, match="without holding the lock"):
+        StateStore(tmp_path).write(empty_state())
+
+
+def test_the_lock_file_names_its_holder_and_is_cleared_on_release(tmp_path):
+    store = StateStore(tmp_path / "s")
+    with store.locked(timeout=1, command="sbsched apply -f x.yaml", now=NOW):
+        assert store.holder() == f"pid {os.getpid()} on {os.uname().nodename} (sbsched apply -f x.yaml) since {NOW.isoformat()}"
+    assert store.lock_path.read_text() == ""
+    assert store.holder() == "another sbsched process (holder unknown)"
+
+
+def test_a_state_from_a_newer_sbsched_is_refused(tmp_path):
+    store = StateStore(tmp_path)
+    store.path.write_text(json.dumps({**empty_state(), "version": 99}))
+    with pytest.raises(state_store.StateError, match="newer sbsched"):
+        store.read()
