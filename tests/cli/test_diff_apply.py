@@ -166,3 +166,12 @@ def test_state_dir_and_files_are_private(cli, write_manifest, state_dir, mode):
         assert path.stat().st_mode & 0o777 == 0o600, path
     for path in [p for p in state_dir.rglob("*") if p.is_dir()]:
         assert path.stat().st_mode & 0o777 == 0o700, path
+
+
+def test_the_written_state_matches_the_state_schema(cli, write_manifest, state_dir):
+    import jsonschema
+
+    from reconciler import schemas
+
+    cli("apply", "-f", str(write_manifest(BASE)))
+    jsonschema.Draft202012Validator(schemas.load("state")).validate(state(state_dir))
