@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Mapping
 
-from .apply import next_run_time
+from .state import next_run_time
 from .errors import NotFound, UsageError
 from .manifest import fill_defaults
 
