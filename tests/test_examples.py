@@ -1,0 +1,25 @@
+"""What a new user runs first must keep working: the example manifest and `make demo`'s script."""
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+
+
+def test_the_example_manifest_is_valid(cli):
+    result = cli("validate", "-f", str(ROOT / "examples" / "schedules.yaml"))
+    assert (result.code, result.err) == (0, "")
+
+
+def test_the_demo_applies_the_example_and_lists_next_runs():
+    env = {**os.environ, "NO_COLOR": "1"}
+    proc = subprocess.run(["bash", str(ROOT / "examples" / "demo.sh")], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Applied set 'production': 3 created, 0 updated, 0 deleted, 0 unchanged." in proc.stdout
+    assert "No changes: set 'production' is up to date (3 schedules)." in proc.stdout
+    assert "NAME" in proc.stdout and "NEXT-RUN" in proc.stdout and "host-nightly" in proc.stdout
+    state_dir = proc.stdout.rsplit("State dir (removed on exit): ", 1)[1].splitlines()[0]
+    assert not Path(state_dir).exists()
