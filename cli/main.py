@@ -149,3 +149,7 @@ def run(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"sbsched: internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)\n")
         return 2
     return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    main()

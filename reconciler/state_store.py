@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from .errors import LockTimeout, StateError
+from .gcpause import paused_gc
 from .paths import FILE_MODE, ensure_dir
 
 STATE_VERSION = 1
@@ -50,7 +51,8 @@ class StateStore:
         except OSError as exc:
             raise StateError(f"cannot read {self.path}: {exc.strerror}") from None
         try:
-            state = json.loads(raw)
+            with paused_gc():
+                state = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             raise self._corrupt(f"not valid JSON ({exc})") from None
         problem = _shape_problem(state)
@@ -116,10 +118,21 @@ class StateStore:
             raise RuntimeError("StateStore.write() called without holding the lock")
         if state.get("lineage") is None:
             state["lineage"] = str(uuid.uuid4())
-        data = (json.dumps(state, indent=1, sort_keys=True) + "\n").encode("utf-8")
+        data = serialize(state)
         with contextlib.suppress(FileNotFoundError):
             atomic_write(self.backup_path, self.path.read_bytes())
         atomic_write(self.path, data)
+
+
+def serialize(state: dict[str, Any]) -> bytes:
+    """JSON with one schedule per line: diffable and greppable, yet written by the C encoder (an
+    indented dump falls back to the pure-Python encoder, ~10x slower on 10,000 schedules)."""
+    head = {k: v for k, v in sorted(state.items()) if k != "schedules"}
+    lines = [json.dumps(name) + ": " + json.dumps(record, sort_keys=True, separators=(",", ":"))
+             for name, record in sorted(state["schedules"].items())]
+    body = "{\n" + "".join(f"{json.dumps(k)}: {json.dumps(v)},\n" for k, v in head.items())
+    body += '"schedules": {' + ("\n" + ",\n".join(lines) + "\n" if lines else "") + "}\n}\n"
+    return body.encode("utf-8")
 
 
 def atomic_write(path: Path, data: bytes) -> None:

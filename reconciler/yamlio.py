@@ -9,7 +9,6 @@ Scalars resolve as YAML 1.2's core schema, not PyYAML's YAML 1.1: `on`, `yes`, `
 """
 from __future__ import annotations
 
-import gc
 import math
 import re
 from dataclasses import dataclass, field
@@ -17,6 +16,8 @@ from typing import Any, Iterable
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from .gcpause import paused_gc
 
 JsonPath = tuple[str | int, ...]
 
@@ -65,19 +66,9 @@ class YamlDocument:
 
 def load(text: str) -> YamlDocument:
     """Parse one YAML document. Structural problems (duplicate or non-string keys) are returned, not
-    raised, so that they are reported together with schema errors.
-
-    The cyclic garbage collector is paused while the tree is built and the result is frozen after:
-    the collector otherwise re-walks the growing, acyclic tree again and again, which is 70-75 % of
-    the time of a plain `yaml.load` of a 10,000-schedule manifest (2.5 s -> 0.6 s here)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    raised, so that they are reported together with schema errors."""
+    with paused_gc():
         return _load(text)
-    finally:
-        gc.freeze()  # the tree is acyclic and long-lived: keep later collections from walking it
-        if was_enabled:
-            gc.enable()
 
 
 def _load(text: str) -> YamlDocument:

@@ -65,3 +65,16 @@ def test_a_state_from_a_newer_sbsched_is_refused(tmp_path):
     store.path.write_text(json.dumps({**empty_state(), "version": 99}))
     with pytest.raises(state_store.StateError, match="newer sbsched"):
         store.read()
+
+
+def test_the_state_file_is_json_with_one_schedule_a_line(tmp_path):
+    store = StateStore(tmp_path / "s")
+    state = {**empty_state(), "serial": 3, "schedules": {"b": {"set": "p", "spec": {"cron": "@daily"}},
+                                                         "a": {"set": "p", "spec": {"x": [1, "é"]}}}}
+    write(store, state)
+    text = store.path.read_text()
+    assert json.loads(text) == state
+    assert text.splitlines()[-4:] == ['"a": {"set":"p","spec":{"x":[1,"\\u00e9"]}},', '"b": {"set":"p","spec":{"cron":"@daily"}}',
+                                      "}", "}"]
+    write(store, {**empty_state(), "serial": 4})
+    assert json.loads(store.path.read_text())["schedules"] == {}
