@@ -29,12 +29,32 @@ _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
 _BOOL = "tag:yaml.org,2002:bool"
 _NULL = "tag:yaml.org,2002:null"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
 
 
 class _Core12Loader(yaml.CSafeLoader):
-    """libyaml parser with YAML 1.2 core-schema implicit typing."""
+    """libyaml parser with YAML 1.2 core-schema implicit typing.
+
+    libyaml calls back into Python to resolve every scalar's tag; PyYAML's generic resolver (path
+    resolvers, wildcard lookups) costs ~1 us a scalar, so this one does only what we use."""
 
     yaml_implicit_resolvers: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
+
+    def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
+        if kind is ScalarNode:
+            if implicit[0]:
+                for tag, regexp in self.yaml_implicit_resolvers.get(value[:1], ()):
+                    if regexp.match(value):
+                        return tag
+            return _STR
+        return _SEQ if kind is SequenceNode else _MAP
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        """No path resolvers: nothing to track while descending."""
+
+    def ascend_resolver(self) -> None:
+        """No path resolvers: nothing to track while ascending."""
 
 
 for _tag, _regex, _first in (
@@ -88,63 +108,86 @@ def _load(text: str) -> YamlDocument:
         loader.dispose()
     doc = YamlDocument(data=None, root=root)
     if root is not None:
-        builder = _Builder(doc.problems)
-        doc.data = builder.build(root, (), 0)
+        builder = _Builder()
+        doc.data = builder.build(root, 0)
+        doc.problems = builder.paths(root) if builder.problems else []
     return doc
 
 
 class _Builder:
-    """Turns nodes into dicts/lists/scalars, counting visits so alias bombs stop early."""
+    """Turns nodes into dicts/lists/scalars, counting visits so alias bombs stop early.
 
-    def __init__(self, problems: list[tuple[JsonPath, str]]) -> None:
-        self.problems = problems
+    Problems are recorded against nodes, and turned into JSON paths only if there are any: building
+    a path for each of 400,000 nodes of a large manifest would cost more than the rest of the walk."""
+
+    def __init__(self) -> None:
         self.visits = 0
+        self.problems: list[tuple[Node, str | None, str]] = []  # (node or parent, key under it, message)
 
-    def build(self, node: Node, path: JsonPath, depth: int) -> Any:
+    def build(self, node: Node, depth: int) -> Any:
         self.visits += 1
         if self.visits > MAX_NODES:
             raise YamlSyntaxError(f"document too large: more than {MAX_NODES:,} nodes (alias expansion?)",
                                   node.start_mark.line + 1, node.start_mark.column + 1)
+        cls = node.__class__
+        if cls is ScalarNode:
+            return node.value if node.tag == _STR else self._scalar(node)
         if depth > MAX_DEPTH:
             raise YamlSyntaxError(f"nesting deeper than {MAX_DEPTH} levels", node.start_mark.line + 1,
                                   node.start_mark.column + 1)
-        if isinstance(node, ScalarNode):
-            return _scalar(node, path, self.problems)
-        if isinstance(node, SequenceNode):
-            return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        if cls is SequenceNode:
+            return [self.build(item, depth + 1) for item in node.value]
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = self.build(key_node, path, depth + 1)
+            key = key_node.value if key_node.__class__ is ScalarNode and key_node.tag == _STR \
+                else self.build(key_node, depth + 1)
             if not isinstance(key, str):
-                self.problems.append(((*path, str(key)), f"mapping keys must be strings, got {key!r}"))
+                self.problems.append((node, str(key), f"mapping keys must be strings, got {key!r}"))
                 key = str(key)
             if key in out:
-                self.problems.append(((*path, key), f"duplicate key {key!r}"))
-            out[key] = self.build(value_node, (*path, key), depth + 1)
+                self.problems.append((node, key, f"duplicate key {key!r}"))
+            out[key] = self.build(value_node, depth + 1)
         return out
 
+    def _scalar(self, node: ScalarNode) -> Any:
+        tag, value = node.tag, node.value
+        try:
+            if tag == _INT:
+                return int(value, 0) if value[:2] in ("0o", "0x") else int(value)
+            if tag == _FLOAT:
+                lowered = value.lower().lstrip("+")
+                if lowered in (".inf", "-.inf"):
+                    return -math.inf if lowered.startswith("-") else math.inf
+                return math.nan if lowered == ".nan" else float(value)
+            if tag == _BOOL:
+                return value.lower() == "true"
+            if tag == _NULL:
+                return None
+        except ValueError:
+            self.problems.append((node, None, f"{value!r} is not a valid {tag.rsplit(':', 1)[-1]}"))
+            return value
+        self.problems.append((node, None, f"unsupported YAML tag {tag!r}"))
+        return value
 
-def _scalar(node: ScalarNode, path: JsonPath, problems: list[tuple[JsonPath, str]]) -> Any:
-    tag, value = node.tag, node.value
-    if tag == _STR:
-        return value
-    try:
-        if tag == _INT:
-            return int(value, 0) if value[:2] in ("0o", "0x") else int(value)
-        if tag == _FLOAT:
-            lowered = value.lower().lstrip("+")
-            if lowered in (".inf", "-.inf"):
-                return -math.inf if lowered.startswith("-") else math.inf
-            return math.nan if lowered == ".nan" else float(value)
-        if tag == _BOOL:
-            return value.lower() == "true"
-        if tag == _NULL:
-            return None
-    except ValueError:
-        problems.append((path, f"{value!r} is not a valid {tag.rsplit(':', 1)[-1]}"))
-        return value
-    problems.append((path, f"unsupported YAML tag {tag!r}"))
-    return value
+    def paths(self, root: Node) -> list[tuple[JsonPath, str]]:
+        where = _paths_of(root, {id(n) for n, _, _ in self.problems})
+        return [((*where[id(n)], key) if key is not None else where[id(n)], message)
+                for n, key, message in self.problems]
+
+
+def _paths_of(root: Node, wanted: set[int]) -> dict[int, JsonPath]:
+    """JSON paths of the nodes in `wanted` (by id), found by one walk of the tree."""
+    found: dict[int, JsonPath] = {}
+    stack: list[tuple[Node, JsonPath]] = [(root, ())]
+    while stack and len(found) < len(wanted):
+        node, path = stack.pop()
+        if id(node) in wanted:
+            found.setdefault(id(node), path)
+        if isinstance(node, SequenceNode):
+            stack.extend((item, (*path, i)) for i, item in enumerate(node.value))
+        elif isinstance(node, MappingNode):
+            stack.extend((v, (*path, str(k.value))) for k, v in node.value)
+    return found
 
 
 def locate(root: Node | None, path: Iterable[str | int], *, key: bool = False) -> tuple[int, int]:
