@@ -22,7 +22,11 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-_options = {"state_dir": None, "verbose": 0}
+class _Globals:
+    """Options given before the command; typer hands them to the callback, commands read them here."""
+
+    state_dir: str | None = None
+    verbose: int = 0
 
 
 class Output(str, enum.Enum):
@@ -47,12 +51,12 @@ def _global(
                                                      help="State directory [default: ~/.troubleshoot/scheduler].")] = None,
     verbose: Annotated[int, typer.Option("-v", "--verbose", count=True, help="More detail on errors.")] = 0,
 ) -> None:
-    _options["state_dir"] = state_dir
-    _options["verbose"] = verbose
+    _Globals.state_dir = state_dir
+    _Globals.verbose = verbose
 
 
 def _state_dir() -> str | None:
-    return _options["state_dir"]  # type: ignore[return-value]
+    return _Globals.state_dir
 
 
 @app.command()
@@ -142,7 +146,7 @@ def run(argv: list[str] | None = None) -> int:
             sys.stderr.write(f"hint: {exc.hint}\n")
         return exc.exit_code
     except Exception as exc:  # the boundary: one line, the traceback only when asked for
-        if _options["verbose"]:
+        if _Globals.verbose:
             import traceback
 
             traceback.print_exc()

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Callable, Mapping
 
-from . import cron, schemas
+from . import cron
+from .schemas import load as load_schema
 from .yamlio import JsonPath
 
 Problem = tuple[JsonPath, str, bool]  # (path, message, at_key)
@@ -100,7 +101,7 @@ Filler = Callable[[Any], Any]
 
 @cache
 def _schedule_filler() -> Filler:
-    root = schemas.load("schedules")
+    root = load_schema("schedules")
     filler = _compile(_resolve(root, root["$defs"]["schedule"]))
     assert filler is not None
     return filler

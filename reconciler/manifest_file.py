@@ -69,7 +69,7 @@ def load_manifest(path: str) -> LoadResult:
         invalid = frozenset(range(len(schedules))) if isinstance(schedules, list) else frozenset()
     base_dir = os.path.dirname(os.path.abspath(path))
     manifest = None
-    if isinstance(doc.data.get("schedules"), list):
+    if isinstance(doc.data.get("schedules"), list) or doc.data.get("schedules", 0) is None:
         manifest, semantic = normalize(doc.data, base_dir=base_dir, source=path, schema_invalid=invalid)
         problems += semantic
     problems += _spec_file_problems(doc.data, base_dir)

@@ -10,7 +10,7 @@ import difflib
 from functools import cache
 from typing import Any, Callable, Iterator
 
-from . import schemas
+from .schemas import load as load_schema
 from .yamlio import JsonPath
 
 _TYPE_NAMES = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
@@ -23,7 +23,7 @@ def _fast_validator() -> Callable[[Any], Any]:
 
     # use_default=False: by default fastjsonschema writes schema defaults into the data it checks, which
     # would put `timezone: UTC` into every schedule before `defaults:` is merged under it.
-    return fastjsonschema.compile(schemas.load("schedules"), use_default=False)  # type: ignore[no-any-return]
+    return fastjsonschema.compile(load_schema("schedules"), use_default=False)
 
 
 @cache
@@ -34,7 +34,7 @@ def _full_validator() -> Any:
     def no_remote(uri: str) -> Any:
         raise LookupError(f"remote schema references are not followed: {uri}")
 
-    schema = schemas.load("schedules")
+    schema = load_schema("schedules")
     return jsonschema.Draft202012Validator(schema, registry=Registry(retrieve=no_remote))  # type: ignore[call-arg]
 
 

@@ -131,7 +131,7 @@ class _Builder:
                                   node.start_mark.line + 1, node.start_mark.column + 1)
         cls = node.__class__
         if cls is ScalarNode:
-            return node.value if node.tag == _STR else self._scalar(node)
+            return node.value if node.tag == _STR else self._scalar(node)  # type: ignore[arg-type]
         if depth > MAX_DEPTH:
             raise YamlSyntaxError(f"nesting deeper than {MAX_DEPTH} levels", node.start_mark.line + 1,
                                   node.start_mark.column + 1)

@@ -171,3 +171,8 @@ def test_yaml_1_1_booleans_stay_strings_so_notify_on_works(cli, in_repo):
             notify: [{webhook: "http://127.0.0.1:9/hook", on: [failure, recovered]}]
     """
     assert cli("validate", "-f", in_repo(text)).code == 0
+
+
+def test_a_null_schedule_list_is_an_empty_set(cli, in_repo):
+    result = cli("validate", "-f", in_repo("apiVersion: sbsched/v1\nkind: ScheduleSet\nmetadata: {name: p}\nschedules:\n"))
+    assert (result.code, result.out) == (0, "schedules.yaml: valid (set 'p', 0 schedules)\n")
