@@ -186,7 +186,8 @@ def _paths_of(root: Node, wanted: set[int]) -> dict[int, JsonPath]:
         if isinstance(node, SequenceNode):
             stack.extend((item, (*path, i)) for i, item in enumerate(node.value))
         elif isinstance(node, MappingNode):
-            stack.extend((v, (*path, str(k.value))) for k, v in node.value)
+            for k, v in node.value:  # a key node's problem (say a bad tag) is placed at its entry
+                stack.extend(((k, (*path, str(k.value))), (v, (*path, str(k.value)))))
     return found
 
 

@@ -48,3 +48,8 @@ def test_syntax_errors_carry_a_line_and_column():
 def test_paths_format_like_kubectl():
     assert yamlio.format_path(["schedules", 0, "policy", "timeoutSeconds"]) == "schedules[0].policy.timeoutSeconds"
     assert yamlio.format_path(["labels", "app.kubernetes.io/name"]) == "labels['app.kubernetes.io/name']"
+
+
+def test_problems_on_keys_and_aliased_nodes_are_placed():
+    doc = yamlio.load("a:\n  !!int x: 1\n  b: !!float y\n")
+    assert doc.problems == [(("a", "x"), "'x' is not a valid int"), (("a", "b"), "'y' is not a valid float")]
