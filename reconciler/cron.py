@@ -219,7 +219,7 @@ class CronExpr:
         if not self.fixed_time and local.fold == 0:
             # Inside the first pass of a repeated hour, the *second* pass of earlier wall
             # times is still ahead of us: start the wall scan one repeat-length earlier.
-            repeat = local.utcoffset() - local.replace(fold=1).utcoffset()
+            repeat = _offset(local) - _offset(local.replace(fold=1))
             if repeat > timedelta(0):
                 wall = (local.replace(tzinfo=None) - repeat).replace(second=0, microsecond=0)
         best: datetime | None = None  # a second-pass (fold=1) candidate found on the way
@@ -228,8 +228,8 @@ class CronExpr:
         while True:
             y, mo, d, h, mi = self._next_wall(y, mo, d, h, mi)
             cand = datetime(y, mo, d, h, mi, tzinfo=tz)
-            off0 = cand.utcoffset()
-            off1 = cand.replace(fold=1).utcoffset()
+            off0 = _offset(cand)
+            off1 = _offset(cand.replace(fold=1))
             if off0 == off1 or off0 > off1:  # exists (once, or twice)
                 ts = cand.timestamp()
                 if ts > after_ts:
@@ -258,6 +258,13 @@ class CronExpr:
             yield after
 
 
+def _offset(moment: datetime) -> timedelta:
+    """utcoffset() of an aware datetime (never None here; typed so for the callers)."""
+    offset = moment.utcoffset()
+    assert offset is not None
+    return offset
+
+
 def _gap_end(wall: datetime, tz: ZoneInfo, before: timedelta, after: timedelta) -> datetime:
     """The instant a spring-forward jump lands on, for a wall time ``wall`` inside the gap.
 
@@ -276,7 +283,7 @@ def _gap_end(wall: datetime, tz: ZoneInfo, before: timedelta, after: timedelta) 
     return datetime.fromtimestamp(hi, tz)
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=65536)  # a large manifest has thousands of distinct expressions; each is ~1 KiB
 def parse(expr: str) -> CronExpr:
     """Parse and validate once; cached because every manifest reload re-reads the same strings."""
     tokens = expr.split()

@@ -26,3 +26,5 @@ def fire_times(expr: str, zone: str, *, after: str | None, now: datetime, count:
         return cron.next_fires(expr, tz, start, count)
     except cron.CronError as exc:
         raise UsageError(f"invalid cron {expr!r}: {exc}") from None
+    except OverflowError as exc:  # a sparse expression searched past year 9999
+        raise UsageError(str(exc)) from None

@@ -114,3 +114,8 @@ def test_next_rejects_bad_input_with_exit_2(cli):
     for args, message in cases.items():
         result = cli(*args)
         assert result.code == 2 and message in result.err, (args, result)
+
+
+def test_next_past_the_last_representable_year_is_an_error_not_a_crash(cli):
+    result = cli("next", "--cron", "0 0 29 2 1", "--after", "9999-01-01T00:00:00+00:00")
+    assert result.code == 2 and "no fire time before year 10000" in result.err
