@@ -175,3 +175,16 @@ def test_the_written_state_matches_the_state_schema(cli, write_manifest, state_d
 
     cli("apply", "-f", str(write_manifest(BASE)))
     jsonschema.Draft202012Validator(schemas.load("state")).validate(state(state_dir))
+
+
+def test_plan_output_is_stable_text_and_json(cli, write_manifest, snapshot):
+    no_files = BASE.replace("        collect: {specs: [specs/host-cpu.yaml]}\n", "")
+    cli("apply", "-f", str(write_manifest(no_files)))
+    changed = (no_files.replace("timeoutSeconds: 600", "timeoutSeconds: 900")
+               .replace("      - name: hourly", "      - name: weekly\n        cron: \"0 6 * * mon\"\n      - name: hourly")
+               .replace("      - name: nightly\n        cron: \"0 2 * * *\"\n", ""))
+    path = str(write_manifest(changed))
+    text, as_json = cli("diff", "-f", path), cli("diff", "-f", path, "-o", "json")
+    assert text.code == as_json.code == 1
+    assert text.out == snapshot(name="text")
+    assert json.loads(as_json.out) == snapshot(name="json")
