@@ -1,0 +1,86 @@
+"""Collection: turn troubleshoot collector specs into files in a bundle's staging directory.
+
+Every collector is a function `collect(spec, ctx) -> None` that writes files through `ctx.output`
+(paths relative to the bundle's top directory, as troubleshoot lays them out) and signals what
+happened by returning (succeeded) or raising:
+  - `Skipped(reason)`: not applicable here (unsupported on this host, excluded, forbidden); recorded,
+    the run goes on;
+  - any other exception: the collector failed; recorded in collector-errors/, the run goes on.
+Collectors must honour `ctx.timeout` in their own blocking calls (subprocess, sockets, HTTP) and may
+poll `ctx.cancelled` in long loops; the runner gives up on them after the timeout regardless.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import IO, Any, Callable, Mapping
+
+from ..paths import DIR_MODE, FILE_MODE
+
+
+class Skipped(Exception):
+    """The collector does not apply here; `str(exc)` says why."""
+
+
+@dataclass(frozen=True)
+class CollectorSpec:
+    """One entry of a spec's `collectors` / `hostCollectors` list: `{kind: {params}}`."""
+
+    kind: str
+    params: Mapping[str, Any]
+    host: bool          # from hostCollectors (or a HostCollector/HostPreflight spec)
+    source: str = ""    # the spec file it came from, or "inline"
+
+    @property
+    def name(self) -> str:
+        """troubleshoot's collectorName, else the kind: names output files and error records."""
+        return str(self.params.get("collectorName") or self.kind)
+
+
+class Output:
+    """The staging directory of one bundle: collectors write here, streaming, never in memory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, relative: str) -> Path:
+        """The absolute path for a bundle-relative path, parents created 0700. Refuses escapes."""
+        rel = PurePosixPath(relative)
+        if rel.is_absolute() or ".." in rel.parts or not rel.parts:
+            raise ValueError(f"bundle path {relative!r} must be relative and stay inside the bundle")
+        target = self.root.joinpath(*rel.parts)
+        target.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        return target
+
+    def open(self, relative: str, mode: str = "wb") -> IO[Any]:
+        """A new file (0600) for streaming writes."""
+        target = self.path(relative)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        return os.fdopen(fd, mode)
+
+    def write_bytes(self, relative: str, data: bytes) -> None:
+        with self.open(relative, "wb") as handle:
+            handle.write(data)
+
+    def write_text(self, relative: str, text: str) -> None:
+        self.write_bytes(relative, text.encode("utf-8"))
+
+    def write_json(self, relative: str, value: Any) -> None:
+        """JSON as troubleshoot writes it (Go's json.MarshalIndent with two spaces)."""
+        self.write_text(relative, json.dumps(value, indent=2, ensure_ascii=False))
+
+
+@dataclass
+class CollectContext:
+    """What a collector may use besides its spec."""
+
+    output: Output
+    timeout: float                                   # seconds this collector may take
+    cancelled: threading.Event = field(default_factory=threading.Event)  # set when the run gives up
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+
+Collector = Callable[[CollectorSpec, CollectContext], None]

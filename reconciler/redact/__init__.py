@@ -1,0 +1,1 @@
+"""Redaction of a staged bundle, in place, before it is archived (see engine.py)."""
