@@ -34,6 +34,12 @@ class Output(str, enum.Enum):
     json = "json"
 
 
+class Output3(str, enum.Enum):
+    text = "text"
+    json = "json"
+    yaml = "yaml"
+
+
 class ListOutput(str, enum.Enum):
     table = "table"
     json = "json"
@@ -116,6 +122,27 @@ def next_(name: Annotated[Optional[str], typer.Argument(help="A schedule in the 
     from .commands.next import next_times
 
     return next_times(name, cron=cron, timezone=timezone, after=after, count=count, state_dir=_state_dir())
+
+
+@app.command("run")
+def run_(name: str, output: Annotated[Output3, typer.Option("-o", "--output")] = Output3.text,
+         output_dir: Annotated[Optional[str], typer.Option("--output-dir", help="Write the bundle here instead of "
+                                                           "<state-dir>/bundles/<schedule>/.")] = None,
+         lock_timeout: LockTimeoutOpt = 30.0) -> int:
+    """Run one schedule now, in the foreground; exit 0 completed, 1 failed."""
+    from .commands.run import run as execute
+
+    return execute(name, state_dir=_state_dir(), output=output.value, output_dir=output_dir, lock_timeout=lock_timeout)
+
+
+@app.command()
+def history(name: Annotated[Optional[str], typer.Argument(help="Only this schedule's executions.")] = None,
+            count: Annotated[int, typer.Option("-n", "--count", min=1, help="How many, newest first.")] = 20,
+            output: Annotated[ListOutput, typer.Option("-o", "--output")] = ListOutput.table) -> int:
+    """Executions, newest first."""
+    from .commands.history import history as show
+
+    return show(name, state_dir=_state_dir(), limit=count, output=output.value)
 
 
 def _command_line() -> str:

@@ -85,3 +85,22 @@ def plan_text(plan: Any, *, applied: bool = False, dry_run: bool = False) -> str
     else:
         lines.append(f"Plan for set {plan.set_name!r}: {tally}." + (" (dry run: nothing written)" if dry_run else ""))
     return "\n".join(lines) + "\n"
+
+
+# -- executions -------------------------------------------------------------------------------------
+def execution_text(record: dict[str, Any]) -> str:
+    lines = [f"Execution {record['id']}: {record['status']}"
+             + (f" ({record['reason']})" if record.get("reason") else "")
+             + (f" in {record['durationSeconds']:.1f}s" if record.get("durationSeconds") is not None else "")]
+    found = record.get("bundle")
+    if found:
+        counts = found["collectors"]
+        lines.append(f"Bundle:     {found['path']} ({found['sizeBytes']:,} bytes, sha256 {found['sha256'][:16]}...)")
+        lines.append(f"Collectors: {counts['succeeded']} succeeded, {counts['failed']} failed, "
+                     f"{counts['skipped']} skipped")
+    redaction = record.get("redaction")
+    if redaction:
+        lines.append(f"Redaction:  {redaction['count']} value(s) masked in {len(redaction['byFile'])} file(s)")
+    if record.get("error"):
+        lines.append(f"Error:      {record['error']['message']}")
+    return "\n".join(lines) + "\n"

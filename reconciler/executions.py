@@ -1,26 +1,61 @@
-"""Execution records on disk: executions/YYYY-MM/<execution-id>.json, one file per run."""
+"""Execution records on disk: executions/YYYY-MM/<execution-id>.json, one file per run, written
+atomically (0600) so a reader never sees half a record. Ids name the slot (design §5):
+<schedule>-<YYYYMMDDTHHMM>Z for scheduled runs, plus -manual-<n> for manual ones."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
+
+from .paths import ensure_dir
+from .state_store import atomic_write
+
+
+def slot_id(schedule: str, slot: datetime) -> str:
+    return f"{schedule}-{slot.astimezone(timezone.utc).strftime('%Y%m%dT%H%MZ')}"
+
+
+def record_path(root: Path, record: dict[str, Any]) -> Path:
+    month = datetime.fromisoformat(record["scheduledTime"]).astimezone(timezone.utc).strftime("%Y-%m")
+    return root / "executions" / month / f"{record['id']}.json"
+
+
+def manual_id(root: Path, schedule: str, requested: datetime) -> str:
+    """The first free `<slot id>-manual-<n>` for a run requested at `requested`."""
+    base = slot_id(schedule, requested)
+    month = root / "executions" / requested.astimezone(timezone.utc).strftime("%Y-%m")
+    n = 1
+    while (month / f"{base}-manual-{n}.json").exists():
+        n += 1
+    return f"{base}-manual-{n}"
+
+
+def write(root: Path, record: dict[str, Any]) -> Path:
+    path = record_path(root, record)
+    ensure_dir(path.parent)
+    atomic_write(path, (json.dumps(record, indent=2, sort_keys=False) + "\n").encode("utf-8"))
+    return path
+
+
+def _all(root: Path) -> Iterator[dict[str, Any]]:
+    base = root / "executions"
+    if not base.is_dir():
+        return
+    for month in sorted(base.iterdir(), reverse=True):
+        for path in month.glob("*.json"):
+            try:
+                yield json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+
+
+def history(root: Path, schedule: str | None = None, *, limit: int | None = None) -> list[dict[str, Any]]:
+    """Records newest first (by start, then scheduled time), optionally of one schedule."""
+    found = [r for r in _all(root) if schedule is None or r.get("schedule") == schedule]
+    found.sort(key=lambda r: (r.get("startTime") or r.get("scheduledTime") or "", r.get("id", "")), reverse=True)
+    return found[:limit] if limit is not None else found
 
 
 def recent(root: Path, schedule: str, *, limit: int) -> list[dict[str, Any]]:
-    """The newest `limit` records of a schedule, newest first (ids sort by slot time within a schedule)."""
-    base = root / "executions"
-    if not base.is_dir():
-        return []
-    found: list[dict[str, Any]] = []
-    for month in sorted(base.iterdir(), reverse=True):
-        for path in sorted(month.glob(f"{schedule}-*.json"), reverse=True):
-            try:
-                record = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                continue
-            if record.get("schedule") == schedule:
-                found.append(record)
-        if len(found) >= limit:
-            break
-    found.sort(key=lambda r: r.get("scheduledTime") or "", reverse=True)
-    return found[:limit]
+    return history(root, schedule, limit=limit)

@@ -19,21 +19,27 @@ REDACT_KINDS = frozenset({"Redactor"})
 
 def spec_kinds(text: str) -> set[str]:
     """The troubleshoot kinds defined in a YAML text (possibly multi-document); raises yaml.YAMLError."""
-    kinds: set[str] = set()
-    for doc in yaml.load_all(text, Loader=yaml.CSafeLoader):
-        kinds |= _kinds_of(doc)
-    return kinds
+    return {str(doc.get("kind", "")) for raw in yaml.load_all(text, Loader=yaml.CSafeLoader)
+            for doc in wrapped_documents(raw)}
 
 
-def _kinds_of(doc: Any) -> set[str]:
+def wrapped_documents(doc: Any) -> list[dict[str, Any]]:
+    """The troubleshoot documents in one parsed YAML document: itself, or those a ConfigMap/Secret wraps."""
     if not isinstance(doc, dict):
-        return set()
+        return []
     api = str(doc.get("apiVersion", ""))
-    if api.startswith("troubleshoot.sh/") or api.startswith("troubleshoot.replicated.com/"):
-        return {str(doc.get("kind", ""))}
+    if api.startswith(("troubleshoot.sh/", "troubleshoot.replicated.com/")):
+        return [doc]
     if api == "v1" and doc.get("kind") in ("ConfigMap", "Secret"):
-        return set().union(*(_kinds_in_text(v) for v in _wrapped_values(doc)))
-    return set()
+        return [inner for text in _wrapped_values(doc) if "troubleshoot" in text for inner in _parse_all(text)]
+    return []
+
+
+def _parse_all(text: str) -> list[dict[str, Any]]:
+    try:
+        return [d for raw in yaml.load_all(text, Loader=yaml.CSafeLoader) for d in wrapped_documents(raw)]
+    except yaml.YAMLError:
+        return []
 
 
 def _wrapped_values(doc: dict[str, Any]) -> Iterable[str]:
@@ -47,13 +53,6 @@ def _wrapped_values(doc: dict[str, Any]) -> Iterable[str]:
                 except (binascii.Error, UnicodeDecodeError):
                     continue
             yield value
-
-
-def _kinds_in_text(text: str) -> set[str]:
-    try:
-        return spec_kinds(text) if "troubleshoot" in text else set()
-    except yaml.YAMLError:
-        return set()
 
 
 def check_file(path: str, wanted: frozenset[str]) -> str | None:

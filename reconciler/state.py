@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from . import cron
 from .errors import UsageError
-from .manifest import ScheduleSet
+from .manifest import ScheduleSet, fill_defaults
 from .plan import Action, Plan, StoredSchedule, make_plan
 
 
@@ -67,5 +67,36 @@ def next_state(state: Mapping[str, Any], plan: Plan, now: datetime) -> dict[str,
             status["nextRunTime"] = next_run_time(change.after, status, now)
         elif change.action is Action.DELETE:
             del schedules[change.name]
+    out["serial"] = state["serial"] + 1
+    return out
+
+
+def mark_started(state: Mapping[str, Any], name: str, execution_id: str) -> dict[str, Any]:
+    """The state with `execution_id` in the schedule's status.active."""
+    out = copy.deepcopy(dict(state))
+    status = out["schedules"][name].setdefault("status", {})
+    status["active"] = sorted(set(status.get("active") or []) | {execution_id})
+    out["serial"] = state["serial"] + 1
+    return out
+
+
+def mark_finished(state: Mapping[str, Any], name: str, record: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """The state after a run ended: not active, lastResult, failure streak, last success; scheduled
+    (not manual) runs also move lastScheduleTime. A schedule deleted meanwhile is left deleted."""
+    out = copy.deepcopy(dict(state))
+    entry = out["schedules"].get(name)
+    if entry is None:
+        return out
+    status = entry.setdefault("status", {})
+    status["active"] = [a for a in status.get("active") or [] if a != record["id"]]
+    status["lastResult"] = record["status"]
+    if record["status"] == "completed":
+        status["consecutiveFailures"] = 0
+        status["lastSuccessfulTime"] = record["endTime"]
+    elif record["status"] == "failed":
+        status["consecutiveFailures"] = status.get("consecutiveFailures", 0) + 1
+    if record["trigger"] != "manual":
+        status["lastScheduleTime"] = record["scheduledTime"]
+    status["nextRunTime"] = next_run_time(fill_defaults(entry["spec"]), status, now)
     out["serial"] = state["serial"] + 1
     return out

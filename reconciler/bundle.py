@@ -1,0 +1,125 @@
+"""The bundle on disk: naming, troubleshoot's metadata files, and the streaming .tar.gz.
+
+Layout (as troubleshoot writes it): one top directory named like the archive, holding version.yaml,
+analysis.json, execution-data/summary.txt, collector-errors/ and each collector's files. The archive
+is written straight from the staging directory through gzip into a temp file, hashed on the way, then
+renamed into place: memory stays flat whatever the bundle's size, and a failed write leaves nothing.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tarfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Sequence
+
+from .collect import Output
+from .collect.runner import Outcome
+from .paths import FILE_MODE, ensure_dir
+
+VERSION = "v0.1.0+sbsched"
+_STATUS_LETTER = {"succeeded": "S", "skipped": "X", "failed": "F"}
+
+
+@dataclass(frozen=True)
+class Archive:
+    path: Path
+    size: int
+    sha256: str
+
+
+def bundle_name(now: datetime, taken: set[str]) -> str:
+    """support-bundle-YYYY-MM-DDTHH_MM_SS (UTC), with -1, -2 ... when that second is taken already."""
+    base = "support-bundle-" + now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H_%M_%S")
+    name, n = base, 0
+    while name in taken:
+        n += 1
+        name = f"{base}-{n}"
+    return name
+
+
+def names_in(directory: Path) -> set[str]:
+    """Bundle names already used in a directory: archives and staging dirs alike."""
+    if not directory.is_dir():
+        return set()
+    out = set()
+    for entry in directory.iterdir():
+        name = entry.name.removeprefix(".staging-")
+        out.add(name.removesuffix(".tar.gz"))
+    return out
+
+
+def write_metadata(output: Output, outcomes: Sequence[Outcome], *, redaction_ms: int, duration_ms: int) -> None:
+    """version.yaml, analysis.json ([] until analyzers run) and execution-data/summary.txt."""
+    output.write_text("version.yaml", "apiVersion: troubleshoot.sh/v1beta2\nkind: SupportBundle\nspec:\n"
+                                      f"  versionNumber: {VERSION}\n")
+    if not output.path("analysis.json").exists():
+        output.write_text("analysis.json", "[]")
+    output.write_text("execution-data/summary.txt", summary(outcomes, redaction_ms=redaction_ms,
+                                                            duration_ms=duration_ms))
+
+
+def summary(outcomes: Sequence[Outcome], *, redaction_ms: int, duration_ms: int) -> str:
+    """troubleshoot's execution-data/summary.txt: collectors slowest first, then redactors, analyzers."""
+    rows = sorted(outcomes, key=lambda o: -o.duration_ms)
+    labels = [o.spec.kind if o.spec.name == o.spec.kind else f"{o.spec.kind}/{o.spec.name}" for o in rows]
+    width = max([len(f"{label} (S)") for label in labels] + [0])
+    lines = ["============ Collectors summary =============", "Succeeded (S), eXcluded (X), Failed (F)",
+             "============================================="]
+    lines += [f"{f'{label} ({_STATUS_LETTER[o.status]})'.ljust(width)} : {o.duration_ms:,}ms"
+              for label, o in zip(labels, rows)]
+    lines += ["", "============ Redactors summary =============", f"Redaction : {redaction_ms:,}ms", "",
+              "============= Analyzers summary =============", "Succeeded (S), eXcluded (X), Failed (F)",
+              "=============================================", "No analyzers executed", "",
+              f"Duration: {duration_ms:,}ms"]
+    return "\n".join(lines) + "\n"
+
+
+class _HashingWriter:
+    """A file wrapper that hashes and counts what passes through it."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw, self.digest, self.size = raw, hashlib.sha256(), 0
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        self.size += len(data)
+        return self.raw.write(data)
+
+    def flush(self) -> None:
+        self.raw.flush()
+
+
+def archive(staging: Path, destination: Path) -> Archive:
+    """Stream `staging` (the bundle's top directory) into `destination` (.tar.gz), atomically."""
+    ensure_dir(destination.parent)
+    temp = destination.with_name(f".{destination.name}.partial")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            hashing = _HashingWriter(raw)
+            with tarfile.open(fileobj=hashing, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
+                tar.add(staging, arcname=staging.name, filter=_normalize)
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(temp, destination)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    return Archive(destination, hashing.size, hashing.digest.hexdigest())
+
+
+def _normalize(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+    """No host user names or ids in the archive; symlinks are not followed out of the bundle."""
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info
+
+
+def remove_staging(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,163 @@
+"""Runs a schedule's collectors concurrently, each bounded by its own timeout and all by the run's
+deadline, and records what became of each. Collectors run on daemon threads so that one that ignores
+its timeout can be abandoned (marked failed, told to stop) without holding the process open."""
+from __future__ import annotations
+
+import queue
+import re
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable, Mapping, Sequence
+
+from . import CollectContext, Collector, CollectorSpec, Output, Skipped
+
+DEFAULT_TIMEOUT = 120.0  # seconds for a collector whose spec sets no `timeout`
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|us|µs|ns|s|m|h)")
+_UNIT = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+@dataclass
+class Outcome:
+    """What became of one collector: succeeded, failed or skipped, with why and how long it took."""
+
+    spec: CollectorSpec
+    status: str
+    reason: str | None = None
+    duration_ms: int = 0
+
+    def to_json(self) -> dict[str, object]:
+        return {"name": self.spec.name, "kind": self.spec.kind, "host": self.spec.host, "status": self.status,
+                "reason": self.reason, "durationMs": self.duration_ms}
+
+
+def go_duration(text: object) -> float | None:
+    """Seconds in a Go duration ("5s", "1m30s", "500ms"), as troubleshoot specs write timeouts."""
+    if isinstance(text, (int, float)):
+        return float(text)
+    if not isinstance(text, str) or not text.strip():
+        return None
+    parts = _DURATION.findall(text.strip())
+    if not parts or "".join(n + u for n, u in parts) != text.strip():
+        return None
+    return sum(float(n) * _UNIT[u] for n, u in parts)
+
+
+def run_collectors(specs: Sequence[CollectorSpec], registry: Mapping[str, Collector], output: Output, *,
+                   deadline: float, cluster: bool, started: datetime, max_workers: int = 4,
+                   monotonic: Callable[[], float] = time.monotonic) -> tuple[list[Outcome], bool]:
+    """(outcomes in spec order, timed_out). `deadline` is on `monotonic`'s clock; `started` stamps the
+    collector-errors/ records."""
+    outcomes: list[Outcome | None] = [None] * len(specs)
+    runnable: list[int] = []
+    for index, spec in enumerate(specs):
+        reason = _skip_reason(spec, registry, cluster)
+        if reason:
+            outcomes[index] = Outcome(spec, "skipped", reason)
+        else:
+            runnable.append(index)
+    timed_out = _Pool(specs, registry, output, outcomes, deadline, max_workers, monotonic).run(runnable)
+    done = [o for o in outcomes if o is not None]
+    for outcome in done:
+        if outcome.status != "succeeded":
+            _write_error(output, outcome, started)
+    return done, timed_out
+
+
+def _skip_reason(spec: CollectorSpec, registry: Mapping[str, Collector], cluster: bool) -> str | None:
+    if spec.params.get("exclude") in (True, "true", "True"):
+        return "excluded by the spec (exclude: true)"
+    if not spec.host and not cluster:
+        return "in-cluster collector, and the schedule has collect.cluster: false"
+    if spec.kind not in registry:
+        where = "host collector" if spec.host else "in-cluster collector"
+        return f"{where} type {spec.kind!r} is not supported by sbsched"
+    return None
+
+
+class _Pool:
+    def __init__(self, specs: Sequence[CollectorSpec], registry: Mapping[str, Collector], output: Output,
+                 outcomes: list[Outcome | None], deadline: float, workers: int,
+                 monotonic: Callable[[], float]) -> None:
+        self.specs, self.registry, self.output, self.outcomes = specs, registry, output, outcomes
+        self.deadline, self.workers, self.monotonic = deadline, workers, monotonic
+        self.todo: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self.changed = threading.Condition()
+        self.running: dict[int, tuple[float, CollectContext]] = {}  # index -> (its deadline, ctx)
+
+    def run(self, indices: list[int]) -> bool:
+        for index in indices:
+            self.todo.put(index)
+        for _ in range(min(self.workers, len(indices))):
+            self._spawn()
+        with self.changed:
+            while any(self.outcomes[i] is None for i in indices):
+                now = self.monotonic()
+                if now >= self.deadline:
+                    self._give_up(indices, "the run's timeoutSeconds was reached")
+                    return True
+                for index, (until, ctx) in list(self.running.items()):
+                    if now >= until and self.outcomes[index] is None:
+                        self._abandon(index, ctx, f"timed out after {ctx.timeout:g}s")
+                        self._spawn()  # keep the pool at size: the stuck thread is lost
+                wake = min([self.deadline] + [until for until, _ in self.running.values()])
+                self.changed.wait(timeout=None if wake == float("inf") else max(0.0, wake - now))
+        return False
+
+    def _spawn(self) -> None:
+        threading.Thread(target=self._work, daemon=True, name="sbsched-collector").start()
+
+    def _work(self) -> None:
+        while True:
+            try:
+                index = self.todo.get_nowait()
+            except queue.Empty:
+                return
+            spec = self.specs[index]
+            with self.changed:
+                if self.outcomes[index] is not None:  # given up on before it started
+                    continue
+                start = self.monotonic()
+                own = go_duration(spec.params.get("timeout")) or DEFAULT_TIMEOUT
+                ctx = CollectContext(output=self.output, timeout=max(0.001, min(own, self.deadline - start)))
+                self.running[index] = (start + ctx.timeout, ctx)
+            status, reason = "succeeded", None
+            try:
+                self.registry[spec.kind](spec, ctx)
+            except Skipped as exc:
+                status, reason = "skipped", str(exc) or "not applicable here"
+            except Exception as exc:  # a collector's failure is recorded; the run goes on
+                status, reason = "failed", f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc)
+            with self.changed:
+                self.running.pop(index, None)
+                if self.outcomes[index] is None:
+                    elapsed = int((self.monotonic() - start) * 1000)
+                    self.outcomes[index] = Outcome(spec, status, reason, elapsed)
+                    self.changed.notify_all()
+                else:
+                    return  # abandoned: a replacement worker already took this thread's place
+
+    def _abandon(self, index: int, ctx: CollectContext, reason: str) -> None:
+        ctx.cancelled.set()
+        started = self.running.pop(index)[0] - ctx.timeout
+        self.outcomes[index] = Outcome(self.specs[index], "failed", reason, int((self.monotonic() - started) * 1000))
+
+    def _give_up(self, indices: list[int], reason: str) -> None:
+        for index, (_, ctx) in list(self.running.items()):
+            self._abandon(index, ctx, reason)
+        for index in indices:
+            if self.outcomes[index] is None:
+                self.outcomes[index] = Outcome(self.specs[index], "skipped", f"not started: {reason}")
+
+
+def _write_error(output: Output, outcome: Outcome, started: datetime) -> None:
+    """collector-errors/<name>-error.json, troubleshoot's shape, plus our status."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", outcome.spec.name).strip("-") or outcome.spec.kind
+    relative = f"collector-errors/{safe}-error.json"
+    suffix = 1
+    while output.path(relative).exists():
+        suffix += 1
+        relative = f"collector-errors/{safe}-{suffix}-error.json"
+    output.write_json(relative, {"collector": outcome.spec.name, "error": outcome.reason, "status": outcome.status,
+                                 "timestamp": started.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")})

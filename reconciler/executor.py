@@ -1,0 +1,130 @@
+"""One execution of a schedule, end to end: load its specs, collect, redact, write the bundle, record.
+
+Order matters for secrets: collectors write into a private staging directory (0700, files 0600),
+redaction rewrites it in place, and only then is the archive written; the staging directory is
+removed whatever happens. The run's `policy.timeoutSeconds` bounds collection; redaction and the
+archive always follow, so a run that times out still leaves a (partial, redacted) bundle.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from . import bundle, executions
+from .clock import Clock
+from .collect import Collector, Output
+from .collect import spec as collect_spec
+from .collect.runner import Outcome, run_collectors
+from .errors import SbschedError
+from .paths import ensure_dir
+from .state import mark_finished, mark_started
+from .state_store import StateStore
+
+
+@dataclass
+class RunOptions:
+    trigger: str = "manual"                  # schedule | catch-up | manual
+    scheduled_time: datetime | None = None   # the slot; None for a manual run (= now)
+    dispatch_time: datetime | None = None
+    attempt: int = 1
+    output_dir: Path | None = None           # --output: where the archive goes instead of bundles/<schedule>/
+    lock_timeout: float = 30.0
+    registry: Mapping[str, Collector] | None = None  # collectors by kind; default: every built-in one
+    max_workers: int = 4
+    monotonic: Callable[[], float] = field(default=time.monotonic)
+
+
+def execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> dict[str, Any]:
+    """Run schedule `name` once in the foreground; the finished execution record is returned."""
+    from .inventory import find
+
+    entry = find(store.read(), name)
+    spec, set_name = entry["spec"], entry["set"]
+    now, started = clock.now(), options.monotonic()
+    slot = options.scheduled_time or now.replace(second=0, microsecond=0)
+    run_id = (executions.manual_id(store.root, name, slot) if options.trigger == "manual"
+              else executions.slot_id(name, slot))
+    record: dict[str, Any] = {
+        "id": run_id, "schedule": name, "set": set_name, "trigger": options.trigger,
+        "scheduledTime": slot.isoformat(), "dispatchTime": (options.dispatch_time or now).isoformat(),
+        "startTime": now.isoformat(), "endTime": None, "durationSeconds": None, "status": "running",
+        "reason": None, "attempt": options.attempt, "bundle": None, "redaction": None,
+        "analysis": {"pass": 0, "warn": 0, "fail": 0}, "upload": None, "error": None}
+    executions.write(store.root, record)
+    _update_state(store, options, now, lambda s: mark_started(s, name, run_id))
+    try:
+        _pipeline(store.root, name, spec, record, now, started, options)
+    except SbschedError as exc:
+        record.update(status="failed", reason=record["reason"] or "spec",
+                      error={"class": "permanent", "message": exc.message})
+    except BaseException as exc:  # recorded as failed, never left `running`; then re-raised to the boundary
+        record.update(status="failed", reason="interrupted" if isinstance(exc, KeyboardInterrupt) else "error",
+                      error={"class": "transient", "message": f"{type(exc).__name__}: {exc}"})
+        raise
+    finally:
+        end = clock.now()
+        record["endTime"] = end.isoformat()
+        record["durationSeconds"] = round(options.monotonic() - started, 3)
+        executions.write(store.root, record)
+        _update_state(store, options, end, lambda s: mark_finished(s, name, record, end))
+    return record
+
+
+def _update_state(store: StateStore, options: RunOptions, now: datetime,
+                  change: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    with store.locked(timeout=options.lock_timeout, command="sbsched run", now=now):
+        state = store.read()
+        store.write(change(state))
+
+
+def _pipeline(root: Path, name: str, spec: Mapping[str, Any], record: dict[str, Any], now: datetime,
+              started: float, options: RunOptions) -> None:
+    """collect → redact → metadata → archive; fills the record's bundle, redaction, status, reason."""
+    from .redact import load_redactor_specs, redact_tree
+
+    collect = spec["collect"]
+    specs = collect_spec.load(collect["specs"], inline_collectors=collect["collectors"],
+                              inline_host_collectors=collect["hostCollectors"])
+    redactors = load_redactor_specs(spec["redact"]["redactors"]) if spec["redact"]["enabled"] else []
+    destination_dir = options.output_dir or root / "bundles" / name
+    ensure_dir(destination_dir)
+    bundle_name = bundle.bundle_name(now, bundle.names_in(destination_dir))
+    staging_parent = ensure_dir(destination_dir / f".staging-{bundle_name}")
+    staging = staging_parent / bundle_name
+    try:
+        output = Output(ensure_dir(staging))
+        outcomes, timed_out = run_collectors(
+            specs, options.registry if options.registry is not None else _builtin_collectors(), output,
+            deadline=started + spec["policy"]["timeoutSeconds"], cluster=collect["cluster"], started=now,
+            max_workers=options.max_workers, monotonic=options.monotonic)
+        redaction_start = options.monotonic()
+        report = redact_tree(staging, builtin=spec["redact"]["enabled"], redactors=redactors)
+        redaction_ms = int((options.monotonic() - redaction_start) * 1000)
+        bundle.write_metadata(output, outcomes, redaction_ms=redaction_ms,
+                              duration_ms=int((options.monotonic() - started) * 1000))
+        written = bundle.archive(staging, destination_dir / f"{bundle_name}.tar.gz")
+    finally:
+        bundle.remove_staging(staging_parent)
+    record["bundle"] = {"path": str(written.path), "sizeBytes": written.size, "sha256": written.sha256,
+                        "collectors": _counts(outcomes), "collectorResults": [o.to_json() for o in outcomes]}
+    record["redaction"] = report.to_json()
+    record["status"], record["reason"] = ("failed", "timeout") if timed_out else ("completed", None)
+    if timed_out:
+        record["error"] = {"class": "transient", "message": f"the run exceeded policy.timeoutSeconds "
+                                                             f"({spec['policy']['timeoutSeconds']}s); the bundle is partial"}
+
+
+def _counts(outcomes: list[Outcome]) -> dict[str, int]:
+    counts = {"succeeded": 0, "failed": 0, "skipped": 0}
+    for outcome in outcomes:
+        counts[outcome.status] += 1
+    return counts
+
+
+def _builtin_collectors() -> Mapping[str, Collector]:
+    from .collect.host import HOST_COLLECTORS
+
+    return HOST_COLLECTORS

@@ -1,0 +1,58 @@
+"""Bundle naming, troubleshoot's metadata files, and the streaming archive."""
+from __future__ import annotations
+
+import hashlib
+import tarfile
+from datetime import datetime, timezone
+
+from reconciler import bundle
+from reconciler.collect import CollectorSpec, Output
+from reconciler.collect.runner import Outcome
+
+NOW = datetime(2026, 11, 23, 14, 5, 9, tzinfo=timezone.utc)
+
+
+def test_names_are_utc_seconds_with_suffixes_for_the_same_second():
+    assert bundle.bundle_name(NOW, set()) == "support-bundle-2026-11-23T14_05_09"
+    taken = {"support-bundle-2026-11-23T14_05_09", "support-bundle-2026-11-23T14_05_09-1"}
+    assert bundle.bundle_name(NOW, taken) == "support-bundle-2026-11-23T14_05_09-2"
+
+
+def test_names_in_counts_archives_and_staging_dirs(tmp_path):
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "support-bundle-a.tar.gz").write_bytes(b"")
+    (tmp_path / "b" / ".staging-support-bundle-b").mkdir()
+    assert bundle.names_in(tmp_path / "b") == {"support-bundle-a", "support-bundle-b"}
+
+
+def test_summary_reads_like_troubleshoots():
+    outcomes = [Outcome(CollectorSpec("cpu", {}, True), "succeeded", None, 12),
+                Outcome(CollectorSpec("run", {"collectorName": "uptime"}, True), "failed", "x", 1500),
+                Outcome(CollectorSpec("clusterInfo", {}, False), "skipped", "y", 0)]
+    text = bundle.summary(outcomes, redaction_ms=7, duration_ms=2000)
+    assert text.splitlines()[:6] == [
+        "============ Collectors summary =============", "Succeeded (S), eXcluded (X), Failed (F)",
+        "=============================================", "run/uptime (F)  : 1,500ms", "cpu (S)         : 12ms",
+        "clusterInfo (X) : 0ms"]
+    assert text.endswith("Duration: 2,000ms\n")
+
+
+def test_the_archive_has_one_top_directory_and_a_true_hash(tmp_path):
+    staging = tmp_path / "support-bundle-x"
+    out = Output(staging)
+    out.write_text("host-collectors/system/cpu.json", "{}")
+    bundle.write_metadata(out, [], redaction_ms=0, duration_ms=1)
+    made = bundle.archive(staging, tmp_path / "out" / "support-bundle-x.tar.gz")
+    data = made.path.read_bytes()
+    assert made.size == len(data) and made.sha256 == hashlib.sha256(data).hexdigest()
+    assert oct(made.path.stat().st_mode & 0o777) == "0o600"
+    with tarfile.open(made.path) as tar:
+        names = sorted(tar.getnames())
+        assert names == ["support-bundle-x", "support-bundle-x/analysis.json", "support-bundle-x/execution-data",
+                         "support-bundle-x/execution-data/summary.txt", "support-bundle-x/host-collectors",
+                         "support-bundle-x/host-collectors/system", "support-bundle-x/host-collectors/system/cpu.json",
+                         "support-bundle-x/version.yaml"]
+        assert {m.uid for m in tar.getmembers()} == {0}
+        assert tar.extractfile("support-bundle-x/version.yaml").read().decode().startswith(
+            "apiVersion: troubleshoot.sh/v1beta2\nkind: SupportBundle\n")
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["support-bundle-x.tar.gz"]
