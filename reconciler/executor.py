@@ -55,11 +55,13 @@ def execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> 
         "analysis": {"pass": 0, "warn": 0, "fail": 0}, "upload": None, "error": None}
     executions.write(store.root, record)
     _update_state(store, options, now, lambda s: mark_started(s, name, run_id))
+    from .redact import RedactorSpecError
+
     try:
         _pipeline(store.root, name, spec, record, now, started, options)
-    except SbschedError as exc:
+    except (SbschedError, RedactorSpecError) as exc:  # a spec the run cannot use: retrying will not help
         record.update(status="failed", reason=record["reason"] or "spec",
-                      error={"class": "permanent", "message": exc.message})
+                      error={"class": "permanent", "message": str(exc)})
     except BaseException as exc:  # recorded as failed, never left `running`; then re-raised to the boundary
         record.update(status="failed", reason="interrupted" if isinstance(exc, KeyboardInterrupt) else "error",
                       error={"class": "transient", "message": f"{type(exc).__name__}: {exc}"})

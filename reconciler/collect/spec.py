@@ -15,6 +15,7 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
+from ..errors import SbschedError
 from ..specfiles import wrapped_documents
 from . import CollectorSpec
 
@@ -22,7 +23,7 @@ HOST_KINDS = frozenset({"HostCollector", "HostPreflight"})
 CLUSTER_KINDS = frozenset({"SupportBundle", "Collector", "Preflight"})
 
 
-class SpecLoadError(Exception):
+class SpecLoadError(SbschedError):
     """A spec file that cannot be used; the message names the file."""
 
 

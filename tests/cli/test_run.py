@@ -1,0 +1,167 @@
+"""`sbsched run` end to end from the CLI: a real bundle from the real host specs, redacted, recorded."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from ..conftest import FIXTURES, SBSCHED
+
+HOST_SPECS = sorted((FIXTURES / "specs" / "host").glob("*.yaml"))
+
+SECRETS = {
+    "aws_key_id": "AKIAIOSFODNN7EXAMPLE",
+    "aws_secret": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "password": "hunter2-plain",
+    "token": "tok-abc123-line-end",
+    "postgres": "pg-s3cret",
+    "mysql": "my-s3cret",
+    "json_env": "json-env-s3cret",
+    "multiline": "multi-line-s3cret",
+    "static": "static",
+}
+PLANTED = f"""aws_access_key_id = {SECRETS['aws_key_id']}
+aws_secret_access_key = {SECRETS['aws_secret']}
+connecting with password={SECRETS['password']}
+auth token: {SECRETS['token']}
+DATABASE_URL=postgres://admin:{SECRETS['postgres']}@127.0.0.1:5432/app
+mysql://root:{SECRETS['mysql']}@127.0.0.1:3306/app
+{{"name":"DB_PASSWORD","value":"{SECRETS['json_env']}"}}
+            "name": "API_TOKEN",
+            "value": "{SECRETS['multiline']}"
+a line that stays as it is
+"""
+
+
+def manifest(write_manifest, body: str, *, timeout: int = 120) -> Path:
+    return write_manifest(f"""
+        apiVersion: sbsched/v1
+        kind: ScheduleSet
+        metadata: {{name: host}}
+        defaults:
+          collect: {{cluster: false}}
+          policy: {{timeoutSeconds: {timeout}}}
+        schedules:
+{body}
+    """)
+
+
+def members(archive: Path) -> dict[str, bytes]:
+    with tarfile.open(archive) as tar:
+        return {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
+
+
+def test_run_with_every_real_host_spec_makes_a_bundle_and_records_the_counts(cli, write_manifest, tmp_path,
+                                                                                state_dir):
+    specs_dir = tmp_path / "repo" / "specs" / "host"
+    specs_dir.mkdir(parents=True)
+    for spec in HOST_SPECS:
+        (specs_dir / spec.name).write_text(spec.read_text())
+    listed = ", ".join(f"specs/host/{s.name}" for s in HOST_SPECS)
+    path = manifest(write_manifest, f"""          - name: host-all
+            cron: "@daily"
+            collect: {{specs: [{listed}]}}""")
+    assert cli("apply", "-f", str(path)).code == 0
+    result = cli("run", "host-all", "-o", "json")
+    assert result.code == 0, result.err
+    record = json.loads(result.out)
+    assert record["status"] == "completed" and record["trigger"] == "manual"
+    assert record["id"].startswith("host-all-") and record["id"].endswith("-manual-1")
+    counts = record["bundle"]["collectors"]
+    assert counts["succeeded"] > 10 and sum(counts.values()) == len(record["bundle"]["collectorResults"])
+    archive = Path(record["bundle"]["path"])
+    assert archive.parent == state_dir / "bundles" / "host-all" and archive.name.startswith("support-bundle-")
+    files = members(archive)
+    top = archive.name.removesuffix(".tar.gz")
+    assert {f"{top}/version.yaml", f"{top}/analysis.json", f"{top}/execution-data/summary.txt"} <= set(files)
+    assert f"{top}/host-collectors/system/cpu.json" in files
+    summary = files[f"{top}/execution-data/summary.txt"].decode()
+    for result_ in record["bundle"]["collectorResults"]:
+        letter = {"succeeded": "S", "failed": "F", "skipped": "X"}[result_["status"]]
+        assert f"({letter})" in summary
+        if result_["status"] == "skipped" and "not supported" in (result_["reason"] or ""):
+            assert f"{result_['kind']}" in summary
+    assert json.loads(files[f"{top}/analysis.json"]) == []
+    stored = json.loads((state_dir / "state.json").read_text())["schedules"]["host-all"]["status"]
+    assert stored["lastResult"] == "completed" and stored["active"] == [] and stored["lastSuccessfulTime"]
+    assert stored["lastScheduleTime"] is None  # manual runs do not take a slot
+    history = cli("history", "host-all", "-o", "json")
+    assert [r["id"] for r in json.loads(history.out)["items"]] == [record["id"]]
+    again = json.loads(cli("run", "host-all", "-o", "json").out)
+    assert again["id"] != record["id"] and Path(again["bundle"]["path"]) != archive
+
+
+def test_planted_secrets_never_reach_the_archive_record_or_state(cli, write_manifest, tmp_path, state_dir):
+    planted = tmp_path / "app.conf"
+    planted.write_text(PLANTED)
+    redactor = tmp_path / "repo" / "specs" / "e2e-redactor.yaml"
+    redactor.write_text("apiVersion: troubleshoot.sh/v1beta2\nkind: Redactor\nmetadata: {name: e2e}\nspec:\n"
+                        "  redactors:\n    - name: redact-static-text\n      removals: {values: [static]}\n")
+    path = manifest(write_manifest, f"""          - name: secrets
+            cron: "@daily"
+            redact: {{redactors: [specs/e2e-redactor.yaml]}}
+            collect:
+              hostCollectors:
+                - run: {{collectorName: leaky, command: cat, args: ["{planted}"]}}
+                - copy: {{collectorName: conf, path: "{planted}"}}""")
+    cli("apply", "-f", str(path))
+    result = cli("run", "secrets", "-o", "json")
+    assert result.code == 0, result.err
+    record = json.loads(result.out)
+    files = members(Path(record["bundle"]["path"]))
+    blob = b"\n".join(files.values())
+    assert b"a line that stays as it is" in blob
+    for name, value in SECRETS.items():
+        assert value.encode() not in blob, f"{name} survived"
+        assert value not in result.out and value not in (state_dir / "state.json").read_text()
+    assert blob.count(b"***HIDDEN***") >= 2 * len(SECRETS)
+    assert record["redaction"]["count"] >= 2 * len(SECRETS)
+    assert record["redaction"]["byRedactor"].get("redact-static-text", 0) >= 2
+
+
+def test_a_hanging_collector_is_killed_and_a_run_past_its_timeout_fails_with_a_partial_bundle(cli, write_manifest):
+    path = manifest(write_manifest, """          - name: slow
+            cron: "@daily"
+            collect:
+              hostCollectors:
+                - cpu: {}
+                - run: {collectorName: hang, command: sleep, args: ["300"], timeout: 1s}
+                - run: {collectorName: forever, command: sleep, args: ["300"]}""", timeout=3)
+    cli("apply", "-f", str(path))
+    result = cli("run", "slow", "-o", "json")
+    assert result.code == 1
+    record = json.loads(result.out)
+    assert (record["status"], record["reason"]) == ("failed", "timeout")
+    assert record["durationSeconds"] < 30
+    by_name = {r["name"]: r for r in record["bundle"]["collectorResults"]}
+    assert by_name["cpu"]["status"] == "succeeded"
+    assert by_name["hang"]["status"] == "failed" and by_name["forever"]["status"] == "failed"
+    files = members(Path(record["bundle"]["path"]))
+    assert any(n.endswith("host-collectors/system/cpu.json") for n in files)
+    assert any(n.endswith("collector-errors/hang-error.json") for n in files)
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert "sleep 300" not in ps
+
+
+def test_run_of_an_unknown_schedule_is_exit_2(cli):
+    result = cli("run", "nope")
+    assert result.code == 2 and "no schedule named 'nope'" in result.err
+
+
+def test_run_with_a_broken_spec_file_fails_cleanly_and_is_recorded(cli, write_manifest, tmp_path):
+    spec = tmp_path / "repo" / "specs" / "gone.yaml"
+    spec.write_text("apiVersion: troubleshoot.sh/v1beta2\nkind: HostCollector\nspec: {collectors: [{cpu: {}}]}\n")
+    path = manifest(write_manifest, """          - {name: broken, cron: "@daily", collect: {specs: [specs/gone.yaml]}}""")
+    cli("apply", "-f", str(path))
+    spec.write_text("kind: [\n")
+    result = cli("run", "broken", "-o", "json")
+    assert result.code == 1
+    record = json.loads(result.out)
+    assert (record["status"], record["reason"]) == ("failed", "spec")
+    assert "is not valid YAML" in record["error"]["message"] and record["error"]["class"] == "permanent"
+    assert json.loads(cli("history", "-o", "json").out)["items"][0]["status"] == "failed"
