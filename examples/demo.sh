@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# `make demo`: apply the example manifest to a throwaway state dir and show what sbsched now knows.
+# `make demo`: apply the example manifest to a fresh state dir, show the plan and the schedules, then
+# run one schedule and show the bundle it made. Everything stays under $DEMO_DIR (default .demo/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sbsched=".venv/bin/sbsched"
-state=$(mktemp -d "${TMPDIR:-/tmp}/sbsched-demo.XXXXXX")
-export TROUBLESHOOT_SCHEDULER_DIR="$state/state"
-trap 'rm -rf "$state"' EXIT
+demo="${DEMO_DIR:-$PWD/.demo}"
+rm -rf "$demo"
+mkdir -p "$demo"
+export TROUBLESHOOT_SCHEDULER_DIR="$demo/state"
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 
 step "$sbsched" validate -f examples/schedules.yaml
@@ -15,6 +17,12 @@ step "$sbsched" apply -f examples/schedules.yaml
 step "$sbsched" diff -f examples/schedules.yaml
 step "$sbsched" list
 step "$sbsched" next host-nightly -n 3
-step "$sbsched" status app-weekdays
-printf '\nState dir (removed on exit): %s\n' "$TROUBLESHOOT_SCHEDULER_DIR"
-ls -la "$TROUBLESHOOT_SCHEDULER_DIR"
+step "$sbsched" run host-nightly
+step "$sbsched" history
+
+bundle=$("$sbsched" history host-nightly -n 1 -o json | .venv/bin/python -c \
+  'import json, sys; print(json.load(sys.stdin)["items"][0]["bundle"]["path"])')
+printf '\nThe bundle went to: %s\n' "$bundle"
+printf 'It holds %s files:\n' "$(tar tzf "$bundle" | grep -vc '/$')"
+tar tzf "$bundle" | grep -v '/$' | sed 's/^/  /'
+printf '\nState dir: %s (kept; make demo starts it afresh)\n' "$TROUBLESHOOT_SCHEDULER_DIR"

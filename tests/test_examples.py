@@ -13,13 +13,14 @@ def test_the_example_manifest_is_valid(cli):
     assert (result.code, result.err) == (0, "")
 
 
-def test_the_demo_applies_the_example_and_lists_next_runs():
-    env = {**os.environ, "NO_COLOR": "1"}
+def test_the_demo_applies_the_example_lists_it_and_runs_it_once(tmp_path):
+    env = {**os.environ, "NO_COLOR": "1", "DEMO_DIR": str(tmp_path / "demo")}
     proc = subprocess.run(["bash", str(ROOT / "examples" / "demo.sh")], capture_output=True, text=True, env=env,
                           timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Applied set 'production': 3 created, 0 updated, 0 deleted, 0 unchanged." in proc.stdout
     assert "No changes: set 'production' is up to date (3 schedules)." in proc.stdout
     assert "NAME" in proc.stdout and "NEXT-RUN" in proc.stdout and "host-nightly" in proc.stdout
-    state_dir = proc.stdout.rsplit("State dir (removed on exit): ", 1)[1].splitlines()[0]
-    assert not Path(state_dir).exists()
+    bundle = proc.stdout.split("The bundle went to: ", 1)[1].splitlines()[0]
+    assert Path(bundle).is_file() and Path(bundle).is_relative_to(tmp_path / "demo" / "state" / "bundles")
+    assert "host-collectors/system/cpu.json" in proc.stdout
