@@ -25,6 +25,7 @@ sys.path.insert(0, str(HERE))
 
 import bench_cli  # noqa: E402  (siblings, found through the line above)
 import bench_manifest  # noqa: E402
+import bench_run  # noqa: E402
 
 
 def load_sibling(name: str) -> ModuleType | None:
@@ -75,6 +76,7 @@ def main(argv: list[str]) -> int:
     outcomes = [
         run_one("CLI responsiveness", bench_cli.main),
         run_one("manifest scale", bench_manifest.main),
+        run_one("bundle streaming", bench_run.main),
         cron_benchmark(),
     ]
     print(f"== Summary ({time.monotonic() - start:.0f} s in total)")
