@@ -62,6 +62,8 @@ def next_state(state: Mapping[str, Any], plan: Plan, now: datetime) -> dict[str,
             record["spec"] = dict(change.after)
             meta = record.setdefault("metadata", {"createdTime": stamp, "generation": 0})
             meta["updatedTime"] = stamp
+            if any(f.path in ("cron", "timezone") for f in change.fields):
+                meta["cronChangedTime"] = stamp  # the new calendar counts from now: no back-filled slots
             meta["generation"] = meta.get("generation", 0) + 1
             status = record.setdefault("status", new_status(change.after, now))
             status["nextRunTime"] = next_run_time(change.after, status, now)
