@@ -54,7 +54,7 @@ AllowEmptyOpt = Annotated[bool, typer.Option("--allow-empty", help="Allow an emp
 @app.callback()
 def _global(
     state_dir: Annotated[Optional[str], typer.Option("--state-dir", envvar="TROUBLESHOOT_SCHEDULER_DIR",
-                                                     help="State directory [default: ~/.troubleshoot/scheduler].")] = None,
+                                                     help="State directory (default: ~/.troubleshoot/scheduler).")] = None,
     verbose: Annotated[int, typer.Option("-v", "--verbose", count=True, help="More detail on errors.")] = 0,
 ) -> None:
     _Globals.state_dir = state_dir
@@ -143,6 +143,88 @@ def history(name: Annotated[Optional[str], typer.Argument(help="Only this schedu
     from .commands.history import history as show
 
     return show(name, state_dir=_state_dir(), limit=count, output=output.value)
+
+
+daemon_app = typer.Typer(help="The reconcile loop as a service.", no_args_is_help=True)
+app.add_typer(daemon_app, name="daemon")
+MaxConcurrentOpt = Annotated[int, typer.Option("--max-concurrent", min=1, max=256, help="Runs at once.")]
+
+
+class LogFormat(str, enum.Enum):
+    text = "text"
+    json = "json"
+
+
+LogFormatOpt = Annotated[LogFormat, typer.Option("--log-format", help="Log lines as text or JSON.")]
+
+
+@daemon_app.command("start")
+def daemon_start(foreground: Annotated[bool, typer.Option("--foreground", help="Stay attached; log to stderr "
+                                                          "(systemd, containers).")] = False,
+                 max_concurrent: MaxConcurrentOpt = 4, log_format: LogFormatOpt = LogFormat.text) -> int:
+    """Start the daemon (in the background unless --foreground)."""
+    from .commands.daemon import start
+
+    return start(state_dir=_state_dir(), foreground=foreground, max_concurrent=max_concurrent,
+                 log_format=log_format.value)
+
+
+@daemon_app.command("stop")
+def daemon_stop(grace: Annotated[float, typer.Option("--grace", help="Seconds to let active runs finish.")] = 60.0
+                ) -> int:
+    """Drain and stop the daemon; runs still active after --grace are cancelled (failed, shutdown)."""
+    from .commands.daemon import stop
+
+    return stop(state_dir=_state_dir(), grace=grace)
+
+
+@daemon_app.command("status")
+def daemon_status(output: Annotated[Output3, typer.Option("-o", "--output")] = Output3.text) -> int:
+    """Exit 0 and describe the daemon when it runs; exit 3 when it does not."""
+    from .commands.daemon import status as show
+
+    return show(state_dir=_state_dir(), output=output.value)
+
+
+@daemon_app.command("reload")
+def daemon_reload() -> int:
+    """Ask the daemon to re-read the state now (SIGHUP)."""
+    from .commands.daemon import reload
+
+    return reload(state_dir=_state_dir())
+
+
+@app.command()
+def reconcile(once: Annotated[bool, typer.Option("--once", help="One pass: fire what is due, wait, exit.")] = False,
+              max_concurrent: MaxConcurrentOpt = 4, log_format: LogFormatOpt = LogFormat.text,
+              output: Annotated[Output3, typer.Option("-o", "--output")] = Output3.text) -> int:
+    """Fire what is due now (and the latest missed slot per policy), wait for the runs, exit."""
+    from reconciler.errors import UsageError
+
+    from .commands.daemon import reconcile_once
+
+    if not once:
+        raise UsageError("reconcile runs one pass: pass --once (the long-running loop is `sbsched daemon start`)")
+    return reconcile_once(state_dir=_state_dir(), max_concurrent=max_concurrent, log_format=log_format.value,
+                          output=output.value)
+
+
+@app.command()
+def suspend(name: str, lock_timeout: LockTimeoutOpt = 30.0) -> int:
+    """Pause a schedule at run time (recorded in its status)."""
+    from .commands.suspend import set_suspended
+
+    return set_suspended(name, suspended=True, state_dir=_state_dir(), lock_timeout=lock_timeout,
+                         command=_command_line())
+
+
+@app.command()
+def resume(name: str, lock_timeout: LockTimeoutOpt = 30.0) -> int:
+    """Resume a suspended schedule from now: slots that passed while suspended never run."""
+    from .commands.suspend import set_suspended
+
+    return set_suspended(name, suspended=False, state_dir=_state_dir(), lock_timeout=lock_timeout,
+                         command=_command_line())
 
 
 def _command_line() -> str:

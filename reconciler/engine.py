@@ -19,15 +19,19 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo
 
 from . import cron
-from .executions import slot_id
 
 ON_TIME = timedelta(seconds=60)   # a slot started within this of its run time is "schedule", not "catch-up"
 MISSED_WARNING = 100              # Kubernetes warns past 100 missed start times; so do we
 UTC = timezone.utc
+
+
+def slot_id(schedule: str, slot: datetime) -> str:
+    """A scheduled run's execution id names its slot, so a slot can only ever run once."""
+    return f"{schedule}-{slot.astimezone(timezone.utc).strftime('%Y%m%dT%H%MZ')}"
 
 
 @dataclass(frozen=True)
@@ -82,8 +86,10 @@ def suspended(record: Mapping[str, Any]) -> bool:
     return bool(record["spec"].get("suspend") or (record.get("status") or {}).get("suspended"))
 
 
-def decide(name: str, record: Mapping[str, Any], now: datetime, *, recorded: Iterable[str] = ()) -> Decision:
-    """What schedule `name` should do at `now`. `record` is its state entry (spec normalized)."""
+def decide(name: str, record: Mapping[str, Any], now: datetime, *,
+           recorded: Callable[[Due], bool] = lambda due: False) -> Decision:
+    """What schedule `name` should do at `now`. `record` is its state entry (spec normalized);
+    `recorded(due)` says whether that slot already ran (its execution record exists)."""
     if suspended(record):
         return Decision()
     spec, now = record["spec"], now.astimezone(UTC)
@@ -97,9 +103,9 @@ def decide(name: str, record: Mapping[str, Any], now: datetime, *, recorded: Ite
     warning = (f"{name}: more than {MISSED_WARNING} start times were missed since {since.isoformat()}; "
                f"only the latest, {latest.isoformat()}, is considered") if len(missed_slots) > MISSED_WARNING else None
     after_latest = run_time(name, spec, expr.next_after(latest, zone))
-    if slot_id(name, latest) in set(recorded):
-        return Decision(warning=warning, wake=after_latest)
     start_at = run_time(name, spec, latest)
+    if recorded(Due(name, latest, start_at, "schedule")):
+        return Decision(warning=warning, wake=after_latest)
     if now < start_at:
         return Decision(warning=warning, wake=start_at)
     deadline = spec["policy"]["startingDeadlineSeconds"]

@@ -8,12 +8,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+from .engine import slot_id
 from .paths import ensure_dir
 from .state_store import atomic_write
-
-
-def slot_id(schedule: str, slot: datetime) -> str:
-    return f"{schedule}-{slot.astimezone(timezone.utc).strftime('%Y%m%dT%H%MZ')}"
 
 
 def record_path(root: Path, record: dict[str, Any]) -> Path:

@@ -7,6 +7,9 @@ archive always follow, so a run that times out still leaves a (partial, redacted
 """
 from __future__ import annotations
 
+import os
+import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +21,7 @@ from .clock import Clock
 from .collect import Collector, Output
 from .collect import spec as collect_spec
 from .collect.runner import Outcome, run_collectors
+from .engine import slot_id
 from .errors import SbschedError
 from .paths import ensure_dir
 from .state import mark_finished, mark_started
@@ -35,26 +39,36 @@ class RunOptions:
     registry: Mapping[str, Collector] | None = None  # collectors by kind; default: every built-in one
     max_workers: int = 4
     monotonic: Callable[[], float] = field(default=time.monotonic)
+    cancel: threading.Event = field(default_factory=threading.Event)  # set to stop the run (Replace, shutdown)
+    cancel_reason: str = "cancelled"
+    entry: Mapping[str, Any] | None = None   # the schedule's state entry, when the caller has it already
+    status_sink: StatusSink | None = None    # how status changes reach state.json; None: write each now
+
+
+StateChange = Callable[[dict[str, Any]], dict[str, Any]]
+StatusSink = Callable[[StateChange], None]
 
 
 def execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> dict[str, Any]:
     """Run schedule `name` once in the foreground; the finished execution record is returned."""
     from .inventory import find
 
-    entry = find(store.read(), name)
+    entry = options.entry if options.entry is not None else find(store.read(), name)
     spec, set_name = entry["spec"], entry["set"]
+    sink = options.status_sink or (lambda change: write_now(store, change, lock_timeout=options.lock_timeout))
     now, started = clock.now(), options.monotonic()
     slot = options.scheduled_time or now.replace(second=0, microsecond=0)
     run_id = (executions.manual_id(store.root, name, slot) if options.trigger == "manual"
-              else executions.slot_id(name, slot))
+              else slot_id(name, slot))
     record: dict[str, Any] = {
         "id": run_id, "schedule": name, "set": set_name, "trigger": options.trigger,
         "scheduledTime": slot.isoformat(), "dispatchTime": (options.dispatch_time or now).isoformat(),
         "startTime": now.isoformat(), "endTime": None, "durationSeconds": None, "status": "running",
         "reason": None, "attempt": options.attempt, "bundle": None, "redaction": None,
-        "analysis": {"pass": 0, "warn": 0, "fail": 0}, "upload": None, "error": None}
+        "analysis": {"pass": 0, "warn": 0, "fail": 0}, "upload": None, "error": None,
+        "runner": {"pid": os.getpid(), "host": socket.gethostname()}}
     executions.write(store.root, record)
-    _update_state(store, options, now, lambda s: mark_started(s, name, run_id))
+    sink(lambda s: mark_started(s, name, run_id))
     from .redact import RedactorSpecError
 
     try:
@@ -71,15 +85,20 @@ def execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> 
         record["endTime"] = end.isoformat()
         record["durationSeconds"] = round(options.monotonic() - started, 3)
         executions.write(store.root, record)
-        _update_state(store, options, end, lambda s: mark_finished(s, name, record, end))
+        sink(lambda s: mark_finished(s, name, record, end))
     return record
 
 
-def _update_state(store: StateStore, options: RunOptions, now: datetime,
-                  change: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
-    with store.locked(timeout=options.lock_timeout, command="sbsched run", now=now):
+def write_now(store: StateStore, *changes: StateChange, lock_timeout: float, command: str = "sbsched run") -> None:
+    """Apply status changes to state.json in one locked write (serial + 1)."""
+    from datetime import timezone
+
+    with store.locked(timeout=lock_timeout, command=command, now=datetime.now(timezone.utc)):
         state = store.read()
-        store.write(change(state))
+        for change in changes:
+            state = change(state)
+        state["serial"] += 1
+        store.write(state)
 
 
 def _pipeline(root: Path, name: str, spec: Mapping[str, Any], record: dict[str, Any], now: datetime,
@@ -101,7 +120,7 @@ def _pipeline(root: Path, name: str, spec: Mapping[str, Any], record: dict[str, 
         outcomes, timed_out = run_collectors(
             specs, options.registry if options.registry is not None else _builtin_collectors(), output,
             deadline=started + spec["policy"]["timeoutSeconds"], cluster=collect["cluster"], started=now,
-            max_workers=options.max_workers, monotonic=options.monotonic)
+            max_workers=options.max_workers, monotonic=options.monotonic, cancel=options.cancel)
         redaction_start = options.monotonic()
         report = redact_tree(staging, builtin=spec["redact"]["enabled"], redactors=redactors)
         redaction_ms = int((options.monotonic() - redaction_start) * 1000)
@@ -113,6 +132,10 @@ def _pipeline(root: Path, name: str, spec: Mapping[str, Any], record: dict[str, 
     record["bundle"] = {"path": str(written.path), "sizeBytes": written.size, "sha256": written.sha256,
                         "collectors": _counts(outcomes), "collectorResults": [o.to_json() for o in outcomes]}
     record["redaction"] = report.to_json()
+    if options.cancel.is_set():
+        record["status"], record["reason"] = "failed", options.cancel_reason
+        record["error"] = {"class": "permanent", "message": f"the run was stopped: {options.cancel_reason}"}
+        return
     record["status"], record["reason"] = ("failed", "timeout") if timed_out else ("completed", None)
     if timed_out:
         record["error"] = {"class": "transient", "message": f"the run exceeded policy.timeoutSeconds "

@@ -74,11 +74,13 @@ def next_state(state: Mapping[str, Any], plan: Plan, now: datetime) -> dict[str,
 
 
 def mark_started(state: Mapping[str, Any], name: str, execution_id: str) -> dict[str, Any]:
-    """The state with `execution_id` in the schedule's status.active."""
+    """The state with `execution_id` in the schedule's status.active. Like mark_finished it leaves the
+    serial alone: the writer bumps it once per write, however many changes the write carries."""
     out = copy.deepcopy(dict(state))
+    if name not in out["schedules"]:
+        return out
     status = out["schedules"][name].setdefault("status", {})
     status["active"] = sorted(set(status.get("active") or []) | {execution_id})
-    out["serial"] = state["serial"] + 1
     return out
 
 
@@ -100,5 +102,4 @@ def mark_finished(state: Mapping[str, Any], name: str, record: Mapping[str, Any]
     if record["trigger"] != "manual":
         status["lastScheduleTime"] = record["scheduledTime"]
     status["nextRunTime"] = next_run_time(fill_defaults(entry["spec"]), status, now)
-    out["serial"] = state["serial"] + 1
     return out

@@ -14,6 +14,7 @@ from typing import Callable, Mapping, Sequence
 from . import CollectContext, Collector, CollectorSpec, Output, Skipped
 
 DEFAULT_TIMEOUT = 120.0  # seconds for a collector whose spec sets no `timeout`
+_CANCEL_CHECK = 0.5      # how often a waiting run looks at its cancel event
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|us|µs|ns|s|m|h)")
 _UNIT = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -46,7 +47,8 @@ def go_duration(text: object) -> float | None:
 
 def run_collectors(specs: Sequence[CollectorSpec], registry: Mapping[str, Collector], output: Output, *,
                    deadline: float, cluster: bool, started: datetime, max_workers: int = 4,
-                   monotonic: Callable[[], float] = time.monotonic) -> tuple[list[Outcome], bool]:
+                   monotonic: Callable[[], float] = time.monotonic,
+                   cancel: threading.Event | None = None) -> tuple[list[Outcome], bool]:
     """(outcomes in spec order, timed_out). `deadline` is on `monotonic`'s clock; `started` stamps the
     collector-errors/ records."""
     outcomes: list[Outcome | None] = [None] * len(specs)
@@ -57,7 +59,8 @@ def run_collectors(specs: Sequence[CollectorSpec], registry: Mapping[str, Collec
             outcomes[index] = Outcome(spec, "skipped", reason)
         else:
             runnable.append(index)
-    timed_out = _Pool(specs, registry, output, outcomes, deadline, max_workers, monotonic).run(runnable)
+    pool = _Pool(specs, registry, output, outcomes, deadline, max_workers, monotonic, cancel or threading.Event())
+    timed_out = pool.run(runnable)
     done = [o for o in outcomes if o is not None]
     for outcome in done:
         if outcome.status != "succeeded":
@@ -79,8 +82,9 @@ def _skip_reason(spec: CollectorSpec, registry: Mapping[str, Collector], cluster
 class _Pool:
     def __init__(self, specs: Sequence[CollectorSpec], registry: Mapping[str, Collector], output: Output,
                  outcomes: list[Outcome | None], deadline: float, workers: int,
-                 monotonic: Callable[[], float]) -> None:
+                 monotonic: Callable[[], float], cancel: threading.Event) -> None:
         self.specs, self.registry, self.output, self.outcomes = specs, registry, output, outcomes
+        self.cancel = cancel
         self.deadline, self.workers, self.monotonic = deadline, workers, monotonic
         self.todo: queue.SimpleQueue[int] = queue.SimpleQueue()
         self.changed = threading.Condition()
@@ -94,6 +98,9 @@ class _Pool:
         with self.changed:
             while any(self.outcomes[i] is None for i in indices):
                 now = self.monotonic()
+                if self.cancel.is_set():
+                    self._give_up(indices, "the run was stopped")
+                    return False
                 if now >= self.deadline:
                     self._give_up(indices, "the run's timeoutSeconds was reached")
                     return True
@@ -101,8 +108,8 @@ class _Pool:
                     if now >= until and self.outcomes[index] is None:
                         self._abandon(index, ctx, f"timed out after {ctx.timeout:g}s")
                         self._spawn()  # keep the pool at size: the stuck thread is lost
-                wake = min([self.deadline] + [until for until, _ in self.running.values()])
-                self.changed.wait(timeout=None if wake == float("inf") else max(0.0, wake - now))
+                wake = min([self.deadline, now + _CANCEL_CHECK] + [until for until, _ in self.running.values()])
+                self.changed.wait(timeout=max(0.0, wake - now))
         return False
 
     def _spawn(self) -> None:

@@ -1,0 +1,86 @@
+"""sbsched daemon start|stop|status|reload, and reconcile --once."""
+from __future__ import annotations
+
+import signal
+from datetime import datetime
+
+from .. import render
+from ._common import store
+
+
+def start(*, state_dir: str | None, foreground: bool, max_concurrent: int, log_format: str) -> int:
+    from reconciler import service
+
+    root = store(state_dir).root
+    if foreground:
+        service.serve(root, max_concurrent=max_concurrent, log_format=log_format)
+        return 0
+    info = service.start_background(root, max_concurrent=max_concurrent, log_format=log_format)
+    render.out(f"sbsched daemon started: pid {info['pid']}, state {root}, log {info['log']}")
+    return 0
+
+
+def reconcile_once(*, state_dir: str | None, max_concurrent: int, log_format: str, output: str) -> int:
+    from reconciler import service
+
+    results = service.serve(store(state_dir).root, max_concurrent=max_concurrent, log_format=log_format, once=True)
+    if output != "text":
+        render.out(render.document({"items": results}, output))
+    else:
+        for record in results:
+            render.out(render.execution_text(record))
+        if not results:
+            render.out("Nothing was due.")
+    return 1 if any(r["status"] == "failed" for r in results) else 0
+
+
+def stop(*, state_dir: str | None, grace: float) -> int:
+    from reconciler import service
+
+    info = service.stop(store(state_dir).root, grace=grace)
+    render.out("sbsched daemon is not running" if info is None else f"sbsched daemon stopped (was pid {info['pid']})")
+    return 0
+
+
+def reload(*, state_dir: str | None) -> int:
+    from reconciler import service
+    from reconciler.errors import SbschedError
+
+    info = service.signal_daemon(store(state_dir).root, signal.SIGHUP)
+    if info is None:
+        raise SbschedError("sbsched daemon is not running", hint="sbsched daemon start")
+    render.out(f"sbsched daemon (pid {info['pid']}) reloads the state")
+    return 0
+
+
+def status(*, state_dir: str | None, output: str) -> int:
+    """Exit 0 when the daemon runs, 3 when it does not (as `systemctl status`)."""
+    from reconciler.clock import SystemClock
+    from reconciler.daemon import PidFile, next_due, timedelta_text
+
+    state_store = store(state_dir)
+    info = PidFile(state_store.root).running()
+    now = SystemClock().now()
+    if info is None:
+        if output != "text":
+            render.out(render.document({"running": False}, output))
+        else:
+            render.out("sbsched daemon is not running")
+        return 3
+    state = state_store.read()
+    upcoming = next_due(state, now)
+    active = sorted(a for rec in state["schedules"].values() for a in (rec.get("status") or {}).get("active") or [])
+    view = {"running": True, "pid": info["pid"], "host": info["host"], "since": info["since"],
+            "uptimeSeconds": int((now - datetime.fromisoformat(info["since"])).total_seconds()),
+            "schedules": len(state["schedules"]), "active": active,
+            "nextDue": {"schedule": upcoming[0], "time": upcoming[1].isoformat()} if upcoming else None}
+    if output != "text":
+        render.out(render.document(view, output))
+        return 0
+    render.out("\n".join([
+        f"sbsched daemon is running: pid {info['pid']} on {info['host']}",
+        f"Up:        {timedelta_text(now - datetime.fromisoformat(info['since']))} (since {info['since']})",
+        f"Schedules: {view['schedules']}",
+        f"Next due:  {upcoming[0]} at {upcoming[1].isoformat()}" if upcoming else "Next due:  <none>",
+        f"Active:    {', '.join(active) or render.NONE}"]))
+    return 0

@@ -1,0 +1,379 @@
+"""The reconcile loop: sleep until the earliest next fire time, start what is due, repeat.
+
+It keeps a heap of (wake time, schedule) built from the state and rebuilt when the state's serial
+changes (apply signals a running daemon with SIGUSR1; the loop also stats state.json whenever it
+wakes, at least once a minute, so a missed signal costs at most a minute). Decisions come from the
+pure `engine`; runs go to a bounded thread pool; status changes are batched into few state writes.
+Only one daemon may serve a state dir: it holds a lock on daemon.pid for its whole life.
+"""
+from __future__ import annotations
+
+import functools
+import heapq
+import json
+import logging
+import os
+import queue
+import socket
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+from . import engine, executions
+from .clock import Clock
+from .collect import Collector
+from .errors import SbschedError
+from .executor import RunOptions, StateChange, execute, write_now
+from .paths import FILE_MODE, ensure_dir
+from .state import mark_finished
+from .state_store import StateStore
+
+log = logging.getLogger("sbsched.daemon")
+
+MAX_SLEEP = 60.0         # wake at least this often to stat state.json
+BATCH_WINDOW = 0.2       # seconds over which status changes are gathered into one write
+
+
+class AlreadyRunning(SbschedError):
+    """Another daemon holds this state dir."""
+
+
+# -- the pid file ------------------------------------------------------------------------------------
+class PidFile:
+    """daemon.pid: holds a flock for the daemon's whole life and says who it is (pid, host, since)."""
+
+    def __init__(self, root: Path) -> None:
+        self.path = root / "daemon.pid"
+        self._lock: Any = None
+
+    def acquire(self, now: datetime) -> None:
+        import filelock
+
+        ensure_dir(self.path.parent)
+        lock = filelock.FileLock(str(self.path), mode=FILE_MODE)
+        try:
+            lock.acquire(timeout=0)
+        except filelock.Timeout:
+            info = self.read()
+            who = f"pid {info['pid']} on {info['host']} since {info['since']}" if info else "another process"
+            raise AlreadyRunning(f"a daemon already serves this state dir: {who}",
+                                 hint="`sbsched daemon stop` it first, or use another --state-dir") from None
+        self._lock = lock
+        with open(self.path, "r+", encoding="utf-8") as handle:
+            handle.truncate(0)
+            handle.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                     "since": now.isoformat(timespec="seconds")}))
+
+    def release(self) -> None:
+        if self._lock is not None:
+            os.truncate(self.path, 0)
+            self._lock.release()
+            self._lock = None
+
+    def read(self) -> dict[str, Any] | None:
+        try:
+            info = json.loads(self.path.read_text(encoding="utf-8"))
+            return info if isinstance(info, dict) and "pid" in info else None
+        except (OSError, ValueError):
+            return None
+
+    def running(self) -> dict[str, Any] | None:
+        """The holder's info when a daemon really runs (its flock is held); None otherwise."""
+        import filelock
+
+        info = self.read()
+        if info is None or not self.path.exists():
+            return None
+        probe = filelock.FileLock(str(self.path), mode=FILE_MODE)
+        try:
+            probe.acquire(timeout=0)
+        except filelock.Timeout:
+            return info
+        probe.release()
+        return None
+
+
+# -- batched status writes ---------------------------------------------------------------------------
+class StatusBatcher:
+    """Collects state changes from finished runs and writes them in batches: 1,000 runs ending in the
+    same second make a handful of state writes, not 1,000."""
+
+    def __init__(self, store: StateStore, *, lock_timeout: float) -> None:
+        self.store, self.lock_timeout = store, lock_timeout
+        self.changes: queue.SimpleQueue[StateChange | None] = queue.SimpleQueue()
+        self.writes = 0
+        self.thread = threading.Thread(target=self._loop, name="sbsched-status", daemon=True)
+        self.thread.start()
+
+    def submit(self, change: StateChange) -> None:
+        self.changes.put(change)
+
+    def close(self) -> None:
+        self.changes.put(None)
+        self.thread.join()
+
+    def _loop(self) -> None:
+        closing = False
+        pause = threading.Event()  # never set: waiting on it is a plain, interruptible pause
+        while not closing:
+            first = self.changes.get()
+            closing = first is None
+            batch = [] if first is None else [first]
+            if not closing:
+                pause.wait(BATCH_WINDOW)  # let the changes of runs ending together pile up
+            while True:
+                try:
+                    item = self.changes.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    closing = True
+                else:
+                    batch.append(item)
+            if batch:
+                try:
+                    write_now(self.store, *batch, lock_timeout=self.lock_timeout, command="sbsched daemon")
+                    self.writes += 1
+                except SbschedError as exc:
+                    log.error("could not write %d status change(s): %s", len(batch), exc.message)
+
+
+# -- the loop -----------------------------------------------------------------------------------------
+@dataclass
+class Active:
+    run_id: str
+    schedule: str
+    future: Future[dict[str, Any]]
+    options: RunOptions
+
+
+@dataclass
+class Daemon:
+    store: StateStore
+    clock: Clock
+    max_concurrent: int = 4
+    lock_timeout: float = 30.0
+    once: bool = False                                     # reconcile --once: one pass, then drain
+    wakeup: threading.Event = field(default_factory=threading.Event)
+    stopping: threading.Event = field(default_factory=threading.Event)
+    on_dispatch: Callable[[engine.Due, datetime], None] | None = None  # observability hook (bench, tests)
+    registry: Mapping[str, Collector] | None = None       # collectors by kind; None: the built-in ones
+
+    def __post_init__(self) -> None:
+        self.heap: list[tuple[datetime, str]] = []
+        self.state: dict[str, Any] = {}
+        self.state_stamp: tuple[int, int] | None = None
+        self.active: dict[str, Active] = {}
+        self.results: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+
+    # The loop ---------------------------------------------------------------------------------------
+    def run(self) -> list[dict[str, Any]]:
+        """Serve until stopped (or one pass with `once`); returns the records of runs it finished."""
+        self.open()
+        try:
+            while not self.stopping.is_set():
+                self.tick()
+                if self.once:
+                    break
+                self._sleep_until_next(self.clock.now())
+        finally:
+            self.close()
+        return self.results
+
+    def open(self) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=self.max_concurrent, thread_name_prefix="sbsched-run")
+        self.batcher = StatusBatcher(self.store, lock_timeout=self.lock_timeout)
+        self.recover()
+        self._reload(force=True)
+
+    def tick(self) -> datetime | None:
+        """One look: pick up a changed state, start what is due; the next wake time, if any."""
+        now = self.clock.now()
+        self._reload()
+        self._fire_due(now)
+        return self.heap[0][0] if self.heap else None
+
+    def wait_idle(self) -> None:
+        """Block until no run is active (tests and `reconcile --once`)."""
+        while True:
+            with self.lock:
+                futures = [a.future for a in self.active.values()]
+            if not futures:
+                return
+            for future in futures:
+                future.exception()
+
+    def close(self) -> None:
+        """No new runs; wait for the active ones (cancel_all, from a signal, shortens this)."""
+        self.pool.shutdown(wait=True)
+        self.batcher.close()
+
+    def _sleep_until_next(self, now: datetime) -> None:
+        wait = MAX_SLEEP
+        if self.heap:
+            wait = min(wait, max(0.0, (self.heap[0][0] - now).total_seconds()))
+        self.wakeup.wait(timeout=wait)
+        self.wakeup.clear()
+
+    def request_reload(self) -> None:
+        self.state_stamp = None
+        self.wakeup.set()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wakeup.set()
+
+    # State ------------------------------------------------------------------------------------------
+    def _reload(self, *, force: bool = False) -> None:
+        try:
+            stat = os.stat(self.store.path)
+            stamp = (stat.st_mtime_ns, stat.st_ino)
+        except FileNotFoundError:
+            stamp = (0, 0)
+        if not force and stamp == self.state_stamp:
+            return
+        self.state = self.store.read()
+        self.state_stamp = stamp
+        now = self.clock.now()
+        self.heap = [(now, name) for name in self.state["schedules"]]  # each is looked at once, then placed
+        heapq.heapify(self.heap)
+
+    # Firing -----------------------------------------------------------------------------------------
+    def _fire_due(self, now: datetime) -> None:
+        while self.heap and self.heap[0][0] <= now:
+            _, name = heapq.heappop(self.heap)
+            record = self.state["schedules"].get(name)
+            if record is None:
+                continue
+            decision = engine.decide(name, record, now, recorded=self._recorded)
+            if decision.warning:
+                log.warning(decision.warning)
+            for slot, why in decision.missed:
+                log.warning("%s: slot %s will not run: %s", name, slot.isoformat(), why)
+            if decision.due is not None:
+                self._start(decision.due, record, now)
+            if decision.wake is not None:
+                heapq.heappush(self.heap, (decision.wake, name))
+
+    def _recorded(self, due: engine.Due) -> bool:
+        """True when this slot runs here now or has a record on disk: a slot never starts twice, even
+        across restarts (the record is written before the run starts)."""
+        if due.id in self.active:
+            return True
+        return executions.record_path(self.store.root, {"id": due.id, "scheduledTime": due.slot.isoformat()}).exists()
+
+    def _start(self, due: engine.Due, record: dict[str, Any], now: datetime) -> None:
+        policy = record["spec"]["policy"]["concurrency"]
+        running = [a for a in self.active.values() if a.schedule == due.schedule]
+        if running and policy == "Forbid":
+            self._record_skipped(due, record, now, f"concurrency Forbid: {running[0].run_id} is still running")
+            return
+        if running and policy == "Replace":
+            for active in running:
+                active.options.cancel_reason = f"replaced by {due.id}"
+                active.options.cancel.set()
+        options = RunOptions(trigger=due.trigger, scheduled_time=due.slot, dispatch_time=now,
+                             lock_timeout=self.lock_timeout, entry=record, status_sink=self.batcher.submit,
+                             registry=self.registry)
+        if self.on_dispatch is not None:
+            self.on_dispatch(due, now)
+        log.info("%s: starting %s (%s, slot %s)", due.schedule, due.id, due.trigger, due.slot.isoformat())
+        future = self.pool.submit(execute, self.store, due.schedule, self.clock, options)
+        with self.lock:
+            self.active[due.id] = Active(due.id, due.schedule, future, options)
+        future.add_done_callback(functools.partial(self._finished, due.id))
+
+    def _finished(self, run_id: str, future: Future[dict[str, Any]]) -> None:
+        with self.lock:
+            self.active.pop(run_id, None)
+        try:
+            record = future.result()
+        except BaseException as exc:  # execute() recorded it already; keep the daemon alive
+            log.error("%s: run raised %s: %s", run_id, type(exc).__name__, exc)
+            return
+        self.results.append(record)
+        log.info("%s: %s%s", run_id, record["status"], f" ({record['reason']})" if record.get("reason") else "")
+
+    def _record_skipped(self, due: engine.Due, record: dict[str, Any], now: datetime, reason: str) -> None:
+        entry = {"id": due.id, "schedule": due.schedule, "set": record["set"], "trigger": due.trigger,
+                 "scheduledTime": due.slot.isoformat(), "dispatchTime": now.isoformat(), "startTime": None,
+                 "endTime": now.isoformat(), "durationSeconds": 0, "status": "skipped", "reason": "concurrency",
+                 "attempt": 1, "bundle": None, "redaction": None, "analysis": {"pass": 0, "warn": 0, "fail": 0},
+                 "upload": None, "error": {"class": "permanent", "message": reason}}
+        executions.write(self.store.root, entry)
+        self.results.append(entry)
+        log.info("%s: skipped %s: %s", due.schedule, due.id, reason)
+
+        self.batcher.submit(functools.partial(_finish, record=entry, now=now))
+
+    # Recovery and shutdown ---------------------------------------------------------------------------
+    def recover(self) -> None:
+        """Runs left `running` by a process that is gone become failed/interrupted; nothing stays active."""
+        host = socket.gethostname()
+        dead: list[dict[str, Any]] = []
+        for record in _running_records(self.store.root):
+            runner = record.get("runner") or {}
+            if runner.get("host") == host and _alive(runner.get("pid")) and runner.get("pid") != os.getpid():
+                continue  # a manual `sbsched run` in progress
+            now = self.clock.now()
+            record.update(status="failed", reason="interrupted", endTime=now.isoformat(),
+                          error={"class": "transient", "message": "the process running it died"})
+            executions.write(self.store.root, record)
+            dead.append(record)
+            log.warning("%s: marked failed (interrupted): its process is gone", record["id"])
+        if dead:
+            now = self.clock.now()
+            changes = [functools.partial(_finish, record=r, now=now) for r in dead]
+            write_now(self.store, *changes, lock_timeout=self.lock_timeout, command="sbsched daemon (recovery)")
+
+    def cancel_all(self, reason: str) -> None:
+        """Stop every active run now (daemon stop past its grace): each ends failed with `reason`."""
+        with self.lock:
+            for active in self.active.values():
+                active.options.cancel_reason = reason
+                active.options.cancel.set()
+
+
+
+def _finish(state: dict[str, Any], *, record: dict[str, Any], now: datetime) -> dict[str, Any]:
+    return mark_finished(state, record["schedule"], record, now)
+
+
+def _running_records(root: Path) -> Iterator[dict[str, Any]]:
+    for record in executions.history(root):
+        if record.get("status") == "running":
+            yield record
+
+
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def next_due(state: dict[str, Any], now: datetime) -> tuple[str, datetime] | None:
+    """The schedule that fires next and when, for `daemon status`."""
+    best: tuple[str, datetime] | None = None
+    for name, record in state["schedules"].items():
+        wake = engine.decide(name, record, now).wake
+        if wake is not None and (best is None or wake < best[1]):
+            best = (name, wake)
+    return best
+
+
+def timedelta_text(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return (f"{days}d" if days else "") + (f"{hours}h" if hours or days else "") + f"{minutes}m{seconds}s"

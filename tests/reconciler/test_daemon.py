@@ -1,0 +1,244 @@
+"""The daemon's loop on a fake clock: slots fire once, policies hold, state changes are picked up,
+crashes are recovered, status writes are batched. Runs use test collectors, so no run waits on time."""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import textwrap
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from reconciler import executions
+from reconciler.apply import apply
+from reconciler.daemon import AlreadyRunning, Daemon, PidFile
+from reconciler.manifest_file import load_manifest
+from reconciler.state_store import StateStore
+
+from ..fakes.clock import FakeClock
+
+T0 = datetime(2026, 6, 1, 12, 0, 30, tzinfo=timezone.utc)
+gate = threading.Event()
+
+
+def ok(spec, ctx):
+    ctx.output.write_text("host-collectors/ok.txt", "fine")
+
+
+def blocked(spec, ctx):
+    """Holds its run open until the test opens the gate (or the run is cancelled)."""
+    while not gate.is_set() and not ctx.cancelled.is_set():
+        gate.wait(0.01)
+
+
+REGISTRY = {"ok": ok, "blocked": blocked}
+
+
+@pytest.fixture(autouse=True)
+def closed_gate():
+    gate.clear()
+    yield
+    gate.set()
+
+
+def make(tmp_path: Path, schedules: str, clock: FakeClock) -> tuple[StateStore, Path]:
+    path = tmp_path / "schedules.yaml"
+    path.write_text("apiVersion: sbsched/v1\nkind: ScheduleSet\nmetadata: {name: d}\n"
+                    "defaults: {collect: {cluster: false}}\nschedules:\n" + textwrap.indent(textwrap.dedent(schedules), "  "))
+    store = StateStore(tmp_path / "state")
+    result = load_manifest(str(path))
+    assert result.manifest is not None, result.diagnostics
+    apply(store, result.manifest, now=clock.now())
+    return store, path
+
+
+def reapply(store: StateStore, path: Path, text: str, clock: FakeClock) -> None:
+    path.write_text(text)
+    apply(store, load_manifest(str(path)).manifest, now=clock.now())
+
+
+def records(store: StateStore) -> list[dict]:
+    return sorted(executions.history(store.root), key=lambda r: (r["scheduledTime"], r["id"]))
+
+
+def daemon(store: StateStore, clock: FakeClock, **kw) -> Daemon:
+    d = Daemon(store, clock, registry=REGISTRY, **kw)
+    d.open()
+    return d
+
+
+def settle(d: Daemon) -> None:
+    d.wait_idle()
+    d.batcher.close()
+    d.batcher = type(d.batcher)(d.store, lock_timeout=5)
+
+
+def test_a_due_slot_runs_once_under_its_slot_id_and_status_is_written(tmp_path):
+    clock = FakeClock(T0)
+    store, _ = make(tmp_path, """
+        - {name: hourly, cron: "0 * * * *", collect: {hostCollectors: [{ok: {}}]}}
+    """, clock)
+    d = daemon(store, clock)
+    assert d.tick() == datetime(2026, 6, 1, 13, 0, tzinfo=timezone.utc)
+    clock.set(datetime(2026, 6, 1, 13, 0, 0, 50_000, tzinfo=timezone.utc))
+    d.tick()
+    d.tick()  # the same slot again: nothing new
+    settle(d)
+    runs = records(store)
+    assert [(r["id"], r["trigger"], r["status"]) for r in runs] == [("hourly-20260601T1300Z", "schedule", "completed")]
+    assert runs[0]["dispatchTime"] == clock.now().isoformat()
+    status = store.read()["schedules"]["hourly"]["status"]
+    assert status["lastScheduleTime"] == "2026-06-01T13:00:00+00:00" and status["lastResult"] == "completed"
+    assert status["active"] == []
+    d.close()
+
+
+def test_a_restarted_daemon_never_runs_a_recorded_slot_again(tmp_path):
+    clock = FakeClock(T0)
+    store, _ = make(tmp_path, '- {name: h, cron: "0 * * * *", collect: {hostCollectors: [{ok: {}}]}}\n', clock)
+    clock.set(datetime(2026, 6, 1, 13, 0, 1, tzinfo=timezone.utc))
+    first = daemon(store, clock)
+    first.tick()
+    first.wait_idle()
+    first.close()
+    # the status write is lost (as if killed before the batch flushed): only the record exists
+    state = store.read()
+    state["schedules"]["h"]["status"]["lastScheduleTime"] = None
+    with store.locked(timeout=1, command="test", now=clock.now()):
+        store.write(state)
+    second = daemon(store, clock)
+    second.tick()
+    second.wait_idle()
+    second.close()
+    assert [r["id"] for r in records(store)] == ["h-20260601T1300Z"]
+
+
+@pytest.mark.parametrize(("policy", "expected"), [
+    ("Forbid", [("c-20260601T1300Z", "completed", None), ("c-20260601T1400Z", "skipped", "concurrency")]),
+    ("Allow", [("c-20260601T1300Z", "completed", None), ("c-20260601T1400Z", "completed", None)]),
+    ("Replace", [("c-20260601T1300Z", "failed", "replaced by c-20260601T1400Z"), ("c-20260601T1400Z", "completed", None)]),
+])
+def test_concurrency_policies(tmp_path, policy, expected):
+    clock = FakeClock(T0)
+    store, _ = make(tmp_path, f"""
+        - name: c
+          cron: "0 * * * *"
+          policy: {{concurrency: {policy}}}
+          collect: {{hostCollectors: [{{blocked: {{}}}}]}}
+    """, clock)
+    d = daemon(store, clock)
+    clock.set(datetime(2026, 6, 1, 13, 0, 1, tzinfo=timezone.utc))
+    d.tick()
+    clock.set(datetime(2026, 6, 1, 14, 0, 1, tzinfo=timezone.utc))
+    d.tick()
+    gate.set()
+    settle(d)
+    assert [(r["id"], r["status"], r["reason"]) for r in records(store)] == expected
+    d.close()
+
+
+def test_after_downtime_only_the_latest_slot_runs_as_catch_up(tmp_path):
+    clock = FakeClock(T0)
+    store, _ = make(tmp_path, '- {name: h, cron: "*/10 * * * *", collect: {hostCollectors: [{ok: {}}]}}\n', clock)
+    clock.set(T0 + timedelta(hours=5, minutes=3))
+    d = daemon(store, clock)
+    d.tick()
+    settle(d)
+    d.close()
+    assert [(r["id"], r["trigger"]) for r in records(store)] == [("h-20260601T1700Z", "catch-up")]
+
+
+def test_an_apply_while_running_is_picked_up_old_slot_dropped_new_one_fired(tmp_path):
+    clock = FakeClock(T0)
+    text = """apiVersion: sbsched/v1
+kind: ScheduleSet
+metadata: {name: d}
+defaults: {collect: {cluster: false, hostCollectors: [{ok: {}}]}}
+schedules:
+  - {name: a, cron: "0 13 * * *"}
+  - {name: gone, cron: "0 13 * * *"}
+"""
+    store, path = make(tmp_path, '- {name: a, cron: "0 13 * * *"}\n- {name: gone, cron: "0 13 * * *"}\n', clock)
+    path.write_text(text)
+    apply(store, load_manifest(str(path)).manifest, now=clock.now())
+    d = daemon(store, clock)
+    d.tick()
+    clock.advance(minutes=10)
+    reapply(store, path, text.replace('"0 13 * * *"}\n  - {name: gone, cron: "0 13 * * *"}', '"30 13 * * *"}'), clock)
+    clock.set(datetime(2026, 6, 1, 13, 0, 5, tzinfo=timezone.utc))
+    d.tick()
+    clock.set(datetime(2026, 6, 1, 13, 30, 5, tzinfo=timezone.utc))
+    d.tick()
+    settle(d)
+    d.close()
+    assert [r["id"] for r in records(store)] == ["a-20260601T1330Z"]
+
+
+def test_suspended_schedules_do_not_fire_and_resume_does_not_flood(tmp_path):
+    from reconciler.suspension import set_suspended
+
+    clock = FakeClock(T0)
+    store, _ = make(tmp_path, '- {name: s, cron: "*/5 * * * *", collect: {hostCollectors: [{ok: {}}]}}\n', clock)
+    set_suspended(store, "s", suspended=True, now=clock.now(), lock_timeout=1, command="test")
+    d = daemon(store, clock)
+    clock.advance(hours=2)
+    d.tick()
+    clock.advance(seconds=30)
+    set_suspended(store, "s", suspended=False, now=clock.now(), lock_timeout=1, command="test")
+    d.tick()
+    settle(d)
+    assert records(store) == []
+    clock.set(datetime(2026, 6, 1, 14, 5, 1, tzinfo=timezone.utc))
+    d.tick()
+    settle(d)
+    d.close()
+    assert [r["id"] for r in records(store)] == ["s-20260601T1405Z"]
+
+
+def test_runs_left_running_by_a_dead_process_are_failed_interrupted_at_start(tmp_path):
+    clock = FakeClock(T0)
+    store, _ = make(tmp_path, '- {name: h, cron: "0 * * * *", collect: {hostCollectors: [{ok: {}}]}}\n', clock)
+    dead = {"id": "h-20260601T1100Z", "schedule": "h", "set": "d", "trigger": "schedule",
+            "scheduledTime": "2026-06-01T11:00:00+00:00", "status": "running", "reason": None,
+            "runner": {"pid": 2**22 + 7, "host": os.uname().nodename}}
+    executions.write(store.root, dead)
+    state = store.read()
+    state["schedules"]["h"]["status"]["active"] = [dead["id"]]
+    with store.locked(timeout=1, command="test", now=clock.now()):
+        store.write(state)
+    d = daemon(store, clock)
+    d.close()
+    (record,) = records(store)
+    assert (record["status"], record["reason"]) == ("failed", "interrupted")
+    status = store.read()["schedules"]["h"]["status"]
+    assert status["active"] == [] and status["lastResult"] == "failed" and status["consecutiveFailures"] == 1
+
+
+def test_a_thousand_runs_ending_together_make_a_handful_of_state_writes(tmp_path):
+    clock = FakeClock(T0)
+    body = "".join(f'- {{name: s{i:04d}, cron: "0 13 * * *", collect: {{hostCollectors: [{{ok: {{}}}}]}}}}\n'
+                   for i in range(200))
+    store, _ = make(tmp_path, body, clock)
+    serial = store.read()["serial"]
+    d = daemon(store, clock, max_concurrent=8)
+    clock.set(datetime(2026, 6, 1, 13, 0, 1, tzinfo=timezone.utc))
+    d.tick()
+    d.wait_idle()
+    d.close()
+    assert len(records(store)) == 200 and all(r["status"] == "completed" for r in records(store))
+    writes = store.read()["serial"] - serial
+    assert writes <= 40, writes  # 400 status changes (start + end of 200 runs)
+    assert all(s["status"]["lastResult"] == "completed" for s in store.read()["schedules"].values())
+
+
+def test_one_daemon_per_state_dir(tmp_path):
+    pidfile = PidFile(tmp_path)
+    pidfile.acquire(T0)
+    other = PidFile(tmp_path)
+    with pytest.raises(AlreadyRunning, match=f"pid {os.getpid()}"):
+        other.acquire(T0)
+    assert other.running()["pid"] == os.getpid()
+    pidfile.release()
+    assert other.running() is None
