@@ -54,6 +54,7 @@ class Decision:
     missed: tuple[tuple[datetime, str], ...] = ()   # (slot, why it will not run)
     warning: str | None = None
     wake: datetime | None = None                    # when to look at this schedule again; None: never
+    next_slot: datetime | None = None               # the slot that `wake` starts, when it is one
 
 
 def jitter(name: str, maximum: int) -> timedelta:
@@ -72,6 +73,10 @@ def run_time(name: str, spec: Mapping[str, Any], slot: datetime) -> datetime:
         following = cron.parse(spec["cron"]).next_after(slot, ZoneInfo(spec["timezone"])).astimezone(UTC)
         delay = min(delay, following - slot - timedelta(seconds=1))
     return slot + max(delay, timedelta(0))
+
+
+def next_slot_after(spec: Mapping[str, Any], slot: datetime) -> datetime:
+    return cron.parse(spec["cron"]).next_after(slot, ZoneInfo(spec["timezone"])).astimezone(UTC)
 
 
 def counting_from(record: Mapping[str, Any]) -> datetime:
@@ -98,23 +103,24 @@ def decide(name: str, record: Mapping[str, Any], now: datetime, *,
     missed_slots = _slots_between(expr, zone, since, now, limit=MISSED_WARNING + 1)
     if not missed_slots:
         upcoming = expr.next_after(max(since, now), zone).astimezone(UTC)
-        return Decision(wake=run_time(name, spec, upcoming))
+        return Decision(wake=run_time(name, spec, upcoming), next_slot=upcoming)
     latest = missed_slots[-1] if len(missed_slots) <= MISSED_WARNING else _latest_at_or_before(expr, zone, since, now)
     warning = (f"{name}: more than {MISSED_WARNING} start times were missed since {since.isoformat()}; "
                f"only the latest, {latest.isoformat()}, is considered") if len(missed_slots) > MISSED_WARNING else None
-    after_latest = run_time(name, spec, expr.next_after(latest, zone))
+    following = expr.next_after(latest, zone).astimezone(UTC)
+    after_latest = run_time(name, spec, following)
     start_at = run_time(name, spec, latest)
     if recorded(Due(name, latest, start_at, "schedule")):
-        return Decision(warning=warning, wake=after_latest)
+        return Decision(warning=warning, wake=after_latest, next_slot=following)
     if now < start_at:
-        return Decision(warning=warning, wake=start_at)
+        return Decision(warning=warning, wake=start_at, next_slot=latest)
     deadline = spec["policy"]["startingDeadlineSeconds"]
     if deadline is not None and now - start_at > timedelta(seconds=deadline):
         why = f"missed its starting deadline ({deadline}s): the daemon was not running at {start_at.isoformat()}"
-        return Decision(missed=((latest, why),), warning=warning, wake=after_latest)
+        return Decision(missed=((latest, why),), warning=warning, wake=after_latest, next_slot=following)
     on_time = len(missed_slots) == 1 and now - start_at <= ON_TIME
     return Decision(due=Due(name, latest, start_at, "schedule" if on_time else "catch-up"), warning=warning,
-                    wake=after_latest)
+                    wake=after_latest, next_slot=following)
 
 
 def _slots_between(expr: cron.CronExpr, zone: ZoneInfo, since: datetime, now: datetime, *,
