@@ -25,4 +25,12 @@ bundle=$("$sbsched" history host-nightly -n 1 -o json | .venv/bin/python -c \
 printf '\nThe bundle went to: %s\n' "$bundle"
 printf 'It holds %s files:\n' "$(tar tzf "$bundle" | grep -vc '/$')"
 tar tzf "$bundle" | grep -v '/$' | sed 's/^/  /'
+
+# The reconcile loop: a minutely schedule, then one pass once its first slot has come.
+step "$sbsched" apply -f examples/demo/minutely.yaml
+wait=$(( 61 - $(date +%-S) ))
+printf '\nWaiting %ss for the next minute slot of demo-minutely...\n' "$wait"
+sleep "$wait"
+step "$sbsched" reconcile --once
+step "$sbsched" history
 printf '\nState dir: %s (kept; make demo starts it afresh)\n' "$TROUBLESHOOT_SCHEDULER_DIR"

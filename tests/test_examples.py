@@ -16,7 +16,7 @@ def test_the_example_manifest_is_valid(cli):
 def test_the_demo_applies_the_example_lists_it_and_runs_it_once(tmp_path):
     env = {**os.environ, "NO_COLOR": "1", "DEMO_DIR": str(tmp_path / "demo")}
     proc = subprocess.run(["bash", str(ROOT / "examples" / "demo.sh")], capture_output=True, text=True, env=env,
-                          timeout=120)
+                          timeout=180)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Applied set 'production': 3 created, 0 updated, 0 deleted, 0 unchanged." in proc.stdout
     assert "No changes: set 'production' is up to date (3 schedules)." in proc.stdout
@@ -24,3 +24,4 @@ def test_the_demo_applies_the_example_lists_it_and_runs_it_once(tmp_path):
     bundle = proc.stdout.split("The bundle went to: ", 1)[1].splitlines()[0]
     assert Path(bundle).is_file() and Path(bundle).is_relative_to(tmp_path / "demo" / "state" / "bundles")
     assert "host-collectors/system/cpu.json" in proc.stdout
+    assert "Execution demo-minutely-" in proc.stdout and ": completed" in proc.stdout.split("reconcile --once")[1]
