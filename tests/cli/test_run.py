@@ -23,7 +23,7 @@ SECRETS = {
     "mysql": "my-s3cret",
     "json_env": "json-env-s3cret",
     "multiline": "multi-line-s3cret",
-    "static": "static",
+    "static": "flamingo-static-value",
 }
 PLANTED = f"""aws_access_key_id = {SECRETS['aws_key_id']}
 aws_secret_access_key = {SECRETS['aws_secret']}
@@ -34,6 +34,7 @@ mysql://root:{SECRETS['mysql']}@127.0.0.1:3306/app
 {{"name":"DB_PASSWORD","value":"{SECRETS['json_env']}"}}
             "name": "API_TOKEN",
             "value": "{SECRETS['multiline']}"
+some flamingo-static-value here
 a line that stays as it is
 """
 
@@ -101,7 +102,7 @@ def test_planted_secrets_never_reach_the_archive_record_or_state(cli, write_mani
     planted.write_text(PLANTED)
     redactor = tmp_path / "repo" / "specs" / "e2e-redactor.yaml"
     redactor.write_text("apiVersion: troubleshoot.sh/v1beta2\nkind: Redactor\nmetadata: {name: e2e}\nspec:\n"
-                        "  redactors:\n    - name: redact-static-text\n      removals: {values: [static]}\n")
+                        "  redactors:\n    - name: redact-static-text\n      removals: {values: [flamingo-static-value]}\n")
     path = manifest(write_manifest, f"""          - name: secrets
             cron: "@daily"
             redact: {{redactors: [specs/e2e-redactor.yaml]}}
