@@ -1,0 +1,394 @@
+"""Line rules, the pieces every redactor is made of, and the built-in set that runs on every bundle.
+
+A rule works on one line at a time (bytes, without its newline), so a file of any size is redacted
+with flat memory. Each rule names `needles`: a line that contains none of them cannot be changed by
+the rule, which lets the engine skip whole blocks of a file with a few `bytes.find` calls instead of
+running every regex on every line (`needles` match the raw line, `folded` the lowercased line; a rule
+with neither sees every line). `requires` (lowercase) must all be in a line as well: Python's regex
+engine is slow on long lines, so a rule is not run where it cannot match.
+
+The built-ins port troubleshoot's `getRedactors()` (pkg/redact/redact.go) and add what real collector
+output needs beyond JSON; docs/redaction.md lists them and every deliberate difference.
+"""
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable, Iterable, Sequence
+
+MASK = b"***HIDDEN***"
+QUOTED_MASK = b'"' + MASK + b'"'   # a bare `key: ***HIDDEN***` would be a YAML alias: keep YAML parseable
+
+Edit = tuple[int, int, bytes]      # replace line[start:end] with the bytes
+Rewrite = Callable[[re.Match[bytes]], Sequence[Edit]]
+
+
+class Session(ABC):
+    """A rule's state within one file. `pending` asks the engine for the next line whatever it holds
+    (inside a private key block, a YAML block scalar, after a selector line)."""
+
+    pending: bool = False
+
+    @abstractmethod
+    def feed(self, line: bytes, previous: bytes) -> tuple[bytes, int]:
+        """The line rewritten, and how many values were masked; `previous` is the line before."""
+
+
+class Rule(ABC):
+    """A named rule; `open()` starts its state for one file (a stateless rule is its own session)."""
+
+    name: str
+    needles: tuple[bytes, ...] = ()
+    folded: tuple[bytes, ...] = ()
+    requires: tuple[bytes, ...] = ()
+
+    def applies_to(self, path: str) -> bool:
+        """Whether the rule runs on this bundle-relative path at all."""
+        return True
+
+    @abstractmethod
+    def open(self) -> Session:
+        """A fresh session for one file."""
+
+    @property
+    def every_line(self) -> bool:
+        return not self.needles and not self.folded
+
+
+def splice(line: bytes, edits_per_match: Iterable[Sequence[Edit]]) -> tuple[bytes, int]:
+    """Apply non-overlapping edits; a match counts once if any of its edits changed the line.
+
+    Returns the line itself, uncopied, when nothing changed: the common case on a matched line."""
+    parts: list[bytes] = []
+    last = count = 0
+    for edits in edits_per_match:
+        changed = False
+        for start, end, text in edits:
+            if start < last or line[start:end] == text:
+                continue
+            parts += (line[last:start], text)
+            last, changed = end, True
+        count += changed
+    if not count:
+        return line, 0
+    parts.append(line[last:])
+    return b"".join(parts), count
+
+
+def mask_groups(match: re.Match[bytes], *groups: str, quote_bare: bool = False) -> list[Edit]:
+    """Edits masking each named group that took part in the match and is not empty.
+
+    A group named `bare` (an unquoted value) is masked as `"***HIDDEN***"` when `quote_bare`."""
+    edits = []
+    for group in groups:
+        start, end = match.span(group)
+        if end > start:
+            edits.append((start, end, QUOTED_MASK if quote_bare and group == "bare" else MASK))
+    return edits
+
+
+@dataclass(frozen=True)
+class Substitution:
+    """A regex and how its matches are rewritten, precompiled once."""
+
+    pattern: re.Pattern[bytes]
+    rewrite: Rewrite
+
+    def apply(self, line: bytes) -> tuple[bytes, int]:
+        return splice(line, (self.rewrite(m) for m in self.pattern.finditer(line)))
+
+
+def masking(pattern: bytes, *groups: str, flags: int = 0) -> Substitution:
+    """A substitution masking the named groups of every match."""
+    return Substitution(re.compile(pattern, flags), lambda match: mask_groups(match, *groups))
+
+
+@dataclass(frozen=True)
+class SubstitutionRule(Rule, Session):
+    """Stateless: each substitution in turn on the line; the rule is its own session."""
+
+    name: str
+    subs: tuple[Substitution, ...]
+    needles: tuple[bytes, ...] = ()
+    folded: tuple[bytes, ...] = ()
+    requires: tuple[bytes, ...] = ()
+    path: re.Pattern[str] | None = None
+
+    def applies_to(self, path: str) -> bool:
+        return self.path is None or self.path.fullmatch(path) is not None
+
+    def open(self) -> Session:
+        return self
+
+    def feed(self, line: bytes, previous: bytes) -> tuple[bytes, int]:
+        total = 0
+        for sub in self.subs:
+            line, count = sub.apply(line)
+            total += count
+        return line, total
+
+
+@dataclass(frozen=True)
+class LookBackRule(Rule, Session):
+    """troubleshoot's multi-line redactors seen from the value line: the value is masked when the line
+    before it names a secret. Triggered by the (rarer) value line, so `"name"` lines, which are on every
+    Kubernetes object, cost nothing."""
+
+    name: str
+    selector: Callable[[bytes], bool]
+    value: Substitution
+    folded: tuple[bytes, ...] = ()
+    requires: tuple[bytes, ...] = ()
+
+    def open(self) -> Session:
+        return self
+
+    def feed(self, line: bytes, previous: bytes) -> tuple[bytes, int]:
+        return self.value.apply(line) if self.selector(previous) else (line, 0)
+
+
+# --- what counts as a secret's name -----------------------------------------------------------------
+
+_SEGMENT = re.compile(rb"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+_SECRET_WORDS = frozenset({b"password", b"passwd", b"passphrase", b"secret", b"token", b"credential",
+                           b"credentials", b"apikey", b"secretkey", b"accesskey", b"privatekey", b"authtoken",
+                           b"accesstoken"})
+# `key` and `pass` count only as the last word of a longer name (`api_key`, `tls.key`, `DB_PASS`):
+# alone they are a toleration's key or a test count, and `bridge-nf-pass-vlan` passes nothing. A key
+# that indexes something is not a secret either (`topologyKey` is on every Deployment).
+_QUALIFIED_WORDS = frozenset({b"key", b"pass"})
+_INDEX_WORDS = frozenset({b"topology", b"sort", b"partition", b"primary", b"foreign", b"cache", b"routing",
+                          b"label", b"hash", b"idempotency", b"lookup", b"map", b"object", b"group", b"field",
+                          b"index", b"unique", b"row", b"shard", b"match", b"toleration", b"taint",
+                          b"annotation"})
+# A name ending in one of these refers to a secret or describes it; its value is not the secret.
+_NOT_SECRET_LAST = frozenset({b"name", b"names", b"ref", b"file", b"files", b"path", b"dir", b"type", b"kind",
+                              b"mode", b"ttl", b"seconds", b"expiry", b"expiration", b"expires", b"length",
+                              b"size", b"count", b"enabled", b"namespace", b"version", b"format", b"url",
+                              b"selector", b"policy"})
+
+
+@lru_cache(maxsize=4096)   # the same names (env vars, config keys) come back on every object
+def secret_name(name: bytes) -> bool:
+    """Whether a variable or key name holds a secret, judged on its words (split at `_.-/` and camelCase),
+    never on substrings: `monkey`, `keepLast`, `tokenizer` are not secrets; `apiKey`, `DB_PASSWORD` are."""
+    words = [word.lower() for word in _SEGMENT.findall(name)]
+    if not words or words[-1] in _NOT_SECRET_LAST or b"public" in words:
+        return False
+    if any(word in _SECRET_WORDS for word in words):
+        return True
+    return len(words) > 1 and words[-1] in _QUALIFIED_WORDS and words[-2] not in _INDEX_WORDS
+
+
+# troubleshoot's env-var names (substrings, case-insensitive), plus ours.
+_TROUBLESHOOT_ENV_NAME = re.compile(
+    rb"(?i)password|token|database|user|secret_?access_?key|access_?key_?id|owner_?account")
+
+
+@lru_cache(maxsize=4096)
+def secret_env_name(name: bytes) -> bool:
+    return _TROUBLESHOOT_ENV_NAME.search(name) is not None or secret_name(name)
+
+
+# --- value syntax shared by the rules ---------------------------------------------------------------
+
+# A value after `name:` / `name =`: JSON-escaped `\"...\"`, `"..."` with escapes, `'...'`, or bare up
+# to whitespace, a quote or `,;&}]` (a bare value never starts with `{[`: that is a structure).
+_VALUE = (rb"""(?:\\"(?P<eq>[^"]*?)\\"|"(?P<dq>(?:[^"\\]|\\.)*)"|'(?P<sq>[^']*)'"""
+          rb"""|(?P<bare>[^\s"',;&{}\[\]][^\s"',;&}\]]*))""")
+_VALUE_GROUPS = ("eq", "dq", "sq", "bare")
+_NOT_VALUES = frozenset({b"null", b"~", b"true", b"false"})   # `AUTH_PASS_CREDENTIALS: false` hides nothing
+
+
+def mask_values(match: re.Match[bytes], *groups: str, quote_bare: bool = False) -> list[Edit]:
+    """mask_groups for a secret's value, which is never a YAML/JSON null or boolean."""
+    return [edit for edit in mask_groups(match, *groups, quote_bare=quote_bare)
+            if match.string[edit[0]:edit[1]] not in _NOT_VALUES]
+
+
+def _json_env(escaped: bool) -> Substitution:
+    """`{"name":"DB_PASSWORD","value":"..."}` on one line; escaped: inside a JSON string, the only form
+    troubleshoot's single-line env redactors match (a last-applied-configuration annotation)."""
+    q = rb'\\"' if escaped else rb'"'
+    value = rb'(?P<eq>[^"]*)' if escaped else rb'(?P<dq>(?:[^"\\]|\\.)*)'
+    pattern = (q + rb"name" + q + rb"\s*:\s*" + q + rb'(?P<name>[^"\\]*)' + q + rb"\s*,\s*"
+               + q + rb"value" + q + rb"\s*:\s*" + q + value + q)
+    group = "eq" if escaped else "dq"
+    return Substitution(re.compile(pattern, re.I),
+                        lambda m: mask_values(m, group) if secret_env_name(m["name"]) else [])
+
+
+def _selector(pattern: bytes, test: Callable[[bytes], bool] | None = None) -> Callable[[bytes], bool]:
+    """Whether a line matches `pattern` and, given `test`, its group `name` passes it."""
+    compiled = re.compile(pattern, re.I)
+
+    def selects(previous: bytes) -> bool:
+        match = compiled.search(previous)
+        return match is not None and (test is None or test(match["name"]))
+    return selects
+
+
+_JSON_VALUE_LINE = Substitution(re.compile(rb'"value"\s*:\s*"(?P<dq>(?:[^"\\]|\\.)*)"', re.I),
+                                lambda m: mask_values(m, "dq"))
+_YAML_VALUE_LINE = Substitution(
+    re.compile(rb"^\s*(?:-\s+)?value:[ \t]*"
+               rb"(?:\"(?P<dq>(?:[^\"\\]|\\.)*)\"|'(?P<sq>[^']*)'|(?P<bare>[^\s\"'#].*?))[ \t\r]*$"),
+    lambda m: mask_values(m, "dq", "sq", "bare", quote_bare=True))
+
+
+# --- stateful rules ---------------------------------------------------------------------------------
+
+_BLOCK_INDICATOR = re.compile(rb"[|>][-+0-9]*")
+
+
+class _BlockSession(Session):
+    """A session that masks the body lines of a block (a YAML block scalar, a PEM key), counted once."""
+
+    def __init__(self) -> None:
+        self.counted = False
+
+    def open_block(self) -> None:
+        self.pending, self.counted = True, False
+
+    def mask_body(self, line: bytes) -> tuple[bytes, int]:
+        """Everything but the indentation (and a CR) masked; the block's first masked line counts."""
+        content = line.lstrip(b" \t")
+        first, self.counted = not self.counted, True
+        return line[:len(line) - len(content)] + MASK + (b"\r" if line.endswith(b"\r") else b""), int(first)
+
+
+_SECRET_HINT = rb"(?=[\w.\-/]*?(?i:pass|secret|token|credential|key))"   # cheap, in C: secret_name decides
+_KEY_VALUE = re.compile(rb"(?<![\w.\-/])" + _SECRET_HINT + rb"(?P<name>[\w.\-/]++)(?:\\?[\"'])?[ \t]*"
+                        rb"(?P<sep>[:=])[ \t]*(?=" + _VALUE + rb")")
+
+
+@dataclass(frozen=True)
+class SecretAssignmentRule(Rule):
+    """`NAME=value`, `name: value`, `"name": "value"` where the name holds a secret (`secret_name`);
+    a YAML block scalar (`password: |`) masks the more-indented lines that follow.
+
+    The value is captured in a lookahead, so a non-secret pair consumes only its name: a secret inside
+    another pair's quoted value (`msg="retry password=x"`) is still found."""
+
+    name: str
+    folded: tuple[bytes, ...]
+
+    def open(self) -> Session:
+        return _AssignmentSession()
+
+
+class _AssignmentSession(_BlockSession):
+    indent = 0   # the key's column: block scalar lines indented further belong to it
+
+    def feed(self, line: bytes, previous: bytes) -> tuple[bytes, int]:
+        if self.pending:
+            content = line.lstrip(b" \t")
+            if not content.strip():
+                return line, 0
+            if len(line) - len(content) > self.indent:
+                return self.mask_body(line)
+            self.pending = False
+        return splice(line, (self._edits(line, m) for m in _KEY_VALUE.finditer(line)))
+
+    def _edits(self, line: bytes, match: re.Match[bytes]) -> list[Edit]:
+        if not secret_name(match["name"]):
+            return []
+        bare = match["bare"]
+        if bare is not None and _BLOCK_INDICATOR.fullmatch(bare):
+            if match["sep"] == b":" and not line[match.end("bare"):].split(b"#", 1)[0].strip():
+                self.open_block()
+                self.indent = match.start("name")
+            return []
+        return mask_values(match, *_VALUE_GROUPS, quote_bare=match["sep"] == b":")
+
+
+_PEM_LABEL = rb"(?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
+_BEGIN = re.compile(rb"-----BEGIN " + _PEM_LABEL)
+_END = re.compile(rb"-----END " + _PEM_LABEL)
+_INLINE_KEY_BODY = masking(rb"-----BEGIN " + _PEM_LABEL + rb"(?P<body>.+?)(?=-----END " + _PEM_LABEL + rb")",
+                           "body")
+_PEM_BODY = re.compile(rb"[ \t]*(?:[A-Za-z0-9+/=]+|(?:Proc-Type|DEK-Info|Comment): .*)[ \t\r]*")
+
+
+@dataclass(frozen=True)
+class PrivateKeyRule(Rule):
+    """PEM private keys: on one line (escaped newlines in JSON), the text between the markers; across
+    lines, each body line. A line that cannot be PEM body (not base64, not a `Proc-Type:` header) ends
+    the block, so a stray BEGIN in a log cannot mask the rest of the file."""
+
+    name: str
+    needles: tuple[bytes, ...]
+
+    def open(self) -> Session:
+        return _PrivateKeySession()
+
+
+class _PrivateKeySession(_BlockSession):
+    def feed(self, line: bytes, previous: bytes) -> tuple[bytes, int]:
+        if self.pending:
+            if _END.search(line):
+                self.pending = False
+                return line, 0
+            if not line.strip():
+                return line, 0
+            if _PEM_BODY.fullmatch(line):
+                return self.mask_body(line)
+            self.pending = False
+        line, count = _INLINE_KEY_BODY.apply(line)
+        begins = list(_BEGIN.finditer(line))
+        if begins and not _END.search(line, begins[-1].end()):
+            self.open_block()
+        return line, count
+
+
+# --- the built-in set, in the order it runs -----------------------------------------------------------
+
+_KURL_INSTALLER = re.compile(
+    r"cluster-resources/custom-resources/installers\.cluster\.kurl\.sh(?:\.json|/[^/]*\.json)")
+
+
+def _json_string_field(key: bytes) -> Substitution:
+    """A JSON string field's value, escapes and all (troubleshoot's kurl installer redactors)."""
+    return masking(rb'"' + key + rb'"\s*:\s*"(?P<dq>(?:\\.|[^"\\])*)"', "dq", flags=re.I)
+
+
+BUILTIN_RULES: tuple[Rule, ...] = (
+    SubstitutionRule("aws-access-key-id", (masking(
+        rb"(?<![A-Z0-9])(?P<id>(?:AKIA|ASIA)[A-Z0-9]{16})(?![A-Z0-9])", "id"),), needles=(b"AKIA", b"ASIA")),
+    SubstitutionRule("json-env-value", (_json_env(escaped=False), _json_env(escaped=True)),
+                     folded=(b"value",), requires=(b'"name',)),
+    LookBackRule("json-env-value-multiline",
+                 _selector(rb'"name"\s*:\s*"(?P<name>[^"\\]*)"\s*,?\s*$', secret_env_name),
+                 _JSON_VALUE_LINE, folded=(b"value",), requires=(b'"value"',)),
+    LookBackRule("yaml-env-value-multiline",
+                 _selector(rb"^\s*(?:-\s+)?name:[ \t]*([\"']?)(?P<name>[^\"'\s]+)\1\s*$", secret_env_name),
+                 _YAML_VALUE_LINE, folded=(b"value",), requires=(b"value:",)),
+    LookBackRule("ceph-auth-key", _selector(rb'"entity"\s*:\s*"(?:osd|client|mgr)\.'),
+                 masking(rb'"key"\s*:\s*"(?P<dq>.{38}==[^"]*)"', "dq", flags=re.I), folded=(b'"key"',)),
+    # Patterns begin with a literal where they can: the regex engine then skips to it at C speed.
+    SubstitutionRule("url-credentials", (masking(
+        rb"://(?P<user>[^\s:/?#@\"'<>]*):(?P<password>[^\s/?#\"'<>]*)@", "user", "password"),),
+        needles=(b"@",), requires=(b"://",)),
+    SubstitutionRule("mysql-dsn", (masking(
+        rb"(?<![\w.\-])(?P<user>[\w.\-]*):(?P<password>[^\s\"']*)@(?:tcp6?|unix|udp)\(",
+        "user", "password"),),
+        needles=(b"@tcp(", b"@tcp6(", b"@unix(", b"@udp(")),
+    SubstitutionRule("connection-string-fields", (masking(
+        rb"\b(?:data source|location|user id|password|server|database|uid|pwd) *= *(?P<value>[^;]+);",
+        "value", flags=re.I),), needles=(b";",), requires=(b"=",)),
+    SubstitutionRule("authorization-header", (masking(
+        rb"(?<![\w-])(?:proxy-)?authorization[\"']?[ \t]*[:=][ \t]*[\"'\[]?[ \t]*"
+        rb"(?:(?:bearer|basic|digest|token|negotiate|ntlm)[ \t]+)?(?P<credentials>[^\s\"',\]]+)",
+        "credentials", flags=re.I),), folded=(b"authorization",)),
+    SubstitutionRule("jwt", (masking(
+        rb"(?P<jwt>eyJ(?<![\w-]eyJ)[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]*)", "jwt"),), needles=(b"eyJ",)),
+    SecretAssignmentRule("secret-assignment", folded=(b"pass", b"secret", b"token", b"credential", b"key")),
+    PrivateKeyRule("private-key", needles=(b"PRIVATE KEY",)),
+    SubstitutionRule("kurl-installer-fields", tuple(_json_string_field(key) for key in (
+        rb"bootstrapToken", rb"certKey", rb"kubeadmToken",
+        rb"kubectl\.kubernetes\.io/last-applied-configuration")),
+        folded=(b"bootstraptoken", b"certkey", b"kubeadmtoken", b"last-applied-configuration"),
+        path=_KURL_INSTALLER),
+)

@@ -1,0 +1,385 @@
+"""Redaction of a staged bundle directory, in place, file by file, with flat memory.
+
+A file is read in blocks of whole lines. A block none of whose lines holds a rule's needle (see
+builtin.py) is copied as is: most of a log is, and it costs a few `bytes.find` calls, not a regex a
+line. Lines that do hold one go through the rules in order, as troubleshoot pipes a file through its
+redactors: built-ins first, then each Redactor spec's values and regexes. yamlPath removals run before
+the lines, on the original text, while it still parses.
+
+Output goes to a temporary file beside the original (mode 0600), which replaces it only if something
+was masked. Binary files (a NUL in the first 8 KiB), nested archives and anything that is not a regular
+file (symlinks, wherever they point) are left alone.
+"""
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Callable, Iterator, NamedTuple, Sequence
+
+import yaml
+from yaml.events import (CollectionEndEvent, CollectionStartEvent, DocumentStartEvent, Event,
+                         MappingStartEvent, NodeEvent, ScalarEvent)
+
+from .builtin import BUILTIN_RULES, QUOTED_MASK, Rule, Session
+from .spec import Redactor
+
+BLOCK = 1 << 20            # bytes read at a time
+LINE_LIMIT = 4 << 20       # a longer line is cut (at a `}` or space if it has one) to keep memory flat
+BINARY_SNIFF = 8192
+ARCHIVES = (".tar", ".tar.gz", ".tgz", ".gz", ".zip")
+
+
+@dataclass
+class RedactionReport:
+    """What was masked: counts only, never a value."""
+
+    count: int = 0
+    by_redactor: dict[str, int] = field(default_factory=dict)
+    by_file: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"count": self.count, "byRedactor": dict(self.by_redactor), "byFile": dict(self.by_file)}
+
+    def add(self, path: str, counts: Counter[str]) -> None:
+        total = sum(counts.values())
+        if not total:
+            return
+        self.count += total
+        self.by_file[path] = self.by_file.get(path, 0) + total
+        for name, count in counts.items():
+            self.by_redactor[name] = self.by_redactor.get(name, 0) + count
+
+
+YamlPaths = Sequence[tuple[str, tuple[str, ...]]]   # (redactor name, path) pairs
+
+
+def redact_tree(root: Path, *, builtin: bool = True, redactors: Sequence[Redactor] = ()) -> RedactionReport:
+    """Mask secrets in every regular file under `root` (a bundle's top directory), in place."""
+    if not root.is_dir():
+        raise NotADirectoryError(f"not a directory: {root}")
+    report = RedactionReport()
+    for path, relative in _regular_files(root):
+        if relative.lower().endswith(ARCHIVES):
+            continue
+        rules = [rule for rule in BUILTIN_RULES if rule.applies_to(relative)] if builtin else []
+        yaml_paths: list[tuple[str, tuple[str, ...]]] = []
+        for redactor in redactors:
+            if redactor.selects(relative):
+                rules += redactor.rules
+                yaml_paths += [(redactor.name, yaml_path) for yaml_path in redactor.yaml_paths]
+        if rules or yaml_paths:
+            report.add(relative, _redact_file(path, rules, yaml_paths))
+    return report
+
+
+def _regular_files(root: Path) -> Iterator[tuple[Path, str]]:
+    """Regular files in a stable order. os.walk lists a linked directory but never enters it, and lstat
+    leaves out linked files: nothing outside `root` is reached (a link's target inside it is redacted
+    where it lies)."""
+    for directory, subdirectories, names in os.walk(root):
+        subdirectories.sort()
+        for name in sorted(names):
+            path = Path(directory, name)
+            if stat.S_ISREG(os.lstat(path).st_mode):
+                yield path, path.relative_to(root).as_posix()
+
+
+def _redact_file(path: Path, rules: Sequence[Rule], yaml_paths: YamlPaths) -> Counter[str]:
+    """yamlPath first, on the text as collected (a masked line may no longer parse), then the lines."""
+    counts: Counter[str] = Counter()
+    with _open(path) as source:
+        if b"\0" in source.read(BINARY_SNIFF):
+            return counts
+    if yaml_paths:
+        _rewrite(path, lambda source, out: _yaml_stage(source, out, yaml_paths, counts))
+    if rules:
+        _rewrite(path, lambda source, out: _line_stage(source, out, rules, counts))
+    return counts
+
+
+def _open(path: Path) -> IO[bytes]:
+    return open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb")
+
+
+def _rewrite(path: Path, stage: Callable[[IO[bytes], int], bool]) -> None:
+    """Run `stage` from the file into a 0600 temporary file beside it, which replaces the file if the
+    stage changed anything and is removed otherwise (or on any error)."""
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".redacting")
+    try:
+        os.fchmod(descriptor, 0o600)
+        with _open(path) as source:
+            changed = stage(source, descriptor)
+        os.close(descriptor)
+        descriptor = -1
+        if changed:
+            os.replace(temporary, path)
+    finally:
+        if descriptor >= 0:
+            os.close(descriptor)
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+# --- lines ------------------------------------------------------------------------------------------
+
+def _line_stage(source: IO[bytes], descriptor: int, rules: Sequence[Rule], counts: Counter[str]) -> bool:
+    before = sum(counts.values())
+    with open(descriptor, "wb", buffering=BLOCK, closefd=False) as out:
+        _redact_lines(source, out, rules, counts)
+    return sum(counts.values()) > before
+
+
+def _redact_lines(source: IO[bytes], out: IO[bytes], rules: Sequence[Rule], counts: Counter[str]) -> None:
+    """Copy `source` to `out`, feeding the rules only the lines that can concern them."""
+    lines = _Lines(rules, counts)
+    previous = b""
+    for block in _blocks(source):
+        view = memoryview(block)
+        starts = lines.line_starts(block)
+        hits, upcoming = set(starts), iter(starts)
+        pos, size = 0, len(block)
+        while pos < size:
+            if not lines.every_line and not lines.pending:   # skip to the next line with a needle
+                start = next((s for s in upcoming if s >= pos), size)
+                out.write(view[pos:start])
+                pos = start
+                if pos == size:
+                    break
+            end = block.find(b"\n", pos) + 1 or size
+            out.write(lines.feed(block[pos:end], _line_before(block, pos) if pos else previous, pos in hits))
+            pos = end
+        previous = _line_before(block, size)
+
+
+def _line_before(data: bytes, end: int) -> bytes:
+    """The line that ends at `end` (a line start, or the end of the data), without its newline."""
+    stop = end - 1 if end and data[end - 1] == 10 else end
+    return data[data.rfind(b"\n", 0, stop) + 1:stop]
+
+
+def _blocks(source: IO[bytes]) -> Iterator[bytes]:
+    """Blocks of whole lines; a line longer than LINE_LIMIT is cut, preferably after a `}` or a space,
+    so that no record (a JSON object, a `name=value`) is split where that can be helped."""
+    rest = b""
+    while chunk := source.read(BLOCK):
+        data = rest + chunk if rest else chunk
+        cut = data.rfind(b"\n") + 1
+        if not cut:
+            if len(data) < LINE_LIMIT:
+                rest = data
+                continue
+            half = len(data) // 2
+            cut = max(data.rfind(b"}", half), data.rfind(b" ", half)) + 1 or len(data)
+        yield data[:cut]
+        rest = data[cut:]
+    if rest:
+        yield rest
+
+
+class _Lines:
+    """One file's rules with their state, and the needles that pick the lines they must see."""
+
+    def __init__(self, rules: Sequence[Rule], counts: Counter[str]) -> None:
+        # (rule, session, whether it sees every line, its needles, what it requires as well); a stateless
+        # rule is its own session
+        self.sessions = [(rule, rule.open(), rule.every_line, frozenset(rule.needles + rule.folded),
+                          frozenset(rule.requires)) for rule in rules]
+        self.stateful = [session for rule, session, *_ in self.sessions if not isinstance(rule, Session)]
+        self.every_line = any(rule.every_line for rule in rules)
+        self.all_needles = sorted({needle for rule in rules for needle in rule.needles})
+        self.all_folded = sorted({needle for rule in rules for needle in rule.folded + rule.requires})
+        # what is searched for in a block: a line with `"key"` has `key`, so only `key` is needed
+        self.folded = _minimal({needle for rule in rules for needle in rule.folded})
+        self.needles = [needle for needle in _minimal(set(self.all_needles))
+                        if not any(folded in needle.lower() for folded in self.folded)]
+        self.counts = counts
+
+    @property
+    def pending(self) -> bool:
+        return any(session.pending for session in self.stateful)
+
+    def line_starts(self, block: bytes) -> list[int]:
+        """Offsets of the lines in `block` that hold a needle, in order."""
+        starts: set[int] = set()
+        lowered = block.lower() if self.folded else block
+        for text, needles in ((block, self.needles), (lowered, self.folded)):
+            for needle in needles:
+                found = text.find(needle)
+                while found >= 0:
+                    starts.add(text.rfind(b"\n", 0, found) + 1)
+                    next_line = text.find(b"\n", found) + 1
+                    found = text.find(needle, next_line) if next_line else -1
+        return sorted(starts)
+
+    def _present(self, body: bytes) -> set[bytes]:
+        lowered = body.lower()
+        return {n for n in self.all_needles if n in body} | {n for n in self.all_folded if n in lowered}
+
+    def feed(self, line: bytes, previous: bytes, hit: bool) -> bytes:
+        """The line through every rule that concerns it; `hit`: it holds a needle (line_starts)."""
+        newline = line.endswith(b"\n")
+        body = line[:-1] if newline else line
+        present = self._present(body) if hit else set()
+        for rule, session, every_line, needles, requires in self.sessions:
+            if session.pending or every_line or hit and not needles.isdisjoint(present) and requires <= present:
+                new, count = session.feed(body, previous)
+                if count:
+                    self.counts[rule.name] += count
+                if new is not body:
+                    body = new
+                    present = self._present(body) if hit else present
+        return body + b"\n" if newline else body
+
+
+def _minimal(needles: set[bytes]) -> list[bytes]:
+    """The needles that hold no other."""
+    return sorted(n for n in needles if not any(other != n and other in n for other in needles))
+
+
+# --- yamlPath ---------------------------------------------------------------------------------------
+
+YamlKey = str | int
+
+
+class _Span(NamedTuple):
+    start: int        # character offsets in the text
+    end: int
+    redactor: str
+    keyed: bool       # a mapping value: the span starts right after its key
+
+
+@dataclass
+class _Frame:
+    """A collection being read: its path from the document root (None inside a complex key)."""
+
+    path: tuple[YamlKey, ...] | None
+    is_map: bool
+    key: str | None = None     # the key whose value comes next (mappings)
+    key_end: int = 0           # where that key ends in the text
+    wants_key: bool = True
+    index: int = 0             # the next item's index (sequences)
+    masked: _Span | None = None  # this whole collection is masked; its end is known at its end event
+
+
+def _yaml_stage(source: IO[bytes], descriptor: int, yaml_paths: YamlPaths, counts: Counter[str]) -> bool:
+    try:
+        with _text(source) as text:
+            spans = _walk_events(yaml.parse(text, Loader=yaml.CSafeLoader), yaml_paths)
+    except (yaml.YAMLError, UnicodeDecodeError):
+        return False   # not YAML or JSON: nothing a yamlPath can select
+    if not spans:
+        return False
+    source.seek(0)
+    with _text(source) as text, open(descriptor, "w", encoding="utf-8", newline="", closefd=False) as out:
+        _splice_text(_CharReader(text), out, spans)
+    counts.update(span.redactor for span in spans)
+    return True
+
+
+def _text(source: IO[bytes]) -> IO[str]:
+    """The file as UTF-8 text, newlines untouched (the parser's offsets count every character)."""
+    return open(source.fileno(), encoding="utf-8", newline="", closefd=False)
+
+
+def _selects(pattern: tuple[str, ...], path: tuple[YamlKey, ...]) -> bool:
+    """troubleshoot's yamlPath: dotted keys, `*` for every key or item, a number for a list index."""
+    return len(pattern) == len(path) and all(
+        want == "*" or (want == have if isinstance(have, str) else want.isdigit() and int(want) == have)
+        for want, have in zip(pattern, path))
+
+
+def _walk_events(events: Iterator[Event], yaml_paths: YamlPaths) -> list[_Span]:
+    """The spans the paths select, from the parser's event stream: no document tree is built, so a
+    large file costs time, not memory. A selected collection is masked whole, once."""
+    spans: list[_Span] = []
+    stack: list[_Frame] = []
+    for event in events:
+        if isinstance(event, DocumentStartEvent):
+            stack = []
+        elif isinstance(event, CollectionEndEvent):
+            masked = stack.pop().masked
+            if masked is not None:
+                spans.append(masked._replace(end=_marks(event)[1]))
+        elif isinstance(event, NodeEvent):
+            path, start, keyed = _place(stack, event)
+            span = None
+            if path and not any(frame.masked for frame in stack):
+                redactor = next((name for name, pattern in yaml_paths if _selects(pattern, path)), None)
+                if redactor is not None:
+                    span = _Span(start, _marks(event)[1], redactor, keyed)
+            if isinstance(event, CollectionStartEvent):
+                stack.append(_Frame(path, isinstance(event, MappingStartEvent), masked=span))
+            elif span is not None:
+                spans.append(span)
+    return spans
+
+
+def _place(stack: list[_Frame], event: NodeEvent) -> tuple[tuple[YamlKey, ...] | None, int, bool]:
+    """The node's path (None for a key, or inside one) and where its span starts: right after its key
+    in a mapping, so that `key: <anything, any style>` becomes `key: "***HIDDEN***"`."""
+    start, end = _marks(event)
+    if not stack:
+        return (), start, False
+    parent = stack[-1]
+    if parent.is_map and parent.wants_key:
+        parent.wants_key = False
+        parent.key = event.value if isinstance(event, ScalarEvent) else None
+        parent.key_end = end
+        return None, start, False
+    component: YamlKey | None
+    keyed = parent.is_map
+    if keyed:
+        parent.wants_key = True
+        component, start = parent.key, parent.key_end
+    else:
+        component = parent.index
+        parent.index += 1
+    if parent.path is None or component is None:
+        return None, start, keyed
+    return parent.path + (component,), start, keyed
+
+
+def _marks(event: Event) -> tuple[int, int]:
+    """The event's start and end offsets (the parser always sets both; the stubs allow None)."""
+    start, end = event.start_mark, event.end_mark
+    assert start is not None and end is not None
+    return start.index, end.index
+
+
+class _CharReader:
+    """A text stream read by absolute character offsets (the parser's marks count characters)."""
+
+    def __init__(self, text: IO[str]) -> None:
+        self.text = text
+        self.buffer = ""
+        self.at = 0        # position in buffer
+        self.offset = 0    # absolute offset of buffer[at]
+
+    def take(self, end: int | None) -> Iterator[str]:
+        """The text from the current offset up to `end` (None: to the end)."""
+        while end is None or self.offset < end:
+            if self.at == len(self.buffer):
+                self.buffer, self.at = self.text.read(BLOCK), 0
+                if not self.buffer:
+                    return
+            stop = len(self.buffer) if end is None else min(len(self.buffer), self.at + end - self.offset)
+            yield self.buffer[self.at:stop]
+            self.offset += stop - self.at
+            self.at = stop
+
+
+def _splice_text(reader: _CharReader, out: IO[str], spans: Sequence[_Span]) -> None:
+    """Copy the text, replacing each span; its trailing whitespace is kept (a block collection's span
+    runs to the next line), so the lines around it stay as they were."""
+    for span in spans:
+        out.writelines(reader.take(span.start))
+        trailing = ""
+        for piece in reader.take(span.end):
+            kept = piece.rstrip()
+            trailing = piece[len(kept):] if kept else trailing + piece
+        out.write((": " if span.keyed else "") + QUOTED_MASK.decode() + trailing)
+    out.writelines(reader.take(None))
