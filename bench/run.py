@@ -78,6 +78,7 @@ def main(argv: list[str]) -> int:
         run_one("manifest scale", bench_manifest.main),
         run_one("bundle streaming", bench_run.main),
         cron_benchmark(),
+        run_one("daemon vs APScheduler", getattr(load_sibling("bench_daemon"), "main", lambda: "missing")),
     ]
     print(f"== Summary ({time.monotonic() - start:.0f} s in total)")
     print(bench_cli.table(["benchmark", "outcome"], [list(o) for o in outcomes]))
