@@ -105,6 +105,7 @@ class StatusBatcher:
         self.store, self.lock_timeout = store, lock_timeout
         self.changes: queue.SimpleQueue[StateChange | None] = queue.SimpleQueue()
         self.writes = 0
+        self.last_written: tuple[int, int] | None = None  # (mtime_ns, inode) of our latest write
         self.thread = threading.Thread(target=self._loop, name="sbsched-status", daemon=True)
         self.thread.start()
 
@@ -135,7 +136,8 @@ class StatusBatcher:
                     batch.append(item)
             if batch:
                 try:
-                    write_now(self.store, *batch, lock_timeout=self.lock_timeout, command="sbsched daemon")
+                    self.last_written = write_now(self.store, *batch, lock_timeout=self.lock_timeout,
+                                                  command="sbsched daemon")
                     self.writes += 1
                 except SbschedError as exc:
                     log.error("could not write %d status change(s): %s", len(batch), exc.message)
@@ -167,6 +169,8 @@ class Daemon:
         self.state: dict[str, Any] = {}
         self.state_stamp: tuple[int, int] | None = None
         self.active: dict[str, Active] = {}                    # by execution id
+        self.started_ids: set[str] = set()                     # every slot id this daemon started
+        self.opened_at = self.clock.now()
         self.by_schedule: dict[str, dict[str, Active]] = {}   # schedule -> its active runs
         self.results: list[dict[str, Any]] = []
         self.lock = threading.Lock()
@@ -186,6 +190,7 @@ class Daemon:
         return self.results
 
     def open(self) -> None:
+        self.opened_at = self.clock.now()
         self.pool = ThreadPoolExecutor(max_workers=self.max_concurrent, thread_name_prefix="sbsched-run")
         self.batcher = StatusBatcher(self.store, lock_timeout=self.lock_timeout)
         self.recover()
@@ -235,7 +240,8 @@ class Daemon:
             stamp = (stat.st_mtime_ns, stat.st_ino)
         except FileNotFoundError:
             stamp = (0, 0)
-        if not force and stamp == self.state_stamp:
+        if not force and stamp in (self.state_stamp, self.batcher.last_written):
+            self.state_stamp = stamp  # unchanged, or only our own status writes: nothing to re-plan
             return
         self.state = self.store.read()
         self.state_stamp = stamp
@@ -246,46 +252,62 @@ class Daemon:
     # Firing -----------------------------------------------------------------------------------------
     def _fire_due(self, now: datetime) -> None:
         """Start every schedule whose wake time has come. The common case, a slot reached on time with
-        the state unchanged since it was planned, skips the engine: at 1,000 slots in one second the
-        cost per slot is what decides how late the last one is handed over."""
-        while self.heap and self.heap[0][0] <= now:
-            wake, name, slot = heapq.heappop(self.heap)
-            record = self.state["schedules"].get(name)
-            if record is None:
-                continue
-            if slot is not None and wake == engine.run_time(name, record["spec"], slot) and now - wake <= engine.ON_TIME \
-                    and not engine.suspended(record):
-                due = engine.Due(name, slot, wake, "schedule")
-                if not self._recorded(due):
-                    self._start(due, record)
-                following = engine.next_slot_after(record["spec"], slot)
-                heapq.heappush(self.heap, (engine.run_time(name, record["spec"], following), name, following))
-                continue
-            decision = engine.decide(name, record, now, recorded=self._recorded)
-            if decision.warning:
-                log.warning(decision.warning)
-            for missed, why in decision.missed:
-                log.warning("%s: slot %s will not run: %s", name, missed.isoformat(), why)
-            if decision.due is not None:
-                self._start(decision.due, record)
-            if decision.wake is not None:
-                heapq.heappush(self.heap, (decision.wake, name, decision.next_slot))
+        the state unchanged since it was planned, skips the engine; and the runs of one tick are held
+        at a gate until all are handed over, so they do not take the GIL from the dispatching loop:
+        at 1,000 slots in one second, the cost per slot decides how late the last one is handed over."""
+        gate, started = threading.Event(), []
+        try:
+            while self.heap and self.heap[0][0] <= now:
+                wake, name, slot = heapq.heappop(self.heap)
+                record = self.state["schedules"].get(name)
+                if record is None:
+                    continue
+                spec = record["spec"]
+                if slot is not None and now - wake <= engine.ON_TIME and not engine.suspended(record) \
+                        and wake == engine.run_time(name, spec, slot):
+                    on_time = engine.Due(name, slot, wake, "schedule")
+                    due: engine.Due | None = None if self._recorded(on_time) else on_time
+                    following = engine.next_slot_after(spec, slot)
+                    next_entry: tuple[datetime, str, datetime | None] | None = (
+                        engine.run_time(name, spec, following), name, following)
+                else:
+                    decision = engine.decide(name, record, now, recorded=self._recorded)
+                    if decision.warning:
+                        log.warning(decision.warning)
+                    for missed, why in decision.missed:
+                        log.warning("%s: slot %s will not run: %s", name, missed.isoformat(), why)
+                    due = decision.due
+                    next_entry = (decision.wake, name, decision.next_slot) if decision.wake else None
+                if due is not None and self._start(due, record, gate):
+                    started.append(due)
+                if next_entry is not None:
+                    heapq.heappush(self.heap, next_entry)
+        finally:
+            gate.set()
+        for due in started:
+            log.info("%s: started %s (%s, slot %s)", due.schedule, due.id, due.trigger, due.slot.isoformat())
 
     def _recorded(self, due: engine.Due) -> bool:
-        """True when this slot runs here now or has a record on disk: a slot never starts twice, even
-        across restarts (the record is written before the run starts)."""
-        if due.id in self.active:
+        """True when this slot ran or runs already: a slot never starts twice, even across restarts.
+        Slots after this daemon opened can only have been started by it (it holds the state dir), so
+        memory answers for them; older ones are looked up on disk (their record was written first)."""
+        if due.id in self.started_ids:
             return True
+        if due.slot >= self.opened_at:
+            return False
         return executions.record_path(self.store.root, {"id": due.id, "scheduledTime": due.slot.isoformat()}).exists()
 
-    def _start(self, due: engine.Due, record: dict[str, Any]) -> None:
+    def _start(self, due: engine.Due, record: dict[str, Any], gate: threading.Event) -> bool:
+        """Hand one slot to the pool (held at `gate`); False when the concurrency policy skips it."""
         now = self.clock.now()
+        self.started_ids.add(due.id)
+        record.setdefault("status", {})["lastScheduleTime"] = due.slot.isoformat()
         policy = record["spec"]["policy"]["concurrency"]
         with self.lock:
             running = list(self.by_schedule.get(due.schedule, {}).values())
         if running and policy == "Forbid":
             self._record_skipped(due, record, now, f"concurrency Forbid: {running[0].run_id} is still running")
-            return
+            return False
         if running and policy == "Replace":
             for active in running:
                 active.options.cancel_reason = f"replaced by {due.id}"
@@ -299,9 +321,9 @@ class Daemon:
         with self.lock:  # registered before it can finish, so _finished always finds it
             self.active[due.id] = active
             self.by_schedule.setdefault(due.schedule, {})[due.id] = active
-        active.future = self.pool.submit(execute, self.store, due.schedule, self.clock, options)
+        active.future = self.pool.submit(_after, gate, execute, self.store, due.schedule, self.clock, options)
         active.future.add_done_callback(functools.partial(self._finished, active))
-        log.info("%s: started %s (%s, slot %s)", due.schedule, due.id, due.trigger, due.slot.isoformat())
+        return True
 
     def _finished(self, active: Active, future: Future[dict[str, Any]]) -> None:
         with self.lock:
@@ -354,6 +376,11 @@ class Daemon:
                 active.options.cancel_reason = reason
                 active.options.cancel.set()
 
+
+
+def _after(gate: threading.Event, work: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    gate.wait()
+    return work(*args)
 
 
 def _finish(state: dict[str, Any], *, record: dict[str, Any], now: datetime) -> dict[str, Any]:

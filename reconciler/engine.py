@@ -16,6 +16,7 @@ wall time, ignoring `fold`, which would merge the two 01:30s of a fall-back nigh
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -43,7 +44,7 @@ class Due:
     run_at: datetime      # slot + jitter: when it was meant to start
     trigger: str          # "schedule" or "catch-up"
 
-    @property
+    @functools.cached_property
     def id(self) -> str:
         return slot_id(self.schedule, self.slot)
 

@@ -89,8 +89,10 @@ def execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> 
     return record
 
 
-def write_now(store: StateStore, *changes: StateChange, lock_timeout: float, command: str = "sbsched run") -> None:
-    """Apply status changes to state.json in one locked write (serial + 1)."""
+def write_now(store: StateStore, *changes: StateChange, lock_timeout: float,
+              command: str = "sbsched run") -> tuple[int, int]:
+    """Apply status changes to state.json in one locked write (serial + 1); returns the file's
+    (mtime_ns, inode) as written, taken under the lock, so a daemon can tell its own writes apart."""
     from datetime import timezone
 
     with store.locked(timeout=lock_timeout, command=command, now=datetime.now(timezone.utc)):
@@ -99,6 +101,8 @@ def write_now(store: StateStore, *changes: StateChange, lock_timeout: float, com
             state = change(state)
         state["serial"] += 1
         store.write(state)
+        stat = os.stat(store.path)
+        return stat.st_mtime_ns, stat.st_ino
 
 
 def _pipeline(root: Path, name: str, spec: Mapping[str, Any], record: dict[str, Any], now: datetime,

@@ -73,25 +73,35 @@ def next_state(state: Mapping[str, Any], plan: Plan, now: datetime) -> dict[str,
     return out
 
 
+def _with_status(state: Mapping[str, Any], name: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """A copy of `state` in which only schedule `name`'s record and status are new objects: a run's
+    status change must not cost a deep copy of 10,000 schedules (batches carry hundreds of them)."""
+    out = dict(state)
+    out["schedules"] = dict(state["schedules"])
+    entry = out["schedules"].get(name)
+    if entry is None:
+        return out, None
+    entry = dict(entry)
+    entry["status"] = dict(entry.get("status") or {})
+    out["schedules"][name] = entry
+    return out, entry["status"]
+
+
 def mark_started(state: Mapping[str, Any], name: str, execution_id: str) -> dict[str, Any]:
     """The state with `execution_id` in the schedule's status.active. Like mark_finished it leaves the
     serial alone: the writer bumps it once per write, however many changes the write carries."""
-    out = copy.deepcopy(dict(state))
-    if name not in out["schedules"]:
-        return out
-    status = out["schedules"][name].setdefault("status", {})
-    status["active"] = sorted(set(status.get("active") or []) | {execution_id})
+    out, status = _with_status(state, name)
+    if status is not None:
+        status["active"] = sorted(set(status.get("active") or []) | {execution_id})
     return out
 
 
 def mark_finished(state: Mapping[str, Any], name: str, record: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     """The state after a run ended: not active, lastResult, failure streak, last success; scheduled
     (not manual) runs also move lastScheduleTime. A schedule deleted meanwhile is left deleted."""
-    out = copy.deepcopy(dict(state))
-    entry = out["schedules"].get(name)
-    if entry is None:
+    out, status = _with_status(state, name)
+    if status is None:
         return out
-    status = entry.setdefault("status", {})
     status["active"] = [a for a in status.get("active") or [] if a != record["id"]]
     status["lastResult"] = record["status"]
     if record["status"] == "completed":
@@ -101,5 +111,5 @@ def mark_finished(state: Mapping[str, Any], name: str, record: Mapping[str, Any]
         status["consecutiveFailures"] = status.get("consecutiveFailures", 0) + 1
     if record["trigger"] != "manual":
         status["lastScheduleTime"] = record["scheduledTime"]
-    status["nextRunTime"] = next_run_time(fill_defaults(entry["spec"]), status, now)
+    status["nextRunTime"] = next_run_time(fill_defaults(out["schedules"][name]["spec"]), status, now)
     return out
