@@ -149,7 +149,7 @@ class Active:
     run_id: str
     schedule: str
     options: RunOptions
-    future: Future[dict[str, Any]] = field(default_factory=Future)
+    future: Future[dict[str, Any]] | None = None
 
 
 @dataclass
@@ -207,7 +207,7 @@ class Daemon:
         """Block until no run is active (tests and `reconcile --once`)."""
         while True:
             with self.lock:
-                futures = [a.future for a in self.active.values()]
+                futures = [a.future for a in self.active.values() if a.future is not None]
             if not futures:
                 return
             for future in futures:
@@ -256,6 +256,7 @@ class Daemon:
         at a gate until all are handed over, so they do not take the GIL from the dispatching loop:
         at 1,000 slots in one second, the cost per slot decides how late the last one is handed over."""
         gate, started = threading.Event(), []
+        later: list[tuple[str, dict[str, Any], datetime]] = []  # (name, spec, slot): next wake, after the gate
         try:
             while self.heap and self.heap[0][0] <= now:
                 wake, name, slot = heapq.heappop(self.heap)
@@ -267,9 +268,8 @@ class Daemon:
                         and wake == engine.run_time(name, spec, slot):
                     on_time = engine.Due(name, slot, wake, "schedule")
                     due: engine.Due | None = None if self._recorded(on_time) else on_time
-                    following = engine.next_slot_after(spec, slot)
-                    next_entry: tuple[datetime, str, datetime | None] | None = (
-                        engine.run_time(name, spec, following), name, following)
+                    later.append((name, spec, slot))
+                    next_entry: tuple[datetime, str, datetime | None] | None = None
                 else:
                     decision = engine.decide(name, record, now, recorded=self._recorded)
                     if decision.warning:
@@ -284,6 +284,9 @@ class Daemon:
                     heapq.heappush(self.heap, next_entry)
         finally:
             gate.set()
+        for name, spec, slot in later:
+            following = engine.next_slot_after(spec, slot)
+            heapq.heappush(self.heap, (engine.run_time(name, spec, following), name, following))
         for due in started:
             log.info("%s: started %s (%s, slot %s)", due.schedule, due.id, due.trigger, due.slot.isoformat())
 

@@ -229,7 +229,7 @@ def test_a_thousand_runs_ending_together_make_a_handful_of_state_writes(tmp_path
     d.close()
     assert len(records(store)) == 200 and all(r["status"] == "completed" for r in records(store))
     writes = store.read()["serial"] - serial
-    assert writes <= 40, writes  # 400 status changes (start + end of 200 runs)
+    assert writes < 100, writes  # 400 status changes (start + end of 200 runs), a write per 0.2 s at most
     assert all(s["status"]["lastResult"] == "completed" for s in store.read()["schedules"].values())
 
 
