@@ -42,6 +42,7 @@ class RunOptions:
     cancel: threading.Event = field(default_factory=threading.Event)  # set to stop the run (Replace, shutdown)
     cancel_reason: str = "cancelled"
     entry: Mapping[str, Any] | None = None   # the schedule's state entry, when the caller has it already
+    load_entry: Callable[[], Mapping[str, Any]] | None = None  # ... or how to get it, in the run's thread
     status_sink: StatusSink | None = None    # how status changes reach state.json; None: write each now
 
 
@@ -53,7 +54,8 @@ def execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> 
     """Run schedule `name` once in the foreground; the finished execution record is returned."""
     from .inventory import find
 
-    entry = options.entry if options.entry is not None else find(store.read(), name)
+    entry = (options.entry if options.entry is not None else options.load_entry() if options.load_entry is not None
+             else find(store.read(), name))
     spec, set_name = entry["spec"], entry["set"]
     sink = options.status_sink or (lambda change: write_now(store, change, lock_timeout=options.lock_timeout))
     now, started = clock.now(), options.monotonic()

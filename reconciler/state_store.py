@@ -60,6 +60,22 @@ class StateStore:
             raise self._corrupt(problem)
         return state  # type: ignore[no-any-return]
 
+    def iter_records(self) -> Iterator[tuple[str, bytes]]:
+        """(name, the record's compact JSON) per schedule, streamed line by line from the
+        one-schedule-a-line layout `serialize` writes, so a reader that keeps only part of each record
+        (the daemon) never holds the whole parsed state. Any other layout is read whole instead."""
+        try:
+            with open(self.path, "rb") as handle:
+                if handle.readline().strip() == b"{":
+                    yield from _record_lines(handle)
+                    return
+        except FileNotFoundError:
+            return
+        except ValueError:
+            pass
+        for name, record in self.read()["schedules"].items():  # raises StateError when corrupt
+            yield name, json.dumps(record, separators=(",", ":")).encode("utf-8")
+
     def _corrupt(self, why: str) -> StateError:
         hint = (f"the previous state is in {self.backup_path}: inspect it, then copy it over state.json"
                 if self.backup_path.exists() else "no state.json.backup exists; restore state.json from a backup")
@@ -122,6 +138,22 @@ class StateStore:
         with contextlib.suppress(FileNotFoundError):
             atomic_write(self.backup_path, self.path.read_bytes())
         atomic_write(self.path, data)
+
+
+def _record_lines(handle: Any) -> Iterator[tuple[str, bytes]]:
+    inside = False
+    for line in handle:
+        if not inside:
+            inside = line.startswith(b'"schedules": {')
+            if inside and line.rstrip().endswith(b"{}"):
+                return
+            continue
+        if line.startswith(b"}"):
+            return
+        name, sep, rest = line.partition(b": ")
+        if not sep:
+            raise ValueError("not the one-schedule-a-line layout")
+        yield json.loads(name), rest.rstrip().rstrip(b",")
 
 
 def serialize(state: dict[str, Any]) -> bytes:

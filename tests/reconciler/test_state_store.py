@@ -78,3 +78,17 @@ def test_the_state_file_is_json_with_one_schedule_a_line(tmp_path):
                                       "}", "}"]
     write(store, {**empty_state(), "serial": 4})
     assert json.loads(store.path.read_text())["schedules"] == {}
+
+
+def test_records_stream_from_the_line_layout_and_from_any_other_json(tmp_path):
+    store = StateStore(tmp_path / "s")
+    state = {**empty_state(), "serial": 1, "schedules": {"a": {"set": "p", "spec": {"cron": "@daily"}},
+                                                         "b": {"set": "p", "spec": {"x": "y: z, w"}}}}
+    write(store, state)
+    streamed = {name: json.loads(raw) for name, raw in store.iter_records()}
+    assert streamed == state["schedules"]
+    store.path.write_text(json.dumps({**state, "lineage": "x"}, indent=4))  # e.g. hand-edited
+    assert {name: json.loads(raw) for name, raw in store.iter_records()} == state["schedules"]
+    write(store, {**empty_state(), "serial": 2})
+    assert list(store.iter_records()) == []
+    assert list(StateStore(tmp_path / "none").iter_records()) == []
