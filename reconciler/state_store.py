@@ -141,6 +141,8 @@ class StateStore:
 
 
 def _record_lines(handle: Any) -> Iterator[tuple[str, bytes]]:
+    """Raises ValueError when the file is not in that layout (a re-read of the whole file follows;
+    records yielded before are yielded again, which readers keying by name absorb)."""
     inside = False
     for line in handle:
         if not inside:
@@ -154,6 +156,7 @@ def _record_lines(handle: Any) -> Iterator[tuple[str, bytes]]:
         if not sep:
             raise ValueError("not the one-schedule-a-line layout")
         yield json.loads(name), rest.rstrip().rstrip(b",")
+    raise ValueError("no schedules line: not the one-schedule-a-line layout")
 
 
 def serialize(state: dict[str, Any]) -> bytes:
