@@ -1,0 +1,56 @@
+"""Host collectors: troubleshoot's hostCollectors, by the key a spec names them with.
+
+Each writes what troubleshoot's own collector of that kind writes, at the same bundle paths, so
+troubleshoot's host analyzers and sbctl read our bundles unchanged (docs/collectors.md has the table).
+Kinds not listed here (httpLoadBalancer, tcpLoadBalancer, udpPortStatus, filesystemPerformance,
+kernelConfigs, cgroups, dns, subnetAvailable, systemPackages, certificatesCollection,
+networkNamespaceConnectivity, registryImages) are recorded by the runner as skipped.
+"""
+from __future__ import annotations
+
+import functools
+import sys
+
+from .. import CollectContext, Collector, CollectorSpec, Skipped
+from .blockdevices import block_devices
+from .certificate import certificate
+from .copy import copy
+from .http_request import http
+from .interfaces import ipv4_interfaces
+from .journald import journald
+from .kernel import kernel_modules, sysctl
+from .network import tcp_connect, tcp_port_status
+from .run import run
+from .system import cpu, disk_usage, host_os, memory
+from .systemd import host_services, host_time
+
+
+def _linux_only(collector: Collector) -> Collector:
+    """Every collector here reads Linux (/proc, /sys, systemd, process groups): elsewhere, skipped."""
+    @functools.wraps(collector)
+    def collect(spec: CollectorSpec, ctx: CollectContext) -> None:
+        if not sys.platform.startswith("linux"):
+            raise Skipped(f"host collector {spec.kind!r} runs on Linux only (this host is {sys.platform})")
+        collector(spec, ctx)
+    return collect
+
+
+HOST_COLLECTORS: dict[str, Collector] = {kind: _linux_only(collector) for kind, collector in {
+    "cpu": cpu,
+    "memory": memory,
+    "hostOS": host_os,
+    "time": host_time,
+    "ipv4Interfaces": ipv4_interfaces,
+    "diskUsage": disk_usage,
+    "blockDevices": block_devices,
+    "kernelModules": kernel_modules,
+    "sysctl": sysctl,
+    "hostServices": host_services,
+    "run": run,
+    "copy": copy,
+    "http": http,
+    "tcpPortStatus": tcp_port_status,
+    "tcpConnect": tcp_connect,
+    "certificate": certificate,
+    "journald": journald,
+}.items()}
