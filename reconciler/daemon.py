@@ -223,7 +223,7 @@ class Daemon:
 
     def close(self) -> None:
         """No new runs; wait for the active ones (cancel_all, from a signal, shortens this)."""
-        self.pool.shutdown(wait=True)
+        self.pool.shutdown(wait=True, cancel_futures=True)  # queued runs never start: their slots stay free
         self.batcher.close()
 
     def _sleep_until_next(self, now: datetime) -> None:

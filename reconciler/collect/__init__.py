@@ -73,6 +73,46 @@ class Output:
         self.write_text(relative, json.dumps(value, indent=2, ensure_ascii=False))
 
 
+class GuardedOutput(Output):
+    """The Output a collector gets: once its run gives up on it (`cancelled`), writes fail, so a collector
+    that overran its timeout cannot add files or bytes after redaction has begun."""
+
+    def __init__(self, root: Path, cancelled: threading.Event) -> None:
+        super().__init__(root)
+        self.cancelled = cancelled
+
+    def path(self, relative: str) -> Path:
+        self._check()
+        return super().path(relative)
+
+    def open(self, relative: str, mode: str = "wb") -> IO[Any]:
+        return _GuardedFile(super().open(relative, mode), self._check)  # type: ignore[return-value]  # duck-typed IO
+
+    def _check(self) -> None:
+        if self.cancelled.is_set():
+            raise RuntimeError("the run stopped waiting for this collector: no more output is accepted")
+
+
+class _GuardedFile:
+    """A file whose every write first checks that its collector may still write."""
+
+    def __init__(self, raw: IO[Any], check: Callable[[], None]) -> None:
+        self._raw, self._check = raw, check
+
+    def write(self, data: Any) -> int:
+        self._check()
+        return int(self._raw.write(data))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+    def __enter__(self) -> _GuardedFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._raw.close()
+
+
 @dataclass
 class CollectContext:
     """What a collector may use besides its spec."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Mapping, Sequence
 
-from . import CollectContext, Collector, CollectorSpec, Output, Skipped
+from . import CollectContext, Collector, CollectorSpec, GuardedOutput, Output, Skipped
 
 DEFAULT_TIMEOUT = 120.0  # seconds for a collector whose spec sets no `timeout`
 _CANCEL_CHECK = 0.5      # how often a waiting run looks at its cancel event
@@ -127,7 +127,9 @@ class _Pool:
                     continue
                 start = self.monotonic()
                 own = go_duration(spec.params.get("timeout")) or DEFAULT_TIMEOUT
-                ctx = CollectContext(output=self.output, timeout=max(0.001, min(own, self.deadline - start)))
+                cancelled = threading.Event()
+                ctx = CollectContext(output=GuardedOutput(self.output.root, cancelled), cancelled=cancelled,
+                                     timeout=max(0.001, min(own, self.deadline - start)))
                 self.running[index] = (start + ctx.timeout, ctx)
             status, reason = "succeeded", None
             try:

@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import tarfile
 from pathlib import Path
 
-import pytest
+import yaml
 
-from ..conftest import FIXTURES, SBSCHED
+from ..conftest import FIXTURES, wait_until
 
 HOST_SPECS = sorted((FIXTURES / "specs" / "host").glob("*.yaml"))
 
@@ -52,6 +50,17 @@ def manifest(write_manifest, body: str, *, timeout: int = 120) -> Path:
     """)
 
 
+def _loopback_only(text: str) -> str:
+    """tcpPortStatus without an `interface` dials the host's own first non-loopback address, as
+    troubleshoot's does; tests may only reach 127.0.0.1, so pin it to the loopback interface."""
+    docs = list(yaml.safe_load_all(text))
+    for doc in docs:
+        for item in (doc.get("spec") or {}).get("collectors") or []:
+            if isinstance(item, dict) and "tcpPortStatus" in item:
+                item["tcpPortStatus"]["interface"] = "lo"
+    return yaml.safe_dump_all(docs, sort_keys=False)
+
+
 def members(archive: Path) -> dict[str, bytes]:
     with tarfile.open(archive) as tar:
         return {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
@@ -62,7 +71,7 @@ def test_run_with_every_real_host_spec_makes_a_bundle_and_records_the_counts(cli
     specs_dir = tmp_path / "repo" / "specs" / "host"
     specs_dir.mkdir(parents=True)
     for spec in HOST_SPECS:
-        (specs_dir / spec.name).write_text(spec.read_text())
+        (specs_dir / spec.name).write_text(_loopback_only(spec.read_text()))
     listed = ", ".join(f"specs/host/{s.name}" for s in HOST_SPECS)
     path = manifest(write_manifest, f"""          - name: host-all
             cron: "@daily"
@@ -131,8 +140,8 @@ def test_a_hanging_collector_is_killed_and_a_run_past_its_timeout_fails_with_a_p
             collect:
               hostCollectors:
                 - cpu: {}
-                - run: {collectorName: hang, command: sleep, args: ["300"], timeout: 1s}
-                - run: {collectorName: forever, command: sleep, args: ["300"]}""", timeout=3)
+                - run: {collectorName: hang, command: sleep, args: ["301.25"], timeout: 1s}
+                - run: {collectorName: forever, command: sleep, args: ["302.25"]}""", timeout=3)
     cli("apply", "-f", str(path))
     result = cli("run", "slow", "-o", "json")
     assert result.code == 1
@@ -145,8 +154,11 @@ def test_a_hanging_collector_is_killed_and_a_run_past_its_timeout_fails_with_a_p
     files = members(Path(record["bundle"]["path"]))
     assert any(n.endswith("host-collectors/system/cpu.json") for n in files)
     assert any(n.endswith("collector-errors/hang-error.json") for n in files)
-    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-    assert "sleep 300" not in ps
+    def sleepers_gone() -> bool:  # args unique to this test; the cancelled collector kills its child
+        ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+        return "sleep 301.25" not in ps and "sleep 302.25" not in ps
+
+    wait_until(sleepers_gone, timeout=10, what="the collectors' processes to be killed")
 
 
 def test_run_of_an_unknown_schedule_is_exit_2(cli):

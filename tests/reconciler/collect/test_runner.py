@@ -90,3 +90,23 @@ def test_output_paths_cannot_escape_the_bundle(tmp_path):
             out.path(bad)
     out.write_text("a/b/c.txt", "x")
     assert oct((tmp_path / "a" / "b" / "c.txt").stat().st_mode & 0o777) == "0o600"
+
+
+def test_an_abandoned_collector_can_no_longer_write(tmp_path):
+    release, done, wrote = threading.Event(), threading.Event(), []
+
+    def late(spec, ctx):
+        release.wait(10)
+        try:
+            ctx.output.write_text("late.txt", "unredacted")
+        except RuntimeError as exc:
+            wrote.append(str(exc))
+        finally:
+            done.set()
+
+    outcomes, _ = run_collectors([spec("late", timeout="50ms")], {"late": late}, Output(tmp_path),
+                                 deadline=float("inf"), cluster=True, started=STARTED)
+    assert outcomes[0].reason == "timed out after 0.05s"
+    release.set()
+    assert done.wait(10)
+    assert "no more output is accepted" in wrote[0] and not (tmp_path / "late.txt").exists()
