@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -91,9 +92,11 @@ def write_manifest(tmp_path: Path) -> Callable[..., Path]:
 def wait_until(predicate: Callable[[], bool], *, timeout: float = 10.0, what: str = "condition") -> None:
     """Wait on a condition (polled on an Event, never a bare sleep); fail the test when it never holds."""
     tick = threading.Event()
-    deadline = timeout / 0.01
-    for _ in range(int(deadline)):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
         if predicate():
             return
-        tick.wait(0.01)
+        tick.wait(0.05)
+    if predicate():
+        return
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")

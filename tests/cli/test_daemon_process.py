@@ -60,13 +60,13 @@ def test_daemon_start_fires_once_survives_kill_9_and_stops_draining(write_manife
         assert run_sbsched("daemon", "status", env=env).code == 3
     finally:
         _kill_sleepers()
-    restarted = run_sbsched("daemon", "start", env=env)
+    first = _first_slot(env)
+    restarted = run_sbsched("daemon", "start", "--max-concurrent", str(HANGERS + 2), env=env)
     assert restarted.code == 0, restarted.err
     try:
-        wait_until(lambda: all(r["status"] != "running" or r["scheduledTime"] != _first_slot(env)
-                               for r in history(env)), what="recovery")
+        wait_until(lambda: all(r["status"] != "running" or r["scheduledTime"] != first for r in history(env)),
+                   timeout=30, what="recovery")
         runs = history(env)
-        first = _first_slot(env)
         killed = [r for r in runs if r["scheduledTime"] == first and r["schedule"].startswith("hang-")]
         assert len(killed) == HANGERS
         assert all((r["status"], r["reason"]) == ("failed", "interrupted") for r in killed)
