@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import queue
+import random
 import socket
 import sys
 import threading
@@ -153,6 +154,7 @@ class Active:
     schedule: str
     options: RunOptions
     future: Future[dict[str, Any]] | None = None
+    done: threading.Event = field(default_factory=threading.Event)  # set once _finished is through
 
 
 @dataclass
@@ -175,6 +177,7 @@ class Daemon:
         self.index: dict[str, dict[str, Any]] = {}
         self.packed: dict[str, bytes] = {}
         self._shared: dict[Any, Any] = {}  # identical small values (policies, zones) stored once
+        self.retries: list[tuple[datetime, str, datetime, str, int]] = []  # (when, schedule, slot, trigger, attempt)
         self.state_stamp: tuple[int, int] | None = None
         self.active: dict[str, Active] = {}                    # by execution id
         self.started_ids: set[str] = set()                     # every slot id this daemon started
@@ -209,17 +212,19 @@ class Daemon:
         now = self.clock.now()
         self._reload()
         self._fire_due(now)
-        return self.heap[0][0] if self.heap else None
+        self._fire_retries(now)
+        wakes = [w for w in (self.heap[0][0] if self.heap else None, self._next_retry()) if w is not None]
+        return min(wakes) if wakes else None
 
     def wait_idle(self) -> None:
-        """Block until no run is active (tests and `reconcile --once`)."""
+        """Block until no run is active and every finished run is accounted for (tests, --once)."""
         while True:
             with self.lock:
-                futures = [a.future for a in self.active.values() if a.future is not None]
-            if not futures:
+                pending = list(self.active.values())
+            if not pending:
                 return
-            for future in futures:
-                future.exception()
+            for active in pending:
+                active.done.wait()
 
     def close(self) -> None:
         """No new runs; wait for the active ones (cancel_all, from a signal, shortens this)."""
@@ -228,8 +233,9 @@ class Daemon:
 
     def _sleep_until_next(self, now: datetime) -> None:
         wait = MAX_SLEEP
-        if self.heap:
-            wait = min(wait, max(0.0, (self.heap[0][0] - now).total_seconds()))
+        for wake in (self.heap[0][0] if self.heap else None, self._next_retry()):
+            if wake is not None:
+                wait = min(wait, max(0.0, (wake - now).total_seconds()))
         self.wakeup.wait(timeout=wait)
         self.wakeup.clear()
 
@@ -302,6 +308,23 @@ class Daemon:
         for due in started:
             log.info("%s: started %s (%s, slot %s)", due.schedule, due.id, due.trigger, due.slot.isoformat())
 
+    def _next_retry(self) -> datetime | None:
+        with self.lock:
+            return self.retries[0][0] if self.retries else None
+
+    def _fire_retries(self, now: datetime) -> None:
+        """Failed runs whose error is transient run again, same slot and id, after their backoff."""
+        gate = threading.Event()
+        while True:
+            with self.lock:
+                if not self.retries or self.retries[0][0] > now:
+                    break
+                _, name, slot, trigger, attempt = heapq.heappop(self.retries)
+            record = self.index.get(name)
+            if record is not None and not engine.suspended(record):
+                self._start(engine.Due(name, slot, slot, trigger), record, gate, attempt=attempt)
+        gate.set()
+
     def _recorded(self, due: engine.Due) -> bool:
         """True when this slot ran or runs already: a slot never starts twice, even across restarts.
         Slots after this daemon opened can only have been started by it (it holds the state dir), so
@@ -312,7 +335,7 @@ class Daemon:
             return False
         return executions.record_path(self.store.root, {"id": due.id, "scheduledTime": due.slot.isoformat()}).exists()
 
-    def _start(self, due: engine.Due, record: dict[str, Any], gate: threading.Event) -> bool:
+    def _start(self, due: engine.Due, record: dict[str, Any], gate: threading.Event, *, attempt: int = 1) -> bool:
         """Hand one slot to the pool (held at `gate`); False when the concurrency policy skips it."""
         now = self.clock.now()
         self.started_ids.add(due.id)
@@ -327,7 +350,7 @@ class Daemon:
             for active in running:
                 active.options.cancel_reason = f"replaced by {due.id}"
                 active.options.cancel.set()
-        options = RunOptions(trigger=due.trigger, scheduled_time=due.slot, dispatch_time=now,
+        options = RunOptions(trigger=due.trigger, scheduled_time=due.slot, dispatch_time=now, attempt=attempt,
                              lock_timeout=self.lock_timeout, status_sink=self.batcher.submit, registry=self.registry,
                              load_entry=functools.partial(_unpack, self.packed[due.schedule]))
         if self.on_dispatch is not None:
@@ -341,16 +364,44 @@ class Daemon:
         return True
 
     def _finished(self, active: Active, future: Future[dict[str, Any]]) -> None:
-        with self.lock:
-            self.active.pop(active.run_id, None)
-            self.by_schedule.get(active.schedule, {}).pop(active.run_id, None)
         try:
             record = future.result()
         except BaseException as exc:  # execute() recorded it already; keep the daemon alive
             log.error("%s: run raised %s: %s", active.run_id, type(exc).__name__, exc)
+        else:
+            self.results.append(record)
+            log.info("%s: %s%s", active.run_id, record["status"],
+                     f" ({record['reason']})" if record.get("reason") else "")
+            self._maybe_retry(record)
+        finally:
+            with self.lock:
+                self.active.pop(active.run_id, None)
+                self.by_schedule.get(active.schedule, {}).pop(active.run_id, None)
+            active.done.set()
+
+    def _maybe_retry(self, record: dict[str, Any]) -> None:
+        """Exponential backoff with jitter, transient errors only, at most policy.retries times."""
+        entry = self.index.get(record["schedule"])
+        error = record.get("error") or {}
+        if entry is None or record["status"] != "failed" or error.get("class") != "transient" or self.stopping.is_set():
             return
-        self.results.append(record)
-        log.info("%s: %s%s", active.run_id, record["status"], f" ({record['reason']})" if record.get("reason") else "")
+        policy = self.policies(record["schedule"])
+        if record["attempt"] > policy["retries"]:
+            log.warning("%s: failed after %d attempt(s); no retries left", record["id"], record["attempt"])
+            return
+        delay = policy["backoffSeconds"] * 2 ** (record["attempt"] - 1) * (1 + random.random() / 2)
+        when = self.clock.now() + timedelta(seconds=delay)
+        slot = datetime.fromisoformat(record["scheduledTime"])
+        with self.lock:
+            heapq.heappush(self.retries, (when, record["schedule"], slot, record["trigger"], record["attempt"] + 1))
+        log.info("%s: transient failure, attempt %d of %d in %.1fs", record["id"], record["attempt"] + 1,
+                 policy["retries"] + 1, delay)
+        self.wakeup.set()
+
+    def policies(self, name: str) -> dict[str, Any]:
+        """retries / backoffSeconds of a schedule (not in the slim index: read from its packed record)."""
+        policy = _unpack(self.packed[name])["spec"]["policy"]
+        return {"retries": policy.get("retries", 2), "backoffSeconds": policy.get("backoffSeconds", 30)}
 
     def _record_skipped(self, due: engine.Due, record: dict[str, Any], now: datetime, reason: str) -> None:
         entry = {"id": due.id, "schedule": due.schedule, "set": record["set"], "trigger": due.trigger,

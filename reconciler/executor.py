@@ -78,9 +78,12 @@ def execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> 
     except (SbschedError, RedactorSpecError) as exc:  # a spec the run cannot use: retrying will not help
         record.update(status="failed", reason=record["reason"] or "spec",
                       error={"class": "permanent", "message": str(exc)})
-    except BaseException as exc:  # recorded as failed, never left `running`; then re-raised to the boundary
-        record.update(status="failed", reason="interrupted" if isinstance(exc, KeyboardInterrupt) else "error",
+    except Exception as exc:  # an I/O fault (disk full, a vanished file): worth a retry, per the policy
+        record.update(status="failed", reason="error",
                       error={"class": "transient", "message": f"{type(exc).__name__}: {exc}"})
+    except BaseException:  # interrupted: recorded, never left `running`, then passed on
+        record.update(status="failed", reason="interrupted",
+                      error={"class": "transient", "message": "the run was interrupted"})
         raise
     finally:
         end = clock.now()
@@ -144,7 +147,7 @@ def _pipeline(root: Path, name: str, spec: Mapping[str, Any], record: dict[str, 
         return
     record["status"], record["reason"] = ("failed", "timeout") if timed_out else ("completed", None)
     if timed_out:
-        record["error"] = {"class": "transient", "message": f"the run exceeded policy.timeoutSeconds "
+        record["error"] = {"class": "permanent", "message": f"the run exceeded policy.timeoutSeconds "
                                                              f"({spec['policy']['timeoutSeconds']}s); the bundle is partial"}
 
 

@@ -242,3 +242,44 @@ def test_one_daemon_per_state_dir(tmp_path):
     assert other.running()["pid"] == os.getpid()
     pidfile.release()
     assert other.running() is None
+
+
+def test_transient_failures_retry_with_backoff_and_permanent_ones_do_not(tmp_path, monkeypatch):
+    from reconciler import bundle
+
+    real_archive, calls = bundle.archive, []
+
+    def flaky(staging, destination):
+        calls.append(destination)
+        if len(calls) <= 2:
+            raise OSError(28, "No space left on device")
+        return real_archive(staging, destination)
+
+    monkeypatch.setattr(bundle, "archive", flaky)
+    clock = FakeClock(T0)
+    store, _ = make(tmp_path, """
+        - name: r
+          cron: "0 13 * * *"
+          policy: {retries: 2, backoffSeconds: 10}
+          collect: {hostCollectors: [{ok: {}}]}
+    """, clock)
+    d = daemon(store, clock)
+    clock.set(datetime(2026, 6, 1, 13, 0, 1, tzinfo=timezone.utc))
+    d.tick()
+    d.wait_idle()
+    first_retry = d._next_retry()
+    assert timedelta(seconds=10) <= first_retry - clock.now() <= timedelta(seconds=15)
+    (record,) = records(store)
+    assert (record["status"], record["attempt"], record["error"]["class"]) == ("failed", 1, "transient")
+    clock.set(first_retry)
+    d.tick()
+    d.wait_idle()
+    second_retry = d._next_retry()
+    assert timedelta(seconds=20) <= second_retry - clock.now() <= timedelta(seconds=30)
+    clock.set(second_retry)
+    d.tick()
+    settle(d)
+    d.close()
+    (record,) = records(store)
+    assert (record["id"], record["status"], record["attempt"]) == ("r-20260601T1300Z", "completed", 3)
+    assert len(calls) == 3 and d._next_retry() is None
