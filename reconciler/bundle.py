@@ -7,9 +7,7 @@ renamed into place: memory stays flat whatever the bundle's size, and a failed w
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
 import shutil
 import tarfile
 from dataclasses import dataclass
@@ -19,7 +17,8 @@ from typing import IO, Sequence
 
 from .collect import Output
 from .collect.runner import Outcome
-from .paths import FILE_MODE, ensure_dir
+from .files import atomic_file
+from .paths import ensure_dir
 
 VERSION = "v0.1.0+sbsched"
 _STATUS_LETTER = {"succeeded": "S", "skipped": "X", "failed": "F"}
@@ -97,20 +96,10 @@ class _HashingWriter:
 def archive(staging: Path, destination: Path) -> Archive:
     """Stream `staging` (the bundle's top directory) into `destination` (.tar.gz), atomically."""
     ensure_dir(destination.parent)
-    temp = destination.with_name(f".{destination.name}.partial")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            hashing = _HashingWriter(raw)
-            with tarfile.open(fileobj=hashing, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
-                tar.add(staging, arcname=staging.name, filter=_normalize)
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(temp, destination)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
+    with atomic_file(destination) as raw:
+        hashing = _HashingWriter(raw)
+        with tarfile.open(fileobj=hashing, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
+            tar.add(staging, arcname=staging.name, filter=_normalize)
     return Archive(destination, hashing.size, hashing.digest.hexdigest())
 
 

@@ -10,7 +10,7 @@ from typing import Any, Iterator
 
 from .engine import slot_id
 from .paths import ensure_dir
-from .state_store import atomic_write
+from .files import atomic_write
 
 
 def record_path(root: Path, record: dict[str, Any]) -> Path:

@@ -16,13 +16,13 @@ import getpass
 import json
 import os
 import socket
-import tempfile
 import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from .errors import LockTimeout, StateError
+from .files import atomic_write
 from .gcpause import paused_gc
 from .paths import FILE_MODE, ensure_dir
 
@@ -168,27 +168,6 @@ def serialize(state: dict[str, Any]) -> bytes:
     body = "{\n" + "".join(f"{json.dumps(k)}: {json.dumps(v)},\n" for k, v in head.items())
     body += '"schedules": {' + ("\n" + ",\n".join(lines) + "\n" if lines else "") + "}\n}\n"
     return body.encode("utf-8")
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """temp file (0600) + fsync + os.replace + directory fsync."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def append_line(path: Path, line: str) -> None:
