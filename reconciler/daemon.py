@@ -13,7 +13,6 @@ import heapq
 import json
 import logging
 import os
-import queue
 import random
 import socket
 import sys
@@ -28,123 +27,16 @@ from typing import Any, Callable, Iterator, Mapping
 from . import engine, executions
 from .clock import Clock
 from .collect import Collector
-from .errors import SbschedError
-from .executor import RunOptions, StateChange, execute, write_now
+from .executor import RunOptions, execute, write_now
 from .gcpause import paused_gc
-from .paths import FILE_MODE, ensure_dir
+from .pidfile import process_alive
 from .state import mark_finished
 from .state_store import StateStore
+from .status_writer import StatusBatcher
 
 log = logging.getLogger("sbsched.daemon")
 
 MAX_SLEEP = 60.0         # wake at least this often to stat state.json
-BATCH_WINDOW = 0.2       # seconds over which status changes are gathered into one write
-
-
-class AlreadyRunning(SbschedError):
-    """Another daemon holds this state dir."""
-
-
-# -- the pid file ------------------------------------------------------------------------------------
-class PidFile:
-    """daemon.pid: holds a flock for the daemon's whole life and says who it is (pid, host, since)."""
-
-    def __init__(self, root: Path) -> None:
-        self.path = root / "daemon.pid"
-        self._lock: Any = None
-
-    def acquire(self, now: datetime) -> None:
-        import filelock
-
-        ensure_dir(self.path.parent)
-        lock = filelock.FileLock(str(self.path), mode=FILE_MODE)
-        try:
-            lock.acquire(timeout=0)
-        except filelock.Timeout:
-            info = self.read()
-            who = f"pid {info['pid']} on {info['host']} since {info['since']}" if info else "another process"
-            raise AlreadyRunning(f"a daemon already serves this state dir: {who}",
-                                 hint="`sbsched daemon stop` it first, or use another --state-dir") from None
-        self._lock = lock
-        with open(self.path, "r+", encoding="utf-8") as handle:
-            handle.truncate(0)
-            handle.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                                     "since": now.isoformat(timespec="seconds")}))
-
-    def release(self) -> None:
-        if self._lock is not None:
-            os.truncate(self.path, 0)
-            self._lock.release()
-            self._lock = None
-
-    def read(self) -> dict[str, Any] | None:
-        try:
-            info = json.loads(self.path.read_text(encoding="utf-8"))
-            return info if isinstance(info, dict) and "pid" in info else None
-        except (OSError, ValueError):
-            return None
-
-    def running(self) -> dict[str, Any] | None:
-        """The holder's info when a daemon really runs (its flock is held); None otherwise."""
-        import filelock
-
-        info = self.read()
-        if info is None or not self.path.exists():
-            return None
-        probe = filelock.FileLock(str(self.path), mode=FILE_MODE)
-        try:
-            probe.acquire(timeout=0)
-        except filelock.Timeout:
-            return info
-        probe.release()
-        return None
-
-
-# -- batched status writes ---------------------------------------------------------------------------
-class StatusBatcher:
-    """Collects state changes from finished runs and writes them in batches: 1,000 runs ending in the
-    same second make a handful of state writes, not 1,000."""
-
-    def __init__(self, store: StateStore, *, lock_timeout: float) -> None:
-        self.store, self.lock_timeout = store, lock_timeout
-        self.changes: queue.SimpleQueue[StateChange | None] = queue.SimpleQueue()
-        self.writes = 0
-        self.last_written: tuple[int, int] | None = None  # (mtime_ns, inode) of our latest write
-        self.thread = threading.Thread(target=self._loop, name="sbsched-status", daemon=True)
-        self.thread.start()
-
-    def submit(self, change: StateChange) -> None:
-        self.changes.put(change)
-
-    def close(self) -> None:
-        self.changes.put(None)
-        self.thread.join()
-
-    def _loop(self) -> None:
-        closing = False
-        pause = threading.Event()  # never set: waiting on it is a plain, interruptible pause
-        while not closing:
-            first = self.changes.get()
-            closing = first is None
-            batch = [] if first is None else [first]
-            if not closing:
-                pause.wait(BATCH_WINDOW)  # let the changes of runs ending together pile up
-            while True:
-                try:
-                    item = self.changes.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    closing = True
-                else:
-                    batch.append(item)
-            if batch:
-                try:
-                    self.last_written = write_now(self.store, *batch, lock_timeout=self.lock_timeout,
-                                                  command="sbsched daemon")
-                    self.writes += 1
-                except SbschedError as exc:
-                    log.error("could not write %d status change(s): %s", len(batch), exc.message)
 
 
 # -- the loop -----------------------------------------------------------------------------------------
@@ -422,7 +314,7 @@ class Daemon:
         dead: list[dict[str, Any]] = []
         for record in _running_records(self.store.root):
             runner = record.get("runner") or {}
-            if runner.get("host") == host and _alive(runner.get("pid")) and runner.get("pid") != os.getpid():
+            if runner.get("host") == host and process_alive(runner.get("pid")) and runner.get("pid") != os.getpid():
                 continue  # a manual `sbsched run` in progress
             now = self.clock.now()
             record.update(status="failed", reason="interrupted", endTime=now.isoformat(),
@@ -476,18 +368,6 @@ def _running_records(root: Path) -> Iterator[dict[str, Any]]:
     for record in executions.history(root):
         if record.get("status") == "running":
             yield record
-
-
-def _alive(pid: object) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def next_due(state: dict[str, Any], now: datetime) -> tuple[str, datetime] | None:

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from .clock import SystemClock
-from .daemon import Daemon, PidFile
+from .daemon import Daemon
+from .pidfile import PidFile, process_alive
 from .errors import SbschedError
 from .paths import FILE_MODE, ensure_dir
 from .state_store import StateStore
@@ -73,7 +74,7 @@ def start_background(root: Path, *, max_concurrent: int, log_format: str, timeou
     pidfile = PidFile(ensure_dir(root))
     running = pidfile.running()
     if running:
-        from .daemon import AlreadyRunning
+        from .pidfile import AlreadyRunning
 
         raise AlreadyRunning(f"a daemon already serves this state dir: pid {running['pid']} on {running['host']}")
     log_path = ensure_dir(root / "logs") / "daemon.log"
@@ -117,21 +118,10 @@ def _wait_gone(pid: int, timeout: float) -> bool:
     tick = threading.Event()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        if _is_zombie(pid):
+        if not process_alive(pid):
             return True
         tick.wait(POLL)
     return False
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return False
 
 
 def signal_daemon(root: Path, sig: int) -> dict[str, Any] | None:

@@ -56,7 +56,8 @@ def reload(*, state_dir: str | None) -> int:
 def status(*, state_dir: str | None, output: str) -> int:
     """Exit 0 when the daemon runs, 3 when it does not (as `systemctl status`)."""
     from reconciler.clock import SystemClock
-    from reconciler.daemon import PidFile, next_due, timedelta_text
+    from reconciler.daemon import next_due, timedelta_text
+    from reconciler.pidfile import PidFile
 
     state_store = store(state_dir)
     info = PidFile(state_store.root).running()

@@ -97,4 +97,4 @@ def _zombie(pid: int) -> bool:
 
 def _kill_sleepers() -> None:
     """The run collector's `sleep 300`s outlive a kill -9 of the daemon; do not leave them behind."""
-    subprocess.run(["pkill", "-f", "^sleep 300$"], check=False)
+    subprocess.run(["pkill", "-f", "(^|/)sleep 300$"], check=False)

@@ -13,7 +13,8 @@ import pytest
 
 from reconciler import executions
 from reconciler.apply import apply
-from reconciler.daemon import AlreadyRunning, Daemon, PidFile
+from reconciler.daemon import Daemon
+from reconciler.pidfile import AlreadyRunning, PidFile
 from reconciler.manifest_file import load_manifest
 from reconciler.state_store import StateStore
 
