@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from datetime import timedelta
 from typing import Any, Iterable, Sequence
 
 NONE = "<none>"
@@ -104,3 +105,12 @@ def execution_text(record: dict[str, Any]) -> str:
     if record.get("error"):
         lines.append(f"Error:      {record['error']['message']}")
     return "\n".join(lines) + "\n"
+
+
+def duration(delta: timedelta) -> str:
+    """1d2h3m4s: how long a daemon has been up."""
+    seconds = int(delta.total_seconds())
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return (f"{days}d" if days else "") + (f"{hours}h" if hours or days else "") + f"{minutes}m{seconds}s"

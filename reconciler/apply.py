@@ -33,7 +33,7 @@ def apply(store: StateStore, desired: ScheduleSet, *, now: datetime, dry_run: bo
         audit(store.root / "logs" / "audit.log", now=now, command=command, event="apply",
               details={"set": plan.set_name, "summary": plan.summary, "serialBefore": state["serial"],
                        "serialAfter": new["serial"], "manifest": desired.source})
-    from .service import signal_daemon
+    from .pidfile import signal_daemon
 
     signal_daemon(store.root, signal.SIGUSR1)  # a running daemon looks at the new state now
     return plan

@@ -95,7 +95,7 @@ class Daemon:
     def open(self) -> None:
         self.opened_at = self.clock.now()
         self.pool = ThreadPoolExecutor(max_workers=self.max_concurrent, thread_name_prefix="sbsched-run")
-        self.batcher = StatusBatcher(self.store, lock_timeout=self.lock_timeout)
+        self.batcher = StatusBatcher(self.store, self.clock, lock_timeout=self.lock_timeout)
         self.recover()
         self._reload(force=True)
 
@@ -296,15 +296,13 @@ class Daemon:
         return {"retries": policy.get("retries", 2), "backoffSeconds": policy.get("backoffSeconds", 30)}
 
     def _record_skipped(self, due: engine.Due, record: dict[str, Any], now: datetime, reason: str) -> None:
-        entry = {"id": due.id, "schedule": due.schedule, "set": record["set"], "trigger": due.trigger,
-                 "scheduledTime": due.slot.isoformat(), "dispatchTime": now.isoformat(), "startTime": None,
-                 "endTime": now.isoformat(), "durationSeconds": 0, "status": "skipped", "reason": "concurrency",
-                 "attempt": 1, "bundle": None, "redaction": None, "analysis": {"pass": 0, "warn": 0, "fail": 0},
-                 "upload": None, "error": {"class": "permanent", "message": reason}}
+        entry = executions.new_record(due.id, due.schedule, record["set"], trigger=due.trigger, slot=due.slot,
+                                      dispatched=now, status="skipped")
+        entry.update(endTime=now.isoformat(), durationSeconds=0, reason="concurrency",
+                     error={"class": "permanent", "message": reason})
         executions.write(self.store.root, entry)
         self.results.append(entry)
         log.info("%s: skipped %s: %s", due.schedule, due.id, reason)
-
         self.batcher.submit(functools.partial(_finish, record=entry, now=now))
 
     # Recovery and shutdown ---------------------------------------------------------------------------
@@ -325,7 +323,8 @@ class Daemon:
         if dead:
             now = self.clock.now()
             changes = [functools.partial(_finish, record=r, now=now) for r in dead]
-            write_now(self.store, *changes, lock_timeout=self.lock_timeout, command="sbsched daemon (recovery)")
+            write_now(self.store, *changes, now=now, lock_timeout=self.lock_timeout,
+                      command="sbsched daemon (recovery)")
 
     def cancel_all(self, reason: str) -> None:
         """Stop every active run now (daemon stop past its grace): each ends failed with `reason`."""
@@ -333,7 +332,6 @@ class Daemon:
             for active in self.active.values():
                 active.options.cancel_reason = reason
                 active.options.cancel.set()
-
 
 
 def _slim(record: dict[str, Any], shared: dict[Any, Any]) -> dict[str, Any]:
@@ -368,21 +366,3 @@ def _running_records(root: Path) -> Iterator[dict[str, Any]]:
     for record in executions.history(root):
         if record.get("status") == "running":
             yield record
-
-
-def next_due(state: dict[str, Any], now: datetime) -> tuple[str, datetime] | None:
-    """The schedule that fires next and when, for `daemon status`."""
-    best: tuple[str, datetime] | None = None
-    for name, record in state["schedules"].items():
-        wake = engine.decide(name, record, now).wake
-        if wake is not None and (best is None or wake < best[1]):
-            best = (name, wake)
-    return best
-
-
-def timedelta_text(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, seconds = divmod(rest, 60)
-    return (f"{days}d" if days else "") + (f"{hours}h" if hours or days else "") + f"{minutes}m{seconds}s"

@@ -146,3 +146,13 @@ def _latest_at_or_before(expr: cron.CronExpr, zone: ZoneInfo, since: datetime, n
         if slots or start == since:
             return slots[-1]  # callers ask only when (since, now] holds a slot
         window *= 2
+
+
+def next_due(state: dict[str, Any], now: datetime) -> tuple[str, datetime] | None:
+    """The schedule that fires next and when, for `daemon status`."""
+    best: tuple[str, datetime] | None = None
+    for name, record in state["schedules"].items():
+        wake = decide(name, record, now).wake
+        if wake is not None and (best is None or wake < best[1]):
+            best = (name, wake)
+    return best

@@ -13,6 +13,16 @@ from .paths import ensure_dir
 from .files import atomic_write
 
 
+def new_record(run_id: str, schedule: str, set_name: str, *, trigger: str, slot: datetime, dispatched: datetime,
+               status: str, attempt: int = 1) -> dict[str, Any]:
+    """An execution record with every key of the contract (design §5) present, values to be filled."""
+    return {"id": run_id, "schedule": schedule, "set": set_name, "trigger": trigger,
+            "scheduledTime": slot.isoformat(), "dispatchTime": dispatched.isoformat(), "startTime": None,
+            "endTime": None, "durationSeconds": None, "status": status, "reason": None, "attempt": attempt,
+            "bundle": None, "redaction": None, "analysis": {"pass": 0, "warn": 0, "fail": 0}, "upload": None,
+            "error": None}
+
+
 def record_path(root: Path, record: dict[str, Any]) -> Path:
     month = datetime.fromisoformat(record["scheduledTime"]).astimezone(timezone.utc).strftime("%Y-%m")
     return root / "executions" / month / f"{record['id']}.json"
@@ -35,12 +45,13 @@ def write(root: Path, record: dict[str, Any]) -> Path:
     return path
 
 
-def _all(root: Path) -> Iterator[dict[str, Any]]:
+def _all(root: Path, schedule: str | None = None) -> Iterator[dict[str, Any]]:
     base = root / "executions"
     if not base.is_dir():
         return
+    pattern = "*.json" if schedule is None else f"{schedule}-*.json"  # ids start with the schedule
     for month in sorted(base.iterdir(), reverse=True):
-        for path in month.glob("*.json"):
+        for path in month.glob(pattern):
             try:
                 yield json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
@@ -49,7 +60,7 @@ def _all(root: Path) -> Iterator[dict[str, Any]]:
 
 def history(root: Path, schedule: str | None = None, *, limit: int | None = None) -> list[dict[str, Any]]:
     """Records newest first (by start, then scheduled time), optionally of one schedule."""
-    found = [r for r in _all(root) if schedule is None or r.get("schedule") == schedule]
+    found = [r for r in _all(root, schedule) if schedule is None or r.get("schedule") == schedule]
     found.sort(key=lambda r: (r.get("startTime") or r.get("scheduledTime") or "", r.get("id", "")), reverse=True)
     return found[:limit] if limit is not None else found
 

@@ -41,8 +41,8 @@ class RunOptions:
     monotonic: Callable[[], float] = field(default=time.monotonic)
     cancel: threading.Event = field(default_factory=threading.Event)  # set to stop the run (Replace, shutdown)
     cancel_reason: str = "cancelled"
-    entry: Mapping[str, Any] | None = None   # the schedule's state entry, when the caller has it already
-    load_entry: Callable[[], Mapping[str, Any]] | None = None  # ... or how to get it, in the run's thread
+    load_entry: Callable[[], Mapping[str, Any]] | None = None  # the schedule's state entry, got in the run's
+                                                               # thread; None: read it from the state
     status_sink: StatusSink | None = None    # how status changes reach state.json; None: write each now
 
 
@@ -54,21 +54,19 @@ def execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> 
     """Run schedule `name` once in the foreground; the finished execution record is returned."""
     from .inventory import find
 
-    entry = (options.entry if options.entry is not None else options.load_entry() if options.load_entry is not None
-             else find(store.read(), name))
+    entry = options.load_entry() if options.load_entry is not None else find(store.read(), name)
     spec, set_name = entry["spec"], entry["set"]
-    sink = options.status_sink or (lambda change: write_now(store, change, lock_timeout=options.lock_timeout))
+    sink = options.status_sink or (lambda change: write_now(store, change, now=clock.now(),
+                                                            lock_timeout=options.lock_timeout))
     now, started = clock.now(), options.monotonic()
     slot = options.scheduled_time or now.replace(second=0, microsecond=0)
     run_id = (executions.manual_id(store.root, name, slot) if options.trigger == "manual"
               else slot_id(name, slot))
-    record: dict[str, Any] = {
-        "id": run_id, "schedule": name, "set": set_name, "trigger": options.trigger,
-        "scheduledTime": slot.isoformat(), "dispatchTime": (options.dispatch_time or now).isoformat(),
-        "startTime": now.isoformat(), "endTime": None, "durationSeconds": None, "status": "running",
-        "reason": None, "attempt": options.attempt, "bundle": None, "redaction": None,
-        "analysis": {"pass": 0, "warn": 0, "fail": 0}, "upload": None, "error": None,
-        "runner": {"pid": os.getpid(), "host": socket.gethostname()}}
+    record = executions.new_record(run_id, name, set_name, trigger=options.trigger, slot=slot,
+                                   dispatched=options.dispatch_time or now, status="running",
+                                   attempt=options.attempt)
+    record["startTime"] = now.isoformat()
+    record["runner"] = {"pid": os.getpid(), "host": socket.gethostname()}
     executions.write(store.root, record)
     sink(lambda s: mark_started(s, name, run_id))
     from .redact import RedactorSpecError
@@ -94,13 +92,11 @@ def execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> 
     return record
 
 
-def write_now(store: StateStore, *changes: StateChange, lock_timeout: float,
+def write_now(store: StateStore, *changes: StateChange, now: datetime, lock_timeout: float,
               command: str = "sbsched run") -> tuple[int, int]:
     """Apply status changes to state.json in one locked write (serial + 1); returns the file's
     (mtime_ns, inode) as written, taken under the lock, so a daemon can tell its own writes apart."""
-    from datetime import timezone
-
-    with store.locked(timeout=lock_timeout, command=command, now=datetime.now(timezone.utc)):
+    with store.locked(timeout=lock_timeout, command=command, now=now):
         state = store.read()
         for change in changes:
             state = change(state)

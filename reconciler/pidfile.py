@@ -88,3 +88,15 @@ def process_alive(pid: object) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] != "Z"
     except (OSError, IndexError):
         return True
+
+
+def signal_daemon(root: Path, sig: int) -> dict[str, Any] | None:
+    """Send `sig` to the daemon serving `root`; None when there is none."""
+    info = PidFile(root).running()
+    if info is None:
+        return None
+    try:
+        os.kill(int(info["pid"]), sig)
+    except ProcessLookupError:
+        return None
+    return info

@@ -21,9 +21,9 @@ from typing import Any
 
 from .clock import SystemClock
 from .daemon import Daemon
-from .pidfile import PidFile, process_alive
 from .errors import SbschedError
 from .paths import FILE_MODE, ensure_dir
+from .pidfile import PidFile, process_alive
 from .state_store import StateStore
 
 POLL = 0.05
@@ -122,15 +122,3 @@ def _wait_gone(pid: int, timeout: float) -> bool:
             return True
         tick.wait(POLL)
     return False
-
-
-def signal_daemon(root: Path, sig: int) -> dict[str, Any] | None:
-    """Send `sig` to the daemon serving `root`; None when there is none."""
-    info = PidFile(root).running()
-    if info is None:
-        return None
-    try:
-        os.kill(int(info["pid"]), sig)
-    except ProcessLookupError:
-        return None
-    return info

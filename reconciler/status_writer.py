@@ -5,6 +5,7 @@ import logging
 import queue
 import threading
 
+from .clock import Clock
 from .errors import SbschedError
 from .executor import StateChange, write_now
 from .state_store import StateStore
@@ -17,8 +18,8 @@ class StatusBatcher:
     """Collects state changes from finished runs and writes them in batches: 1,000 runs ending in the
     same second make a handful of state writes, not 1,000."""
 
-    def __init__(self, store: StateStore, *, lock_timeout: float) -> None:
-        self.store, self.lock_timeout = store, lock_timeout
+    def __init__(self, store: StateStore, clock: Clock, *, lock_timeout: float) -> None:
+        self.store, self.clock, self.lock_timeout = store, clock, lock_timeout
         self.changes: queue.SimpleQueue[StateChange | None] = queue.SimpleQueue()
         self.writes = 0
         self.last_written: tuple[int, int] | None = None  # (mtime_ns, inode) of our latest write
@@ -52,8 +53,8 @@ class StatusBatcher:
                     batch.append(item)
             if batch:
                 try:
-                    self.last_written = write_now(self.store, *batch, lock_timeout=self.lock_timeout,
-                                                  command="sbsched daemon")
+                    self.last_written = write_now(self.store, *batch, now=self.clock.now(),
+                                                  lock_timeout=self.lock_timeout, command="sbsched daemon")
                     self.writes += 1
                 except SbschedError as exc:
                     log.error("could not write %d status change(s): %s", len(batch), exc.message)

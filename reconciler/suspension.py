@@ -28,7 +28,7 @@ def set_suspended(store: StateStore, name: str, *, suspended: bool, now: datetim
         audit(store.root / "logs" / "audit.log", now=now, command=command,
               event="suspend" if suspended else "resume",
               details={"schedule": name, "serialBefore": serial, "serialAfter": serial + 1})
-    from .service import signal_daemon
+    from .pidfile import signal_daemon
 
     signal_daemon(store.root, signal.SIGUSR1)
     return True

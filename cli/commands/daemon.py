@@ -43,10 +43,10 @@ def stop(*, state_dir: str | None, grace: float) -> int:
 
 
 def reload(*, state_dir: str | None) -> int:
-    from reconciler import service
     from reconciler.errors import SbschedError
+    from reconciler.pidfile import signal_daemon
 
-    info = service.signal_daemon(store(state_dir).root, signal.SIGHUP)
+    info = signal_daemon(store(state_dir).root, signal.SIGHUP)
     if info is None:
         raise SbschedError("sbsched daemon is not running", hint="sbsched daemon start")
     render.out(f"sbsched daemon (pid {info['pid']}) reloads the state")
@@ -56,7 +56,7 @@ def reload(*, state_dir: str | None) -> int:
 def status(*, state_dir: str | None, output: str) -> int:
     """Exit 0 when the daemon runs, 3 when it does not (as `systemctl status`)."""
     from reconciler.clock import SystemClock
-    from reconciler.daemon import next_due, timedelta_text
+    from reconciler.engine import next_due
     from reconciler.pidfile import PidFile
 
     state_store = store(state_dir)
@@ -80,7 +80,7 @@ def status(*, state_dir: str | None, output: str) -> int:
         return 0
     render.out("\n".join([
         f"sbsched daemon is running: pid {info['pid']} on {info['host']}",
-        f"Up:        {timedelta_text(now - datetime.fromisoformat(info['since']))} (since {info['since']})",
+        f"Up:        {render.duration(now - datetime.fromisoformat(info['since']))} (since {info['since']})",
         f"Schedules: {view['schedules']}",
         f"Next due:  {upcoming[0]} at {upcoming[1].isoformat()}" if upcoming else "Next due:  <none>",
         f"Active:    {', '.join(active) or render.NONE}"]))

@@ -73,7 +73,7 @@ def daemon(store: StateStore, clock: FakeClock, **kw) -> Daemon:
 def settle(d: Daemon) -> None:
     d.wait_idle()
     d.batcher.close()
-    d.batcher = type(d.batcher)(d.store, lock_timeout=5)
+    d.batcher = type(d.batcher)(d.store, d.clock, lock_timeout=5)
 
 
 def test_a_due_slot_runs_once_under_its_slot_id_and_status_is_written(tmp_path):
