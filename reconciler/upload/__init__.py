@@ -1,0 +1,116 @@
+"""Uploaders, one per URL scheme, behind one small interface (pre-commit's Language registry shape).
+
+An `Uploader` makes ONE attempt to put a local archive at a final object URL and either returns or
+raises `UploadError` (transient or permanent, see retry.py); `upload()` below adds the retries, the
+timing and the record. Scheme modules import their cloud SDK at module level and are themselves
+imported only when a URL of that scheme is uploaded, so `sbsched --help` never pays for boto3 or
+google-cloud-storage.
+
+| scheme        | module | object                                              |
+|---------------|--------|-----------------------------------------------------|
+| s3://         | s3     | boto3 upload_file (multipart above a threshold)     |
+| gs://         | gcs    | google-cloud-storage (resumable above a threshold)  |
+| http(s)://    | http   | PUT (default) or POST of the raw archive, streamed  |
+| file://       | file   | an atomic copy (0600) into a directory              |
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+from .credentials import Secrets
+from .retry import RetryPolicy, Sleep, UploadError, call_with_retries
+
+SCHEMES: dict[str, str] = {"s3": "s3", "gs": "gcs", "http": "http", "https": "http", "file": "file"}
+
+
+@dataclass(frozen=True)
+class UploadRequest:
+    """What one attempt needs. `url` is the final object URL (prefixes already expanded); `metadata`
+    goes onto the object where the scheme has object metadata (execution-id, sha256)."""
+
+    archive: Path
+    url: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    credentials: Mapping[str, Any] = field(default_factory=dict)
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    secrets: Secrets = field(default_factory=lambda: Secrets(os.environ))
+    content_type: str = "application/gzip"
+
+
+class Uploader(Protocol):
+    def upload(self, request: UploadRequest) -> None:
+        """One attempt. Raises UploadError (transient or permanent) on failure, never anything else
+        for a failure of the destination; must be safe to call again for a retry."""
+
+
+def scheme_of(url: str) -> str:
+    return url.split("://", 1)[0].lower() if "://" in url else ""
+
+
+def uploader_for(url: str) -> Uploader:
+    """The default uploader of `url`'s scheme, its module imported now (lazily, once)."""
+    scheme = scheme_of(url)
+    if scheme not in SCHEMES:
+        raise UploadError(f"unsupported upload URL scheme {scheme + '://' if scheme else url!r}: "
+                          "use s3://, gs://, https://, http:// or file://", transient=False)
+    module = importlib.import_module(f"{__name__}.{SCHEMES[scheme]}")
+    make: Callable[[], Uploader] = module.default
+    return make()
+
+
+def object_url(url: str, set_name: str, schedule: str, file_name: str) -> str:
+    """A URL ending in `/` is a prefix: the object is <prefix><set>/<schedule>/<file>; any other URL
+    (a presigned one, or a full object name) is used as it is."""
+    return f"{url}{set_name}/{schedule}/{file_name}" if url.endswith("/") else url
+
+
+def public_url(url: str) -> str:
+    """`url` as it may be recorded, logged and sent in webhooks: without a query string (a presigned
+    URL's signature is a bearer credential) and without user info."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+@dataclass
+class Outcome:
+    """The record's `upload` (design §2): {url, status, attempts, bytes, durationSeconds, error}."""
+
+    url: str
+    status: str
+    attempts: int
+    bytes: int
+    duration_seconds: float
+    error: dict[str, str] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"url": self.url, "status": self.status, "attempts": self.attempts, "bytes": self.bytes,
+                "durationSeconds": self.duration_seconds, "error": self.error}
+
+
+def upload(request: UploadRequest, policy: RetryPolicy, *, uploader: Uploader | None = None,
+           sleep: Sleep = time.sleep, monotonic: Callable[[], float] = time.monotonic,
+           on_retry: Callable[[UploadError, int, float], None] | None = None) -> Outcome:
+    """Upload with retries; never raises for a failed upload: the Outcome says what happened, its error
+    message scrubbed of every secret resolved on the way."""
+    started = monotonic()
+    size = request.archive.stat().st_size if request.archive.exists() else 0
+    shown = public_url(request.url)
+    attempts = 0
+    try:
+        chosen = uploader or uploader_for(request.url)
+        _, attempts = call_with_retries(lambda: chosen.upload(request), policy, sleep=sleep, on_retry=on_retry)
+    except UploadError as exc:
+        return Outcome(shown, "failed", max(attempts, exc.attempts), size, round(monotonic() - started, 3),
+                       {"class": exc.error_class, "message": request.secrets.scrub(exc.message)})
+    except Exception as exc:  # a bug or an unforeseen library error: recorded, not retried
+        message = request.secrets.scrub(f"{shown}: {type(exc).__name__}: {exc}")
+        return Outcome(shown, "failed", 1, size, round(monotonic() - started, 3),
+                       {"class": "permanent", "message": message})
+    return Outcome(shown, "uploaded", attempts, size, round(monotonic() - started, 3))

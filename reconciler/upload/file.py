@@ -1,0 +1,59 @@
+"""file:///dir/...: copy the archive into a directory (a mounted share), atomically.
+
+The copy is written to a hidden temp file beside the target, fsynced and renamed into place, so a
+reader of the share never sees half a bundle and a failed copy leaves nothing. Files are 0600 and the
+directories this creates 0700, like the state directory: a bundle is sensitive even when redacted.
+A file URL has no object metadata; the execution record holds the sha256.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from ..files import atomic_file
+from ..paths import DIR_MODE
+from . import UploadRequest
+from .retry import UploadError, from_os_error
+
+CHUNK = 1024 * 1024
+
+
+def target_path(url: str) -> Path:
+    parts = urlsplit(url)
+    if parts.netloc not in ("", "localhost"):
+        raise UploadError(f"{url}: file URLs name a local path (file:///dir/), not host {parts.netloc!r}",
+                          transient=False)
+    path = unquote(parts.path)
+    if not path.startswith("/") or path.endswith("/"):
+        raise UploadError(f"{url}: not an absolute file path", transient=False)
+    return Path(path)
+
+
+def make_dirs(directory: Path) -> None:
+    """Create the missing directories of `directory` 0700; existing ones (the share) are left as they are."""
+    missing = []
+    while not directory.exists():
+        missing.append(directory)
+        directory = directory.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=DIR_MODE)
+        except FileExistsError:  # another run made it meanwhile
+            pass
+        path.chmod(DIR_MODE)  # whatever the umask
+
+
+class FileUploader:
+    def upload(self, request: UploadRequest) -> None:
+        target = target_path(request.url)
+        try:
+            make_dirs(target.parent)
+            with open(request.archive, "rb") as source, atomic_file(target) as sink:
+                shutil.copyfileobj(source, sink, CHUNK)
+        except OSError as exc:
+            raise from_os_error(exc, what=f"file://{target}") from exc
+
+
+def default() -> FileUploader:
+    return FileUploader()

@@ -1,0 +1,229 @@
+"""Which delivery failures are worth another attempt, and the attempts themselves.
+
+Retryability is a type (kopf's TemporaryError / PermanentError): every uploader turns what its library
+raised into an `UploadError` with `transient` set, through the classifier of its scheme below, and the
+retry loop reads nothing else. Transient: 5xx, 408/429, throttling (S3 `SlowDown`), timeouts, resets and
+refused connections. Permanent: every other 4xx (403 bad credentials, 404 no such bucket), a missing
+credential, a certificate that does not verify, a local file that cannot be read.
+
+Backoff is exponential with jitter: attempt n waits `backoff * 2**(n-1)` plus up to half `backoff` more,
+capped at `MAX_DELAY`, or longer when the server asked for it (`Retry-After`). `sleep` is injected, so
+tests drive a fake clock and never wait.
+"""
+from __future__ import annotations
+
+import errno
+import time
+from dataclasses import dataclass
+from typing import Callable, Mapping, TypeVar
+
+import tenacity
+
+T = TypeVar("T")
+Sleep = Callable[[float], None]
+
+MAX_DELAY = 300.0  # seconds; no single wait is longer, whatever the attempt number
+TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+# S3 error codes that mean "try again later" even when the status code does not say so.
+S3_TRANSIENT_CODES = frozenset({"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout",
+                                "RequestTimeoutException", "InternalError", "ServiceUnavailable",
+                                "RequestLimitExceeded", "TooManyRequestsException", "BandwidthLimitExceeded",
+                                "PriorRequestNotComplete", "OperationAborted"})
+
+
+class UploadError(Exception):
+    """One failed delivery attempt. `transient` decides whether another attempt is made; `attempts` is
+    filled in by `call_with_retries` when it gives up. Messages never carry a secret value."""
+
+    def __init__(self, message: str, *, transient: bool, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.transient = transient
+        self.retry_after = retry_after
+        self.attempts = 1
+
+    @property
+    def error_class(self) -> str:
+        return "transient" if self.transient else "permanent"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """`retries` more attempts after the first (policy.retries), the first wait `backoff_seconds`."""
+
+    retries: int = 2
+    backoff_seconds: float = 30.0
+    max_delay: float = MAX_DELAY
+
+
+def call_with_retries(attempt: Callable[[], T], policy: RetryPolicy, *, sleep: Sleep = time.sleep,
+                      on_retry: Callable[[UploadError, int, float], None] | None = None) -> tuple[T, int]:
+    """Call `attempt` until it returns, raises a permanent UploadError, or runs out of retries; returns
+    (result, attempts made). The UploadError that ends it is raised with `.attempts` set; any other
+    exception is raised at once (a bug is not retried). `on_retry(error, attempt, delay)` is told
+    before each wait."""
+    count = 0
+
+    def counted() -> T:
+        nonlocal count
+        count += 1
+        return attempt()
+
+    def before_sleep(state: tenacity.RetryCallState) -> None:
+        if on_retry is not None and state.outcome is not None and state.next_action is not None:
+            error = state.outcome.exception()
+            assert isinstance(error, UploadError)
+            on_retry(error, state.attempt_number, state.next_action.sleep)
+
+    retrying = tenacity.Retrying(
+        sleep=sleep, reraise=True, stop=tenacity.stop_after_attempt(policy.retries + 1),
+        wait=_Backoff(policy), before_sleep=before_sleep,
+        retry=tenacity.retry_if_exception(lambda e: isinstance(e, UploadError) and e.transient))
+    try:
+        return retrying(counted), count
+    except UploadError as error:
+        error.attempts = count
+        raise
+
+
+class _Backoff(tenacity.wait.wait_base):
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.exponential = tenacity.wait_exponential_jitter(initial=policy.backoff_seconds, max=policy.max_delay,
+                                                            jitter=policy.backoff_seconds / 2)
+        self.max_delay = policy.max_delay
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        delay = float(self.exponential(retry_state))
+        error = retry_state.outcome.exception() if retry_state.outcome is not None else None
+        hint = getattr(error, "retry_after", None)
+        return max(delay, min(float(hint), self.max_delay)) if hint else delay
+
+
+# -- classifiers, one per scheme ----------------------------------------------------------------------
+def status_is_transient(status: int) -> bool:
+    return status in TRANSIENT_STATUS or status >= 500
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds from a Retry-After header given as a number (an HTTP date is ignored)."""
+    value = headers.get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def from_http_status(status: int, reason: str, headers: Mapping[str, str], *, what: str) -> UploadError:
+    hint = {401: " (credentials rejected)", 403: " (credentials rejected or not allowed)",
+            404: " (no such bucket or path)"}.get(status, "")
+    return UploadError(f"{what}: HTTP {status} {reason}{hint}".rstrip(), transient=status_is_transient(status),
+                       retry_after=retry_after(headers))
+
+
+def from_requests(exc: BaseException, *, what: str) -> UploadError:
+    """A `requests` exception: TLS failures are permanent, every other connection fault is transient."""
+    import requests
+
+    if isinstance(exc, requests.exceptions.SSLError):
+        return UploadError(f"{what}: TLS verification failed: {_first_line(exc)}", transient=False)
+    if isinstance(exc, requests.exceptions.Timeout):
+        return UploadError(f"{what}: timed out ({type(exc).__name__})", transient=True)
+    if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError)):
+        return UploadError(f"{what}: connection failed ({_connection_cause(exc)})", transient=True)
+    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                        requests.exceptions.InvalidSchema)):
+        return UploadError(f"{what}: invalid URL", transient=False)
+    return from_os_error(exc, what=what) if isinstance(exc, OSError) else \
+        UploadError(f"{what}: {type(exc).__name__}: {_first_line(exc)}", transient=False)
+
+
+def from_botocore(exc: BaseException, *, what: str) -> UploadError:
+    """boto3 / botocore: error codes and status codes of S3, plus botocore's connection errors. boto3's
+    upload_file wraps a ClientError in S3UploadFailedError, so the chain is searched for the cause."""
+    from botocore import exceptions as bx
+
+    cause = _find(exc, bx.ClientError) or exc
+    if isinstance(cause, bx.ClientError):
+        error = cause.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        status = int(cause.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        transient = code in S3_TRANSIENT_CODES or status_is_transient(status)
+        message = str(error.get("Message") or "").strip()
+        return UploadError(f"{what}: {code or status}{': ' + message if message else ''}", transient=transient)
+    transient_types = (bx.EndpointConnectionError, bx.ConnectionClosedError, bx.ReadTimeoutError,
+                       bx.ConnectTimeoutError, bx.ResponseStreamingError, bx.IncompleteReadError)
+    if isinstance(cause, transient_types) or _find(exc, ConnectionError) is not None:
+        return UploadError(f"{what}: connection failed ({type(cause).__name__})", transient=True)
+    if isinstance(cause, (bx.NoCredentialsError, bx.PartialCredentialsError, bx.ProfileNotFound,
+                          bx.NoRegionError, bx.ParamValidationError)):
+        return UploadError(f"{what}: {cause}", transient=False)
+    if isinstance(cause, OSError):
+        return from_os_error(cause, what=what)
+    return UploadError(f"{what}: {type(cause).__name__}: {_first_line(cause)}", transient=False)
+
+
+def from_google(exc: BaseException, *, what: str) -> UploadError:
+    """google-cloud-storage: api_core's HTTP exceptions, resumable-media's InvalidResponse, google-auth's
+    credential errors, and the requests exceptions underneath them."""
+    import requests
+    from google.api_core import exceptions as gx
+    from google.auth import exceptions as ax
+
+    if isinstance(exc, gx.GoogleAPICallError):
+        status = int(exc.code or 0)
+        return UploadError(f"{what}: HTTP {status} {_first_line(exc.message)}",
+                           transient=status_is_transient(status) or isinstance(exc, gx.RetryError))
+    if isinstance(exc, ax.DefaultCredentialsError):
+        return UploadError(f"{what}: no Google credentials found (application default credentials); "
+                           "set upload.credentials.serviceAccountFile or GOOGLE_APPLICATION_CREDENTIALS",
+                           transient=False)
+    if isinstance(exc, ax.RefreshError):
+        transient = bool(getattr(exc, "retryable", False))
+        return UploadError(f"{what}: could not get an access token ({_first_line(exc)})", transient=transient)
+    if isinstance(exc, ax.TransportError):
+        return UploadError(f"{what}: connection failed ({type(exc).__name__})", transient=True)
+    response = getattr(exc, "response", None)
+    code = getattr(response, "status_code", None)
+    if isinstance(code, int):  # google.resumable_media.InvalidResponse
+        return UploadError(f"{what}: HTTP {code}", transient=status_is_transient(code))
+    if isinstance(exc, requests.exceptions.RequestException):
+        return from_requests(exc, what=what)
+    if isinstance(exc, OSError):
+        return from_os_error(exc, what=what)
+    return UploadError(f"{what}: {type(exc).__name__}: {_first_line(exc)}", transient=False)
+
+
+_PERMANENT_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT, errno.ENOTDIR,
+                               errno.EISDIR, errno.EEXIST, errno.EINVAL})
+
+
+def from_os_error(exc: OSError, *, what: str) -> UploadError:
+    """Local file systems: no permission, read-only, a path that cannot exist are permanent; a full
+    disk, an I/O error or a stale NFS handle may clear up."""
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return UploadError(f"{what}: connection failed ({type(exc).__name__})", transient=True)
+    transient = exc.errno not in _PERMANENT_ERRNOS
+    reason = exc.strerror or type(exc).__name__
+    return UploadError(f"{what}: {reason}", transient=transient)
+
+
+def _find(exc: BaseException, kind: type[BaseException] | tuple[type[BaseException], ...]) -> BaseException | None:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _connection_cause(exc: BaseException) -> str:
+    root = _find(exc, (ConnectionResetError, ConnectionRefusedError, ConnectionAbortedError, BrokenPipeError,
+                       TimeoutError))
+    return type(root).__name__ if root is not None else type(exc).__name__
+
+
+def _first_line(exc: BaseException | str) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else ""

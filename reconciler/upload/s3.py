@@ -1,0 +1,95 @@
+"""s3://bucket/key: boto3's managed transfer, multipart above `multipart_threshold`.
+
+Options: `region`, `endpointUrl` (MinIO, Ceph, R2, moto), `storageClass`, `serverSideEncryption`
+(`AES256` or `aws:kms`, with `kmsKeyId`). Credentials: boto3's default chain when empty (environment,
+shared files, SSO, instance roles), `{profile: NAME}` for a named profile, or `{accessKeyId: REF,
+secretAccessKey: REF, sessionToken: REF}` with references resolved now. The object gets metadata
+`execution-id` and `sha256` (x-amz-meta-*) and Content-Type application/gzip.
+
+botocore's own retries are switched off (one HTTP attempt per call): our retry loop counts and
+classifies attempts, and two nested retry loops would multiply the waits. A failed multipart upload
+is aborted by boto3, so no orphaned parts are left to pay for.
+"""
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import boto3
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+
+from . import UploadRequest, public_url
+from .retry import UploadError, from_botocore
+
+MiB = 1024 * 1024
+MULTIPART_THRESHOLD = 8 * MiB  # boto3's defaults, so that we match `aws s3 cp` / upload_file throughput
+MULTIPART_CHUNKSIZE = 8 * MiB
+MAX_CONCURRENCY = 10
+
+
+def bucket_and_key(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    bucket, key = parts.netloc, unquote(parts.path.lstrip("/"))
+    if not bucket or not key or key.endswith("/"):
+        raise UploadError(f"{url}: an S3 object URL needs a bucket and a key (s3://bucket/key)", transient=False)
+    return bucket, key
+
+
+class S3Uploader:
+    def __init__(self, *, multipart_threshold: int = MULTIPART_THRESHOLD,
+                 multipart_chunksize: int = MULTIPART_CHUNKSIZE, max_concurrency: int = MAX_CONCURRENCY,
+                 connect_timeout: float = 10.0, read_timeout: float = 120.0) -> None:
+        self.transfer = TransferConfig(multipart_threshold=multipart_threshold,
+                                       multipart_chunksize=multipart_chunksize, max_concurrency=max_concurrency)
+        self.client_config = Config(retries={"total_max_attempts": 1, "mode": "standard"},
+                                    connect_timeout=connect_timeout, read_timeout=read_timeout)
+
+    def upload(self, request: UploadRequest) -> None:
+        bucket, key = bucket_and_key(request.url)
+        what = public_url(request.url)
+        options = request.options
+        try:
+            session = _session(request)
+            client = session.client("s3", region_name=options.get("region"), endpoint_url=options.get("endpointUrl"),
+                                    config=self.client_config)
+            client.upload_file(str(request.archive), bucket, key, ExtraArgs=extra_args(request),
+                               Config=self.transfer)
+        except UploadError:
+            raise
+        except Exception as exc:
+            raise from_botocore(exc, what=what) from exc
+
+
+def extra_args(request: UploadRequest) -> dict[str, Any]:
+    options = request.options
+    extra: dict[str, Any] = {"Metadata": dict(request.metadata), "ContentType": request.content_type}
+    if options.get("storageClass"):
+        extra["StorageClass"] = options["storageClass"]
+    if options.get("serverSideEncryption"):
+        extra["ServerSideEncryption"] = options["serverSideEncryption"]
+        if options.get("kmsKeyId"):
+            extra["SSEKMSKeyId"] = options["kmsKeyId"]
+    elif options.get("kmsKeyId"):
+        raise UploadError("upload.options.kmsKeyId needs serverSideEncryption: aws:kms", transient=False)
+    return extra
+
+
+def _session(request: UploadRequest) -> boto3.session.Session:
+    creds = request.credentials
+    if creds.get("profile"):
+        return boto3.session.Session(profile_name=str(creds["profile"]))
+    if not any(creds.get(k) for k in ("accessKeyId", "secretAccessKey", "sessionToken")):
+        return boto3.session.Session()  # the default chain
+    if not (creds.get("accessKeyId") and creds.get("secretAccessKey")):
+        raise UploadError("upload.credentials: accessKeyId and secretAccessKey go together", transient=False)
+    secrets = request.secrets
+    token = creds.get("sessionToken")
+    return boto3.session.Session(
+        aws_access_key_id=secrets.resolve(creds["accessKeyId"], what="upload.credentials.accessKeyId"),
+        aws_secret_access_key=secrets.resolve(creds["secretAccessKey"], what="upload.credentials.secretAccessKey"),
+        aws_session_token=secrets.resolve(token, what="upload.credentials.sessionToken") if token else None)
+
+
+def default() -> S3Uploader:
+    return S3Uploader()
