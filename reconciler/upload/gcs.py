@@ -22,6 +22,7 @@ from .retry import UploadError, from_google
 MiB = 1024 * 1024
 RESUMABLE_THRESHOLD = 8 * MiB   # the library's own switch from one multipart request to a resumable session
 CHUNK_SIZE = 32 * MiB           # a multiple of 256 KiB, as the API requires
+LIBRARY_MULTIPART_MAX = 8 * MiB  # google.cloud.storage.blob._MAX_MULTIPART_SIZE
 SCOPES = ["https://www.googleapis.com/auth/devstorage.read_write"]
 
 
@@ -50,7 +51,11 @@ class GcsUploader:
             chunked = self.chunk_size if size > self.resumable_threshold else None
             blob = client.bucket(bucket_name).blob(key, chunk_size=chunked)
             blob.metadata = dict(request.metadata)
-            blob.upload_from_filename(str(request.archive), content_type=request.content_type, retry=None,
+            # The library goes resumable only above its own 8 MiB, whatever chunk_size says; below that a
+            # size it is not told (None) makes it stream resumably too.
+            told = None if chunked and size <= LIBRARY_MULTIPART_MAX else size
+            with open(request.archive, "rb") as stream:
+                blob.upload_from_file(stream, size=told, content_type=request.content_type, retry=None,
                                       timeout=self.timeout)
         except UploadError:
             raise
@@ -74,7 +79,12 @@ def _client(request: UploadRequest) -> storage.Client:
         import google.auth
 
         credentials, project = google.auth.default(scopes=SCOPES)
-    return storage.Client(project=project or "<none>", credentials=credentials, client_options=options or None)
+    client = storage.Client(project=project or "<none>", credentials=credentials, client_options=options or None)
+    # The library fetches each bucket's metadata in a background thread for its telemetry: one more
+    # request per upload that needs storage.buckets.get, which an upload-only account may lack.
+    if getattr(client, "_bucket_metadata_cache", None) is not None:
+        client._bucket_metadata_cache = None
+    return client
 
 
 def _service_account(path: str) -> tuple[Credentials, str | None]:

@@ -88,7 +88,7 @@ def call_with_retries(attempt: Callable[[], T], policy: RetryPolicy, *, sleep: S
 
 class _Backoff(tenacity.wait.wait_base):
     def __init__(self, policy: RetryPolicy) -> None:
-        self.exponential = tenacity.wait_exponential_jitter(initial=policy.backoff_seconds, max=policy.max_delay,
+        self.exponential = tenacity.wait_exponential_jitter(multiplier=policy.backoff_seconds, max=policy.max_delay,
                                                             jitter=policy.backoff_seconds / 2)
         self.max_delay = policy.max_delay
 
