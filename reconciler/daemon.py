@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 from . import engine, executions
 from .clock import Clock
-from .collect import Collector
+from .collect.runner import Registry
 from .executor import RunOptions, execute, write_now
 from .gcpause import paused_gc
 from .pidfile import process_alive
@@ -59,7 +59,7 @@ class Daemon:
     wakeup: threading.Event = field(default_factory=threading.Event)
     stopping: threading.Event = field(default_factory=threading.Event)
     on_dispatch: Callable[[engine.Due, datetime], None] | None = None  # observability hook (bench, tests)
-    registry: Mapping[str, Collector] | None = None       # collectors by kind; None: the built-in ones
+    registry: Registry | None = None                      # collectors by kind; None: the built-in ones
 
     def __post_init__(self) -> None:
         self.heap: list[tuple[datetime, str, datetime | None]] = []  # (wake, schedule, the slot it starts)

@@ -28,6 +28,13 @@ class ManifestError(SbschedError):
         self.diagnostics = diagnostics
 
 
+class TransientError(SbschedError):
+    """A failure worth retrying as it is (kopf's TemporaryError): an unreachable API server, a reset.
+    A run that fails with one is retried per its policy; any other SbschedError is permanent."""
+
+    reason = "error"   # the execution record's `reason`
+
+
 class StateError(SbschedError):
     """state.json is unreadable or corrupt; it is never overwritten when this is raised."""
 

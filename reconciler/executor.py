@@ -14,18 +14,21 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from . import bundle, executions
 from .clock import Clock
-from .collect import Collector, Output
+from .collect import CollectorSpec, Output
 from .collect import spec as collect_spec
-from .collect.runner import Outcome, run_collectors
+from .collect.runner import Outcome, Registry, run_collectors, runnable_specs
 from .engine import slot_id
-from .errors import SbschedError
+from .errors import SbschedError, TransientError
 from .paths import ensure_dir
 from .state import mark_finished, mark_started
 from .state_store import StateStore
+
+if TYPE_CHECKING:
+    from .collect.kube.client import Kube
 
 
 @dataclass
@@ -36,7 +39,7 @@ class RunOptions:
     attempt: int = 1
     output_dir: Path | None = None           # --output: where the archive goes instead of bundles/<schedule>/
     lock_timeout: float = 30.0
-    registry: Mapping[str, Collector] | None = None  # collectors by kind; default: every built-in one
+    registry: Registry | None = None         # collectors by kind; default: every built-in one
     max_workers: int = 4
     monotonic: Callable[[], float] = field(default=time.monotonic)
     cancel: threading.Event = field(default_factory=threading.Event)  # set to stop the run (Replace, shutdown)
@@ -73,6 +76,8 @@ def execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> 
 
     try:
         _pipeline(store.root, name, spec, record, now, started, options)
+    except TransientError as exc:  # e.g. the API server is down: the policy retries
+        record.update(status="failed", reason=exc.reason, error={"class": "transient", "message": str(exc)})
     except (SbschedError, RedactorSpecError) as exc:  # a spec the run cannot use: retrying will not help
         record.update(status="failed", reason=record["reason"] or "spec",
                       error={"class": "permanent", "message": str(exc)})
@@ -115,6 +120,8 @@ def _pipeline(root: Path, name: str, spec: Mapping[str, Any], record: dict[str, 
     specs = collect_spec.load(collect["specs"], inline_collectors=collect["collectors"],
                               inline_host_collectors=collect["hostCollectors"])
     redactors = load_redactor_specs(spec["redact"]["redactors"]) if spec["redact"]["enabled"] else []
+    registry = options.registry if options.registry is not None else _builtin_collectors()
+    kube = _cluster(collect, runnable_specs(specs, registry, collect["cluster"]))
     destination_dir = options.output_dir or root / "bundles" / name
     ensure_dir(destination_dir)
     bundle_name = bundle.bundle_name(now, bundle.names_in(destination_dir))
@@ -123,9 +130,9 @@ def _pipeline(root: Path, name: str, spec: Mapping[str, Any], record: dict[str, 
     try:
         output = Output(ensure_dir(staging))
         outcomes, timed_out = run_collectors(
-            specs, options.registry if options.registry is not None else _builtin_collectors(), output,
-            deadline=started + spec["policy"]["timeoutSeconds"], cluster=collect["cluster"], started=now,
-            max_workers=options.max_workers, monotonic=options.monotonic, cancel=options.cancel)
+            specs, registry, output, deadline=started + spec["policy"]["timeoutSeconds"], cluster=collect["cluster"],
+            started=now, max_workers=options.max_workers, monotonic=options.monotonic, cancel=options.cancel,
+            kube=kube)
         redaction_start = options.monotonic()
         report = redact_tree(staging, builtin=spec["redact"]["enabled"], redactors=redactors)
         redaction_ms = int((options.monotonic() - redaction_start) * 1000)
@@ -137,6 +144,7 @@ def _pipeline(root: Path, name: str, spec: Mapping[str, Any], record: dict[str, 
     record["bundle"] = {"path": str(written.path), "sizeBytes": written.size, "sha256": written.sha256,
                         "collectors": _counts(outcomes), "collectorResults": [o.to_json() for o in outcomes]}
     record["redaction"] = report.to_json()
+    record["warnings"] = sum(len(outcome.warnings) for outcome in outcomes)
     if options.cancel.is_set():
         record["status"], record["reason"] = "failed", options.cancel_reason
         record["error"] = {"class": "permanent", "message": f"the run was stopped: {options.cancel_reason}"}
@@ -154,7 +162,20 @@ def _counts(outcomes: list[Outcome]) -> dict[str, int]:
     return counts
 
 
-def _builtin_collectors() -> Mapping[str, Collector]:
+def _builtin_collectors() -> Registry:
     from .collect.host import HOST_COLLECTORS
+    from .collect.kube import CLUSTER_COLLECTORS
 
-    return HOST_COLLECTORS
+    return Registry(host=HOST_COLLECTORS, cluster=CLUSTER_COLLECTORS)
+
+
+def _cluster(collect: Mapping[str, Any], specs: list[CollectorSpec]) -> Kube | None:
+    """The run's API connection, checked before anything is collected (an unreachable server fails the
+    run as transient, naming it); None when no collector that will run needs one."""
+    from .collect.kube import OFFLINE_KINDS
+
+    if not any(not spec.host and spec.kind not in OFFLINE_KINDS for spec in specs):
+        return None
+    from .collect.kube.client import ClusterSettings, open_cluster
+
+    return open_cluster(ClusterSettings(collect["kubeconfig"], collect["context"], tuple(collect["namespaces"])))

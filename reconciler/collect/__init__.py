@@ -16,9 +16,12 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import IO, Any, Callable, Mapping
+from typing import IO, TYPE_CHECKING, Any, Callable, Mapping
 
 from ..paths import DIR_MODE, FILE_MODE
+
+if TYPE_CHECKING:
+    from .kube.client import Kube
 
 
 class Skipped(Exception):
@@ -55,11 +58,11 @@ class Output:
         target.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
         return target
 
-    def open(self, relative: str, mode: str = "wb") -> IO[Any]:
-        """A new file (0600) for streaming writes."""
+    def open(self, relative: str, mode: str = "wb", *, truncate: bool = True) -> IO[Any]:
+        """A file (0600, created if missing) for streaming writes; `truncate=False` with "r+b" to append."""
         target = self.path(relative)
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-        return os.fdopen(fd, mode)
+        flags = (os.O_RDWR if "+" in mode else os.O_WRONLY) | os.O_CREAT | (os.O_TRUNC if truncate else 0)
+        return os.fdopen(os.open(target, flags, FILE_MODE), mode)
 
     def write_bytes(self, relative: str, data: bytes) -> None:
         with self.open(relative, "wb") as handle:
@@ -67,6 +70,13 @@ class Output:
 
     def write_text(self, relative: str, text: str) -> None:
         self.write_bytes(relative, text.encode("utf-8"))
+
+    def link(self, relative: str, target: str) -> None:
+        """A relative symlink `relative` → `target` (both bundle paths), as troubleshoot links pod logs."""
+        at = self.path(relative)
+        if at.is_symlink() or at.exists():
+            at.unlink()
+        os.symlink(os.path.relpath(self.path(target), at.parent), at)
 
     def write_json(self, relative: str, value: Any) -> None:
         """JSON as troubleshoot writes it (Go's json.MarshalIndent with two spaces)."""
@@ -85,8 +95,8 @@ class GuardedOutput(Output):
         self._check()
         return super().path(relative)
 
-    def open(self, relative: str, mode: str = "wb") -> IO[Any]:
-        return _GuardedFile(super().open(relative, mode), self._check)  # type: ignore[return-value]  # duck-typed IO
+    def open(self, relative: str, mode: str = "wb", *, truncate: bool = True) -> IO[Any]:
+        return _GuardedFile(super().open(relative, mode, truncate=truncate), self._check)  # type: ignore[return-value]  # duck-typed IO
 
     def _check(self) -> None:
         if self.cancelled.is_set():
@@ -121,6 +131,14 @@ class CollectContext:
     timeout: float                                   # seconds this collector may take
     cancelled: threading.Event = field(default_factory=threading.Event)  # set when the run gives up
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    kube: Kube | None = None                         # the run's API connection; None: no cluster access
+    warnings: list[str] = field(default_factory=list)  # what it could not collect yet went on without (RBAC)
+
+    def cluster(self) -> Kube:
+        """The API connection, for in-cluster collectors."""
+        if self.kube is None:
+            raise Skipped("no Kubernetes connection for this run (collect.cluster: false)")
+        return self.kube
 
 
 Collector = Callable[[CollectorSpec, CollectContext], None]

@@ -9,9 +9,12 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from . import CollectContext, Collector, CollectorSpec, GuardedOutput, Output, Skipped
+
+if TYPE_CHECKING:
+    from .kube.client import Kube
 
 DEFAULT_TIMEOUT = 120.0  # seconds for a collector whose spec sets no `timeout`
 _CANCEL_CHECK = 0.5      # how often a waiting run looks at its cancel event
@@ -27,10 +30,11 @@ class Outcome:
     status: str
     reason: str | None = None
     duration_ms: int = 0
+    warnings: tuple[str, ...] = ()   # what a succeeded collector could not read (RBAC), in collector-errors/
 
     def to_json(self) -> dict[str, object]:
         return {"name": self.spec.name, "kind": self.spec.kind, "host": self.spec.host, "status": self.status,
-                "reason": self.reason, "durationMs": self.duration_ms}
+                "reason": self.reason, "durationMs": self.duration_ms, "warnings": list(self.warnings)}
 
 
 def go_duration(text: object) -> float | None:
@@ -45,12 +49,24 @@ def go_duration(text: object) -> float | None:
     return sum(float(n) * _UNIT[u] for n, u in parts)
 
 
-def run_collectors(specs: Sequence[CollectorSpec], registry: Mapping[str, Collector], output: Output, *,
+@dataclass(frozen=True)
+class Registry:
+    """The collectors sbsched has, by the key a spec names them with, per side: host and in-cluster
+    collectors share names (http, data...) but not code."""
+
+    host: Mapping[str, Collector]
+    cluster: Mapping[str, Collector]
+
+    def find(self, spec: CollectorSpec) -> Collector | None:
+        return (self.host if spec.host else self.cluster).get(spec.kind)
+
+
+def run_collectors(specs: Sequence[CollectorSpec], registry: Registry, output: Output, *,
                    deadline: float, cluster: bool, started: datetime, max_workers: int = 4,
                    monotonic: Callable[[], float] = time.monotonic,
-                   cancel: threading.Event | None = None) -> tuple[list[Outcome], bool]:
+                   cancel: threading.Event | None = None, kube: Kube | None = None) -> tuple[list[Outcome], bool]:
     """(outcomes in spec order, timed_out). `deadline` is on `monotonic`'s clock; `started` stamps the
-    collector-errors/ records."""
+    collector-errors/ records; `kube` is the run's API connection, for in-cluster collectors."""
     outcomes: list[Outcome | None] = [None] * len(specs)
     runnable: list[int] = []
     for index, spec in enumerate(specs):
@@ -59,32 +75,38 @@ def run_collectors(specs: Sequence[CollectorSpec], registry: Mapping[str, Collec
             outcomes[index] = Outcome(spec, "skipped", reason)
         else:
             runnable.append(index)
-    pool = _Pool(specs, registry, output, outcomes, deadline, max_workers, monotonic, cancel or threading.Event())
+    pool = _Pool(specs, registry, output, outcomes, deadline, max_workers, monotonic, cancel or threading.Event(),
+                 kube)
     timed_out = pool.run(runnable)
     done = [o for o in outcomes if o is not None]
     for outcome in done:
-        if outcome.status != "succeeded":
+        if outcome.status != "succeeded" or outcome.warnings:
             _write_error(output, outcome, started)
     return done, timed_out
 
 
-def _skip_reason(spec: CollectorSpec, registry: Mapping[str, Collector], cluster: bool) -> str | None:
+def runnable_specs(specs: Sequence[CollectorSpec], registry: Registry, cluster: bool) -> list[CollectorSpec]:
+    """The specs that will run: not excluded, supported, allowed by collect.cluster."""
+    return [spec for spec in specs if _skip_reason(spec, registry, cluster) is None]
+
+
+def _skip_reason(spec: CollectorSpec, registry: Registry, cluster: bool) -> str | None:
     if spec.params.get("exclude") in (True, "true", "True"):
         return "excluded by the spec (exclude: true)"
     if not spec.host and not cluster:
         return "in-cluster collector, and the schedule has collect.cluster: false"
-    if spec.kind not in registry:
+    if registry.find(spec) is None:
         where = "host collector" if spec.host else "in-cluster collector"
         return f"{where} type {spec.kind!r} is not supported by sbsched"
     return None
 
 
 class _Pool:
-    def __init__(self, specs: Sequence[CollectorSpec], registry: Mapping[str, Collector], output: Output,
+    def __init__(self, specs: Sequence[CollectorSpec], registry: Registry, output: Output,
                  outcomes: list[Outcome | None], deadline: float, workers: int,
-                 monotonic: Callable[[], float], cancel: threading.Event) -> None:
+                 monotonic: Callable[[], float], cancel: threading.Event, kube: Kube | None) -> None:
         self.specs, self.registry, self.output, self.outcomes = specs, registry, output, outcomes
-        self.cancel = cancel
+        self.cancel, self.kube = cancel, kube
         self.deadline, self.workers, self.monotonic = deadline, workers, monotonic
         self.todo: queue.SimpleQueue[int] = queue.SimpleQueue()
         self.changed = threading.Condition()
@@ -129,11 +151,14 @@ class _Pool:
                 own = go_duration(spec.params.get("timeout")) or DEFAULT_TIMEOUT
                 cancelled = threading.Event()
                 ctx = CollectContext(output=GuardedOutput(self.output.root, cancelled), cancelled=cancelled,
-                                     timeout=max(0.001, min(own, self.deadline - start)))
+                                     timeout=max(0.001, min(own, self.deadline - start)),
+                                     kube=None if spec.host else self.kube)
                 self.running[index] = (start + ctx.timeout, ctx)
             status, reason = "succeeded", None
+            collector = self.registry.find(spec)
+            assert collector is not None   # unsupported kinds were skipped before the pool started
             try:
-                self.registry[spec.kind](spec, ctx)
+                collector(spec, ctx)
             except Skipped as exc:
                 status, reason = "skipped", str(exc) or "not applicable here"
             except Exception as exc:  # a collector's failure is recorded; the run goes on
@@ -142,7 +167,7 @@ class _Pool:
                 self.running.pop(index, None)
                 if self.outcomes[index] is None:
                     elapsed = int((self.monotonic() - start) * 1000)
-                    self.outcomes[index] = Outcome(spec, status, reason, elapsed)
+                    self.outcomes[index] = Outcome(spec, status, reason, elapsed, tuple(ctx.warnings))
                     self.changed.notify_all()
                 else:
                     return  # abandoned: a replacement worker already took this thread's place
@@ -168,5 +193,8 @@ def _write_error(output: Output, outcome: Outcome, started: datetime) -> None:
     while output.path(relative).exists():
         suffix += 1
         relative = f"collector-errors/{safe}-{suffix}-error.json"
-    output.write_json(relative, {"collector": outcome.spec.name, "error": outcome.reason, "status": outcome.status,
-                                 "timestamp": started.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")})
+    record: dict[str, object] = {"collector": outcome.spec.name, "error": outcome.reason, "status": outcome.status,
+              "timestamp": started.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    if outcome.warnings:
+        record.update(error=outcome.reason or "; ".join(outcome.warnings), warnings=list(outcome.warnings))
+    output.write_json(relative, record)

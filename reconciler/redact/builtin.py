@@ -354,6 +354,9 @@ def _json_string_field(key: bytes) -> Substitution:
     return masking(rb'"' + key + rb'"\s*:\s*"(?P<dq>(?:\\.|[^"\\])*)"', "dq", flags=re.I)
 
 
+_SECRET_COLLECTOR_FILE = re.compile(r"secrets/.*\.json")
+
+
 BUILTIN_RULES: tuple[Rule, ...] = (
     SubstitutionRule("aws-access-key-id", (masking(
         rb"(?<![A-Z0-9])(?P<id>(?:AKIA|ASIA)[A-Z0-9]{16})(?![A-Z0-9])", "id"),), needles=(b"AKIA", b"ASIA")),
@@ -391,4 +394,9 @@ BUILTIN_RULES: tuple[Rule, ...] = (
         rb"kubectl\.kubernetes\.io/last-applied-configuration")),
         folded=(b"bootstraptoken", b"certkey", b"kubeadmtoken", b"last-applied-configuration"),
         path=_KURL_INSTALLER),
+    # The secret collector's own files: a value fetched with includeValue / includeAllData is still
+    # masked while redaction is on (every string but namespace, name and key is a secret's value).
+    SubstitutionRule("secret-collector-values", (masking(
+        rb'"(?!(?:namespace|name|key)"\s*:)(?:[^"\\]|\\.)*"\s*:\s*"(?P<dq>(?:\\.|[^"\\])*)"', "dq"),),
+        needles=(b'":',), path=_SECRET_COLLECTOR_FILE),
 )

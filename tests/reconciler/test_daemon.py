@@ -13,6 +13,7 @@ import pytest
 
 from reconciler import executions
 from reconciler.apply import apply
+from reconciler.collect.runner import Registry
 from reconciler.daemon import Daemon
 from reconciler.pidfile import AlreadyRunning, PidFile
 from reconciler.manifest_file import load_manifest
@@ -34,7 +35,7 @@ def blocked(spec, ctx):
         gate.wait(0.01)
 
 
-REGISTRY = {"ok": ok, "blocked": blocked}
+REGISTRY = Registry(host={"ok": ok, "blocked": blocked}, cluster={})
 
 
 @pytest.fixture(autouse=True)

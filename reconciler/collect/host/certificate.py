@@ -16,7 +16,7 @@ import ssl
 
 from .. import CollectContext, CollectorSpec
 from .goerr import path_error
-from .params import bundle_path, collector_name, text
+from ..params import bundle_path, collector_name, text
 
 VALID, MISSING, SWITCHED = "key-pair-valid", "key-pair-missing", "key-pair-switched"
 ENCRYPTED, MISMATCH, INVALID = "key-pair-encrypted", "key-pair-mismatch", "key-pair-invalid"

@@ -17,7 +17,7 @@ import stat
 from .. import CollectContext, CollectorSpec, Output, Skipped
 from .goerr import path_error
 from .limits import Deadline
-from .params import bundle_path, collector_name, text
+from ..params import bundle_path, collector_name, text
 
 CHUNK = 1 << 20
 

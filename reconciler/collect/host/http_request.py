@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from .. import CollectContext, CollectorSpec
 from .limits import Deadline, duration_param, stop_if_cancelled
-from .params import bundle_path, collector_name, flag, section, text, text_map
+from ..params import bundle_path, collector_name, flag, section, text, text_map
 from .proxy import proxy_for
 
 _METHODS = ("get", "post", "put")
@@ -39,6 +39,13 @@ class _RequestFailed(Exception):
 
 
 def http(spec: CollectorSpec, ctx: CollectContext) -> None:
+    result = request_result(spec, ctx)
+    name = collector_name(spec, "result")
+    ctx.output.write_json(bundle_path("host-collectors/http", name + ".json"), result)
+
+
+def request_result(spec: CollectorSpec, ctx: CollectContext) -> dict[str, Any]:
+    """The spec's one request, as troubleshoot records it; shared with the in-cluster `http` collector."""
     method = next((name for name in _METHODS if section(spec.params, name) is not None), None)
     if method is None:
         raise ValueError("no supported http request type")
@@ -48,8 +55,7 @@ def http(spec: CollectorSpec, ctx: CollectContext) -> None:
     except _RequestFailed as exc:
         result = {"error": {"message": str(exc)}}
     stop_if_cancelled(ctx)
-    name = collector_name(spec, "result")
-    ctx.output.write_json(bundle_path("host-collectors/http", name + ".json"), result)
+    return result
 
 
 def _fetch(method: str, params: Mapping[str, Any], ctx: CollectContext) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 from .. import CollectContext, CollectorSpec
 from .limits import Deadline, duration_param, stop_if_cancelled
-from .params import bundle_path, flag, integer, text, texts
+from ..params import bundle_path, flag, integer, text, texts
 from .proc import find
 from .proc import run as run_process
 from .run import run_info, stderr_text

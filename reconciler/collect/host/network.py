@@ -17,7 +17,7 @@ from .. import CollectContext, CollectorSpec
 from .goerr import syscall_text
 from .interfaces import ipv4_of, local_ipv4
 from .limits import Deadline, duration_param, stop_if_cancelled
-from .params import bundle_path, collector_name, integer, text
+from ..params import bundle_path, collector_name, integer, text
 
 CONNECTED, REFUSED, TIMEOUT = "connected", "connection-refused", "connection-timeout"
 ADDRESS_IN_USE, OTHER = "address-in-use", "error"

@@ -21,7 +21,7 @@ from typing import Any, Mapping
 from .. import CollectContext, CollectorSpec, Output
 from .copy import copy_tree
 from .limits import Deadline, duration_param, stop_if_cancelled
-from .params import bundle_path, collector_name, flag, text, text_map, texts
+from ..params import bundle_path, collector_name, flag, text, text_map, texts
 from .proc import run as run_process
 
 RUN_HOST_DIR = "host-collectors/run-host"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .. import CollectContext, CollectorSpec
 from .osinfo import platform_information
-from .params import bundle_path, collector_name, text
+from ..params import bundle_path, collector_name, text
 
 HOST_CPU_PATH = "host-collectors/system/cpu.json"
 HOST_MEMORY_PATH = "host-collectors/system/memory.json"

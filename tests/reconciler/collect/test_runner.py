@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 
 from reconciler.collect import CollectorSpec, Output, Skipped
-from reconciler.collect.runner import go_duration, run_collectors
+from reconciler.collect.runner import Registry, go_duration, run_collectors
 
 STARTED = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 
@@ -34,7 +34,7 @@ def hang(spec, ctx):
     raise RuntimeError("cancelled")
 
 
-REGISTRY = {"ok": ok, "boom": boom, "skip": skip, "hang": hang}
+REGISTRY = Registry(host={"ok": ok, "boom": boom, "skip": skip, "hang": hang}, cluster={})
 
 
 def test_outcomes_keep_spec_order_and_failures_do_not_stop_the_run(tmp_path):
@@ -70,7 +70,7 @@ def test_the_run_deadline_stops_everything_still_running_or_queued(tmp_path):
         ctx.cancelled.wait(60)
 
     outcomes, timed_out = run_collectors(
-        [spec("slow"), spec("ok")], {"slow": slow, "ok": ok}, Output(tmp_path), deadline=0.2, cluster=True,
+        [spec("slow"), spec("ok")], Registry(host={"slow": slow, "ok": ok}, cluster={}), Output(tmp_path), deadline=0.2, cluster=True,
         started=STARTED, max_workers=1, monotonic=lambda: clock["now"] if not started.is_set() else 1.0)
     assert timed_out
     assert [o.status for o in outcomes] == ["failed", "skipped"]
@@ -104,7 +104,7 @@ def test_an_abandoned_collector_can_no_longer_write(tmp_path):
         finally:
             done.set()
 
-    outcomes, _ = run_collectors([spec("late", timeout="50ms")], {"late": late}, Output(tmp_path),
+    outcomes, _ = run_collectors([spec("late", timeout="50ms")], Registry(host={"late": late}, cluster={}), Output(tmp_path),
                                  deadline=float("inf"), cluster=True, started=STARTED)
     assert outcomes[0].reason == "timed out after 0.05s"
     release.set()

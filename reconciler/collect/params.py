@@ -1,4 +1,4 @@
-"""Typed reads of a host collector's params and the bundle paths named after it.
+"""Typed reads of a collector's params and the bundle paths named after it.
 
 Specs are user YAML: a value of the wrong type fails that one collector with a message naming the
 key (troubleshoot's strict decoding would reject the spec), rather than a TypeError deep inside.
@@ -8,7 +8,7 @@ from __future__ import annotations
 import posixpath
 from typing import Any, Callable, Mapping, TypeVar, cast
 
-from .. import CollectorSpec
+from . import CollectorSpec
 
 T = TypeVar("T")
 

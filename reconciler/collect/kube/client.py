@@ -1,0 +1,214 @@
+"""One run's connection to the Kubernetes API, through the official `kubernetes` client.
+
+Collectors read raw JSON (`ApiClient.param_serialize` + `call_api`, never the typed models): the typed
+models drop fields they do not know and cost a deserialise/serialise round trip per object, while a
+bundle wants the objects exactly as the API server sent them. Bodies are parsed one page at a time
+and pod logs are streamed, so memory does not grow with the cluster.
+
+Errors are typed the way the run needs them:
+  - `ClusterUnreachable` (transient: the run fails and is retried per policy) when no API server answers;
+  - `KubeconfigError` (permanent) when the kubeconfig or context cannot be used;
+  - `ApiError` for an HTTP error status; collectors record it (e.g. RBAC's 403) and go on.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping, Sequence
+
+from ...errors import SbschedError, TransientError
+
+CONNECT_TIMEOUT = 10.0   # seconds to reach the API server; reads get the collector's own timeout
+POOL_SIZE = 16           # connections kept to the API server (bounded parallel collection uses them)
+
+
+class ClusterUnreachable(TransientError):
+    """No answer from the API server (refused, DNS, TLS handshake, timeout, 5xx): worth a retry."""
+
+    reason = "cluster-unreachable"
+
+
+class KubeconfigError(SbschedError):
+    """The kubeconfig, its context or the in-cluster credentials cannot be used."""
+
+
+class ApiError(Exception):
+    """The API server answered with an error status. `str()` is the server's own message, as Go's
+    client-go prints it (troubleshoot records exactly that text in its *-errors.json files)."""
+
+    def __init__(self, status: int, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.status, self.message, self.reason = status, message, reason
+
+    @property
+    def forbidden(self) -> bool:
+        return self.status == 403
+
+    @property
+    def not_found(self) -> bool:
+        return self.status == 404
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """The schedule's `collect` keys that pick a cluster and bound what is read from it."""
+
+    kubeconfig: str | None = None
+    context: str | None = None
+    namespaces: tuple[str, ...] = ()   # empty: every namespace the credentials can see
+
+
+class Kube:
+    """A connected API client, shared by a run's collectors (urllib3's pool is thread-safe)."""
+
+    def __init__(self, api_client: Any, settings: ClusterSettings, default_namespace: str = "default") -> None:
+        self.api_client = api_client
+        self.settings = settings
+        self.default_namespace = default_namespace
+        self.server = str(api_client.configuration.host)
+        self._version: dict[str, Any] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def namespaces(self) -> tuple[str, ...]:
+        return self.settings.namespaces
+
+    def version(self) -> dict[str, Any]:
+        """GET /version, once per run: it is also the reachability check."""
+        with self._lock:
+            if self._version is None:
+                self._version = self.get("/version", timeout=CONNECT_TIMEOUT)
+            return self._version
+
+    def get(self, path: str, query: Mapping[str, Any] | None = None, *, timeout: float | None = None) -> Any:
+        with self.request("GET", path, query, timeout=timeout) as response:
+            return json.loads(response.data)
+
+    def post(self, path: str, body: Mapping[str, Any], *, timeout: float | None = None) -> Any:
+        with self.request("POST", path, body=body, timeout=timeout) as response:
+            return json.loads(response.data)
+
+    def delete(self, path: str, *, timeout: float | None = None) -> None:
+        with self.request("DELETE", path, timeout=timeout):
+            pass
+
+    @contextmanager
+    def request(self, method: str, path: str, query: Mapping[str, Any] | None = None, *,
+                body: Mapping[str, Any] | None = None, timeout: float | None = None,
+                accept: str = "application/json") -> Iterator[Any]:
+        """The raw urllib3 response of a 2xx answer, unread (stream it or read `.data`); closed on exit."""
+        import urllib3
+
+        params: Sequence[tuple[str, Any]] = [(k, _query_value(v)) for k, v in (query or {}).items() if v is not None]
+        headers = {"Accept": accept}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        serialized = self.api_client.param_serialize(method, path, query_params=list(params), header_params=headers,
+                                                     body=body, auth_settings=["BearerToken"])
+        read = max(timeout, 0.001) if timeout is not None else None
+        try:
+            wrapped = self.api_client.call_api(*serialized, _request_timeout=(min(CONNECT_TIMEOUT, read or CONNECT_TIMEOUT), read))
+        except urllib3.exceptions.HTTPError as exc:
+            raise _unreachable(self.server, exc) from None
+        except Exception as exc:  # the client wraps TLS failures in ApiException(status=0)
+            if getattr(exc, "status", None) == 0:
+                raise ClusterUnreachable(f"cannot reach the Kubernetes API server at {self.server}: "
+                                         f"{getattr(exc, 'reason', exc)}") from None
+            raise
+        response = wrapped.response
+        try:
+            if not 200 <= response.status <= 299:
+                raise _api_error(response.status, response.data)
+            yield response
+        finally:
+            response.release_conn()
+
+
+def open_cluster(settings: ClusterSettings) -> Kube:
+    """A connected client whose API server has answered GET /version; the run's preflight."""
+    kube = connect(settings)
+    try:
+        kube.version()
+    except ApiError as exc:
+        if exc.status >= 500 or exc.status == 429:
+            raise ClusterUnreachable(f"the Kubernetes API server at {kube.server} answered HTTP {exc.status}: "
+                                     f"{exc.message}") from None
+        raise KubeconfigError(f"the Kubernetes API server at {kube.server} refused these credentials "
+                              f"(HTTP {exc.status}): {exc.message}") from None
+    return kube
+
+
+def connect(settings: ClusterSettings) -> Kube:
+    """A client for the settings' cluster: the kubeconfig file (or KUBECONFIG, ~/.kube/config), else
+    the in-cluster service account. Nothing is sent until a collector asks."""
+    from kubernetes import client, config
+    from kubernetes.config.config_exception import ConfigException
+
+    try:
+        configuration = client.Configuration()
+        if settings.kubeconfig or not _in_cluster():
+            path = settings.kubeconfig or _default_kubeconfig()
+            config.load_kube_config(config_file=path, context=settings.context,  # type: ignore[no-untyped-call]
+                                    client_configuration=configuration)
+            contexts, active = config.list_kube_config_contexts(config_file=path)  # type: ignore[no-untyped-call]
+            chosen = next((c for c in contexts if c.get("name") == settings.context), active) if settings.context \
+                else active
+            namespace = ((chosen or {}).get("context") or {}).get("namespace") or "default"
+        else:
+            config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+            namespace = _in_cluster_namespace()
+    except (ConfigException, OSError, ValueError, KeyError, TypeError) as exc:
+        where = settings.kubeconfig or "the default kubeconfig"
+        context = f" (context {settings.context!r})" if settings.context else ""
+        raise KubeconfigError(f"cannot use {where}{context}: {str(exc).strip() or type(exc).__name__}") from None
+    configuration.connection_pool_maxsize = POOL_SIZE
+    configuration.retries = 0   # the run's retry policy decides, not the HTTP pool
+    return Kube(client.ApiClient(configuration), settings, namespace)
+
+
+def _default_kubeconfig() -> str:
+    import os
+
+    from kubernetes.config.kube_config import KUBE_CONFIG_DEFAULT_LOCATION
+
+    first = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
+    return first or os.path.expanduser(KUBE_CONFIG_DEFAULT_LOCATION)
+
+
+def _in_cluster() -> bool:
+    import os
+
+    return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and not os.environ.get("KUBECONFIG") and \
+        not os.path.exists(_default_kubeconfig())
+
+
+def _in_cluster_namespace() -> str:
+    try:
+        with open("/var/run/secrets/kubernetes.io/serviceaccount/namespace", encoding="utf-8") as handle:
+            return handle.read().strip() or "default"
+    except OSError:
+        return "default"
+
+
+def _query_value(value: Any) -> Any:
+    return ("true" if value else "false") if isinstance(value, bool) else value
+
+
+def _api_error(status: int, data: bytes) -> ApiError:
+    """The server's Status message when the body is one, else the HTTP status line."""
+    try:
+        body = json.loads(data)
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and body.get("kind") == "Status":
+        return ApiError(status, str(body.get("message") or f"HTTP {status}"), str(body.get("reason") or ""))
+    text = data.decode("utf-8", errors="replace").strip()[:200]
+    return ApiError(status, text or f"the server responded with HTTP {status}")
+
+
+def _unreachable(server: str, exc: Exception) -> ClusterUnreachable:
+    text = str(getattr(exc, "reason", None) or exc)
+    detail = "connection refused" if "Connection refused" in text else text
+    return ClusterUnreachable(f"cannot reach the Kubernetes API server at {server}: {detail}")
