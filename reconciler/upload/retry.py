@@ -125,7 +125,12 @@ def from_requests(exc: BaseException, *, what: str) -> UploadError:
     import requests
 
     if isinstance(exc, requests.exceptions.SSLError):
-        return UploadError(f"{what}: TLS verification failed: {_first_line(exc)}", transient=False)
+        # Not str(exc): urllib3's text repeats the request path, which for a presigned URL holds its signature.
+        import ssl
+
+        cause = _find(exc, ssl.SSLError)
+        detail = (getattr(cause, "verify_message", None) or getattr(cause, "reason", None)) if cause else None
+        return UploadError(f"{what}: TLS verification failed ({detail or type(exc).__name__})", transient=False)
     if isinstance(exc, requests.exceptions.Timeout):
         return UploadError(f"{what}: timed out ({type(exc).__name__})", transient=True)
     if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError)):
