@@ -7,8 +7,9 @@ schedule's records and bundle files, plans, and deletes.
 The rules, per schedule (`retention: {keepLast, keepFailed, maxAgeDays}`):
 - A run is its execution record and its bundle; they are kept or removed together.
 - `keepLast`: the newest N finished runs are kept, whatever their outcome.
-- `keepFailed`: besides those, the newest M failed runs are kept, so that a failure stays around to be
-  looked at after later successes pushed it out of `keepLast`.
+- `keepFailed`: besides those, the newest M failed runs (counted over all runs, those inside `keepLast`
+  included) are kept, so that a failure stays around to be looked at after later successes pushed it
+  out of `keepLast`.
 - `maxAgeDays`: a run older than this is removed even when the counts above would keep it; 0 = no limit.
 - A run whose upload failed is never removed (its bundle exists nowhere else) unless `force`.
 - Runs still `running` or `pending` are never touched, nor bundles without a record that are newer

@@ -26,6 +26,9 @@ from urllib.parse import urlsplit, urlunsplit
 from .credentials import Secrets
 from .retry import RetryPolicy, Sleep, UploadError, call_with_retries
 
+__all__ = ["SCHEMES", "Outcome", "RetryPolicy", "UploadError", "UploadRequest", "Uploader", "object_url",
+           "public_url", "scheme_of", "upload", "uploader_for"]
+
 SCHEMES: dict[str, str] = {"s3": "s3", "gs": "gcs", "http": "http", "https": "http", "file": "file"}
 
 
