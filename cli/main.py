@@ -136,6 +136,18 @@ def run_(name: str, output: Annotated[Output3, typer.Option("-o", "--output")] =
 
 
 @app.command()
+def analyze(bundle: Annotated[str, typer.Argument(help="A support bundle .tar.gz (or its unpacked directory).")],
+            spec: Annotated[Optional[list[str]], typer.Option("--spec", help="A troubleshoot spec whose analyzers "
+                                                              "to run; repeatable (none: troubleshoot's default, "
+                                                              "a clusterVersion check).")] = None,
+            output: Annotated[Output, typer.Option("-o", "--output")] = Output.text) -> int:
+    """Run troubleshoot analyzers over a bundle; exit 0 no fail outcome, 1 a fail outcome, 2 error."""
+    from .commands.analyze import analyze as run
+
+    return run(bundle, specs=spec or [], output=output.value)
+
+
+@app.command()
 def history(name: Annotated[Optional[str], typer.Argument(help="Only this schedule's executions.")] = None,
             count: Annotated[int, typer.Option("-n", "--count", min=1, help="How many, newest first.")] = 20,
             output: Annotated[ListOutput, typer.Option("-o", "--output")] = ListOutput.table) -> int:
