@@ -181,7 +181,7 @@ def parse_range(text: str) -> Range:
     for group in groups:
         checks: list[tuple[Callable[[int], bool], Version]] = []
         for part in group:
-            for expanded in (_expand_wildcard(part, text) if "x" in part else [part]):
+            for expanded in (_expand_wildcard(part, part) if "x" in part else [part]):
                 op, version_text = _split_comparator(expanded, text)
                 if op not in _COMPARATORS:
                     raise SemverError(f"Could not parse comparator {op!r} in {expanded!r}")
