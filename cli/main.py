@@ -157,6 +157,17 @@ def history(name: Annotated[Optional[str], typer.Argument(help="Only this schedu
     return show(name, state_dir=_state_dir(), limit=count, output=output.value)
 
 
+@app.command()
+def cleanup(name: Annotated[Optional[str], typer.Argument(help="Only this schedule.")] = None,
+            dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would go; delete nothing.")] = False,
+            force: Annotated[bool, typer.Option("--force", help="Also remove bundles whose upload failed.")] = False,
+            output: Annotated[Output, typer.Option("-o", "--output")] = Output.text) -> int:
+    """Apply retention now: remove old bundles and execution records."""
+    from .commands.cleanup import cleanup as run
+
+    return run(name, state_dir=_state_dir(), dry_run=dry_run, force=force, output=output.value)
+
+
 daemon_app = typer.Typer(help="The reconcile loop as a service.", no_args_is_help=True)
 app.add_typer(daemon_app, name="daemon")
 MaxConcurrentOpt = Annotated[int, typer.Option("--max-concurrent", min=1, max=256, help="Runs at once.")]

@@ -162,8 +162,14 @@ def apply_retention(root: Path, schedule: str, retention: Mapping[str, Any] | No
     if current is not None:  # the run being delivered stays until the next one: its record is written after
         deletions = [d for d in deletions if d.run.id != current.get("id")]
     if not dry_run:
-        for deletion in deletions:
-            for path in (deletion.run.bundle, deletion.run.record):
-                if path:
-                    Path(path).unlink(missing_ok=True)
+        remove(deletions)
     return deletions
+
+
+def remove(deletions: Iterable[Deletion]) -> None:
+    """Delete each run's bundle, then its record (a crash in between leaves a record naming a missing
+    bundle, never an unlisted bundle). Files already gone (another process's retention) are fine."""
+    for deletion in deletions:
+        for path in (deletion.run.bundle, deletion.run.record):
+            if path:
+                Path(path).unlink(missing_ok=True)

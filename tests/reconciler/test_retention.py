@@ -78,13 +78,13 @@ def test_bundle_names_carry_their_utc_time():
 
 # -- the shell, over files ------------------------------------------------------------------------------
 def write_history(root: Path, schedule: str, count: int, *, every: timedelta = timedelta(hours=6),
-                  failed_every: int = 7, upload_failed: set[int] = frozenset()) -> list[dict]:
+                  failed_every: int = 7, upload_failed: set[int] = frozenset(), now: datetime = NOW) -> list[dict]:
     """`count` runs, newest first, each with a record and a bundle in bundles/<schedule>/."""
     from reconciler import executions
 
     records = []
     for i in range(count):
-        start = NOW - every * i
+        start = now - every * i
         name = f"support-bundle-{start.strftime('%Y-%m-%dT%H_%M_%S')}.tar.gz"
         bundle = root / "bundles" / schedule / name
         bundle.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,54 @@
+"""sbsched cleanup [NAME] [--dry-run] [--force]: apply retention now, to one schedule or to all."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from .. import render
+from ._common import store
+
+
+def cleanup(name: str | None, *, state_dir: str | None, dry_run: bool, force: bool, output: str) -> int:
+    from reconciler.clock import SystemClock
+    from reconciler.inventory import find
+    from reconciler.manifest import fill_defaults
+    from reconciler.retention import Policy, collect_runs, held_back, plan_retention, remove
+
+    state_store = store(state_dir)
+    state = state_store.read()
+    entries = {name: find(state, name)} if name is not None else state["schedules"]
+    now = SystemClock().now()
+    removed: list[dict[str, Any]] = []
+    kept: list[dict[str, Any]] = []
+    for schedule, entry in sorted(entries.items()):
+        policy = Policy.from_spec(fill_defaults(entry["spec"]).get("retention"))
+        runs = collect_runs(state_store.root, schedule)
+        deletions = plan_retention(runs, policy, now, force=force)
+        removed += [dict(d.to_json(), schedule=schedule, bytes=_size(d.run.bundle)) for d in deletions]
+        kept += [] if force else [dict(d.to_json(), schedule=schedule) for d in held_back(runs, policy, now)]
+        if not dry_run:
+            remove(deletions)
+    summary = {"runs": len(removed), "bundles": sum(1 for r in removed if r["bundle"]),
+               "records": sum(1 for r in removed if r["record"]), "bytes": sum(r["bytes"] for r in removed),
+               "heldBack": len(kept)}
+    if output != "text":
+        render.out(render.document({"dryRun": dry_run, "force": force, "items": removed, "heldBack": kept,
+                                    "summary": summary}, output))
+        return 0
+    verb = "Would remove" if dry_run else "Removed"
+    if removed:
+        render.out(render.table(["SCHEDULE", "RUN", "STATUS", "TIME", "REASON"],
+                                [(r["schedule"], r["id"], r["status"], r["time"], r["reason"]) for r in removed]))
+    if kept:
+        render.out(f"Kept {len(kept)} run(s) whose upload failed (--force removes them too): "
+                   + ", ".join(r["id"] for r in kept))
+    render.out(f"{verb} {summary['runs']} run(s): {summary['bundles']} bundle(s), {summary['records']} record(s), "
+               f"{summary['bytes'] / 1024 / 1024:.1f} MiB." if removed else "Nothing to remove.")
+    return 0
+
+
+def _size(path: str | None) -> int:
+    try:
+        return os.stat(path).st_size if path else 0
+    except OSError:
+        return 0
