@@ -1,0 +1,26 @@
+"""A fake Kubernetes API server for tests: a real support bundle's cluster, served on loopback the way
+`sbctl serve` serves it, to the real `kubernetes` client.
+
+It answers discovery (`/version`, `/api`, `/apis`, each group-version), lists (one namespace or all,
+label and field selectors, limit/continue paging), gets, creates and deletes of any kind, custom
+resources in every version their CRD serves, pod logs (tail, byte limit, since, previous, chunked
+streaming), pods that run at once to completion (`runPod`), exec over WebSocket (`v4.channel.k8s.io`)
+and the self-subject access and rules reviews; not watch, update or patch (405). What a test sets
+(objects, 403s, logs, files, runners, latency) lasts until `reset()`; errors are the real `Status`
+objects with the real wording.
+
+    with FakeKubeApi.from_archive(bundle) as api:
+        api.forbid("secrets")
+        client = kubernetes.config.new_client_from_config(config_file=str(write_kubeconfig(path, api.url)))
+
+Modules: `bundle` reads the bundle, `store` holds discovery and objects, `cluster` answers requests,
+`server` is the HTTP side, with `logs`, `pods` (runner, exec), `query` (selectors, paging), `rbac`,
+`websocket` and `errors` beside them.
+"""
+from .cluster import DEFAULT_USER
+from .logs import LogSource
+from .pods import ExecHandler, ExecResult, PodRunner, echo_runner
+from .server import FakeKubeApi, RecordedRequest
+
+__all__ = ["DEFAULT_USER", "ExecHandler", "ExecResult", "FakeKubeApi", "LogSource", "PodRunner",
+           "RecordedRequest", "echo_runner"]
