@@ -26,7 +26,8 @@ def echo_runner(pod: dict[str, Any]) -> dict[str, tuple[bytes, int]]:
     for container in pod.get("spec", {}).get("containers", []):
         command = list(container.get("command") or [])
         words = command[1:] + list(container.get("args") or [])
-        results[container["name"]] = ((" ".join(words) + "\n").encode() if command[:1] == ["echo"] else b"", 0)
+        log = (" ".join(words) + "\n").encode() if command[:1] == ["echo"] else b""
+        results[container["name"]] = (log, 0)
     return results
 
 
