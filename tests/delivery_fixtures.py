@@ -105,7 +105,7 @@ def _start(name: str, argv_for: Callable[[int], list[str]], ready_path: str, log
         with open(log, "wb") as out:
             proc = subprocess.Popen(argv_for(port), stdout=out, stderr=subprocess.STDOUT, env=server_env(),
                                     stdin=subprocess.DEVNULL)
-        url = f"http://{LOOPBACK}:{port}"
+        url = f"http://127.0.0.1:{port}"
 
         def ready() -> bool:
             if proc.poll() is not None:

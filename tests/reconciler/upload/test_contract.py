@@ -81,8 +81,8 @@ def _no_sleep(seconds: float) -> None:
 def test_each_scheme_has_its_uploader_and_an_unknown_one_is_a_permanent_error():
     from reconciler.upload.retry import UploadError
 
-    for url, kind in [("s3://b/k", "S3Uploader"), ("gs://b/k", "GcsUploader"), ("https://h/p", "HttpUploader"),
-                      ("http://h/p", "HttpUploader"), ("file:///d/f", "FileUploader")]:
+    for url, kind in [("s3://b/k", "S3Uploader"), ("gs://b/k", "GcsUploader"), ("https://upload.example.com/p", "HttpUploader"),
+                      ("http://upload.example.com/p", "HttpUploader"), ("file:///d/f", "FileUploader")]:
         assert type(uploader_for(url)).__name__ == kind
     with pytest.raises(UploadError) as caught:
         uploader_for("ftp://host/dir/")
@@ -93,5 +93,5 @@ def test_a_prefix_url_gets_set_schedule_and_file_name_and_any_other_url_is_used_
     assert object_url("s3://b/p/", "prod", "nightly", "x.tar.gz") == "s3://b/p/prod/nightly/x.tar.gz"
     assert object_url("s3://b/", "prod", "nightly", "x.tar.gz") == "s3://b/prod/nightly/x.tar.gz"
     assert object_url("s3://b/exact.tar.gz", "prod", "nightly", "x.tar.gz") == "s3://b/exact.tar.gz"
-    presigned = "https://h/o?X-Amz-Signature=abc&Content-Type=application%2Ftar%2Bgzip"
+    presigned = "https://bucket.example.com/o?X-Amz-Signature=abc&Content-Type=application%2Ftar%2Bgzip"
     assert object_url(presigned, "prod", "nightly", "x.tar.gz") == presigned

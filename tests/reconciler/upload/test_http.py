@@ -200,7 +200,7 @@ def test_the_body_is_streamed_from_the_file_not_read_whole(sink, tmp_path, monke
 def test_user_info_in_the_url_is_never_recorded(sink, tmp_path):
     archive, _ = make_archive(tmp_path, size=1024)
     sink.respond(403)
-    url = sink.url.replace("http://", "http://uploader:pa55word-in-url@") + "/k"
+    url = f"http://uploader:pa55word-in-url@127.0.0.1:{sink.url.rsplit(':', 1)[1]}/k"
 
     outcome = upload(_req(archive, url), RetryPolicy(), sleep=_no_sleep)
 

@@ -41,8 +41,8 @@ def test_s3_error_codes_are_classified_also_when_wrapped_by_upload_file(code, st
 def test_botocore_connection_errors_are_transient_and_missing_credentials_permanent():
     from botocore.exceptions import EndpointConnectionError, NoCredentialsError, ReadTimeoutError
 
-    assert from_botocore(EndpointConnectionError(endpoint_url="http://x"), what="u").transient
-    assert from_botocore(ReadTimeoutError(endpoint_url="http://x"), what="u").transient
+    assert from_botocore(EndpointConnectionError(endpoint_url="http://127.0.0.1:9"), what="u").transient
+    assert from_botocore(ReadTimeoutError(endpoint_url="http://127.0.0.1:9"), what="u").transient
     assert not from_botocore(NoCredentialsError(), what="u").transient
 
 
