@@ -99,6 +99,9 @@ def execution_text(record: dict[str, Any]) -> str:
         lines.append(f"Bundle:     {found['path']} ({found['sizeBytes']:,} bytes, sha256 {found['sha256'][:16]}...)")
         lines.append(f"Collectors: {counts['succeeded']} succeeded, {counts['failed']} failed, "
                      f"{counts['skipped']} skipped")
+        if record.get("warnings"):
+            lines.append(f"Warnings:   {record['warnings']} (what the credentials could not read: "
+                         f"see collector-errors/ in the bundle)")
     redaction = record.get("redaction")
     if redaction:
         lines.append(f"Redaction:  {redaction['count']} value(s) masked in {len(redaction['byFile'])} file(s)")

@@ -22,6 +22,8 @@ settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
+pytest_plugins = ["tests.kube_fixtures"]
+
 FIXTURES = Path(__file__).parent / "fixtures"
 SBSCHED = str(Path(sys.executable).parent / "sbsched")
 

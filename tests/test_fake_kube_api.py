@@ -23,7 +23,7 @@ from kubernetes.stream import stream
 from tests.fakes.kube_api import DEFAULT_USER, FakeKubeApi
 from tests.fakes.kube_api.websocket import encode_frame, read_frame
 from tests.fakes.kubeconfig import unreachable_url, write_kubeconfig
-from tests.kube_fixtures import BASELINE_BUNDLE, kube, kube_server, kubeconfig  # noqa: F401  (fixtures)
+from tests.kube_fixtures import BASELINE_BUNDLE
 
 # The bundle's pods, all in kube-system, by workload.
 PODS = {"coredns": "coredns-56f6fc8fd7-p4x9z", "helm-install-traefik": "helm-install-traefik-5wnn9",

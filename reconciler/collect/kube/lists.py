@@ -36,11 +36,12 @@ class Kind:
 
 
 class JsonItems:
-    """A JSON file written item by item: `head`, items indented by `indent`, then the closing `tail`,
-    laid out as Go's json.MarshalIndent(value, "", "  ") lays it out. Items are not kept."""
+    """A JSON file written item by item: `head`, then `[`, the items indented by `indent` and the
+    closing `tail`, or `empty` when there were none, laid out as Go's json.MarshalIndent(value, "", "  ")
+    lays it out. Items are not kept."""
 
-    def __init__(self, handle: IO[bytes], head: bytes, indent: int, tail: bytes, kind: Kind) -> None:
-        self.handle, self.indent, self.tail, self.kind, self.count = handle, indent, tail, kind, 0
+    def __init__(self, handle: IO[bytes], head: bytes, indent: int, tail: bytes, empty: bytes, kind: Kind) -> None:
+        self.handle, self.indent, self.tail, self.empty, self.kind, self.count = handle, indent, tail, empty, kind, 0
         handle.write(head)
 
     def add(self, item: dict[str, Any]) -> None:
@@ -48,30 +49,31 @@ class JsonItems:
         item.setdefault("apiVersion", self.kind.group_version)
         pad = "\n" + " " * self.indent
         text = json.dumps(_kind_first(item), indent=2, ensure_ascii=False).replace("\n", pad)
-        self.handle.write(("," if self.count else "").encode() + (pad + text).encode("utf-8"))
+        self.handle.write(("," if self.count else "[").encode() + (pad + text).encode("utf-8"))
         self.count += 1
 
     def close(self) -> None:
-        self.handle.write(self.tail if self.count else self.tail.strip())
+        self.handle.write(self.tail if self.count else self.empty)
         self.handle.close()
 
     def resume(self, handle: IO[bytes]) -> None:
-        """Continue a closed file: cut its closing brackets off and append from there."""
+        """Continue a closed file that has items: cut its closing brackets off and append from there."""
         handle.seek(-len(self.tail), 2)
         handle.truncate()
         self.handle = handle
 
 
 def list_file(handle: IO[bytes], kind: Kind, resource_version: str) -> JsonItems:
-    """A Kubernetes List (`{kind: XList, apiVersion, metadata: {resourceVersion}, items: [...]}`)."""
+    """A Kubernetes List (`{kind: XList, apiVersion, metadata: {resourceVersion}, items: [...]}`). No items
+    is `"items": null`, as in troubleshoot's bundles (client-go decodes an empty list to a nil slice)."""
     head = json.dumps({"kind": f"{kind.kind}List", "apiVersion": kind.group_version,
                        "metadata": {"resourceVersion": resource_version}}, indent=2, ensure_ascii=False)
-    return JsonItems(handle, head[:-2].encode("utf-8") + b',\n  "items": [', 4, b"\n  ]\n}", kind)
+    return JsonItems(handle, head[:-2].encode("utf-8") + b',\n  "items": ', 4, b"\n  ]\n}", b"null\n}", kind)
 
 
 def array_file(handle: IO[bytes], kind: Kind) -> JsonItems:
     """A bare JSON array of objects, as troubleshoot stores custom resources."""
-    return JsonItems(handle, b"[", 2, b"\n]", kind)
+    return JsonItems(handle, b"", 2, b"\n]", b"[]", kind)
 
 
 @dataclass

@@ -213,20 +213,30 @@ class _Job:
         """image-pull-secrets/<ns>/<secret>.json: `{registry: username}` of each dockerconfigjson secret."""
         errors: dict[str, str] = {}
         query = {"fieldSelector": "type=kubernetes.io/dockerconfigjson"}
-        for namespace in namespaces:
+        wanted = set(namespaces)
+        paths = [(None, "/api/v1/secrets")] if self.scope is None else []
+        paths += [(ns, f"/api/v1/namespaces/{ns}/secrets") for ns in namespaces]
+        for namespace, path in paths:
             try:
-                for page in pages(self.kube, f"/api/v1/namespaces/{namespace}/secrets", query,
-                                  timeout=self.ctx.timeout):
+                for page in pages(self.kube, path, query, timeout=self.ctx.timeout):
                     for secret in page.get("items") or []:
-                        self._pull_secret(namespace, secret, errors)
+                        if secret["metadata"].get("namespace") in wanted:
+                            self._pull_secret(secret, errors)
             except ApiError as exc:
-                errors[namespace] = exc.message
+                if namespace is not None:
+                    errors[namespace] = exc.message
+                elif not exc.forbidden:   # cluster-wide refused: try each namespace
+                    errors[""] = exc.message
+                    break
+                continue
+            if namespace is None:
+                break
         self._errors("image-pull-secrets", errors, namespaced=True)
 
-    def _pull_secret(self, namespace: str, secret: dict[str, Any], errors: dict[str, str]) -> None:
+    def _pull_secret(self, secret: dict[str, Any], errors: dict[str, str]) -> None:
         if secret.get("type") != "kubernetes.io/dockerconfigjson":
             return
-        name = str(secret["metadata"]["name"])
+        namespace, name = str(secret["metadata"]["namespace"]), str(secret["metadata"]["name"])
         try:
             auths = json.loads(base64.b64decode((secret.get("data") or {}).get(".dockerconfigjson", ""))).get("auths")
             users = {registry: base64.b64decode(entry.get("auth", "")).decode("utf-8").split(":")[0]
