@@ -285,3 +285,40 @@ def test_transient_failures_retry_with_backoff_and_permanent_ones_do_not(tmp_pat
     (record,) = records(store)
     assert (record["id"], record["status"], record["attempt"]) == ("r-20260601T1300Z", "completed", 3)
     assert len(calls) == 3 and d._next_retry() is None
+
+
+def test_an_unreachable_api_server_is_retried_per_policy_and_the_retry_collects(tmp_path):
+    """The API server is down at the slot (transient failure), then up at the retry, on the same URL."""
+    from urllib.parse import urlsplit
+
+    from reconciler.collect.kube import CLUSTER_COLLECTORS
+
+    from ..fakes.kube_api import FakeKubeApi
+    from ..fakes.kubeconfig import unreachable_url, write_kubeconfig
+    from ..kube_fixtures import BASELINE_BUNDLE
+
+    url = unreachable_url()
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", url)
+    clock = FakeClock(T0)
+    store, _ = make(tmp_path, f"""
+        - name: k
+          cron: "0 13 * * *"
+          policy: {{retries: 1, backoffSeconds: 10}}
+          collect: {{cluster: true, kubeconfig: {kubeconfig}, collectors: [{{clusterInfo: {{}}}}]}}
+    """, clock)
+    d = Daemon(store, clock, registry=Registry(host={}, cluster=CLUSTER_COLLECTORS))
+    d.open()
+    clock.set(datetime(2026, 6, 1, 13, 0, 1, tzinfo=timezone.utc))
+    d.tick()
+    d.wait_idle()
+    (record,) = records(store)
+    assert (record["status"], record["reason"], record["error"]["class"]) == ("failed", "cluster-unreachable",
+                                                                              "transient")
+    assert url in record["error"]["message"]
+    with FakeKubeApi.from_archive(BASELINE_BUNDLE, port=urlsplit(url).port):
+        clock.set(d._next_retry())
+        d.tick()
+        settle(d)
+    d.close()
+    (record,) = records(store)
+    assert (record["status"], record["attempt"], record["bundle"]["collectors"]["succeeded"]) == ("completed", 2, 1)
