@@ -214,7 +214,7 @@ class _Job:
         errors: dict[str, str] = {}
         query = {"fieldSelector": "type=kubernetes.io/dockerconfigjson"}
         wanted = set(namespaces)
-        paths = [(None, "/api/v1/secrets")] if self.scope is None else []
+        paths: list[tuple[str | None, str]] = [(None, "/api/v1/secrets")] if self.scope is None else []
         paths += [(ns, f"/api/v1/namespaces/{ns}/secrets") for ns in namespaces]
         for namespace, path in paths:
             try:
