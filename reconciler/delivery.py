@@ -50,6 +50,9 @@ def deliver(root: Path, set_name: str, schedule: str, spec: Mapping[str, Any], r
     except OSError as exc:
         log.warning("%s: retention for %s failed: %s", record.get("id"), schedule, exc.strerror or exc)
         return
+    except Exception as exc:  # e.g. a hand-edited record with a bad time: the run itself is unaffected
+        log.warning("%s: retention for %s failed: %s: %s", record.get("id"), schedule, type(exc).__name__, exc)
+        return
     for deletion in removed:
         log.info("%s: retention removed %s (%s)", record.get("id"), deletion.run.id, deletion.reason)
 
