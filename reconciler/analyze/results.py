@@ -7,6 +7,7 @@ message. `skipped` marks an analyzer sbsched does not run, so it is listed and n
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
@@ -43,8 +44,7 @@ class Result:
     involved_object: Mapping[str, str] | None = None
 
     def with_(self, **changes: Any) -> Result:
-        values = {**self.__dict__, **changes}
-        return Result(**values)
+        return dataclasses.replace(self, **changes)
 
 
 @dataclass(frozen=True)

@@ -147,6 +147,7 @@ def test_distribution_names(raw, expected):
 
 
 # --- storageClass, customResourceDefinition, ingress ----------------------------------------------
+# troubleshoot's storageClass, ingress, secret and configMap analyzers only pass or fail (no warn outcome).
 
 @pytest.mark.parametrize("spec, expected", [
     # sample-supportbundle.yaml: k3s has no microk8s-hostpath class

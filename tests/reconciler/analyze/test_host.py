@@ -162,6 +162,7 @@ HTTP_OUTCOMES = outcomes(("fail", "error", "Failed to reach replicated.registry.
      ("fail", "Failed to reach replicated.registry.com")),                          # "error"
     ({"response": {"status": 200, "body": "", "headers": {}}}, HTTP_OUTCOMES,
      ("pass", "Successfully reached registry")),                                    # "200"
+    ({"response": {"status": 204, "body": "", "headers": {}}}, HTTP_OUTCOMES, ("warn", "No content")),
     ({"response": {"status": 200, "body": "", "headers": {}}},
      outcomes(("pass", "statusCode == 200", "passed"), ("fail", "", "default")), ("pass", "passed")),  # "skip default"
     ({"response": {"status": 201, "body": "", "headers": {}}},
@@ -190,6 +191,19 @@ def test_host_http_bad_operator_fails_the_analyzer(bundle):
                                      "expression")
 
 
+@pytest.mark.parametrize("collected, expected", [
+    ({"error": {"message": 'Get "https://example.com": dial tcp: i/o timeout'}}, ("fail", "unreachable")),
+    ({"response": {"status": 503, "body": "", "headers": {}}}, ("warn", "degraded")),
+    ({"response": {"status": 200, "body": "", "headers": {}}}, ("pass", "reachable")),
+])
+def test_cluster_http(bundle, collected, expected):
+    # http_analyze.go: <collectorName>.json at the top of the bundle, titled by the collector
+    spec = {"collectorName": "healthz",
+            "outcomes": outcomes(("fail", "error", "unreachable"), ("warn", "statusCode >= 500", "degraded"),
+                                 ("pass", "statusCode == 200", "reachable"))}
+    assert brief(run("http", spec, bundle({"healthz.json": collected}))) == [(expected[0], "healthz", expected[1])]
+
+
 def test_cluster_http_reads_the_collector_file_at_the_top(fixture_bundle):
     # http_analyze.go: the k3s bundle's http collector `http-get-example` got a 200 from google.com
     spec = {"collectorName": "http-get-example",
@@ -197,12 +211,17 @@ def test_cluster_http_reads_the_collector_file_at_the_top(fixture_bundle):
     assert brief(run("http", spec, fixture_bundle)) == [("pass", "http-get-example", "reachable")]
 
 
-def test_host_text_analyze(bundle):
+@pytest.mark.parametrize("regex, spec_outcomes, expected", [
     # host_text_analyze.go: textAnalyze with the host title default
+    ("load average", outcomes(("pass", "", "load reported"), ("fail", "", "no load")), ("pass", "load reported")),
+    ("oom-killer", outcomes(("pass", "", "no OOM"), ("fail", "", "OOM kills")), ("fail", "OOM kills")),
+    ("oom-killer", outcomes(("pass", "", "no OOM"), ("warn", "", "look at OOM")), ("warn", "look at OOM")),
+])
+def test_host_text_analyze(bundle, regex, spec_outcomes, expected):
     root = bundle({"host-collectors/run-host/uptime.txt": "up 3 days, load average: 0.52\n"})
-    spec = {"collectorName": "host-collectors/run-host", "fileName": "uptime.txt", "regex": "load average",
-            "outcomes": outcomes(("pass", "", "load reported"), ("fail", "", "no load"))}
-    assert brief(host("textAnalyze", spec, root)) == [("pass", "Regular Expression", "load reported")]
+    spec = {"collectorName": "host-collectors/run-host", "fileName": "uptime.txt", "regex": regex,
+            "outcomes": spec_outcomes}
+    assert brief(host("textAnalyze", spec, root)) == [(expected[0], "Regular Expression", expected[1])]
 
 
 def test_no_collected_data_gives_no_result(bundle):

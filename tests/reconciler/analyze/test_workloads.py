@@ -70,6 +70,9 @@ def test_deployment_status(workloads, spec, expected):
     ({"namespace": "default", "name": "kotsadm-postgres",
       "outcomes": outcomes(("fail", "< 1", "down"), ("warn", "< 2", "degraded"), ("pass", "", "ok"))},
      [("warn", "kotsadm-postgres Status", "degraded")]),
+    ({"namespace": "default", "name": "kotsadm-postgres",
+      "outcomes": outcomes(("fail", "< 1", "down"), ("pass", ">= 1", "serving"))},
+     [("pass", "kotsadm-postgres Status", "serving")]),
     ({"namespace": "default", "name": "kotsadm-postgres"},          # statefulset_status.go: no outcomes, default check
      [("fail", "default/kotsadm-postgres Statefulset Status", "The statefulset default/kotsadm-postgres has 1/2 replicas")]),
 ])
@@ -99,6 +102,9 @@ def test_statefulset_status(workloads, spec, expected):
     ({"namespace": "test", "name": "pre-install-job",
       "outcomes": outcomes(("warn", "failed >= 1", "retried"), ("pass", "succeeded >= 1", "done"))},
      [("pass", "pre-install-job Status", "done")]),
+    ({"namespace": "test", "name": "post-install-job",
+      "outcomes": outcomes(("warn", "failed >= 1", "retried"), ("pass", "succeeded >= 1", "done"))},
+     [("warn", "post-install-job Status", "retried")]),
 ])
 def test_job_status(workloads, spec, expected):
     assert sorted(brief(run("jobStatus", spec, workloads))) == sorted(expected)
@@ -124,6 +130,9 @@ def test_job_status(workloads, spec, expected):
       "outcomes": outcomes(("fail", "ready < 1", "none ready"), ("warn", "available = 1", "one available"),
                            ("pass", "", "ok"))},
      [("warn", "csi-cephfsplugin-provisioner-56d4db5b99 Status", "one available")]),
+    ({"namespace": "rook-ceph", "selector": ["app=csi-cephfsplugin-provisioner"],
+      "outcomes": outcomes(("fail", "ready < 1", "none ready"), ("pass", "available >= 1", "available"))},
+     [("pass", "csi-cephfsplugin-provisioner-56d4db5b99 Status", "available")]),
 ])
 def test_replicaset_status(workloads, spec, expected):
     assert sorted(brief(run("replicasetStatus", spec, workloads))) == sorted(expected)
