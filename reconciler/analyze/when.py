@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from . import semver
+from . import expression, semver
 from .quantity import QuantityError, as_int64, parse_quantity
 
 EQ = ("=", "==", "===")
@@ -389,13 +389,18 @@ def http_condition(when: str) -> Callable[[int | None, bool], bool]:
     && || ! and parentheses). The evaluator takes (status or None without a response, had_error)."""
     if when == "error":
         return lambda status, had_error: had_error
-    expression = when.replace(" = ", " == ").replace(" === ", " == ")
-    tree = _ExprParser(expression).parse()
+    try:
+        tree = expression.parse(when.replace(" = ", " == ").replace(" === ", " == "))
+    except expression.ExpressionError as exc:
+        raise WhenError(str(exc)) from None
 
     def evaluate(status: int | None, had_error: bool) -> bool:
         if status is None:
             return False
-        value = tree({"statusCode": status})
+        try:
+            value = tree({"statusCode": status})
+        except expression.ExpressionError as exc:
+            raise WhenError(str(exc)) from None
         if not isinstance(value, bool):
             raise WhenError("expression did not evaluate to a boolean value")
         return value
@@ -403,95 +408,8 @@ def http_condition(when: str) -> Callable[[int | None, bool], bool]:
     return evaluate
 
 
-_TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d+)?)|('[^']*'|\"[^\"]*\")|([A-Za-z_][A-Za-z0-9_]*)|(==|!=|<=|>=|&&|\|\||[<>()!]))")
-
-
-class _ExprParser:
-    def __init__(self, text: str) -> None:
-        self.tokens: list[tuple[str, str]] = []
-        pos, text = 0, text.strip()
-        while pos < len(text):
-            match = _TOKEN.match(text, pos)
-            if not match or match.end() == pos:
-                raise WhenError(f"failed to create evaluable expression: invalid token at {text[pos:]!r}")
-            kind = ("num", "str", "ident", "op")[[g is not None for g in match.groups()].index(True)]
-            self.tokens.append((kind, next(g for g in match.groups() if g is not None)))
-            pos = match.end()
-            while pos < len(text) and text[pos].isspace():
-                pos += 1
-        self.i = 0
-
-    def parse(self) -> Callable[[Mapping[str, Any]], Any]:
-        if not self.tokens:
-            raise WhenError("failed to create evaluable expression: empty expression")
-        node = self._or()
-        if self.i != len(self.tokens):
-            raise WhenError(f"failed to create evaluable expression: unexpected {self.tokens[self.i][1]!r}")
-        return node
-
-    def _peek(self) -> str | None:
-        return self.tokens[self.i][1] if self.i < len(self.tokens) else None
-
-    def _or(self) -> Callable[[Mapping[str, Any]], Any]:
-        left = self._and()
-        while self._peek() == "||":
-            self.i += 1
-            right, first = self._and(), left
-            left = (lambda a, b: lambda env: bool(a(env)) or bool(b(env)))(first, right)
-        return left
-
-    def _and(self) -> Callable[[Mapping[str, Any]], Any]:
-        left = self._not()
-        while self._peek() == "&&":
-            self.i += 1
-            right, first = self._not(), left
-            left = (lambda a, b: lambda env: bool(a(env)) and bool(b(env)))(first, right)
-        return left
-
-    def _not(self) -> Callable[[Mapping[str, Any]], Any]:
-        if self._peek() == "!":
-            self.i += 1
-            inner = self._not()
-            return lambda env: not inner(env)
-        return self._comparison()
-
-    def _comparison(self) -> Callable[[Mapping[str, Any]], Any]:
-        left = self._term()
-        op = self._peek()
-        if op in ("==", "!=", "<", "<=", ">", ">="):
-            self.i += 1
-            right = self._term()
-            return lambda env: compare(op, left(env), right(env), allow_ne=True)
-        return left
-
-    def _term(self) -> Callable[[Mapping[str, Any]], Any]:
-        if self.i >= len(self.tokens):
-            raise WhenError("failed to create evaluable expression: unexpected end of expression")
-        kind, text = self.tokens[self.i]
-        self.i += 1
-        if kind == "num":
-            number = float(text)
-            return lambda env: number
-        if kind == "str":
-            return lambda env: text[1:-1]
-        if kind == "ident":
-            if text in ("true", "false"):
-                return lambda env: text == "true"
-
-            def variable(env: Mapping[str, Any]) -> Any:
-                if text not in env:
-                    raise WhenError(f"failed to evaluate expression: No parameter '{text}' found.")
-                return env[text]
-            return variable
-        if text == "(":
-            inner = self._or()
-            if self._peek() != ")":
-                raise WhenError("failed to create evaluable expression: unbalanced parenthesis")
-            self.i += 1
-            return inner
-        raise WhenError(f"failed to create evaluable expression: unexpected {text!r}")
-
-
 def http_variables(when: str) -> set[str]:
-    return {text for kind, text in _ExprParser(when.replace(" = ", " == ")).tokens
-            if kind == "ident" and text not in ("true", "false")}
+    try:
+        return expression.variables(when.replace(" = ", " == "))
+    except expression.ExpressionError as exc:
+        raise WhenError(str(exc)) from None
