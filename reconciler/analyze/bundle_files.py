@@ -56,17 +56,20 @@ class Bundle:
         path = self._inside(relative)
         return path is not None and path.is_file()
 
-    def glob(self, pattern: str, exclude: Sequence[str] = ()) -> dict[str, bytes]:
-        """Files matching `pattern` (relative, Go filepath.Glob syntax), minus those `exclude` globs match."""
+    def paths(self, pattern: str, exclude: Sequence[str] = ()) -> list[str]:
+        """Files matching `pattern` (relative, Go filepath.Glob syntax), minus those `exclude` globs match,
+        sorted; read them one at a time with `read` to keep memory to one file."""
         excluded = {p for ex in exclude for p in self._matches(ex)}
-        found: dict[str, bytes] = {}
+        found: list[str] = []
         for relative in self._matches(pattern):
-            if relative in excluded:
-                continue
             path = self._inside(relative)
-            if path is not None and path.is_file():
-                found[relative] = path.read_bytes()
+            if relative not in excluded and path is not None and path.is_file():
+                found.append(relative)
         return found
+
+    def glob(self, pattern: str, exclude: Sequence[str] = ()) -> dict[str, bytes]:
+        """The contents of `paths(pattern, exclude)`, by path."""
+        return {relative: self.read(relative) for relative in self.paths(pattern, exclude)}
 
     def _matches(self, pattern: str) -> list[str]:
         cleaned = os.path.normpath(pattern.lstrip("/"))

@@ -102,21 +102,33 @@ def unhealthy(pod: Mapping[str, Any]) -> bool:
     return any(not c.get("ready") for c in status.get("containerStatuses") or [])
 
 
-def _warning_events(bundle: Bundle, pod: Mapping[str, Any]) -> str:
-    namespace, name = (pod.get("metadata") or {}).get("namespace", ""), (pod.get("metadata") or {}).get("name", "")
-    messages: list[str] = []
-    for data in bundle.glob(f"cluster-resources/events/{namespace}.json").values():
-        try:
-            events = list_items(json.loads(data))
-        except ValueError:
-            continue                          # troubleshoot logs an unreadable events file and goes on
-        for event in events:
-            involved = event.get("involvedObject") or {}
-            if (involved.get("kind") == "Pod" and involved.get("name") == name
-                    and involved.get("namespace") == namespace and event.get("type") == "Warning"
-                    and event.get("message")):
-                messages.append(str(event["message"]))
-    return ". ".join(messages)
+class _Events:
+    """Each namespace's events file, read once: the Warning messages by pod name, in file order."""
+
+    def __init__(self, bundle: Bundle) -> None:
+        self.bundle = bundle
+        self.by_namespace: dict[str, dict[str, list[str]]] = {}
+
+    def warnings(self, pod: Mapping[str, Any]) -> str:
+        meta = pod.get("metadata") or {}
+        namespace, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
+        if namespace not in self.by_namespace:
+            self.by_namespace[namespace] = self._load(namespace)
+        return ". ".join(self.by_namespace[namespace].get(name, []))
+
+    def _load(self, namespace: str) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for data in self.bundle.glob(f"cluster-resources/events/{namespace}.json").values():
+            try:
+                events = list_items(json.loads(data))
+            except ValueError:
+                continue                      # troubleshoot logs an unreadable events file and goes on
+            for event in events:
+                involved = event.get("involvedObject") or {}
+                if (involved.get("kind") == "Pod" and involved.get("namespace") == namespace
+                        and event.get("type") == "Warning" and event.get("message")):
+                    found.setdefault(str(involved.get("name", "")), []).append(str(event["message"]))
+        return found
 
 
 def _pods(bundle: Bundle, namespaces: list[str]) -> list[dict[str, Any]]:
@@ -143,6 +155,7 @@ def _matches(operator: str, reason: str, pod: Mapping[str, Any]) -> bool:
 
 def analyze(p: Mapping[str, Any], bundle: Bundle) -> list[Result]:
     results: list[Result] = []
+    events = _Events(bundle)
     for raw in _pods(bundle, strings(p, "namespaces")):
         pod = json.loads(json.dumps(raw))      # a copy: reason and message are filled in below
         status = pod.setdefault("status", {})
@@ -151,7 +164,7 @@ def analyze(p: Mapping[str, Any], bundle: Bundle) -> list[Result]:
         if not status.get("reason"):
             status["reason"], status["message"] = status_reason(pod)
         if not status.get("message"):
-            status["message"] = _warning_events(bundle, pod)
+            status["message"] = events.warnings(pod)
         for o in outcomes(p):
             if o.when != "":
                 try:

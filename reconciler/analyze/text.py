@@ -96,18 +96,21 @@ def text_analyze(p: Mapping[str, Any], bundle: Bundle, title: str) -> list[Resul
     collector, file_name = text(p, "collectorName"), text(p, "fileName")
     path = _text_path(collector, file_name)
     exclude = [_text_path(collector, e) for e in strings(p, "excludeFiles")]
-    files = bundle.glob(path, exclude)
+    files = bundle.paths(path, exclude)
     if not files:
         if flag(p, "ignoreIfNoFiles"):
             return []
         return [result(title, WARN, "No matching files", "", ICON)]
     items = outcomes(p)
-    results: list[Result] = []
-    for kind, builder in (("regex", regex_result), ("regexGroups", groups_result)):
-        if text(p, kind):
-            pattern = go_regex(text(p, kind))
-            results += [builder(pattern, data.decode("utf-8", errors="replace"), items, title)
-                        for data in files.values()]
+    builders = [(go_regex(text(p, kind)), builder) for kind, builder in (("regex", regex_result),
+                                                                          ("regexGroups", groups_result))
+                if text(p, kind)]
+    by_builder: list[list[Result]] = [[] for _ in builders]
+    for relative in files:                 # one file in memory at a time
+        content = bundle.read(relative).decode("utf-8", errors="replace")
+        for i, (pattern, builder) in enumerate(builders):
+            by_builder[i].append(builder(pattern, content, items, title))
+    results = [r for group in by_builder for r in group]
     return results or [result(title, FAIL, "Invalid analyzer", "", ICON)]
 
 
