@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, Sequence
 
 from .collect import Output
+from .analyze.results import Result
 from .collect.runner import Outcome
 from .files import atomic_file
 from .paths import ensure_dir
@@ -52,17 +53,19 @@ def names_in(directory: Path) -> set[str]:
     return out
 
 
-def write_metadata(output: Output, outcomes: Sequence[Outcome], *, redaction_ms: int, duration_ms: int) -> None:
-    """version.yaml, analysis.json ([] until analyzers run) and execution-data/summary.txt."""
+def write_metadata(output: Output, outcomes: Sequence[Outcome], *, redaction_ms: int, duration_ms: int,
+                   analyzers: Sequence[Result] = ()) -> None:
+    """version.yaml, analysis.json ([] unless the analyzers wrote theirs) and execution-data/summary.txt."""
     output.write_text("version.yaml", "apiVersion: troubleshoot.sh/v1beta2\nkind: SupportBundle\nspec:\n"
                                       f"  versionNumber: {VERSION}\n")
     if not output.path("analysis.json").exists():
         output.write_text("analysis.json", "[]")
     output.write_text("execution-data/summary.txt", summary(outcomes, redaction_ms=redaction_ms,
-                                                            duration_ms=duration_ms))
+                                                            duration_ms=duration_ms, analyzers=analyzers))
 
 
-def summary(outcomes: Sequence[Outcome], *, redaction_ms: int, duration_ms: int) -> str:
+def summary(outcomes: Sequence[Outcome], *, redaction_ms: int, duration_ms: int,
+            analyzers: Sequence[Result] = ()) -> str:
     """troubleshoot's execution-data/summary.txt: collectors slowest first, then redactors, analyzers."""
     rows = sorted(outcomes, key=lambda o: -o.duration_ms)
     labels = [o.spec.kind if o.spec.name == o.spec.kind else f"{o.spec.kind}/{o.spec.name}" for o in rows]
@@ -73,9 +76,15 @@ def summary(outcomes: Sequence[Outcome], *, redaction_ms: int, duration_ms: int)
               for label, o in zip(labels, rows)]
     lines += ["", "============ Redactors summary =============", f"Redaction : {redaction_ms:,}ms", "",
               "============= Analyzers summary =============", "Succeeded (S), eXcluded (X), Failed (F)",
-              "=============================================", "No analyzers executed", "",
-              f"Duration: {duration_ms:,}ms"]
+              "============================================="]
+    lines += [f"{result.title} ({_analyzer_letter(result)})" for result in analyzers] or ["No analyzers executed"]
+    lines += ["", f"Duration: {duration_ms:,}ms"]
     return "\n".join(lines) + "\n"
+
+
+def _analyzer_letter(result: Result) -> str:
+    """An analyzer that ran succeeded whatever its outcome; one that could not run failed."""
+    return "X" if result.outcome == "skipped" else "F" if result.error else "S"
 
 
 class _HashingWriter:

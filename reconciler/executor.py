@@ -74,8 +74,9 @@ def execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> 
     sink(lambda s: mark_started(s, name, run_id))
     from .redact import RedactorSpecError
 
+    previous = (entry.get("status") or {}).get("lastResult")
     try:
-        _pipeline(store.root, name, spec, record, now, started, options)
+        _pipeline(store.root, name, set_name, spec, record, now, started, options, previous)
     except TransientError as exc:  # e.g. the API server is down: the policy retries
         record.update(status="failed", reason=exc.reason, error={"class": "transient", "message": str(exc)})
     except (SbschedError, RedactorSpecError) as exc:  # a spec the run cannot use: retrying will not help
@@ -111,15 +112,21 @@ def write_now(store: StateStore, *changes: StateChange, now: datetime, lock_time
         return stat.st_mtime_ns, stat.st_ino
 
 
-def _pipeline(root: Path, name: str, spec: Mapping[str, Any], record: dict[str, Any], now: datetime,
-              started: float, options: RunOptions) -> None:
-    """collect → redact → metadata → archive; fills the record's bundle, redaction, status, reason."""
+def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], record: dict[str, Any], now: datetime,
+              started: float, options: RunOptions, previous: str | None) -> None:
+    """collect → redact → analyze → metadata → archive → deliver; fills the record's bundle, redaction,
+    analysis, upload, status and reason. Every spec is loaded before anything is collected, so a bad one
+    fails the run at once."""
+    from .analyze import analyze_dir, counts, dumps_analysis, load_analyzers
+    from .delivery import deliver
     from .redact import load_redactor_specs, redact_tree
 
-    collect = spec["collect"]
+    collect, analyze = spec["collect"], spec["analyze"]
     specs = collect_spec.load(collect["specs"], inline_collectors=collect["collectors"],
                               inline_host_collectors=collect["hostCollectors"])
     redactors = load_redactor_specs(spec["redact"]["redactors"]) if spec["redact"]["enabled"] else []
+    analyzers = load_analyzers(collect["specs"], inline=analyze["analyzers"], inline_host=analyze["hostAnalyzers"],
+                               strict=False) if analyze["enabled"] else []
     registry = options.registry if options.registry is not None else _builtin_collectors()
     kube = _cluster(collect, runnable_specs(specs, registry, collect["cluster"]))
     destination_dir = options.output_dir or root / "bundles" / name
@@ -136,7 +143,9 @@ def _pipeline(root: Path, name: str, spec: Mapping[str, Any], record: dict[str, 
         redaction_start = options.monotonic()
         report = redact_tree(staging, builtin=spec["redact"]["enabled"], redactors=redactors)
         redaction_ms = int((options.monotonic() - redaction_start) * 1000)
-        bundle.write_metadata(output, outcomes, redaction_ms=redaction_ms,
+        results = analyze_dir(staging, analyzers)
+        output.write_text("analysis.json", dumps_analysis(results))
+        bundle.write_metadata(output, outcomes, redaction_ms=redaction_ms, analyzers=results,
                               duration_ms=int((options.monotonic() - started) * 1000))
         written = bundle.archive(staging, destination_dir / f"{bundle_name}.tar.gz")
     finally:
@@ -145,14 +154,28 @@ def _pipeline(root: Path, name: str, spec: Mapping[str, Any], record: dict[str, 
                         "collectors": _counts(outcomes), "collectorResults": [o.to_json() for o in outcomes]}
     record["redaction"] = report.to_json()
     record["warnings"] = sum(len(outcome.warnings) for outcome in outcomes)
+    record["analysis"] = counts(results)
+    _settle(record, spec, timed_out, options)
+    deliver(root, set_name, name, spec, record, written.path, previous_status=previous, now=now)
+    if record["reason"] == "upload":   # the upload was retried per policy already: re-collecting won't help
+        record["error"]["class"] = "permanent"
+
+
+def _settle(record: dict[str, Any], spec: Mapping[str, Any], timed_out: bool, options: RunOptions) -> None:
+    """The run's status from how it ended: stopped, timed out, an analyzer failing (with failRun), or done."""
     if options.cancel.is_set():
         record["status"], record["reason"] = "failed", options.cancel_reason
         record["error"] = {"class": "permanent", "message": f"the run was stopped: {options.cancel_reason}"}
-        return
-    record["status"], record["reason"] = ("failed", "timeout") if timed_out else ("completed", None)
-    if timed_out:
+    elif timed_out:
+        record["status"], record["reason"] = "failed", "timeout"
         record["error"] = {"class": "permanent", "message": f"the run exceeded policy.timeoutSeconds "
                                                              f"({spec['policy']['timeoutSeconds']}s); the bundle is partial"}
+    elif spec["analyze"]["failRun"] and record["analysis"]["fail"]:
+        record["status"], record["reason"] = "failed", "analysis"
+        record["error"] = {"class": "permanent", "message": f"{record['analysis']['fail']} analyzer(s) failed "
+                                                             "(analyze.failRun is true); see analysis.json"}
+    else:
+        record["status"], record["reason"] = "completed", None
 
 
 def _counts(outcomes: list[Outcome]) -> dict[str, int]:

@@ -120,7 +120,8 @@ def bundle_time(name: str) -> datetime | None:
 def run_of(record: Mapping[str, Any], *, record_path: str | None, bundles_dir: Path) -> Run:
     """A record as retention sees it; its bundle counts only when it lies in bundles/<schedule>/ (a
     bundle written elsewhere with `run --output-dir` belongs to whoever asked for it there)."""
-    stamp = record.get("startTime") or record.get("scheduledTime")
+    stamp = record.get("scheduledTime") or record.get("startTime")   # the slot orders runs: a run skipped
+                                                                      # for a late one is still the newer
     when = datetime.fromisoformat(stamp) if stamp else datetime.min.replace(tzinfo=timezone.utc)
     path = (record.get("bundle") or {}).get("path")
     bundle = path if path and Path(path).parent == bundles_dir else None

@@ -22,7 +22,7 @@ settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
-pytest_plugins = ["tests.kube_fixtures"]
+pytest_plugins = ["tests.kube_fixtures", "tests.delivery_fixtures"]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SBSCHED = str(Path(sys.executable).parent / "sbsched")

@@ -94,14 +94,15 @@ def _identity(spec: AnalyzerSpec) -> str:
 
 
 def load_analyzers(spec_paths: Iterable[str], inline: Iterable[Mapping[str, Any]] = (),
-                   inline_host: Iterable[Mapping[str, Any]] = ()) -> list[AnalyzerSpec]:
+                   inline_host: Iterable[Mapping[str, Any]] = (), *, strict: bool = True) -> list[AnalyzerSpec]:
     """Every analyzer of the spec files (in order), then the inline ones; cluster analyzers first, then host
-    analyzers (troubleshoot runs them in that order); identical cluster analyzers once."""
+    analyzers (troubleshoot runs them in that order); identical cluster analyzers once. `strict`: a file
+    of no kind that carries analyzers is an error (`analyze --spec`); a schedule's specs may be collector-only."""
     found: list[AnalyzerSpec] = []
     for path in spec_paths:
         documents = read_spec(path)
         kinds = {str(d.get("kind")) for doc in documents for d in wrapped_documents(doc)}
-        if not kinds & ANALYZER_KINDS:
+        if strict and not kinds & ANALYZER_KINDS:
             shown = ", ".join(sorted(kinds)) or "no troubleshoot document"
             raise AnalyzerSpecError(f"spec {path} holds no SupportBundle, Analyzer, Preflight or HostPreflight "
                                     f"(found {shown})")

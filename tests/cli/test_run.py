@@ -178,3 +178,27 @@ def test_run_with_a_broken_spec_file_fails_cleanly_and_is_recorded(cli, write_ma
     assert (record["status"], record["reason"]) == ("failed", "spec")
     assert "is not valid YAML" in record["error"]["message"] and record["error"]["class"] == "permanent"
     assert json.loads(cli("history", "-o", "json").out)["items"][0]["status"] == "failed"
+
+
+def test_a_run_uploads_its_bundle_and_a_failed_upload_keeps_it_and_fails_the_run(cli, write_manifest, tmp_path):
+    share = tmp_path / "share"
+    path = manifest(write_manifest, f"""          - name: shipped
+            cron: "@daily"
+            collect: {{hostCollectors: [{{hostOS: {{}}}}]}}
+            upload: {{url: "file://{share}/"}}
+          - name: stuck
+            cron: "@daily"
+            policy: {{retries: 0}}
+            collect: {{hostCollectors: [{{hostOS: {{}}}}]}}
+            upload: {{url: "file:///proc/no-such-dir/"}}""")
+    assert cli("apply", "-f", str(path)).code == 0
+    record = json.loads(cli("run", "shipped", "-o", "json").out)
+    archive = Path(record["bundle"]["path"])
+    uploaded = share / "host" / "shipped" / archive.name
+    assert record["status"] == "completed" and record["upload"]["status"] == "uploaded"
+    assert record["upload"]["url"] == uploaded.as_uri() and uploaded.read_bytes() == archive.read_bytes()
+    result = cli("run", "stuck", "-o", "json")
+    failed = json.loads(result.out)
+    assert result.code == 1 and (failed["status"], failed["reason"]) == ("failed", "upload")
+    assert failed["upload"]["status"] == "failed" and failed["error"]["class"] == "permanent"
+    assert Path(failed["bundle"]["path"]).is_file()

@@ -316,3 +316,33 @@ def test_exec_copy_from_pod_and_a_missing_configmap_land_at_troubleshoots_paths(
         "namespace": "default", "name": "not-there", "key": "", "configMapExists": False, "keyExists": False,
         "data": None}
     assert json.loads(files["configmaps-errors/default/not-there.json"]) == ['configmaps "not-there" not found']
+
+
+def test_the_specs_analyzers_run_over_our_bundle_and_fail_run_marks_the_run(cli, write_manifest, kube, kubeconfig,
+                                                                           tmp_path):
+    specs = tmp_path / "repo" / "specs"
+    specs.mkdir(parents=True, exist_ok=True)
+    shutil.copy(FIXTURES / "specs" / "support-bundle" / "e2e.yaml", specs / "e2e.yaml")
+    path = manifest(write_manifest, kubeconfig, """          - name: analyzed
+            cron: "@daily"
+            collect: {specs: [specs/e2e.yaml]}
+          - name: strict
+            cron: "@daily"
+            collect: {specs: [specs/e2e.yaml]}
+            analyze:
+              failRun: true
+              analyzers: [{nodeResources: {checkName: Three nodes, outcomes: [{fail: {when: "count() < 3",
+                           message: Too few nodes}}, {pass: {message: Enough nodes}}]}}]""")
+    record = run(cli, path, "analyzed")
+    analysis = {item["insight"]["primary"]: item for item in json.loads(unpack(record)["analysis.json"])}
+    # expectations from the fixture cluster: k3s v1.31.2, one node, and the data collector's "5"
+    assert analysis["Required Kubernetes Version"]["severity"] == "debug"
+    assert analysis["Kubernetes Distribution"]["insight"]["detail"] == "K3S is a supported distribution"
+    assert analysis["Replica Count"]["insight"]["detail"] == "You have at least 5 replicas"
+    assert analysis["Said hi!"]["insight"]["detail"] == "Said hi!"   # reads the runPod's /static-hi.log link
+    assert record["status"] == "completed" and record["analysis"]["fail"] == 0 and record["analysis"]["pass"] >= 6
+    summary = unpack(record)["execution-data/summary.txt"].decode()
+    assert "Replica Count (S)" in summary and "No analyzers executed" not in summary
+    strict = run(cli, path, "strict")
+    assert (strict["status"], strict["reason"], strict["analysis"]["fail"]) == ("failed", "analysis", 1)
+    assert strict["error"]["class"] == "permanent"
