@@ -40,6 +40,12 @@ class Output3(str, enum.Enum):
     yaml = "yaml"
 
 
+class AnalyzeOutput(str, enum.Enum):
+    table = "table"
+    text = "text"
+    json = "json"
+
+
 class ListOutput(str, enum.Enum):
     table = "table"
     json = "json"
@@ -140,7 +146,8 @@ def analyze(bundle: Annotated[str, typer.Argument(help="A support bundle .tar.gz
             spec: Annotated[Optional[list[str]], typer.Option("--spec", help="A troubleshoot spec whose analyzers "
                                                               "to run; repeatable (none: troubleshoot's default, "
                                                               "a clusterVersion check).")] = None,
-            output: Annotated[Output, typer.Option("-o", "--output")] = Output.text) -> int:
+            output: Annotated[AnalyzeOutput, typer.Option("-o", "--output", help="table (text is the same) "
+                                                          "or json (analysis.json's list).")] = AnalyzeOutput.table) -> int:
     """Run troubleshoot analyzers over a bundle; exit 0 no fail outcome, 1 a fail outcome, 2 error."""
     from .commands.analyze import analyze as run
 

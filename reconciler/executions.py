@@ -19,7 +19,7 @@ def new_record(run_id: str, schedule: str, set_name: str, *, trigger: str, slot:
     return {"id": run_id, "schedule": schedule, "set": set_name, "trigger": trigger,
             "scheduledTime": slot.isoformat(), "dispatchTime": dispatched.isoformat(), "startTime": None,
             "endTime": None, "durationSeconds": None, "status": status, "reason": None, "attempt": attempt,
-            "bundle": None, "redaction": None, "warnings": 0, "analysis": {"pass": 0, "warn": 0, "fail": 0},
+            "bundle": None, "redaction": None, "warnings": 0, "analysis": {"pass": 0, "warn": 0, "fail": 0, "failing": []},
             "upload": None,
             "error": None}
 

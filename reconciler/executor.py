@@ -154,7 +154,7 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
                         "collectors": _counts(outcomes), "collectorResults": [o.to_json() for o in outcomes]}
     record["redaction"] = report.to_json()
     record["warnings"] = sum(len(outcome.warnings) for outcome in outcomes)
-    record["analysis"] = counts(results)
+    record["analysis"] = dict(counts(results), failing=[r.title for r in results if r.outcome == "fail"])
     _settle(record, spec, timed_out, options)
     deliver(root, set_name, name, spec, record, written.path, previous_status=previous, now=now)
     if record["reason"] == "upload":   # the upload was retried per policy already: re-collecting won't help

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import schema, specfiles, yamlio
-from .errors import Diagnostic, ManifestError
+from .errors import Diagnostic, ManifestError, SbschedError
 from .manifest import Problem, ScheduleSet, normalize
 from .yamlio import JsonPath
 
@@ -92,6 +92,7 @@ def _spec_file_problems(data: dict[str, Any], base_dir: str) -> list[Problem]:
     schedules = data.get("schedules")
     places += [(("schedules", i), s) for i, s in enumerate(schedules if isinstance(schedules, list) else [])]
     problems: list[Problem] = []
+    outcomes: dict[str, list[str]] = {}   # spec file -> its bad `when`s, reported where each schedule names it
     for where, block in places:
         if not isinstance(block, dict):
             continue
@@ -104,6 +105,21 @@ def _spec_file_problems(data: dict[str, Any], base_dir: str) -> list[Problem]:
                 absolute = os.path.normpath(os.path.join(base_dir, file))
                 if (absolute, kinds) not in seen:
                     seen[(absolute, kinds)] = specfiles.check_file(absolute, kinds)
+                    if section == "collect" and seen[(absolute, kinds)] is None:
+                        outcomes[absolute] = _when_problems(absolute)
                 if error := seen[(absolute, kinds)]:
                     problems.append(((*where, section, key, i), error, False))
+                problems += [((*where, section, key, i), message, False)
+                             for message in outcomes.get(absolute, []) if section == "collect"]
     return problems
+
+
+def _when_problems(path: str) -> list[str]:
+    """Analyzer outcomes whose `when` cannot be parsed, each placed in the spec file (FILE:LINE:COL)."""
+    from .analyze import when_diagnostics
+
+    try:
+        return [f"bad analyzer outcome: {specfiles.shown(path)}{line.removeprefix(path)}"
+                for line in when_diagnostics(path)]
+    except SbschedError:
+        return []   # an unreadable spec was reported by check_file already

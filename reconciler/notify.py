@@ -5,7 +5,7 @@
   previous run had failed. A hook listening for both `success` and `recovered` gets one POST, with
   `event: recovered`. Skipped runs notify no one.
 - Payload (design §2): `{schedule, set, executionId, status, reason, bundleUrl, analysis: {pass, warn,
-  fail}, text}` plus `event` (which rule matched). `text` is one human sentence, so a Slack incoming
+  fail}, text}` plus `event` (which rule matched) and `analysis.failing` (the failing analyzers' titles). `text` is one human sentence, so a Slack incoming
   webhook shows it as it is. `bundleUrl` is the uploaded object's URL (never a presigned query), else
   the local bundle as a file:// URL, else null.
 - Delivery: POSTed with retries (transient errors only, exponential backoff with jitter) on a daemon
@@ -63,7 +63,8 @@ def bundle_url(record: Mapping[str, Any]) -> str | None:
 
 def payload(record: Mapping[str, Any], *, event: str) -> dict[str, Any]:
     analysis = record.get("analysis") or {}
-    counts = {k: int(analysis.get(k) or 0) for k in ("pass", "warn", "fail")}
+    counts: dict[str, Any] = {k: int(analysis.get(k) or 0) for k in ("pass", "warn", "fail")}
+    counts["failing"] = list(analysis.get("failing") or [])   # the failing analyzers' titles
     body = {"schedule": record.get("schedule"), "set": record.get("set"), "executionId": record.get("id"),
             "status": record.get("status"), "reason": record.get("reason"), "bundleUrl": bundle_url(record),
             "analysis": counts, "event": event}
@@ -86,7 +87,8 @@ def text(body: Mapping[str, Any], *, error: str | None = None) -> str:
     parts = [f"{ICON[event]} {head}.", f"Execution {body['executionId']}."]
     if body.get("bundleUrl"):
         parts.append(f"Bundle: {body['bundleUrl']}.")
-    parts.append(f"Analysis: {counts['pass']} pass, {counts['warn']} warn, {counts['fail']} fail.")
+    parts.append(f"Analysis: {counts['pass']} pass, {counts['warn']} warn, {counts['fail']} fail"
+                 + (f" ({', '.join(counts['failing'])})." if counts.get("failing") else "."))
     return _slack_escape(" ".join(parts))
 
 

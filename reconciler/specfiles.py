@@ -57,21 +57,21 @@ def _wrapped_values(doc: dict[str, Any]) -> Iterable[str]:
 
 def check_file(path: str, wanted: frozenset[str]) -> str | None:
     """None when `path` holds at least one troubleshoot spec of a `wanted` kind; else why not."""
-    shown = _shown(path)
+    displayed = shown(path)
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
     except FileNotFoundError:
-        return f"file not found: {shown}"
+        return f"file not found: {displayed}"
     except (OSError, UnicodeDecodeError) as exc:
-        return f"cannot read {shown}: {getattr(exc, 'strerror', None) or exc}"
+        return f"cannot read {displayed}: {getattr(exc, 'strerror', None) or exc}"
     try:
         kinds = spec_kinds(text)
     except yaml.YAMLError:
-        return f"{shown} is not valid YAML"
+        return f"{displayed} is not valid YAML"
     if not kinds & wanted:
         found = f"; found kind {', '.join(sorted(kinds))}" if kinds else ""
-        return (f"{shown} is not a troubleshoot spec: expected apiVersion troubleshoot.sh/v1beta2 with kind "
+        return (f"{displayed} is not a troubleshoot spec: expected apiVersion troubleshoot.sh/v1beta2 with kind "
                 f"{' or '.join(sorted(wanted, key=_KIND_ORDER.index))}{found}")
     return None
 
@@ -79,7 +79,7 @@ def check_file(path: str, wanted: frozenset[str]) -> str | None:
 _KIND_ORDER = ("SupportBundle", "HostCollector", "Collector", "Preflight", "HostPreflight", "Analyzer", "Redactor")
 
 
-def _shown(path: str) -> str:
+def shown(path: str) -> str:
     """Paths are absolute internally; show them relative to where the user stands when that is shorter."""
     relative = os.path.relpath(path)
     return path if relative.startswith("..") else relative

@@ -3,6 +3,7 @@ never outside the destination (no absolute paths, no `..`, no links, no devices)
 the caller owns the (0700) destination and removes it afterwards."""
 from __future__ import annotations
 
+import posixpath
 import shutil
 import tarfile
 import zlib
@@ -40,6 +41,7 @@ def extract(archive: Path, destination: Path) -> None:
         raise BundleError(f"cannot read bundle {archive}: permission denied") from None
     except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
         raise BundleError(f"{archive} is not a .tar.gz bundle ({_reason(exc)})") from None
+    links: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
     try:
         with tar:
             for member in tar:
@@ -47,7 +49,11 @@ def extract(archive: Path, destination: Path) -> None:
                 if parts is None:
                     continue
                 target = destination.joinpath(*parts)
-                if member.isdir():
+                if member.issym():
+                    pointed = _safe_parts(posixpath.normpath(posixpath.join(*parts[:-1], member.linkname)))
+                    if pointed is not None and not PurePosixPath(member.linkname).is_absolute():
+                        links.append((parts, pointed))
+                elif member.isdir():
                     target.mkdir(mode=0o700, parents=True, exist_ok=True)
                 elif member.isfile():
                     target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -57,10 +63,23 @@ def extract(archive: Path, destination: Path) -> None:
                     with source, open(target, "wb") as out:
                         target.chmod(0o600)
                         shutil.copyfileobj(source, out, _CHUNK)
+        _copy_links(destination, links)
     except (tarfile.TarError, EOFError, zlib.error) as exc:
         raise BundleError(f"{archive} is damaged ({_reason(exc)})") from None
     except OSError as exc:
         raise BundleError(f"cannot unpack {archive}: {exc.strerror or exc}") from None
+
+
+def _copy_links(destination: Path, links: list[tuple[tuple[str, ...], tuple[str, ...]]]) -> None:
+    """A symlink pointing at a file inside the bundle (troubleshoot links each pod log beside its
+    collector's name) becomes a copy of that file, so analyzers find it there; any other link is dropped."""
+    for parts, pointed in links:
+        source = destination.joinpath(*pointed)
+        if source.is_file() and not source.is_symlink():
+            target = destination.joinpath(*parts)
+            target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+            target.chmod(0o600)
 
 
 def _reason(exc: BaseException) -> str:

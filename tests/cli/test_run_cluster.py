@@ -343,6 +343,26 @@ def test_the_specs_analyzers_run_over_our_bundle_and_fail_run_marks_the_run(cli,
     assert record["status"] == "completed" and record["analysis"]["fail"] == 0 and record["analysis"]["pass"] >= 6
     summary = unpack(record)["execution-data/summary.txt"].decode()
     assert "Replica Count (S)" in summary and "No analyzers executed" not in summary
+    again = cli("analyze", record["bundle"]["path"], "--spec", str(specs / "e2e.yaml"), "-o", "json")
+    assert again.code == 0 and json.loads(again.out) == json.loads(unpack(record)["analysis.json"])
     strict = run(cli, path, "strict")
     assert (strict["status"], strict["reason"], strict["analysis"]["fail"]) == ("failed", "analysis", 1)
     assert strict["error"]["class"] == "permanent"
+
+
+def test_a_failing_analyzer_with_fail_run_notifies_with_its_title(cli, write_manifest, kube, kubeconfig, http_sink):
+    sink = http_sink.reset()
+    path = manifest(write_manifest, kubeconfig, f"""          - name: alerting
+            cron: "@daily"
+            collect: {{collectors: [{{clusterInfo: {{}}}}]}}
+            notify: [{{webhook: "{sink.url}/hook", on: [failure]}}]
+            analyze:
+              failRun: true
+              analyzers: [{{clusterVersion: {{checkName: Needs 1.40, outcomes: [{{fail: {{when: "< 1.40.0",
+                           message: Too old}}}}, {{pass: {{message: fine}}}}]}}}}]""")
+    record = run(cli, path, "alerting")
+    assert (record["status"], record["reason"], record["analysis"]["failing"]) == ("failed", "analysis", ["Needs 1.40"])
+    (hook,) = sink.wait_for(1)
+    body = hook.json()
+    assert body["analysis"] == {"pass": 0, "warn": 0, "fail": 1, "failing": ["Needs 1.40"]}
+    assert body["status"] == "failed" and body["reason"] == "analysis" and "Needs 1.40" in body["text"]

@@ -176,3 +176,24 @@ def test_yaml_1_1_booleans_stay_strings_so_notify_on_works(cli, in_repo):
 def test_a_null_schedule_list_is_an_empty_set(cli, in_repo):
     result = cli("validate", "-f", in_repo("apiVersion: sbsched/v1\nkind: ScheduleSet\nmetadata: {name: p}\nschedules:\n"))
     assert (result.code, result.out) == (0, "schedules.yaml: valid (set 'p', 0 schedules)\n")
+
+
+def test_a_bad_when_in_a_spec_is_a_validation_error_placed_in_the_spec_file(cli, write_manifest, tmp_path):
+    spec = tmp_path / "repo" / "specs" / "bad-when.yaml"
+    spec.parent.mkdir(parents=True, exist_ok=True)
+    spec.write_text("apiVersion: troubleshoot.sh/v1beta2\nkind: SupportBundle\nmetadata: {name: x}\nspec:\n"
+                    "  analyzers:\n    - clusterVersion:\n        outcomes:\n          - fail:\n"
+                    "              when: \"<< 1.2.x\"\n              message: too old\n")
+    path = write_manifest("""
+        apiVersion: sbsched/v1
+        kind: ScheduleSet
+        metadata: {name: w}
+        schedules:
+          - name: a
+            cron: "@daily"
+            collect: {specs: [specs/bad-when.yaml]}
+    """)
+    result = cli("validate", "-f", str(path))
+    assert result.code == 1
+    assert "schedules[0].collect.specs[0]: bad analyzer outcome: " in result.err
+    assert "bad-when.yaml:9:21: analyzers[0].clusterVersion.outcomes[0].fail.when: " in result.err

@@ -44,7 +44,7 @@ def test_the_payload_has_the_documented_keys_and_a_slack_text():
     assert set(body) == {"schedule", "set", "executionId", "status", "reason", "bundleUrl", "analysis", "text",
                          "event"}
     assert body["bundleUrl"] == "s3://b/production/nightly/x.tar.gz"
-    assert body["analysis"] == {"pass": 3, "warn": 1, "fail": 2}
+    assert body["analysis"] == {"pass": 3, "warn": 1, "fail": 2, "failing": []}
     assert body["text"] == (":x: sbsched: nightly (set production) failed (upload): upload "
                             "failed after 1 attempt(s): &lt;403&gt;. Execution nightly-20260301T0200Z. Bundle: "
                             "s3://b/production/nightly/x.tar.gz. Analysis: 3 pass, 1 warn, 2 fail.")
