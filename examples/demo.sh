@@ -20,9 +20,9 @@ step "$sbsched" next host-nightly -n 3
 step "$sbsched" run host-nightly
 step "$sbsched" history
 
-bundle=$("$sbsched" history host-nightly -n 1 -o json | .venv/bin/python -c \
-  'import json, sys; print(json.load(sys.stdin)["items"][0]["bundle"]["path"])')
-printf '\nThe bundle went to: %s\n' "$bundle"
+read -r bundle uploaded < <("$sbsched" history host-nightly -n 1 -o json | .venv/bin/python -c \
+  'import json, sys; run = json.load(sys.stdin)["items"][0]; print(run["bundle"]["path"], run["upload"]["url"])')
+printf '\nThe bundle went to: %s\nand was uploaded to: %s\n' "$bundle" "$uploaded"
 printf 'It holds %s files:\n' "$(tar tzf "$bundle" | grep -vc '/$')"
 tar tzf "$bundle" | grep -v '/$' | sed 's/^/  /'
 

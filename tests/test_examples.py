@@ -23,5 +23,8 @@ def test_the_demo_applies_the_example_lists_it_and_runs_it_once(tmp_path):
     assert "NAME" in proc.stdout and "NEXT-RUN" in proc.stdout and "host-nightly" in proc.stdout
     bundle = proc.stdout.split("The bundle went to: ", 1)[1].splitlines()[0]
     assert Path(bundle).is_file() and Path(bundle).is_relative_to(tmp_path / "demo" / "state" / "bundles")
+    uploaded = proc.stdout.split("and was uploaded to: file://", 1)[1].splitlines()[0]
+    assert uploaded.startswith("/tmp/sbsched-demo/uploads/production/host-nightly/")
+    assert Path(uploaded).read_bytes() == Path(bundle).read_bytes()
     assert "host-collectors/system/cpu.json" in proc.stdout
     assert "Execution demo-minutely-" in proc.stdout and ": completed" in proc.stdout.split("reconcile --once")[1]
