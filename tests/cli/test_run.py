@@ -202,3 +202,37 @@ def test_a_run_uploads_its_bundle_and_a_failed_upload_keeps_it_and_fails_the_run
     assert result.code == 1 and (failed["status"], failed["reason"]) == ("failed", "upload")
     assert failed["upload"]["status"] == "failed" and failed["error"]["class"] == "permanent"
     assert Path(failed["bundle"]["path"]).is_file()
+
+
+def test_sbsched_run_uploads_to_s3_and_gcs_and_the_objects_match_the_records_sha256(cli, write_manifest, s3_env,
+                                                                                    gcs_env, monkeypatch):
+    import hashlib
+
+    from ..delivery_fixtures import gcs_client, new_bucket, new_gcs_bucket, s3_client
+
+    bucket, gcs_bucket = new_bucket(s3_env), new_gcs_bucket(gcs_env)
+    monkeypatch.setenv("SBSCHED_TEST_KEY_ID", "testing")
+    monkeypatch.setenv("SBSCHED_TEST_SECRET", "testing")
+    path = manifest(write_manifest, f"""          - name: to-s3
+            cron: "@daily"
+            collect: {{hostCollectors: [{{hostOS: {{}}}}]}}
+            upload:
+              url: s3://{bucket}/nightly/
+              options: {{endpointUrl: "{s3_env}", region: us-east-1, serverSideEncryption: AES256}}
+              credentials: {{accessKeyId: {{env: SBSCHED_TEST_KEY_ID}}, secretAccessKey: {{env: SBSCHED_TEST_SECRET}}}}
+          - name: to-gcs
+            cron: "@daily"
+            collect: {{hostCollectors: [{{hostOS: {{}}}}]}}
+            upload: {{url: "gs://{gcs_bucket}/nightly/"}}""")
+    assert cli("apply", "-f", str(path)).code == 0
+    s3_record = json.loads(cli("run", "to-s3", "-o", "json").out)
+    key = f"nightly/host/to-s3/{Path(s3_record['bundle']['path']).name}"
+    assert (s3_record["status"], s3_record["upload"]["url"]) == ("completed", f"s3://{bucket}/{key}")
+    obj = s3_client(s3_env).get_object(Bucket=bucket, Key=key)
+    assert hashlib.sha256(obj["Body"].read()).hexdigest() == s3_record["bundle"]["sha256"]
+    assert obj["ServerSideEncryption"] == "AES256"
+    gcs_record = json.loads(cli("run", "to-gcs", "-o", "json").out)
+    name = f"nightly/host/to-gcs/{Path(gcs_record['bundle']['path']).name}"
+    assert (gcs_record["status"], gcs_record["upload"]["url"]) == ("completed", f"gs://{gcs_bucket}/{name}")
+    blob = gcs_client(gcs_env).bucket(gcs_bucket).blob(name)
+    assert hashlib.sha256(blob.download_as_bytes()).hexdigest() == gcs_record["bundle"]["sha256"]
