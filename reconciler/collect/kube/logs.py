@@ -19,8 +19,7 @@ from typing import Any, Mapping
 from .. import CollectContext, CollectorSpec, Output
 from ..runner import go_duration
 from .client import ApiError, Kube
-from .lists import pages
-from .scope import namespaces_in_scope
+from .scope import matching_pods
 
 CHUNK = 1 << 16
 WORKERS = 4            # pods streamed at once
@@ -65,23 +64,9 @@ def logs(spec: CollectorSpec, ctx: CollectContext) -> None:
     limits = LogLimits.from_spec(params.get("limits"))
     name = str(params.get("name") or "")
     errors_at = f"{name or params.get('collectorName') or ''}/errors.json".lstrip("/")
-    selector = ",".join(str(s) for s in params.get("selector") or [])
-    scope = namespaces_in_scope(params.get("namespace"), kube)
-    pods: list[dict[str, Any]] = []
-    errors: list[str] = []
-    for namespace in scope if scope is not None else [None]:
-        path = f"/api/v1/namespaces/{namespace}/pods" if namespace else "/api/v1/pods"
-        try:
-            for page in pages(kube, path, {"labelSelector": selector or None}, timeout=ctx.timeout):
-                pods += [_slim(pod) for pod in page.get("items") or []]
-        except ApiError as exc:
-            errors.append(exc.message)
-            if exc.forbidden:
-                ctx.warnings.append(f"logs: {exc.message}")
-    if errors:
-        ctx.output.write_json(errors_at, errors)
+    pods = matching_pods(kube, ctx, params, errors_file=errors_at)
     wanted = [str(c) for c in params.get("containerNames") or []]
-    jobs = [(pod, container) for pod in pods for container in wanted or pod["containers"]]
+    jobs = [(pod, container) for pod in pods for container in wanted or pod["containers"] + pod["initContainers"]]
     timestamps = params.get("timestamps") in (True, "true")
 
     def fetch(job: tuple[dict[str, Any], str]) -> None:
@@ -96,13 +81,6 @@ def logs(spec: CollectorSpec, ctx: CollectContext) -> None:
 
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="sbsched-logs") as pool:
         list(pool.map(fetch, jobs))
-
-
-def _slim(pod: dict[str, Any]) -> dict[str, Any]:
-    """What logs needs of a pod, so a listing of thousands keeps no specs in memory."""
-    spec = pod.get("spec") or {}
-    return {"namespace": pod["metadata"].get("namespace", ""), "name": pod["metadata"]["name"],
-            "containers": [str(c["name"]) for c in (spec.get("containers") or []) + (spec.get("initContainers") or [])]}
 
 
 def save_pod_logs(kube: Kube, output: Output, namespace: str, pod: str, container: str, *, limits: LogLimits,

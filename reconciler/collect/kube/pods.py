@@ -18,9 +18,8 @@ from typing import IO, Any
 
 from .. import CollectContext, CollectorSpec, Output
 from .client import ApiError, Kube
-from .lists import pages
 from .logs import LogLimits, save_pod_logs
-from .scope import namespaces_in_scope, one_namespace
+from .scope import matching_pods, one_namespace
 
 POLL_SECONDS = 1.0   # troubleshoot polls a run pod's phase once a second
 
@@ -29,7 +28,7 @@ def exec_(spec: CollectorSpec, ctx: CollectContext) -> None:
     """The command in the first matching pod: `<name>/<ns>/<pod>/<collectorName|container>-stdout.txt`,
     `-stderr.txt`, `-errors.json`."""
     kube, params = ctx.cluster(), spec.params
-    pods = _matching_pods(kube, ctx, params, errors_file=_errors_name(params))
+    pods = _runnable_pods(kube, ctx, params)
     if not pods:
         return
     pod = pods[0]
@@ -55,7 +54,7 @@ def copy_from_pod(spec: CollectorSpec, ctx: CollectContext) -> None:
     if not source:
         raise ValueError("containerPath is required")
     parent, base = os.path.dirname(source.rstrip("/")) or "/", os.path.basename(source.rstrip("/"))
-    for pod in _matching_pods(kube, ctx, params, errors_file=_errors_name(params)):
+    for pod in _runnable_pods(kube, ctx, params):
         if ctx.cancelled.is_set():
             return
         container = str(params.get("containerName") or pod["containers"][0])
@@ -153,29 +152,9 @@ def run_in_pod(kube: Kube, namespace: str, pod: str, container: str, command: li
     return bytes(stderr), None if code == 0 else f"command terminated with exit code {code}"
 
 
-def _matching_pods(kube: Kube, ctx: CollectContext, params: Any, *, errors_file: str) -> list[dict[str, Any]]:
-    selector = ",".join(str(s) for s in params.get("selector") or [])
-    found: list[dict[str, Any]] = []
-    errors = []
-    scope = namespaces_in_scope(params.get("namespace"), kube)
-    for namespace in scope if scope is not None else [None]:
-        path = f"/api/v1/namespaces/{namespace}/pods" if namespace else "/api/v1/pods"
-        try:
-            for page in pages(kube, path, {"labelSelector": selector or None}, timeout=ctx.timeout):
-                found += [{"namespace": p["metadata"].get("namespace", ""), "name": p["metadata"]["name"],
-                           "containers": [c["name"] for c in (p.get("spec") or {}).get("containers") or []]}
-                          for p in page.get("items") or []]
-        except ApiError as exc:
-            errors.append(exc.message)
-            if exc.forbidden:
-                ctx.warnings.append(f"{errors_file.removesuffix('-errors.json')}: {exc.message}")
-    if errors:
-        ctx.output.write_json(errors_file, errors)
-    return [pod for pod in found if pod["containers"]]
-
-
-def _errors_name(params: Any) -> str:
-    return f"{params.get('name') or params.get('collectorName') or ''}-errors.json".lstrip("-") or "errors.json"
+def _runnable_pods(kube: Kube, ctx: CollectContext, params: Any) -> list[dict[str, Any]]:
+    errors_file = f"{params.get('name') or params.get('collectorName') or ''}-errors.json".lstrip("-")
+    return [pod for pod in matching_pods(kube, ctx, params, errors_file=errors_file) if pod["containers"]]
 
 
 def _copy_to(output: Output, relative: str, source: IO[bytes]) -> None:

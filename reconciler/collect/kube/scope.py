@@ -1,4 +1,5 @@
-"""Which namespaces a collector reads: its own spec's, bounded by the schedule's `collect.namespaces`.
+"""Which namespaces (and pods) a collector reads: its own spec's, bounded by the schedule's
+`collect.namespaces`.
 
 The schedule's list is a limit, never an addition: a collector naming a namespace outside it is
 skipped (with that reason), and one naming none reads every namespace the schedule allows.
@@ -7,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import Skipped
-from .client import Kube
+from .. import CollectContext, Skipped
+from .client import ApiError, Kube
+from .lists import pages
 
 
 def namespaces_in_scope(requested: Any, kube: Kube) -> list[str] | None:
@@ -33,3 +35,32 @@ def one_namespace(requested: Any, kube: Kube) -> str:
     name = str(requested) if isinstance(requested, str) and requested else kube.default_namespace
     in_scope = namespaces_in_scope(name, kube)
     return in_scope[0] if in_scope else name
+
+
+def matching_pods(kube: Kube, ctx: CollectContext, params: Any, *, errors_file: str) -> list[dict[str, Any]]:
+    """The pods a collector's `namespace` and `selector` name, slimmed to what collectors use of them
+    (`containers`, `initContainers`: names), so a listing of thousands keeps no specs in memory. A
+    listing error goes to `errors_file` (troubleshoot's shape: a list of messages); a 403 is a warning."""
+    selector = ",".join(str(s) for s in params.get("selector") or [])
+    scope = namespaces_in_scope(params.get("namespace"), kube)
+    found: list[dict[str, Any]] = []
+    errors: list[str] = []
+    for namespace in scope if scope is not None else [None]:
+        path = f"/api/v1/namespaces/{namespace}/pods" if namespace else "/api/v1/pods"
+        try:
+            for page in pages(kube, path, {"labelSelector": selector or None}, timeout=ctx.timeout):
+                found += [_slim(pod) for pod in page.get("items") or []]
+        except ApiError as exc:
+            errors.append(exc.message)
+            if exc.forbidden:
+                ctx.warnings.append(f"{errors_file}: {exc.message}")
+    if errors:
+        ctx.output.write_json(errors_file, errors)
+    return found
+
+
+def _slim(pod: dict[str, Any]) -> dict[str, Any]:
+    spec = pod.get("spec") or {}
+    return {"namespace": pod["metadata"].get("namespace", ""), "name": pod["metadata"]["name"],
+            "containers": [str(c["name"]) for c in spec.get("containers") or []],
+            "initContainers": [str(c["name"]) for c in spec.get("initContainers") or []]}
