@@ -26,6 +26,7 @@ sys.path.insert(0, str(HERE))
 import bench_cli  # noqa: E402  (siblings, found through the line above)
 import bench_manifest  # noqa: E402
 import bench_run  # noqa: E402
+import bench_upload  # noqa: E402
 
 
 def load_sibling(name: str) -> ModuleType | None:
@@ -79,6 +80,7 @@ def main(argv: list[str]) -> int:
         run_one("bundle streaming", bench_run.main),
         cron_benchmark(),
         run_one("daemon vs APScheduler", getattr(load_sibling("bench_daemon"), "main", lambda: "missing")),
+        run_one("S3 upload", bench_upload.main),
     ]
     print(f"== Summary ({time.monotonic() - start:.0f} s in total)")
     print(bench_cli.table(["benchmark", "outcome"], [list(o) for o in outcomes]))
