@@ -12,6 +12,8 @@ is aborted by boto3, so no orphaned parts are left to pay for.
 """
 from __future__ import annotations
 
+import os
+import threading
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -48,11 +50,8 @@ class S3Uploader:
     def upload(self, request: UploadRequest) -> None:
         bucket, key = bucket_and_key(request.url)
         what = public_url(request.url)
-        options = request.options
         try:
-            session = _session(request)
-            client = session.client("s3", region_name=options.get("region"), endpoint_url=options.get("endpointUrl"),
-                                    config=self.client_config)
+            client = _client(request, self.client_config)
             client.upload_file(str(request.archive), bucket, key, ExtraArgs=extra_args(request),
                                Config=self.transfer)
         except UploadError:
@@ -75,20 +74,51 @@ def extra_args(request: UploadRequest) -> dict[str, Any]:
     return extra
 
 
+_LOCK = threading.Lock()   # boto3 sessions are not thread-safe, and the daemon uploads from several threads
+_SESSIONS: dict[tuple[Any, ...], boto3.session.Session] = {}
+_LOADER: Any = None
+
+
+def _client(request: UploadRequest, config: Config) -> Any:
+    options = request.options
+    with _LOCK:
+        return _session(request).client("s3", region_name=options.get("region"),
+                                        endpoint_url=options.get("endpointUrl"), config=config)
+
+
 def _session(request: UploadRequest) -> boto3.session.Session:
+    """A session for the request's credentials. A new one re-parses botocore's S3 model (~70 ms, which
+    is most of a small upload), so sessions of the default chain or a profile are kept per process,
+    keyed by the AWS_* environment that shapes them (their credentials still refresh themselves), and
+    every session shares one botocore loader. Explicit references are resolved anew each time."""
     creds = request.credentials
-    if creds.get("profile"):
-        return boto3.session.Session(profile_name=str(creds["profile"]))
-    if not any(creds.get(k) for k in ("accessKeyId", "secretAccessKey", "sessionToken")):
-        return boto3.session.Session()  # the default chain
+    explicit = any(creds.get(k) for k in ("accessKeyId", "secretAccessKey", "sessionToken"))
+    if not explicit:
+        key = (str(creds.get("profile") or ""), tuple(sorted((k, v) for k, v in os.environ.items()
+                                                              if k.startswith("AWS_"))))
+        if key not in _SESSIONS:
+            _SESSIONS[key] = _new_session(profile_name=key[0] or None)
+        return _SESSIONS[key]
     if not (creds.get("accessKeyId") and creds.get("secretAccessKey")):
         raise UploadError("upload.credentials: accessKeyId and secretAccessKey go together", transient=False)
     secrets = request.secrets
     token = creds.get("sessionToken")
-    return boto3.session.Session(
+    return _new_session(
         aws_access_key_id=secrets.resolve(creds["accessKeyId"], what="upload.credentials.accessKeyId"),
         aws_secret_access_key=secrets.resolve(creds["secretAccessKey"], what="upload.credentials.secretAccessKey"),
         aws_session_token=secrets.resolve(token, what="upload.credentials.sessionToken") if token else None)
+
+
+def _new_session(**kwargs: Any) -> boto3.session.Session:
+    import botocore.session
+
+    global _LOADER
+    core = botocore.session.Session()
+    if _LOADER is None:
+        _LOADER = core.get_component("data_loader")
+    else:
+        core.register_component("data_loader", _LOADER)
+    return boto3.session.Session(botocore_session=core, **kwargs)
 
 
 def default() -> S3Uploader:
