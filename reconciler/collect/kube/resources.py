@@ -15,7 +15,7 @@ import json
 import re
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from .. import CollectContext, CollectorSpec
 from .client import ApiError, Kube
@@ -81,13 +81,16 @@ def cluster_resources(spec: CollectorSpec, ctx: CollectContext) -> None:
         if is_unhealthy(pod):
             unhealthy.append(pod)
 
-    tasks: list[Callable[[], None]] = [job.discovery, job.custom_resources, partial(job.image_pull_secrets, namespaces)]
+    tasks: list[Callable[[], None]] = [job.discovery, job.custom_resource_definitions,
+                                       partial(job.image_pull_secrets, namespaces)]
     tasks += [partial(job.kind, kind, namespaces, watch_pods if kind.directory == "pods" else None)
               for kind in NAMESPACED]
     tasks += [partial(job.kind, kind, namespaces) for kind in CLUSTER_SCOPED]
     tasks += [partial(job.rules_review, namespace) for namespace in namespaces]
     job.run(tasks)
-    job.run([partial(job.pod_logs, pod, container) for pod in unhealthy for container in _container_names(pod)])
+    job.run([partial(job.custom_objects, crd) for crd in job.crds] +   # second wave: what the first found
+            [partial(job.pod_logs, pod, container) for pod in unhealthy for container in _container_names(pod)])
+    job.write_custom_resource_errors()
     job.write_errors()
 
 
@@ -97,8 +100,10 @@ class _Job:
     def __init__(self, kube: Kube, ctx: CollectContext, scope: list[str] | None) -> None:
         self.kube, self.ctx, self.output, self.scope = kube, ctx, ctx.output, scope
         self.errors: dict[str, tuple[dict[str, str], bool]] = {}   # directory -> (errors, namespaced)
+        self.crds: list[dict[str, Any]] = []
+        self.cr_errors: dict[str, str] = {}                          # CRD name -> why its objects are missing
 
-    def run(self, tasks: list[Callable[[], None]]) -> None:
+    def run(self, tasks: Sequence[Callable[[], None]]) -> None:
         with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="sbsched-kube") as pool:
             for future in [pool.submit(self._guarded, task) for task in tasks]:
                 future.result()
@@ -133,25 +138,25 @@ class _Job:
                            timeout=self.ctx.timeout, observe=observe)
         self._errors(kind.directory, listed.errors, namespaced=kind.namespaced)
 
-    def custom_resources(self) -> None:
-        """custom-resource-definitions.json, then each CRD's objects in custom-resources/<crd name>/<ns>.json
-        (or custom-resources/<crd name>.json when cluster-scoped), bare arrays as troubleshoot writes them."""
-        crds: list[dict[str, Any]] = []
+    def custom_resource_definitions(self) -> None:
+        """custom-resource-definitions.json; the CRDs found are listed for `custom_objects`."""
         listed = list_kind(self.kube, self.output, CRDS, [], cluster_wide=True, timeout=self.ctx.timeout,
-                           observe=lambda crd: crds.append(_crd_summary(crd)))
+                           observe=lambda crd: self.crds.append(_crd_summary(crd)))
         self._errors(CRDS.directory, listed.errors, namespaced=False)
-        errors: dict[str, str] = {}
-        wanted = set(self.scope) if self.scope is not None else None
-        for crd in crds:
-            if self.ctx.cancelled.is_set():
-                return
-            try:
-                self._custom_objects(crd, wanted)
-            except ApiError as exc:
-                errors[crd["name"]] = exc.message
-        if errors:
-            self.output.write_json("cluster-resources/custom-resources/custom-resources-errors.json", errors)
-            self._warn_forbidden("custom-resources", errors)
+
+    def custom_objects(self, crd: dict[str, Any]) -> None:
+        """One CRD's objects in custom-resources/<crd name>/<ns>.json (or custom-resources/<crd name>.json
+        when cluster-scoped), bare arrays as troubleshoot writes them."""
+        try:
+            self._custom_objects(crd, set(self.scope) if self.scope is not None else None)
+        except ApiError as exc:
+            self.cr_errors[crd["name"]] = exc.message
+
+    def write_custom_resource_errors(self) -> None:
+        if self.cr_errors:
+            self.output.write_json("cluster-resources/custom-resources/custom-resources-errors.json",
+                                   dict(sorted(self.cr_errors.items())))
+            self._warn_forbidden("custom-resources", self.cr_errors)
 
     def _custom_objects(self, crd: dict[str, Any], wanted: set[str] | None) -> None:
         kind = Kind(f"custom-resources/{crd['name']}", f"{crd['group']}/{crd['version']}", crd["plural"],
