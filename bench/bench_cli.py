@@ -54,10 +54,14 @@ class Run:
 
 def run_process(argv: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
                 timeout: float = RUN_TIMEOUT_S, stdout_path: Path | None = None) -> Run:
-    """Spawn, wait with os.wait4 (which gives this child's own rusage, unlike RUSAGE_CHILDREN), time it.
+    """Spawn, wait with os.wait4 (this child's own CPU time, unlike RUSAGE_CHILDREN), time it; an sbsched
+    command's peak RSS comes from bench/peak.py (wait4's maxrss starts at our own size).
 
     stdout goes to a file rather than a pipe: a 10,000-line plan would fill a pipe nobody reads while
     we sit in wait4, and a file is what `sbsched diff > plan.txt` really writes to."""
+    peak = _peak_wrapped(argv, env)
+    if peak is not None:
+        argv, env = peak[0], peak[1]
     with tempfile.TemporaryFile() as err, (open(stdout_path, "wb") if stdout_path else
                                            open(os.devnull, "wb")) as out:
         start = time.perf_counter()
@@ -75,8 +79,32 @@ def run_process(argv: Sequence[str], *, env: dict[str, str] | None = None, cwd: 
         tail = err.read()[-2000:].decode("utf-8", "replace")
     if proc.returncode < 0:
         tail = f"killed after {timeout:g} s\n" + tail
+    maxrss = usage.ru_maxrss
+    if peak is not None:
+        maxrss = _read_peak(peak[2], maxrss)
     return Run(wall=wall, cpu=usage.ru_utime + usage.ru_stime, code=proc.returncode,
-               maxrss_kib=usage.ru_maxrss, stderr_tail=tail)
+               maxrss_kib=maxrss, stderr_tail=tail)
+
+
+def _peak_wrapped(argv: Sequence[str], env: dict[str, str] | None
+                  ) -> tuple[list[str], dict[str, str], Path] | None:
+    """An sbsched command goes through bench/peak.py, which reports the child's own peak RSS (see there)."""
+    if not argv or argv[0] != SBSCHED or list(argv[1:3]) == ["daemon", "start"]:
+        return None
+    handle, name = tempfile.mkstemp(prefix="bench-peak-")
+    os.close(handle)
+    wrapped_env = dict(env if env is not None else os.environ, BENCH_PEAK_FILE=name)
+    wrapped_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), wrapped_env.get("PYTHONPATH", "")) if p)
+    return [PYTHON, str(ROOT / "bench" / "peak.py"), *argv[1:]], wrapped_env, Path(name)
+
+
+def _read_peak(path: Path, fallback: int) -> int:
+    try:
+        return int(path.read_text(encoding="ascii") or fallback)
+    except (OSError, ValueError):
+        return fallback
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def sbsched_env(state_dir: Path) -> dict[str, str]:
