@@ -165,6 +165,15 @@ def history(name: Annotated[Optional[str], typer.Argument(help="Only this schedu
 
 
 @app.command()
+def check(name: Annotated[str, typer.Argument(help="A schedule in the state.")],
+          output: Annotated[Output, typer.Option("-o", "--output")] = Output.text) -> int:
+    """RBAC preflight: what the schedule's collectors will be denied. Exit 0 all allowed, 1 denied, 2 error."""
+    from .commands.check import check as run
+
+    return run(name, state_dir=_state_dir(), output=output.value)
+
+
+@app.command()
 def cleanup(name: Annotated[Optional[str], typer.Argument(help="Only this schedule.")] = None,
             dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would go; delete nothing.")] = False,
             force: Annotated[bool, typer.Option("--force", help="Also remove bundles whose upload failed.")] = False,
