@@ -13,12 +13,21 @@ See docs/analysis.md.
 """
 from __future__ import annotations
 
-from .archive import BundleError
-from .diagnostics import when_diagnostics
-from .engine import analyze_archive, analyze_dir
-from .results import (FAIL, NONE, PASS, SKIPPED, WARN, AnalyzerSpec, Result, analysis_json, counts, dumps_analysis,
-                      skipped_count)
-from .spec import AnalyzerSpecError, load_analyzers
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:   # the names below are loaded on first use: `validate` needs only `when_diagnostics`
+    from .archive import BundleError
+    from .diagnostics import when_diagnostics
+    from .engine import analyze_archive, analyze_dir
+    from .results import (FAIL, NONE, PASS, SKIPPED, WARN, AnalyzerSpec, Result, analysis_json, counts,
+                          dumps_analysis, skipped_count)
+    from .spec import AnalyzerSpecError, load_analyzers
+
+_WHERE = {"BundleError": "archive", "when_diagnostics": "diagnostics", "analyze_archive": "engine",
+          "analyze_dir": "engine", "AnalyzerSpecError": "spec", "load_analyzers": "spec",
+          **{name: "results" for name in ("FAIL", "NONE", "PASS", "SKIPPED", "WARN", "AnalyzerSpec", "Result",
+                                          "analysis_json", "counts", "dumps_analysis", "skipped_count")}}
 
 __all__ = [
     "AnalyzerSpec", "Result", "load_analyzers", "analyze_dir", "analyze_archive", "analysis_json", "dumps_analysis",
@@ -27,9 +36,20 @@ __all__ = [
 ]
 
 
+def __getattr__(name: str) -> Any:
+    """PEP 562: import the submodule holding `name` when it is first asked for."""
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value
+
+
 def default_analyzers() -> list[AnalyzerSpec]:
     """What troubleshoot analyzes a bundle with when it is given no spec (pkg/analyze/download.go,
     getDefaultAnalyzers): one clusterVersion check."""
+    from .results import AnalyzerSpec
+
     outcomes = [
         {"fail": {"when": "< 1.13.0", "message": "The application requires at Kubernetes 1.13.0 or later, and "
                   "recommends 1.15.0.", "uri": "https://www.kubernetes.io"}},

@@ -13,7 +13,6 @@ from typing import Any, Iterator
 import yaml
 
 from . import when
-from .cluster import normalize_distribution
 from .spec import ANALYZER_KINDS, AnalyzerSpecError
 
 Node = yaml.Node
@@ -94,6 +93,8 @@ def _check_cluster(kind: str, w: str) -> None:
             raise when.WhenError(f"operator {op!r} never matches: use == with a runtime name")
     elif kind == "distribution":
         op, name = when.distribution(w)
+        from .cluster import normalize_distribution   # only for distribution analyzers: cluster.py is heavy
+
         if normalize_distribution(name) is None:
             raise when.WhenError(f"unknown distribution {name!r}")
         if op not in when.EQ + when.NE:
