@@ -260,8 +260,10 @@ class _BlockSession(Session):
 
 
 _SECRET_HINT = rb"(?=[\w.\-/]*?(?i:pass|secret|token|credential|key))"   # cheap, in C: secret_name decides
+# `TOKEN=Bearer abc` (an Authorization value kept in a variable): the scheme is kept, the credential masked.
+_AUTH_SCHEME = rb"(?:(?i:bearer|basic|digest|token|negotiate)[ \t]+(?=[^\s\"',;&{}\[\]]))?"
 _KEY_VALUE = re.compile(rb"(?<![\w.\-/])" + _SECRET_HINT + rb"(?P<name>[\w.\-/]++)(?:\\?[\"'])?[ \t]*"
-                        rb"(?P<sep>[:=])[ \t]*(?=" + _VALUE + rb")")
+                        rb"(?P<sep>[:=])[ \t]*" + _AUTH_SCHEME + rb"(?=" + _VALUE + rb")")
 
 
 @dataclass(frozen=True)

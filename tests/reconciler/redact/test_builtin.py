@@ -164,6 +164,8 @@ def redact_line(tmp_path: Path, line: str) -> str:
     ("redis://:only-pass@cache:6379", f"redis://:{MASK}@cache:6379"),
     ("https://user@github.com/org/repo", "https://user@github.com/org/repo"),
     ("DB_PASS=short", f"DB_PASS={MASK}"),
+    ("UPLOAD_TOKEN=Bearer upl0ad-t0ken", f"UPLOAD_TOKEN=Bearer {MASK}"),   # an env dump of a header value
+    ("api_token: Basic dXNlcjpwYXNz", f'api_token: Basic "{MASK}"'),
     ("pass: 3 fail: 0", "pass: 3 fail: 0"),
     ("tokenExpirationSeconds: 3600", "tokenExpirationSeconds: 3600"),
     ("password: null", "password: null"),
