@@ -61,10 +61,17 @@ AllowEmptyOpt = Annotated[bool, typer.Option("--allow-empty", help="Allow an emp
 def _global(
     state_dir: Annotated[Optional[str], typer.Option("--state-dir", envvar="TROUBLESHOOT_SCHEDULER_DIR",
                                                      help="State directory (default: ~/.troubleshoot/scheduler).")] = None,
+    strict_permissions: Annotated[bool, typer.Option("--strict-permissions", envvar="SBSCHED_STRICT_PERMISSIONS",
+                                                     help="Refuse (exit 2) when the state dir is not 0700 or a "
+                                                          "file in it not 0600, instead of fixing them with a "
+                                                          "warning.")] = False,
     verbose: Annotated[int, typer.Option("-v", "--verbose", count=True, help="More detail on errors.")] = 0,
 ) -> None:
+    from .commands._common import set_strict_permissions
+
     _Globals.state_dir = state_dir
     _Globals.verbose = verbose
+    set_strict_permissions(strict_permissions)
 
 
 def _state_dir() -> str | None:

@@ -21,8 +21,25 @@ def valid_manifest(path: str) -> ScheduleSet:
     return result.manifest
 
 
+class _Permissions:
+    strict: bool | None = None   # --strict-permissions; None: SBSCHED_STRICT_PERMISSIONS decides
+
+
+def set_strict_permissions(strict: bool | None) -> None:
+    _Permissions.strict = strict
+
+
 def store(state_dir: str | None) -> StateStore:
+    """The state of --state-dir, its permissions checked first (fixed with a warning, or refused)."""
     from reconciler.paths import state_dir as resolve
+    from reconciler.permissions import check_state_dir, strict_from_env
     from reconciler.state_store import StateStore
 
-    return StateStore(resolve(state_dir))
+    root = resolve(state_dir)
+    strict = _Permissions.strict if _Permissions.strict is not None else strict_from_env()
+    warning = check_state_dir(root, strict=strict)
+    if warning:
+        import sys
+
+        sys.stderr.write(warning + "\n")
+    return StateStore(root)
