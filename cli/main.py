@@ -27,6 +27,7 @@ class _Globals:
 
     state_dir: str | None = None
     verbose: int = 0
+    argv: list[str] = []   # as given to `run`, for the audit log's command line
 
 
 class Output(str, enum.Enum):
@@ -188,7 +189,8 @@ def cleanup(name: Annotated[Optional[str], typer.Argument(help="Only this schedu
     """Apply retention now: remove old bundles and execution records."""
     from .commands.cleanup import cleanup as run
 
-    return run(name, state_dir=_state_dir(), dry_run=dry_run, force=force, output=output.value)
+    return run(name, state_dir=_state_dir(), dry_run=dry_run, force=force, output=output.value,
+               command=_command_line())
 
 
 daemon_app = typer.Typer(help="The reconcile loop as a service.", no_args_is_help=True)
@@ -274,7 +276,10 @@ def resume(name: str, lock_timeout: LockTimeoutOpt = 30.0) -> int:
 
 
 def _command_line() -> str:
-    return "sbsched " + " ".join(sys.argv[1:])
+    """The command line for the audit log, secret-looking values masked."""
+    from reconciler.audit import command_line
+
+    return command_line(_Globals.argv)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -285,6 +290,7 @@ def main(argv: list[str] | None = None) -> None:
 def run(argv: list[str] | None = None) -> int:
     from reconciler.errors import SbschedError
 
+    _Globals.argv = list(argv) if argv is not None else sys.argv[1:]
     try:
         result = app(args=argv, prog_name="sbsched", standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -7,8 +7,12 @@ from typing import Any
 from .. import render
 from ._common import store
 
+AUDIT_ITEMS = 200   # runs named in one audit line; past that, how many more
 
-def cleanup(name: str | None, *, state_dir: str | None, dry_run: bool, force: bool, output: str) -> int:
+
+def cleanup(name: str | None, *, state_dir: str | None, dry_run: bool, force: bool, output: str,
+            command: str = "sbsched cleanup") -> int:
+    from reconciler.audit import audit
     from reconciler.clock import SystemClock
     from reconciler.inventory import find
     from reconciler.manifest import fill_defaults
@@ -31,6 +35,13 @@ def cleanup(name: str | None, *, state_dir: str | None, dry_run: bool, force: bo
     summary = {"runs": len(removed), "bundles": sum(1 for r in removed if r["bundle"]),
                "records": sum(1 for r in removed if r["record"]), "bytes": sum(r["bytes"] for r in removed),
                "heldBack": len(kept)}
+    if removed and not dry_run:
+        audit(state_store.root / "logs" / "audit.log", now=now, command=command, event="cleanup",
+              details={"schedule": name, "force": force, "summary": summary,
+                       "removed": [{"schedule": r["schedule"], "id": r["id"], "status": r["status"],
+                                    "bundle": r["bundle"], "record": r["record"], "reason": r["reason"]}
+                                   for r in removed[:AUDIT_ITEMS]]
+                       + ([{"more": len(removed) - AUDIT_ITEMS}] if len(removed) > AUDIT_ITEMS else [])})
     if output != "text":
         render.out(render.document({"dryRun": dry_run, "force": force, "items": removed, "heldBack": kept,
                                     "summary": summary}, output))
