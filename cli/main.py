@@ -209,12 +209,18 @@ LogFormatOpt = Annotated[LogFormat, typer.Option("--log-format", help="Log lines
 @daemon_app.command("start")
 def daemon_start(foreground: Annotated[bool, typer.Option("--foreground", help="Stay attached; log to stderr "
                                                           "(systemd, containers).")] = False,
-                 max_concurrent: MaxConcurrentOpt = 4, log_format: LogFormatOpt = LogFormat.text) -> int:
+                 max_concurrent: MaxConcurrentOpt = 4, log_format: LogFormatOpt = LogFormat.text,
+                 metrics_addr: Annotated[Optional[str], typer.Option(
+                     "--metrics-addr", metavar="HOST:PORT", help="Serve /metrics (Prometheus), /healthz and /readyz "
+                     "here, e.g. 127.0.0.1:9090; port 0 takes a free port. Off by default.")] = None,
+                 log_file: Annotated[Optional[str], typer.Option("--log-file", hidden=True,
+                                                                 help="Log here, rotated (background start).")] = None
+                 ) -> int:
     """Start the daemon (in the background unless --foreground)."""
     from .commands.daemon import start
 
     return start(state_dir=_state_dir(), foreground=foreground, max_concurrent=max_concurrent,
-                 log_format=log_format.value)
+                 log_format=log_format.value, metrics_addr=metrics_addr, log_file=log_file)
 
 
 @daemon_app.command("stop")

@@ -22,17 +22,21 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 from . import engine, executions
 from .clock import Clock
 from .collect.runner import Registry
 from .executor import RunOptions, execute, write_now
 from .gcpause import paused_gc
+from .logs import run_context, run_fields
 from .pidfile import process_alive
 from .state import mark_finished
 from .state_store import StateStore
 from .status_writer import StatusBatcher
+
+if TYPE_CHECKING:
+    from .metrics import Metrics
 
 log = logging.getLogger("sbsched.daemon")
 
@@ -60,6 +64,7 @@ class Daemon:
     stopping: threading.Event = field(default_factory=threading.Event)
     on_dispatch: Callable[[engine.Due, datetime], None] | None = None  # observability hook (bench, tests)
     registry: Registry | None = None                      # collectors by kind; None: the built-in ones
+    metrics: Metrics | None = None                         # fed with run events when the daemon serves /metrics
 
     def __post_init__(self) -> None:
         self.heap: list[tuple[datetime, str, datetime | None]] = []  # (wake, schedule, the slot it starts)
@@ -74,6 +79,7 @@ class Daemon:
         self.active: dict[str, Active] = {}                    # by execution id
         self.started_ids: set[str] = set()                     # every slot id this daemon started
         self.opened_at = self.clock.now()
+        self.last_tick = self.opened_at                        # the latest loop iteration: /healthz, /readyz
         self.by_schedule: dict[str, dict[str, Active]] = {}   # schedule -> its active runs
         self.results: list[dict[str, Any]] = []
         self.lock = threading.Lock()
@@ -101,7 +107,7 @@ class Daemon:
 
     def tick(self) -> datetime | None:
         """One look: pick up a changed state, start what is due; the next wake time, if any."""
-        now = self.clock.now()
+        now = self.last_tick = self.clock.now()
         self._reload()
         self._fire_due(now)
         self._fire_retries(now)
@@ -150,11 +156,17 @@ class Daemon:
             self.state_stamp = stamp  # unchanged, or only our own status writes: nothing to re-plan
             return
         self.index, self.packed = {}, {}
+        successes: dict[str, str | None] = {}
         with paused_gc():
             for name, raw in self.store.iter_records():
-                self.index[name] = _slim(json.loads(raw), self._shared)
+                record = json.loads(raw)
+                if self.metrics is not None:
+                    successes[name] = (record.get("status") or {}).get("lastSuccessfulTime")
+                self.index[name] = _slim(record, self._shared)
                 self.packed[name] = zlib.compress(raw, 1)
         self.state_stamp = stamp
+        if self.metrics is not None:
+            self.metrics.loaded(successes)
         now = self.clock.now()
         self.heap = [(now, name, None) for name in self.index]  # each is decided once, then placed
         heapq.heapify(self.heap)
@@ -185,9 +197,12 @@ class Daemon:
                     if decision.warning:
                         log.warning(decision.warning)
                     for missed, why in decision.missed:
-                        log.warning("%s: slot %s will not run: %s", name, missed.isoformat(), why)
+                        log.warning("%s: slot %s will not run: %s", name, missed.isoformat(), why,
+                                    extra=run_fields(name, engine.slot_id(name, missed)))
                     due = decision.due
                     next_entry = (decision.wake, name, decision.next_slot) if decision.wake else None
+                    if self.metrics is not None:
+                        self.metrics.scheduled(name, decision.wake)
                 if due is not None and self._start(due, record, gate):
                     started.append(due)
                 if next_entry is not None:
@@ -196,9 +211,13 @@ class Daemon:
             gate.set()
         for name, spec, slot in later:
             following = engine.next_slot_after(spec, slot)
-            heapq.heappush(self.heap, (engine.run_time(name, spec, following), name, following))
+            wake = engine.run_time(name, spec, following)
+            heapq.heappush(self.heap, (wake, name, following))
+            if self.metrics is not None:
+                self.metrics.scheduled(name, wake)
         for due in started:
-            log.info("%s: started %s (%s, slot %s)", due.schedule, due.id, due.trigger, due.slot.isoformat())
+            log.info("%s: started %s (%s, slot %s)", due.schedule, due.id, due.trigger, due.slot.isoformat(),
+                     extra=run_fields(due.schedule, due.id, trigger=due.trigger))
 
     def _next_retry(self) -> datetime | None:
         with self.lock:
@@ -251,7 +270,9 @@ class Daemon:
         with self.lock:  # registered before it can finish, so _finished always finds it
             self.active[due.id] = active
             self.by_schedule.setdefault(due.schedule, {})[due.id] = active
-        active.future = self.pool.submit(_after, gate, execute, self.store, due.schedule, self.clock, options)
+            if self.metrics is not None:
+                self.metrics.active(len(self.active))
+        active.future = self.pool.submit(_after, gate, due, execute, self.store, due.schedule, self.clock, options)
         active.future.add_done_callback(functools.partial(self._finished, active))
         return True
 
@@ -259,16 +280,23 @@ class Daemon:
         try:
             record = future.result()
         except BaseException as exc:  # execute() recorded it already; keep the daemon alive
-            log.error("%s: run raised %s: %s", active.run_id, type(exc).__name__, exc)
+            log.error("%s: run raised %s: %s", active.run_id, type(exc).__name__, exc,
+                      extra=run_fields(active.schedule, active.run_id))
         else:
             self.results.append(record)
             log.info("%s: %s%s", active.run_id, record["status"],
-                     f" ({record['reason']})" if record.get("reason") else "")
+                     f" ({record['reason']})" if record.get("reason") else "",
+                     extra=run_fields(active.schedule, active.run_id, status=record["status"],
+                                      reason=record.get("reason")))
+            if self.metrics is not None:
+                self.metrics.finished(record)
             self._maybe_retry(record)
         finally:
             with self.lock:
                 self.active.pop(active.run_id, None)
                 self.by_schedule.get(active.schedule, {}).pop(active.run_id, None)
+                if self.metrics is not None:
+                    self.metrics.active(len(self.active))
             active.done.set()
 
     def _maybe_retry(self, record: dict[str, Any]) -> None:
@@ -279,7 +307,8 @@ class Daemon:
             return
         policy = self.policies(record["schedule"])
         if record["attempt"] > policy["retries"]:
-            log.warning("%s: failed after %d attempt(s); no retries left", record["id"], record["attempt"])
+            log.warning("%s: failed after %d attempt(s); no retries left", record["id"], record["attempt"],
+                        extra=run_fields(record["schedule"], record["id"]))
             return
         delay = policy["backoffSeconds"] * 2 ** (record["attempt"] - 1) * (1 + random.random() / 2)
         when = self.clock.now() + timedelta(seconds=delay)
@@ -287,7 +316,7 @@ class Daemon:
         with self.lock:
             heapq.heappush(self.retries, (when, record["schedule"], slot, record["trigger"], record["attempt"] + 1))
         log.info("%s: transient failure, attempt %d of %d in %.1fs", record["id"], record["attempt"] + 1,
-                 policy["retries"] + 1, delay)
+                 policy["retries"] + 1, delay, extra=run_fields(record["schedule"], record["id"]))
         self.wakeup.set()
 
     def policies(self, name: str) -> dict[str, Any]:
@@ -302,7 +331,10 @@ class Daemon:
                      error={"class": "permanent", "message": reason})
         executions.write(self.store.root, entry)
         self.results.append(entry)
-        log.info("%s: skipped %s: %s", due.schedule, due.id, reason)
+        log.info("%s: skipped %s: %s", due.schedule, due.id, reason,
+                 extra=run_fields(due.schedule, due.id, status="skipped", reason="concurrency"))
+        if self.metrics is not None:
+            self.metrics.finished(entry)
         self.batcher.submit(functools.partial(_finish, record=entry, now=now))
 
     # Recovery and shutdown ---------------------------------------------------------------------------
@@ -319,7 +351,10 @@ class Daemon:
                           error={"class": "transient", "message": "the process running it died"})
             executions.write(self.store.root, record)
             dead.append(record)
-            log.warning("%s: marked failed (interrupted): its process is gone", record["id"])
+            log.warning("%s: marked failed (interrupted): its process is gone", record["id"],
+                        extra=run_fields(record["schedule"], record["id"], status="failed", reason="interrupted"))
+            if self.metrics is not None:
+                self.metrics.finished(record)
         if dead:
             now = self.clock.now()
             changes = [functools.partial(_finish, record=r, now=now) for r in dead]
@@ -353,9 +388,10 @@ def _unpack(packed: bytes) -> dict[str, Any]:
     return json.loads(zlib.decompress(packed))  # type: ignore[no-any-return]
 
 
-def _after(gate: threading.Event, work: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+def _after(gate: threading.Event, due: engine.Due, work: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
     gate.wait()
-    return work(*args)
+    with run_context(due.schedule, due.id):  # lines the run logs (upload, webhooks) name it
+        return work(*args)
 
 
 def _finish(state: dict[str, Any], *, record: dict[str, Any], now: datetime) -> dict[str, Any]:

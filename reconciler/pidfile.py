@@ -44,6 +44,14 @@ class PidFile:
             handle.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
                                      "since": now.isoformat(timespec="seconds")}))
 
+    def annotate(self, **extra: Any) -> None:
+        """Add facts to the holder's info (the metrics address, once bound). Requires `acquire`.
+        Rewritten in place (the flock is on this inode); the new text is longer, so it is whole once written."""
+        info = {**(self.read() or {}), **extra}
+        with open(self.path, "r+", encoding="utf-8") as handle:
+            handle.write(json.dumps(info))
+            handle.truncate()
+
     def release(self) -> None:
         if self._lock is not None:
             os.truncate(self.path, 0)

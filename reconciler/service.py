@@ -1,13 +1,13 @@
 """The daemon as an operating-system service: one per state dir, signals, logs, background start.
 
-`serve` runs the loop in the foreground (systemd, containers, `reconcile --once`); `start_background`
-re-executes sbsched in its own session with its output appended to logs/daemon.log and returns once
-the child holds daemon.pid; `stop` asks for a drain (SIGTERM), then, past the grace period, for the
-active runs to be cancelled (SIGUSR2), then kills.
+`serve` runs the loop in the foreground (systemd, containers, `reconcile --once`), with the metrics and
+health endpoint when given an address; `start_background` re-executes sbsched in its own session,
+logging to logs/daemon.log (rotated), and returns once the child holds daemon.pid (and serves its
+endpoint); `stop` asks for a drain (SIGTERM), then, past the grace period, for the active runs to be
+cancelled (SIGUSR2), then kills.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
@@ -15,45 +15,39 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .clock import SystemClock
 from .daemon import Daemon
 from .errors import SbschedError
+from .logs import configure_logging
 from .paths import FILE_MODE, ensure_dir
 from .pidfile import PidFile, process_alive
 from .state_store import StateStore
 
+if TYPE_CHECKING:
+    from .health import MetricsServer
+    from .metrics import Metrics
+
 POLL = 0.05
 
 
-class _JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        return json.dumps({"time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
-                           "level": record.levelname.lower(), "logger": record.name, "message": record.getMessage()})
-
-
-def configure_logging(log_format: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    if log_format == "json":
-        handler.setFormatter(_JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger("sbsched")
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
-
-
-def serve(root: Path, *, max_concurrent: int, log_format: str, once: bool = False,
-          lock_timeout: float = 30.0) -> list[dict[str, Any]]:
-    """Run the reconcile loop here until SIGTERM (or one pass with `once`)."""
-    configure_logging(log_format)
+def serve(root: Path, *, max_concurrent: int, log_format: str, once: bool = False, lock_timeout: float = 30.0,
+          metrics_addr: tuple[str, int] | None = None, log_file: Path | None = None) -> list[dict[str, Any]]:
+    """Run the reconcile loop here until SIGTERM (or one pass with `once`); with `metrics_addr`, serve
+    /metrics, /healthz and /readyz there; with `log_file`, log there (rotated) instead of to stderr."""
+    configure_logging(log_format, log_file=log_file)
     clock = SystemClock()
     pidfile = PidFile(ensure_dir(root))
     pidfile.acquire(clock.now())
-    daemon = Daemon(StateStore(root), clock, max_concurrent=max_concurrent, lock_timeout=lock_timeout, once=once)
+    daemon = Daemon(StateStore(root), clock, max_concurrent=max_concurrent, lock_timeout=lock_timeout, once=once,
+                    metrics=_new_metrics() if metrics_addr else None)
+    try:
+        server = _endpoint(daemon, metrics_addr, pidfile) if metrics_addr else None
+    except BaseException:
+        pidfile.release()
+        raise
     handlers = {signal.SIGTERM: lambda *_: daemon.stop(), signal.SIGINT: lambda *_: daemon.stop(),
                 signal.SIGHUP: lambda *_: daemon.request_reload(), signal.SIGUSR1: lambda *_: daemon.request_reload(),
                 signal.SIGUSR2: lambda *_: daemon.cancel_all("shutdown")}
@@ -65,12 +59,34 @@ def serve(root: Path, *, max_concurrent: int, log_format: str, once: bool = Fals
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if server is not None:
+            server.close()
         pidfile.release()
         logging.getLogger("sbsched.daemon").info("stopped")
 
 
-def start_background(root: Path, *, max_concurrent: int, log_format: str, timeout: float = 15.0) -> dict[str, Any]:
-    """Start `sbsched daemon start --foreground` detached; return its pid-file info once it serves."""
+def _new_metrics() -> Metrics:
+    from .metrics import Metrics  # prometheus_client only in a daemon that serves metrics
+
+    return Metrics()
+
+
+def _endpoint(daemon: Daemon, address: tuple[str, int], pidfile: PidFile) -> MetricsServer:
+    """/metrics, /healthz and /readyz of `daemon`, its bound address recorded in daemon.pid."""
+    from .health import Health, MetricsServer
+
+    assert daemon.metrics is not None
+    server = MetricsServer(address, daemon.metrics, Health(daemon.store, daemon.clock, lambda: daemon.last_tick))
+    pidfile.annotate(metrics=server.address)
+    logging.getLogger("sbsched.daemon").info("metrics on http://%s/metrics, health on /healthz and /readyz",
+                                             server.address)
+    return server
+
+
+def start_background(root: Path, *, max_concurrent: int, log_format: str, metrics_addr: str | None = None,
+                     timeout: float = 15.0) -> dict[str, Any]:
+    """Start `sbsched daemon start --foreground` detached, logging to logs/daemon.log; return its
+    pid-file info once it serves (and, with `metrics_addr`, once its endpoint listens)."""
     pidfile = PidFile(ensure_dir(root))
     running = pidfile.running()
     if running:
@@ -80,7 +96,9 @@ def start_background(root: Path, *, max_concurrent: int, log_format: str, timeou
     log_path = ensure_dir(root / "logs") / "daemon.log"
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
     command = [sys.executable, "-m", "cli", "--state-dir", str(root), "daemon", "start", "--foreground",
-               "--max-concurrent", str(max_concurrent), "--log-format", log_format]
+               "--max-concurrent", str(max_concurrent), "--log-format", log_format, "--log-file", str(log_path)]
+    if metrics_addr is not None:
+        command += ["--metrics-addr", metrics_addr]
     child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=fd, stderr=fd, start_new_session=True,
                              close_fds=True)
     os.close(fd)
@@ -88,14 +106,20 @@ def start_background(root: Path, *, max_concurrent: int, log_format: str, timeou
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         info = pidfile.running()
-        if info and info.get("pid") == child.pid:
+        if info and info.get("pid") == child.pid and (metrics_addr is None or "metrics" in info):
             return {**info, "log": str(log_path)}
         if child.poll() is not None:
-            tail = log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-1:] or [""]
-            raise SbschedError(f"the daemon exited at start (code {child.returncode}): {tail[0]}",
+            raise SbschedError(f"the daemon exited at start (code {child.returncode}): {_last_error(log_path)}",
                                hint=f"see {log_path}")
         tick.wait(POLL)
     raise SbschedError(f"the daemon did not start within {timeout:g}s", hint=f"see {log_path}")
+
+
+def _last_error(log_path: Path) -> str:
+    """The child's error line (the CLI's `sbsched: error: ...`, not the hint after it), else its last line."""
+    lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines() or [""]
+    errors = [line.removeprefix("sbsched: error: ") for line in lines if line.startswith("sbsched: error: ")]
+    return (errors or lines)[-1]
 
 
 def stop(root: Path, *, grace: float) -> dict[str, Any] | None:

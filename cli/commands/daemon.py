@@ -3,20 +3,28 @@ from __future__ import annotations
 
 import signal
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 from .. import render
 from ._common import store
 
 
-def start(*, state_dir: str | None, foreground: bool, max_concurrent: int, log_format: str) -> int:
+def start(*, state_dir: str | None, foreground: bool, max_concurrent: int, log_format: str,
+          metrics_addr: str | None = None, log_file: str | None = None) -> int:
     from reconciler import service
+    from reconciler.health import format_addr, parse_addr
 
     root = store(state_dir).root
+    address = parse_addr(metrics_addr) if metrics_addr is not None else None  # a bad one fails here, not in the child
     if foreground:
-        service.serve(root, max_concurrent=max_concurrent, log_format=log_format)
+        service.serve(root, max_concurrent=max_concurrent, log_format=log_format, metrics_addr=address,
+                      log_file=Path(log_file) if log_file else None)
         return 0
-    info = service.start_background(root, max_concurrent=max_concurrent, log_format=log_format)
-    render.out(f"sbsched daemon started: pid {info['pid']}, state {root}, log {info['log']}")
+    info = service.start_background(root, max_concurrent=max_concurrent, log_format=log_format,
+                                    metrics_addr=format_addr(*address) if address else None)
+    served = f", metrics http://{info['metrics']}/metrics" if info.get("metrics") else ""
+    render.out(f"sbsched daemon started: pid {info['pid']}, state {root}, log {info['log']}{served}")
     return 0
 
 
@@ -54,9 +62,11 @@ def reload(*, state_dir: str | None) -> int:
 
 
 def status(*, state_dir: str | None, output: str) -> int:
-    """Exit 0 when the daemon runs, 3 when it does not (as `systemctl status`)."""
+    """Exit 0 when the daemon runs, 3 when it does not (as `systemctl status`). Health is what the daemon's
+    /healthz and /readyz say; without an endpoint, the state and lock checks are made here."""
     from reconciler.clock import SystemClock
     from reconciler.engine import next_due
+    from reconciler.health import Health, probe
     from reconciler.pidfile import PidFile
 
     state_store = store(state_dir)
@@ -71,10 +81,13 @@ def status(*, state_dir: str | None, output: str) -> int:
     state = state_store.read()
     upcoming = next_due(state, now)
     active = sorted(a for rec in state["schedules"].values() for a in (rec.get("status") or {}).get("active") or [])
+    address = info.get("metrics")
+    health = probe(address) if address else {"readyz": Health(state_store, SystemClock()).ready()}
     view = {"running": True, "pid": info["pid"], "host": info["host"], "since": info["since"],
             "uptimeSeconds": int((now - datetime.fromisoformat(info["since"])).total_seconds()),
             "schedules": len(state["schedules"]), "active": active,
-            "nextDue": {"schedule": upcoming[0], "time": upcoming[1].isoformat()} if upcoming else None}
+            "nextDue": {"schedule": upcoming[0], "time": upcoming[1].isoformat()} if upcoming else None,
+            "metrics": address, "health": health}
     if output != "text":
         render.out(render.document(view, output))
         return 0
@@ -83,5 +96,18 @@ def status(*, state_dir: str | None, output: str) -> int:
         f"Up:        {render.duration(now - datetime.fromisoformat(info['since']))} (since {info['since']})",
         f"Schedules: {view['schedules']}",
         f"Next due:  {upcoming[0]} at {upcoming[1].isoformat()}" if upcoming else "Next due:  <none>",
-        f"Active:    {', '.join(active) or render.NONE}"]))
+        f"Active:    {', '.join(active) or render.NONE}",
+        f"Metrics:   http://{address}/metrics" if address else "Metrics:   not served (daemon start --metrics-addr)",
+        "Health:    " + (_health_line(health["healthz"]) if "healthz" in health else "not served"),
+        "Ready:     " + _health_line(health["readyz"])]))
     return 0
+
+
+def _health_line(report: dict[str, Any]) -> str:
+    """`ok` or `failing`, then each check: `failing (state failing: Permission denied: ...; lock ok)`."""
+    parts = []
+    for name, check in report["checks"].items():
+        detail = check.get("error") or (f"last iteration {check['lastIterationAgeSeconds']:g}s ago"
+                                        if "lastIterationAgeSeconds" in check else "")
+        parts.append(f"{name} {check['status']}" + (f": {detail}" if detail else ""))
+    return f"{report['status']} ({'; '.join(parts)})"

@@ -1,0 +1,107 @@
+"""Prometheus metrics of the reconcile loop, fed by the daemon's events.
+
+The daemon calls these methods where things happen (state loaded, a schedule's next wake time
+decided, a run handed over or finished, a slot skipped); nothing here reads a clock, the disk or the
+daemon itself, so a test drives it with records and datetimes. Everything lives on this object's own
+`CollectorRegistry`, never prometheus_client's global one: two daemons in one test process, or a
+library that registers on the global registry, cannot collide.
+
+What is counted (docs/operations.md has the table):
+- executions: each attempt that ends (completed, failed) or is skipped (concurrency Forbid), by
+  schedule and status. Runs found interrupted at start (their process died) count as failed.
+- duration, bundle size, upload failures: from the finished execution record.
+- lateness: the record's `startTime - scheduledTime` for the first attempt of a scheduled or
+  catch-up run (a retry's start is its backoff, not lateness; a manual run has no slot). It is
+  observed when the run ends, from the record, so it is exactly what `history` shows.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Mapping
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+PREFIX = "troubleshoot_scheduler"
+DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200)
+SIZE_BUCKETS = tuple(float(1024 * 4 ** n) for n in range(12))       # 1 KiB .. 4 GiB, x4
+LATENESS_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 3600)
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.jobs_total = Gauge(f"{PREFIX}_jobs_total", "Schedules in the state.", registry=r)
+        self.jobs_active = Gauge(f"{PREFIX}_jobs_active",
+                                 "Runs in flight: handed to the worker pool and not finished.", registry=r)
+        self.executions = Counter(f"{PREFIX}_executions", "Executions that ended, by schedule and status "
+                                  "(completed, failed, skipped).", ["schedule", "status"], registry=r)
+        self.duration = Histogram(f"{PREFIX}_execution_duration_seconds", "Run duration (completed and failed "
+                                  "runs).", buckets=DURATION_BUCKETS, registry=r)
+        self.bundle_size = Histogram(f"{PREFIX}_bundle_size_bytes", "Size of the bundle archives written.",
+                                     buckets=SIZE_BUCKETS, registry=r)
+        self.lateness = Histogram(f"{PREFIX}_schedule_lateness_seconds", "Actual start minus slot, first "
+                                  "attempt of scheduled and catch-up runs.", buckets=LATENESS_BUCKETS, registry=r)
+        self.next_run = Gauge(f"{PREFIX}_next_run_timestamp_seconds", "When the schedule runs next (Unix time; "
+                              "absent while suspended).", ["schedule"], registry=r)
+        self.last_success = Gauge(f"{PREFIX}_last_success_timestamp_seconds", "End of the schedule's latest "
+                                  "completed run (Unix time).", ["schedule"], registry=r)
+        self.upload_failures = Counter(f"{PREFIX}_upload_failures", "Runs whose upload failed after its retries.",
+                                       registry=r)
+        self._names: set[str] = set()   # schedules that have per-schedule gauge series
+
+    # -- events ---------------------------------------------------------------------------------------
+    def loaded(self, last_success: Mapping[str, str | None]) -> None:
+        """The daemon (re)read the state: schedule name -> its status.lastSuccessfulTime. Gauges of
+        schedules no longer in the state are dropped; their counters stay (counters never go back)."""
+        self.jobs_total.set(len(last_success))
+        for gone in self._names - last_success.keys():
+            for gauge in (self.next_run, self.last_success):
+                try:
+                    gauge.remove(gone)
+                except KeyError:
+                    pass
+        self._names = set(last_success)
+        for name, stamp in last_success.items():
+            if stamp:
+                self.last_success.labels(name).set(datetime.fromisoformat(stamp).timestamp())
+
+    def scheduled(self, schedule: str, wake: datetime | None) -> None:
+        """The schedule's next wake time was decided; None while it is suspended (the series goes)."""
+        if wake is not None:
+            self.next_run.labels(schedule).set(wake.timestamp())
+            return
+        try:
+            self.next_run.remove(schedule)
+        except KeyError:
+            pass
+
+    def active(self, count: int) -> None:
+        self.jobs_active.set(count)
+
+    def finished(self, record: Mapping[str, Any]) -> None:
+        """A run ended, or a slot was skipped: its execution record, as written."""
+        schedule, status = record["schedule"], record["status"]
+        self.executions.labels(schedule, status).inc()
+        if status == "skipped":
+            return
+        if record.get("durationSeconds") is not None:
+            self.duration.observe(record["durationSeconds"])
+        size = (record.get("bundle") or {}).get("sizeBytes")
+        if size is not None:
+            self.bundle_size.observe(size)
+        if (record.get("upload") or {}).get("status") == "failed":
+            self.upload_failures.inc()
+        if status == "completed" and record.get("endTime"):
+            self.last_success.labels(schedule).set(datetime.fromisoformat(record["endTime"]).timestamp())
+        late = lateness(record)
+        if late is not None:
+            self.lateness.observe(late)
+
+
+def lateness(record: Mapping[str, Any]) -> float | None:
+    """startTime - scheduledTime in seconds, for a first attempt of a scheduled or catch-up run."""
+    if record.get("trigger") == "manual" or record.get("attempt", 1) != 1 or not record.get("startTime"):
+        return None
+    start = datetime.fromisoformat(record["startTime"])
+    return (start - datetime.fromisoformat(record["scheduledTime"])).total_seconds()
