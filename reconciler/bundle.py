@@ -49,7 +49,7 @@ def names_in(directory: Path) -> set[str]:
     out = set()
     for entry in directory.iterdir():
         name = entry.name.removeprefix(".staging-")
-        out.add(name.removesuffix(".tar.gz"))
+        out.add(name.removesuffix(".age").removesuffix(".tar.gz"))
     return out
 
 

@@ -127,6 +127,10 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
     redactors = load_redactor_specs(spec["redact"]["redactors"]) if spec["redact"]["enabled"] else []
     analyzers = load_analyzers(collect["specs"], inline=analyze["analyzers"], inline_host=analyze["hostAnalyzers"],
                                strict=False) if analyze["enabled"] else []
+    if spec.get("encrypt"):   # a recipient that cannot be used fails the run before collecting for nothing
+        from .encryption import recipients_of
+
+        recipients_of(spec["encrypt"]["ageRecipients"])
     registry = options.registry if options.registry is not None else _builtin_collectors()
     kube = _cluster(collect, runnable_specs(specs, registry, collect["cluster"]))
     destination_dir = options.output_dir or root / "bundles" / name
@@ -148,6 +152,10 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
         bundle.write_metadata(output, outcomes, redaction_ms=redaction_ms, analyzers=results,
                               duration_ms=int((options.monotonic() - started) * 1000))
         written = bundle.archive(staging, destination_dir / f"{bundle_name}.tar.gz")
+        if spec.get("encrypt"):   # at rest only as <bundle>.tar.gz.age; the record and upload use that file
+            from .encryption import encrypt_bundle
+
+            written = encrypt_bundle(written.path, spec["encrypt"]["ageRecipients"])
     finally:
         bundle.remove_staging(staging_parent)
     record["bundle"] = {"path": str(written.path), "sizeBytes": written.size, "sha256": written.sha256,

@@ -106,7 +106,7 @@ def held_back(items: Iterable[Run], policy: Policy, now: datetime) -> list[Delet
     return [d for d in plan_retention(items, policy, now, force=True) if d.run.id not in gone]
 
 
-_BUNDLE_TIME = re.compile(r"support-bundle-(\d{4}-\d{2}-\d{2}T\d{2}_\d{2}_\d{2})(?:-\d+)?\.tar\.gz$")
+_BUNDLE_TIME = re.compile(r"support-bundle-(\d{4}-\d{2}-\d{2}T\d{2}_\d{2}_\d{2})(?:-\d+)?\.tar\.gz(?:\.age)?$")
 
 
 def bundle_time(name: str) -> datetime | None:
@@ -145,11 +145,12 @@ def collect_runs(root: Path, schedule: str, *, current: Mapping[str, Any] | None
     claimed: set[str | None] = {r.bundle for r in runs if r.bundle}
     claimed |= {(r.get("bundle") or {}).get("path") for r in records.values()}
     if bundles_dir.is_dir():
-        for path in sorted(bundles_dir.glob("*.tar.gz")):
+        for path in sorted([*bundles_dir.glob("*.tar.gz"), *bundles_dir.glob("*.tar.gz.age")]):   # .age: encrypted
             if str(path) in claimed or path.name.startswith("."):
                 continue
             when = bundle_time(path.name) or datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
-            runs.append(Run(id=path.name.removesuffix(".tar.gz"), time=when, status=UNKNOWN, bundle=str(path)))
+            runs.append(Run(id=path.name.removesuffix(".age").removesuffix(".tar.gz"), time=when, status=UNKNOWN,
+                            bundle=str(path)))
     return runs
 
 

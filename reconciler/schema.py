@@ -80,7 +80,8 @@ def _explain(error: Any) -> Iterator[tuple[JsonPath, str, bool]]:
     elif keyword == "const":
         yield path, f"expected {error.validator_value!r}, got {_describe(instance)}", False
     elif keyword == "pattern":
-        yield path, f"{instance!r} {schema.get('x-patternMessage', 'does not match ' + error.validator_value)}", False
+        shown = "the value" if schema.get("x-sensitive") else repr(instance)   # e.g. a secret key pasted by mistake
+        yield path, f"{shown} {schema.get('x-patternMessage', 'does not match ' + error.validator_value)}", False
     elif keyword in ("maxLength", "minLength"):
         limit = error.validator_value
         what = f"at most {limit}" if keyword == "maxLength" else f"at least {limit}"
