@@ -54,6 +54,10 @@ def serve(root: Path, *, max_concurrent: int, log_format: str, once: bool = Fals
     previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
     logging.getLogger("sbsched.daemon").info("serving %s (pid %d, max %d concurrent runs)%s", root, os.getpid(),
                                              max_concurrent, " once" if once else "")
+    started = clock.now()
+    if not once:
+        _audit(root, clock, "daemon-start", {"stateDir": str(root), "maxConcurrent": max_concurrent,
+                                             "metricsAddr": server.address if server is not None else None})
     try:
         return daemon.run()
     finally:
@@ -61,8 +65,22 @@ def serve(root: Path, *, max_concurrent: int, log_format: str, once: bool = Fals
             signal.signal(sig, handler)
         if server is not None:
             server.close()
+        if not once:
+            _audit(root, clock, "daemon-stop", {"stateDir": str(root),
+                                                "uptimeSeconds": int((clock.now() - started).total_seconds())})
         pidfile.release()
         logging.getLogger("sbsched.daemon").info("stopped")
+
+
+def _audit(root: Path, clock: SystemClock, event: str, details: dict[str, Any]) -> None:
+    """The daemon's start and stop in logs/audit.log; a failed write is logged, never fatal to the loop."""
+    from .audit import audit, command_line
+
+    try:
+        audit(root / "logs" / "audit.log", now=clock.now(), command=command_line(sys.argv[1:]), event=event,
+              details=details)
+    except OSError as exc:
+        logging.getLogger("sbsched.daemon").warning("cannot write the audit log: %s", exc)
 
 
 def _new_metrics() -> Metrics:

@@ -99,3 +99,26 @@ def test_the_command_line_is_recorded_without_secret_values():
     for value in ("t0k", "k3y", "pw", "pa55"):
         assert value not in scrubbed
     assert scrubbed.count(MASK) == 4 and "https://u:" in scrubbed
+
+
+def test_daemon_start_and_stop_write_one_line_each(write_manifest, state_dir, monkeypatch):
+    monkeypatch.setenv("UPLOAD_TOKEN", UPLOAD_TOKEN)
+    monkeypatch.setenv("HOOK_TOKEN", HOOK_TOKEN)
+    env = {**os.environ, "TROUBLESHOOT_SCHEDULER_DIR": str(state_dir)}
+    assert run_sbsched("apply", "-f", str(manifest(write_manifest)), env=env).code == 0
+    started = run_sbsched("daemon", "start", env=env)
+    assert started.code == 0, started.err
+    pid = json.loads((state_dir / "daemon.pid").read_text())["pid"]
+    wait_until(lambda: len(audit_lines(state_dir)) == 2, what="the daemon's start line")
+    again = run_sbsched("daemon", "start", env=env)                  # refused: not a start, no line
+    assert again.code == 2
+    stopped = run_sbsched("daemon", "stop", env=env)
+    assert stopped.code == 0, stopped.err
+    applied, start, stop = audit_lines(state_dir)
+    assert applied["event"] == "apply"
+    assert (start["event"], start["pid"], start["stateDir"], start["maxConcurrent"]) == \
+        ("daemon-start", pid, str(state_dir), 4)
+    assert "daemon start --foreground" in start["command"] and start["pid"] != os.getpid()
+    assert (stop["event"], stop["pid"]) == ("daemon-stop", pid) and stop["uptimeSeconds"] >= 0
+    assert run_sbsched("reconcile", "--once", env=env).code == 0    # one pass is no daemon start or stop
+    assert len(audit_lines(state_dir)) == 3

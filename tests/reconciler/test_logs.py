@@ -6,6 +6,8 @@ import io
 import json
 import logging
 import stat
+import subprocess
+import sys
 from datetime import datetime, timezone
 
 import pytest
@@ -113,3 +115,29 @@ def test_the_daemon_log_rotates_by_size_keeping_five_old_files_all_0600(tmp_path
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in path.parent.iterdir())
     assert all(p.stat().st_size <= 1000 for p in path.parent.iterdir())
     assert "line 199" in path.read_text()
+
+
+def test_a_background_daemons_stdout_and_stderr_follow_the_log_file_across_rotations(tmp_path):
+    """In a child process (it redirects its own fds 1 and 2): what it prints after a rotation lands in
+    the current daemon.log, not in the rotated file its stderr pointed at before."""
+    path = tmp_path / "logs" / "daemon.log"
+    code = f"""
+import logging, sys
+from pathlib import Path
+from reconciler.logs import RotatingLog
+handler = RotatingLog(Path({str(path)!r}), capture_std=True, max_bytes=400, backups=2)
+log = logging.getLogger("sbsched.test-capture")
+log.addHandler(handler)
+log.propagate = False
+for n in range(40):
+    log.warning("line %02d %s", n, "y" * 30)
+print("stdout after the rotations", flush=True)
+sys.stderr.write("stderr after the rotations\\n")
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == done.stderr == ""
+    current = path.read_text()
+    assert "stdout after the rotations" in current and "stderr after the rotations" in current
+    assert "line 39" in current
+    assert sorted(p.name for p in path.parent.iterdir()) == ["daemon.log", "daemon.log.1", "daemon.log.2"]
