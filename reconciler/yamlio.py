@@ -50,11 +50,21 @@ class _Core12Loader(yaml.CSafeLoader):
             return _STR
         return _SEQ if kind is SequenceNode else _MAP
 
+    _depth = 0
+
     def descend_resolver(self, current_node: Any, current_index: Any) -> None:
-        """No path resolvers: nothing to track while descending."""
+        """No path resolvers; but libyaml's composer (recursive C code) calls this on its way down, so
+        nesting is counted here: a document some 30,000 levels deep (`[[[[...`, `- - - ...`) would
+        overflow the C stack (SIGSEGV) before the builder's check, and libyaml's scanner slows down
+        quadratically with flow depth. Stopping here costs one counter per node."""
+        self._depth += 1
+        if self._depth > MAX_DEPTH + 2:  # the root and a scalar leaf: the builder's own check fires first
+            mark = getattr(current_node, "start_mark", None)
+            raise YamlSyntaxError(f"nesting deeper than {MAX_DEPTH} levels", mark.line + 1 if mark else 1,
+                                  mark.column + 1 if mark else 1)
 
     def ascend_resolver(self) -> None:
-        """No path resolvers: nothing to track while ascending."""
+        self._depth -= 1
 
 
 for _tag, _regex, _first in (
