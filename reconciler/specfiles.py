@@ -13,13 +13,15 @@ from typing import Any, Iterable
 
 import yaml
 
+from .yamlio import SafeLoader
+
 COLLECT_KINDS = frozenset({"SupportBundle", "Collector", "HostCollector", "Preflight", "HostPreflight", "Analyzer"})
 REDACT_KINDS = frozenset({"Redactor"})
 
 
 def spec_kinds(text: str) -> set[str]:
     """The troubleshoot kinds defined in a YAML text (possibly multi-document); raises yaml.YAMLError."""
-    return {str(doc.get("kind", "")) for raw in yaml.load_all(text, Loader=yaml.CSafeLoader)
+    return {str(doc.get("kind", "")) for raw in yaml.load_all(text, Loader=SafeLoader)
             for doc in wrapped_documents(raw)}
 
 
@@ -37,7 +39,7 @@ def wrapped_documents(doc: Any) -> list[dict[str, Any]]:
 
 def _parse_all(text: str) -> list[dict[str, Any]]:
     try:
-        return [d for raw in yaml.load_all(text, Loader=yaml.CSafeLoader) for d in wrapped_documents(raw)]
+        return [d for raw in yaml.load_all(text, Loader=SafeLoader) for d in wrapped_documents(raw)]
     except yaml.YAMLError:
         return []
 

@@ -77,6 +77,33 @@ for _tag, _regex, _first in (
     _Core12Loader.add_implicit_resolver(_tag, re.compile(_regex), list(_first))
 
 
+SPEC_MAX_DEPTH = 1_000  # troubleshoot specs and bundle files: far above real ones, far below a C stack overflow
+
+
+class NestingTooDeep(yaml.MarkedYAMLError):
+    """A yaml.YAMLError, so that every reader's `except yaml.YAMLError` reports it as bad YAML."""
+
+
+class SafeLoader(yaml.CSafeLoader):
+    """PyYAML's C safe loader (same results as yaml.safe_load) that refuses documents nested deeper than
+    `max_depth`: libyaml's composer recurses in C, and ~30,000 levels (`[[[[...`, 60 KB) overflow the stack
+    with SIGSEGV. For troubleshoot spec files and the YAML files of bundles; manifests use `load`."""
+
+    max_depth = SPEC_MAX_DEPTH
+    _depth = 0
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        self._depth += 1
+        if self._depth > self.max_depth:
+            mark = getattr(current_node, "start_mark", None)
+            raise NestingTooDeep(problem=f"nesting deeper than {self.max_depth:,} levels", problem_mark=mark)
+        super().descend_resolver(current_node, current_index)
+
+    def ascend_resolver(self) -> None:
+        self._depth -= 1
+        super().ascend_resolver()
+
+
 class YamlSyntaxError(Exception):
     """The text is not one well-formed YAML document; line and column are 1-based."""
 

@@ -19,6 +19,8 @@ from typing import Any, Iterable, Sequence
 
 import yaml
 
+from ..yamlio import SafeLoader
+
 MASK = "***HIDDEN***"
 
 
@@ -106,7 +108,7 @@ def load_yaml(data: bytes | str) -> Any:
 
 
 def _first_document(text: str) -> Any:
-    documents: Iterable[Any] = yaml.load_all(text, Loader=yaml.CSafeLoader)
+    documents: Iterable[Any] = yaml.load_all(text, Loader=SafeLoader)
     for document in documents:
         return document
     return None

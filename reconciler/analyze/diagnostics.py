@@ -12,6 +12,7 @@ from typing import Any, Iterator
 
 import yaml
 
+from ..yamlio import SafeLoader
 from . import when
 from .spec import ANALYZER_KINDS, AnalyzerSpecError
 
@@ -181,7 +182,7 @@ def when_diagnostics(spec_path: str) -> list[str]:
     except (OSError, UnicodeDecodeError) as exc:
         raise AnalyzerSpecError(f"cannot read spec {spec_path}: {getattr(exc, 'strerror', None) or exc}") from None
     try:
-        documents = [d for d in yaml.compose_all(text, Loader=yaml.CSafeLoader) if d is not None]
+        documents = [d for d in yaml.compose_all(text, Loader=SafeLoader) if d is not None]
     except yaml.YAMLError:
         return []
     found: list[tuple[int, int, str]] = []
@@ -190,7 +191,7 @@ def when_diagnostics(spec_path: str) -> list[str]:
             found.append((node.start_mark.line + 1, node.start_mark.column + 1, f"{path}: {message}"))
         for value, line0, col0, inner in _wrapped(document, text):
             try:
-                inner_documents = [d for d in yaml.compose_all(inner, Loader=yaml.CSafeLoader) if d is not None]
+                inner_documents = [d for d in yaml.compose_all(inner, Loader=SafeLoader) if d is not None]
             except yaml.YAMLError:
                 continue
             for inner_document in inner_documents:

@@ -16,6 +16,7 @@ import yaml
 
 from ..errors import SbschedError
 from ..specfiles import wrapped_documents
+from ..yamlio import SafeLoader
 from .results import AnalyzerSpec
 
 ANALYZER_KINDS = frozenset({"SupportBundle", "Analyzer", "Preflight", "HostPreflight"})
@@ -73,7 +74,7 @@ def analyzers_of(documents: Iterable[Any], source: str) -> list[AnalyzerSpec]:
 def read_spec(path: str) -> list[Any]:
     try:
         with open(path, encoding="utf-8") as handle:
-            return list(yaml.load_all(handle, Loader=yaml.CSafeLoader))
+            return list(yaml.load_all(handle, Loader=SafeLoader))
     except FileNotFoundError:
         raise AnalyzerSpecError(f"spec file not found: {path}") from None
     except IsADirectoryError:

@@ -17,6 +17,7 @@ import yaml
 
 from ..errors import SbschedError
 from ..specfiles import wrapped_documents
+from ..yamlio import SafeLoader
 from . import CollectorSpec
 
 HOST_KINDS = frozenset({"HostCollector", "HostPreflight"})
@@ -63,7 +64,7 @@ def load(paths: Iterable[str], *, inline_collectors: Iterable[Mapping[str, Any]]
     for path in paths:
         try:
             with open(path, encoding="utf-8") as handle:
-                documents = list(yaml.safe_load_all(handle))
+                documents = list(yaml.load_all(handle, Loader=SafeLoader))
         except OSError as exc:
             raise SpecLoadError(f"cannot read spec {path}: {exc.strerror}") from None
         except (yaml.YAMLError, UnicodeDecodeError) as exc:

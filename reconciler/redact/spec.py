@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from ..specfiles import wrapped_documents
+from ..yamlio import SafeLoader
 from .builtin import MASK, Edit, Rewrite, Rule, Session, Substitution, SubstitutionRule, masking
 
 API_VERSIONS = ("troubleshoot.sh/v1beta2", "troubleshoot.replicated.com/v1beta1")
@@ -62,7 +63,7 @@ def _spec_redactors(path: str) -> list[Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise RedactorSpecError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
     try:
-        documents = [doc for raw in yaml.load_all(text, Loader=yaml.CSafeLoader)
+        documents = [doc for raw in yaml.load_all(text, Loader=SafeLoader)
                      for doc in wrapped_documents(raw)]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
