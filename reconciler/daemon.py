@@ -21,8 +21,7 @@ import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from . import engine, executions
 from .clock import Clock
@@ -339,12 +338,20 @@ class Daemon:
 
     # Recovery and shutdown ---------------------------------------------------------------------------
     def recover(self) -> None:
-        """Runs left `running` by a process that is gone become failed/interrupted; nothing stays active."""
+        """Runs left `running` by a process that is gone become failed/interrupted; nothing stays active:
+        an id still in a schedule's `active` whose run ended (its record final on disk, its batched status
+        change lost with the process that died before writing it) is settled from its record."""
         host = socket.gethostname()
         dead: list[dict[str, Any]] = []
-        for record in _running_records(self.store.root):
+        live: set[str] = set()
+        ended: dict[str, dict[str, Any]] = {}
+        for record in executions.history(self.store.root):
+            if record.get("status") != "running":
+                ended.setdefault(str(record.get("id")), record)
+                continue
             runner = record.get("runner") or {}
             if runner.get("host") == host and process_alive(runner.get("pid")) and runner.get("pid") != os.getpid():
+                live.add(record["id"])
                 continue  # a manual `sbsched run` in progress
             now = self.clock.now()
             record.update(status="failed", reason="interrupted", endTime=now.isoformat(),
@@ -355,9 +362,18 @@ class Daemon:
                         extra=run_fields(record["schedule"], record["id"], status="failed", reason="interrupted"))
             if self.metrics is not None:
                 self.metrics.finished(record)
-        if dead:
-            now = self.clock.now()
-            changes = [functools.partial(_finish, record=r, now=now) for r in dead]
+        now = self.clock.now()
+        changes = [functools.partial(_finish, record=r, now=now) for r in dead]
+        settled = live | {r["id"] for r in dead}
+        for name, entry in self.store.read()["schedules"].items():
+            for run_id in (entry.get("status") or {}).get("active") or []:
+                if run_id not in settled:
+                    final = ended.get(run_id)
+                    changes.append(functools.partial(_finish, record=final, now=now) if final is not None
+                                   else functools.partial(_drop_active, name=name, run_id=run_id))
+                    log.warning("%s: listed as active, but its run has ended; status settled from %s", run_id,
+                                "its record" if final is not None else "nothing (no record)")
+        if changes:
             write_now(self.store, *changes, now=now, lock_timeout=self.lock_timeout,
                       command="sbsched daemon (recovery)")
 
@@ -398,7 +414,11 @@ def _finish(state: dict[str, Any], *, record: dict[str, Any], now: datetime) -> 
     return mark_finished(state, record["schedule"], record, now)
 
 
-def _running_records(root: Path) -> Iterator[dict[str, Any]]:
-    for record in executions.history(root):
-        if record.get("status") == "running":
-            yield record
+def _drop_active(state: dict[str, Any], *, name: str, run_id: str) -> dict[str, Any]:
+    """The state without `run_id` in schedule `name`'s active list (a run with no record at all)."""
+    schedules = dict(state["schedules"])
+    entry = dict(schedules[name])
+    entry["status"] = dict(entry.get("status") or {})
+    entry["status"]["active"] = [a for a in entry["status"].get("active") or [] if a != run_id]
+    schedules[name] = entry
+    return {**state, "schedules": schedules}
