@@ -372,7 +372,8 @@ class Daemon:
                     changes.append(functools.partial(_finish, record=final, now=now) if final is not None
                                    else functools.partial(_drop_active, name=name, run_id=run_id))
                     log.warning("%s: listed as active, but its run has ended; status settled from %s", run_id,
-                                "its record" if final is not None else "nothing (no record)")
+                                "its record" if final is not None else "nothing (no record)",
+                                extra=run_fields(name, run_id))
         if changes:
             write_now(self.store, *changes, now=now, lock_timeout=self.lock_timeout,
                       command="sbsched daemon (recovery)")
