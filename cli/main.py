@@ -312,6 +312,14 @@ def run(argv: list[str] | None = None) -> int:
         if exc.hint:
             sys.stderr.write(f"hint: {exc.hint}\n")
         return exc.exit_code
+    except OSError as exc:  # the host's fault, not a bug: a full disk, a read-only or vanished path
+        if _Globals.verbose:
+            import traceback
+
+            traceback.print_exc()
+        where = f": {exc.filename}" if exc.filename else ""
+        sys.stderr.write(f"sbsched: error: {exc.strerror or exc}{where}\n")
+        return 2
     except Exception as exc:  # the boundary: one line, the traceback only when asked for
         if _Globals.verbose:
             import traceback

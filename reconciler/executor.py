@@ -71,11 +71,11 @@ def execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> 
     record["startTime"] = now.isoformat()
     record["runner"] = {"pid": os.getpid(), "host": socket.gethostname()}
     executions.write(store.root, record)
-    sink(lambda s: mark_started(s, name, run_id))
     from .redact import RedactorSpecError
 
     previous = (entry.get("status") or {}).get("lastResult")
     try:
+        sink(lambda s: mark_started(s, name, run_id))  # inside: a full disk fails the run, never strands it `running`
         _pipeline(store.root, name, set_name, spec, record, now, started, options, previous)
     except TransientError as exc:  # e.g. the API server is down: the policy retries
         record.update(status="failed", reason=exc.reason, error={"class": "transient", "message": str(exc)})
