@@ -12,6 +12,8 @@ from .state_store import StateStore
 
 log = logging.getLogger("sbsched.daemon")
 BATCH_WINDOW = 0.2       # seconds over which status changes are gathered into one write
+RETRY_AFTER = 5.0        # seconds before a batch whose write failed is written again
+_RETRY: StateChange = lambda state: state  # noqa: E731  (the queue timed out: write what was carried)
 
 
 class StatusBatcher:
@@ -36,11 +38,15 @@ class StatusBatcher:
     def _loop(self) -> None:
         closing = False
         pause = threading.Event()  # never set: waiting on it is a plain, interruptible pause
+        carried: list[StateChange] = []  # a batch whose write failed (a full disk, a busy lock): tried again
         while not closing:
-            first = self.changes.get()
+            try:
+                first = self.changes.get(timeout=RETRY_AFTER if carried else None)
+            except queue.Empty:
+                first = _RETRY
             closing = first is None
-            batch = [] if first is None else [first]
-            if not closing:
+            batch = list(carried) + ([] if first is None or first is _RETRY else [first])
+            if not closing and first is not _RETRY:
                 pause.wait(BATCH_WINDOW)  # let the changes of runs ending together pile up
             while True:
                 try:
@@ -56,5 +62,9 @@ class StatusBatcher:
                     self.last_written = write_now(self.store, *batch, now=self.clock.now(),
                                                   lock_timeout=self.lock_timeout, command="sbsched daemon")
                     self.writes += 1
-                except SbschedError as exc:
-                    log.error("could not write %d status change(s): %s", len(batch), exc.message)
+                    carried = []
+                except (SbschedError, OSError) as exc:  # an OSError used to end this thread: every later
+                    carried = batch                      # status change was lost until a restart
+                    message = exc.message if isinstance(exc, SbschedError) else f"{type(exc).__name__}: {exc}"
+                    log.error("could not write %d status change(s)%s: %s", len(batch),
+                              "" if closing else f"; trying again in {RETRY_AFTER:g}s", message)
