@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from . import engine, executions
 from .clock import Clock
 from .collect.runner import Registry
+from .errors import StateError
 from .executor import RunOptions, execute, write_now
 from .gcpause import paused_gc
 from .logs import run_context, run_fields
@@ -154,15 +155,23 @@ class Daemon:
         if not force and stamp in (self.state_stamp, self.batcher.last_written):
             self.state_stamp = stamp  # unchanged, or only our own status writes: nothing to re-plan
             return
-        self.index, self.packed = {}, {}
+        index: dict[str, dict[str, Any]] = {}
+        packed: dict[str, bytes] = {}
         successes: dict[str, str | None] = {}
-        with paused_gc():
-            for name, raw in self.store.iter_records():
-                record = json.loads(raw)
-                if self.metrics is not None:
-                    successes[name] = (record.get("status") or {}).get("lastSuccessfulTime")
-                self.index[name] = _slim(record, self._shared)
-                self.packed[name] = zlib.compress(raw, 1)
+        try:
+            with paused_gc():
+                for name, raw in self.store.iter_records():
+                    record = json.loads(raw)
+                    if self.metrics is not None:
+                        successes[name] = (record.get("status") or {}).get("lastSuccessfulTime")
+                    index[name] = _slim(record, self._shared)
+                    packed[name] = zlib.compress(raw, 1)
+        except (StateError, OSError, ValueError) as exc:
+            if force:
+                raise   # at start: refuse, rather than run without knowing the schedules
+            log.error("cannot re-read the state (%s); keeping the schedules read before, retrying", exc)
+            return      # state_stamp unchanged: the next iteration tries again
+        self.index, self.packed = index, packed
         self.state_stamp = stamp
         if self.metrics is not None:
             self.metrics.loaded(successes)

@@ -322,3 +322,25 @@ def test_an_unreachable_api_server_is_retried_per_policy_and_the_retry_collects(
     d.close()
     (record,) = records(store)
     assert (record["status"], record["attempt"], record["bundle"]["collectors"]["succeeded"]) == ("completed", 2, 1)
+
+
+def test_a_state_that_cannot_be_reread_keeps_the_loop_running_on_what_it_read_before(tmp_path, caplog):
+    clock = FakeClock(T0)
+    store, _ = make(tmp_path, """
+        - name: s
+          cron: "0 13 * * *"
+          collect: {hostCollectors: [{ok: {}}]}
+    """, clock)
+    d = daemon(store, clock)
+    good = store.path.read_bytes()
+    store.path.write_bytes(b'{"serial": 3, "schedules": {"s": {')   # torn by hand, say
+    d.request_reload()
+    clock.set(datetime(2026, 6, 1, 13, 0, 1, tzinfo=timezone.utc))
+    d.tick()   # must not raise: the slot still fires from the schedules read before
+    d.wait_idle()
+    assert "cannot re-read the state" in caplog.text
+    assert [r["id"] for r in records(store)] == ["s-20260601T1300Z"]
+    store.path.write_bytes(good)
+    d.tick()
+    assert set(d.index) == {"s"}
+    d.close()
