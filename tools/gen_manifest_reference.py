@@ -35,10 +35,7 @@ def main() -> None:
         if key == "defaults":
             rows.append(_row("defaults", {"type": "object"}, root["$defs"]["defaults"]["description"]))
             continue
-        _walk(root, key, sub, rows)
-    schedule = root["$defs"]["schedule"]
-    for key, sub in schedule["properties"].items():
-        _walk(root, f"schedules[].{key}", sub, rows, required=key in schedule.get("required", []))
+        _walk(root, key, sub, rows)   # `schedules` brings each schedule field as schedules[].<field>
     sys.stdout.write(HEADER + "\n".join(rows) + "\n")
 
 
