@@ -93,8 +93,10 @@ def execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> 
         end = clock.now()
         record["endTime"] = end.isoformat()
         record["durationSeconds"] = round(options.monotonic() - started, 3)
-        executions.write(store.root, record)
-        sink(lambda s: mark_finished(s, name, record, end))
+        try:
+            executions.write(store.root, record)
+        finally:  # even when the record cannot be rewritten (a full disk): the daemon's batched status
+            sink(lambda s: mark_finished(s, name, record, end))  # write retries, so `active` is cleared
     return record
 
 

@@ -85,3 +85,26 @@ def test_execute_records_a_failed_first_status_write_as_a_failed_run(tmp_path, s
     assert record["error"] == {"class": "transient", "message": "OSError: [Errno 28] No space left on device"}
     assert len(calls) == 2                       # the failure is still reported to the state
     assert [r["status"] for r in _records(state_dir)] == ["failed"]
+
+
+def test_the_final_status_change_is_sent_even_when_the_record_cannot_be_rewritten(tmp_path, state_dir,
+                                                                                  monkeypatch):
+    """The daemon's status writes are retried once the disk has room; a record that could not be rewritten
+    must still clear its run from `active` there (the record itself is settled at the next start)."""
+    import pytest
+
+    from reconciler import executions
+
+    assert run_sbsched("apply", "-f", str(_manifest(tmp_path / "m.yaml", 2))).code == 0
+    real_write, writes, calls = executions.write, [], []
+
+    def full_at_the_end(root, record):
+        writes.append(record["status"])
+        if record["status"] != "running":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(root, record)
+
+    monkeypatch.setattr(executions, "write", full_at_the_end)
+    with pytest.raises(OSError):
+        execute(StateStore(state_dir), "s001", SystemClock(), RunOptions(status_sink=calls.append))
+    assert writes == ["running", "completed"] and len(calls) == 2   # mark_started, then mark_finished
