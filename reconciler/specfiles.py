@@ -8,15 +8,35 @@ from __future__ import annotations
 
 import base64
 import binascii
+import errno
 import os
+import stat
 from typing import Any, Iterable
 
 import yaml
 
 from .yamlio import SafeLoader
 
+MAX_SPEC_BYTES = 64 * 1024 * 1024   # as for manifests: a spec file is a few KB; /dev/zero is not one
+
 COLLECT_KINDS = frozenset({"SupportBundle", "Collector", "HostCollector", "Preflight", "HostPreflight", "Analyzer"})
 REDACT_KINDS = frozenset({"Redactor"})
+
+
+def read_spec_text(path: str) -> str:
+    """A spec file's text, as `open(path, encoding="utf-8").read()` would give it, but only from a regular
+    file of at most MAX_SPEC_BYTES: a manifest naming /dev/zero, a FIFO or a huge file as a spec made
+    validate (and a daemon run) read until memory ran out, or block. Raises OSError / UnicodeDecodeError."""
+    info = os.stat(path)
+    if stat.S_ISDIR(info.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
+    if not stat.S_ISREG(info.st_mode):
+        raise OSError(errno.EINVAL, "not a regular file", path)
+    with open(path, "rb") as handle:
+        raw = handle.read(MAX_SPEC_BYTES + 1)
+    if len(raw) > MAX_SPEC_BYTES:
+        raise OSError(errno.EFBIG, f"over the {MAX_SPEC_BYTES // 2**20} MiB spec file limit", path)
+    return raw.decode("utf-8")
 
 
 def spec_kinds(text: str) -> set[str]:
@@ -61,8 +81,7 @@ def check_file(path: str, wanted: frozenset[str]) -> str | None:
     """None when `path` holds at least one troubleshoot spec of a `wanted` kind; else why not."""
     displayed = shown(path)
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+        text = read_spec_text(path)
     except FileNotFoundError:
         return f"file not found: {displayed}"
     except (OSError, UnicodeDecodeError) as exc:

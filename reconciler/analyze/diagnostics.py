@@ -12,6 +12,7 @@ from typing import Any, Iterator
 
 import yaml
 
+from ..specfiles import read_spec_text
 from ..yamlio import SafeLoader
 from . import when
 from .spec import ANALYZER_KINDS, AnalyzerSpecError
@@ -175,8 +176,7 @@ def when_diagnostics(spec_path: str) -> list[str]:
     """`FILE:LINE:COL: analyzers[i].<kind>.outcomes[j].<fail|warn|pass>.when: message` for every bad `when`.
     A file that is not YAML gives none (validate reports that on its own); one that cannot be read raises."""
     try:
-        with open(spec_path, encoding="utf-8") as handle:
-            text = handle.read()
+        text = read_spec_text(spec_path)
     except FileNotFoundError:
         raise AnalyzerSpecError(f"spec file not found: {spec_path}") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from ..errors import SbschedError
-from ..specfiles import wrapped_documents
+from ..specfiles import read_spec_text, wrapped_documents
 from ..yamlio import SafeLoader
 from .results import AnalyzerSpec
 
@@ -73,8 +73,7 @@ def analyzers_of(documents: Iterable[Any], source: str) -> list[AnalyzerSpec]:
 
 def read_spec(path: str) -> list[Any]:
     try:
-        with open(path, encoding="utf-8") as handle:
-            return list(yaml.load_all(handle, Loader=SafeLoader))
+        return list(yaml.load_all(read_spec_text(path), Loader=SafeLoader))
     except FileNotFoundError:
         raise AnalyzerSpecError(f"spec file not found: {path}") from None
     except IsADirectoryError:

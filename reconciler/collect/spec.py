@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from ..errors import SbschedError
-from ..specfiles import wrapped_documents
+from ..specfiles import read_spec_text, wrapped_documents
 from ..yamlio import SafeLoader
 from . import CollectorSpec
 
@@ -63,8 +63,7 @@ def load(paths: Iterable[str], *, inline_collectors: Iterable[Mapping[str, Any]]
     found: list[CollectorSpec] = []
     for path in paths:
         try:
-            with open(path, encoding="utf-8") as handle:
-                documents = list(yaml.load_all(handle, Loader=SafeLoader))
+            documents = list(yaml.load_all(read_spec_text(path), Loader=SafeLoader))
         except OSError as exc:
             raise SpecLoadError(f"cannot read spec {path}: {exc.strerror}") from None
         except (yaml.YAMLError, UnicodeDecodeError) as exc:

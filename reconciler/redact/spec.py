@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from ..specfiles import wrapped_documents
+from ..specfiles import read_spec_text, wrapped_documents
 from ..yamlio import SafeLoader
 from .builtin import MASK, Edit, Rewrite, Rule, Session, Substitution, SubstitutionRule, masking
 
@@ -56,8 +56,7 @@ def load_redactor_specs(paths: list[str]) -> list[Redactor]:
 
 def _spec_redactors(path: str) -> list[Any]:
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+        text = read_spec_text(path)
     except FileNotFoundError:
         raise RedactorSpecError(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
