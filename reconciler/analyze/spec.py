@@ -63,7 +63,7 @@ def analyzers_of(documents: Iterable[Any], source: str) -> list[AnalyzerSpec]:
     for document in documents:
         for inner in wrapped_documents(document):
             kind, spec = inner.get("kind"), inner.get("spec") or {}
-            if kind not in ANALYZER_KINDS or not isinstance(spec, dict):
+            if not isinstance(kind, str) or kind not in ANALYZER_KINDS or not isinstance(spec, dict):
                 continue
             found += entries(spec.get("analyzers"), host=kind == "HostPreflight", source=source)
             if kind in ("SupportBundle", "Analyzer"):

@@ -34,7 +34,7 @@ def collectors_of(documents: Iterable[Any], source: str) -> list[CollectorSpec]:
     for doc in documents:
         for inner in wrapped_documents(doc):
             kind, spec = inner.get("kind"), inner.get("spec") or {}
-            if not isinstance(spec, dict):
+            if not isinstance(spec, dict) or not isinstance(kind, str):   # `kind: []` is no kind at all
                 continue
             if kind in HOST_KINDS:
                 found += entries(spec.get("collectors"), host=True, source=source)
@@ -48,7 +48,7 @@ def collectors_of(documents: Iterable[Any], source: str) -> list[CollectorSpec]:
 def entries(items: Any, *, host: bool, source: str) -> list[CollectorSpec]:
     """`[{kind: {params}}]` → CollectorSpecs; an entry not of that shape is reported as its own kind."""
     out: list[CollectorSpec] = []
-    for item in items or []:
+    for item in items if isinstance(items, list) else [] if items is None else [items]:  # `collectors: 1`: malformed
         if isinstance(item, dict) and len(item) == 1:
             kind, params = next(iter(item.items()))
             out.append(CollectorSpec(str(kind), params if isinstance(params, dict) else {}, host, source))

@@ -1,0 +1,25 @@
+"""Found by `make stress` (stress/fuzz.py, Hypothesis): spec documents shaped in ways troubleshoot never
+writes must fail as the project's own errors (or be ignored), never as a TypeError or the like."""
+from __future__ import annotations
+
+from reconciler.analyze import load_analyzers
+from reconciler.collect import spec as collect_spec
+
+
+def test_a_spec_whose_kind_is_not_a_string_is_not_a_spec(tmp_path):
+    """`kind: []` raised TypeError (unhashable) from the collector and analyzer loaders: at run time (the
+    spec edited after apply) that failed the run as a transient error, retried in vain."""
+    path = tmp_path / "spec.yaml"
+    path.write_text("apiVersion: troubleshoot.sh/v1beta2\nkind: []\nmetadata: null\nspec: {collectors: [{cpu: {}}]}\n"
+                    "---\napiVersion: troubleshoot.sh/v1beta2\nkind: {SupportBundle: 1}\nspec: {}\n")
+    assert collect_spec.load([str(path)]) == []
+    assert load_analyzers([str(path)], strict=False) == []
+
+
+def test_a_collectors_value_that_is_not_a_list_is_one_malformed_entry(tmp_path):
+    """`collectors: 1` raised TypeError ('int' object is not iterable); a string was split into one
+    malformed collector per character."""
+    path = tmp_path / "spec.yaml"
+    path.write_text("apiVersion: troubleshoot.sh/v1beta2\nkind: SupportBundle\nspec: {collectors: 1, hostCollectors: cpu}\n")
+    found = collect_spec.load([str(path)])
+    assert [(c.kind, c.host) for c in found] == [("<malformed>", False), ("<malformed>", True)]
