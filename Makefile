@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 export NO_PROXY := 127.0.0.1,localhost,::1
 export no_proxy := 127.0.0.1,localhost,::1
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench stress clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+stress: $(STAMP)
+	$(BIN)/python stress/run.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
