@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import random
+import shutil
 import socket
 import sys
 import threading
@@ -21,9 +22,11 @@ import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from . import engine, executions
+from .bundle import bundle_name
 from .clock import Clock
 from .collect.runner import Registry
 from .errors import StateError
@@ -354,7 +357,10 @@ class Daemon:
         dead: list[dict[str, Any]] = []
         live: set[str] = set()
         ended: dict[str, dict[str, Any]] = {}
-        for record in executions.history(self.store.root):
+        every = executions.history(self.store.root)
+        live_names = {(r.get("schedule"), _bundle_base(r)) for r in every if r.get("status") == "running"
+                      and (r.get("runner") or {}).get("host") == host and process_alive((r.get("runner") or {}).get("pid"))}
+        for record in every:
             if record.get("status") != "running":
                 ended.setdefault(str(record.get("id")), record)
                 continue
@@ -366,6 +372,7 @@ class Daemon:
             record.update(status="failed", reason="interrupted", endTime=now.isoformat(),
                           error={"class": "transient", "message": "the process running it died"})
             executions.write(self.store.root, record)
+            _remove_debris(self.store.root, record, live=live_names)
             dead.append(record)
             log.warning("%s: marked failed (interrupted): its process is gone", record["id"],
                         extra=run_fields(record["schedule"], record["id"], status="failed", reason="interrupted"))
@@ -422,6 +429,30 @@ def _after(gate: threading.Event, due: engine.Due, work: Callable[..., dict[str,
 
 def _finish(state: dict[str, Any], *, record: dict[str, Any], now: datetime) -> dict[str, Any]:
     return mark_finished(state, record["schedule"], record, now)
+
+
+def _bundle_base(record: Mapping[str, Any]) -> str | None:
+    """The bundle name (without a -N suffix) a run's start time gave its staging dir and archive."""
+    try:
+        return bundle_name(datetime.fromisoformat(str(record["startTime"])), set())
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _remove_debris(root: Path, record: Mapping[str, Any], *, live: set[tuple[Any, str | None]]) -> None:
+    """A killed run's staging dir (its collectors' output before redaction) and partial archive: nothing
+    else removes them. Found by the bundle name its start time gave them; a live run's are left alone."""
+    schedule, base = str(record.get("schedule") or ""), _bundle_base(record)
+    if base is None or not schedule or "/" in schedule or schedule.startswith(".") or (schedule, base) in live:
+        return
+    directory = root / "bundles" / schedule
+    for pattern in (f".staging-{base}", f".staging-{base}-*", f".{base}.tar.gz.*.tmp", f".{base}-*.tar.gz.*.tmp"):
+        for path in directory.glob(pattern):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            log.warning("%s: removed %s, left by its killed run", record.get("id"), path.name)
 
 
 def _drop_active(state: dict[str, Any], *, name: str, run_id: str) -> dict[str, Any]:
