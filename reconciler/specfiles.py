@@ -27,7 +27,10 @@ def read_spec_text(path: str) -> str:
     """A spec file's text, as `open(path, encoding="utf-8").read()` would give it, but only from a regular
     file of at most MAX_SPEC_BYTES: a manifest naming /dev/zero, a FIFO or a huge file as a spec made
     validate (and a daemon run) read until memory ran out, or block. Raises OSError / UnicodeDecodeError."""
-    info = os.stat(path)
+    try:
+        info = os.stat(path)
+    except ValueError:  # a NUL character in the path: open() and stat() raise ValueError, not OSError
+        raise OSError(errno.EINVAL, "not a valid path (it holds a NUL character)", path) from None
     if stat.S_ISDIR(info.st_mode):
         raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
     if not stat.S_ISREG(info.st_mode):

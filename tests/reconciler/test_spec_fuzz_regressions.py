@@ -2,6 +2,8 @@
 writes must fail as the project's own errors (or be ignored), never as a TypeError or the like."""
 from __future__ import annotations
 
+import pytest
+
 from reconciler.analyze import load_analyzers
 from reconciler.collect import spec as collect_spec
 
@@ -23,3 +25,18 @@ def test_a_collectors_value_that_is_not_a_list_is_one_malformed_entry(tmp_path):
     path.write_text("apiVersion: troubleshoot.sh/v1beta2\nkind: SupportBundle\nspec: {collectors: 1, hostCollectors: cpu}\n")
     found = collect_spec.load([str(path)])
     assert [(c.kind, c.host) for c in found] == [("<malformed>", False), ("<malformed>", True)]
+
+
+def test_a_spec_path_with_a_nul_character_is_reported_not_raised(tmp_path):
+    """`specs: ["\\0"]` made validate raise ValueError (embedded null byte) from open()."""
+    from reconciler import specfiles
+    from reconciler.manifest_file import load_manifest
+
+    manifest = tmp_path / "schedules.yaml"
+    manifest.write_text('apiVersion: sbsched/v1\nkind: ScheduleSet\nmetadata: {name: g}\nschedules:\n'
+                        '  - {name: g, cron: "0 2 * * *", collect: {specs: ["a\\0b"]}}\n')
+    result = load_manifest(str(manifest))
+    assert any("NUL character" in d.message for d in result.diagnostics)
+    with pytest.raises(collect_spec.SpecLoadError, match="NUL"):
+        collect_spec.load([str(tmp_path / "a\0b")])
+    assert "NUL" in specfiles.check_file("a\0b", specfiles.COLLECT_KINDS)
