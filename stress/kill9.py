@@ -10,7 +10,8 @@ daemon: `sbsched daemon start --foreground` on three schedules firing every minu
 the clock hook (SBSCHED_CLOCK_OFFSET_SECONDS: each daemon's clock reads 1.5 s before its own minute, one
 minute later than the previous daemon's), killed at a random time between its "serving" line and a
 little after its runs end. The next daemon of the chain is the restart: it must mark whatever the dead
-one left `running` as failed/interrupted at open, never start a slot that has a record (each "started"
+one left `running` as failed/interrupted at open (and remove its staging dir and partial archive), never
+start a slot that has a record (each "started"
 id appears once across every daemon's log, and a finished record is never rewritten: same startTime
 and runner pid), and the state must keep parsing with the applied specs. The last daemon is drained
 with SIGTERM and nothing may be left `running` or `active`.
@@ -111,7 +112,7 @@ def apply_trials(result: Result, trials: int, rng: random.Random) -> None:
     result.details["apply"] = {"schedules": APPLY_SCHEDULES, "apply seconds": round(max(durations), 3),
                                "locked seconds": round(max(locked), 3)}
     current = 1
-    finished_first = killed_in_lock = 0
+    finished_first = killed_in_lock = landed = 0
     kill_points: list[float] = []
     audit_before = len(list(iter_json_lines(state_dir / "logs" / "audit.log")))
     serial_before = read_json(state_dir / "state.json")["serial"]
@@ -140,6 +141,7 @@ def apply_trials(result: Result, trials: int, rng: random.Random) -> None:
             return
         if specs == expected[target]:
             current = target
+            landed += 1
         elif specs != expected[current]:
             result.fail(f"apply trial {trial}: state.json is neither the old nor the new plan "
                         f"({len(specs)} schedules)")
@@ -162,7 +164,8 @@ def apply_trials(result: Result, trials: int, rng: random.Random) -> None:
     serial_after = read_json(state_dir / "state.json")["serial"]
     audit_after = len(list(iter_json_lines(state_dir / "logs" / "audit.log")))
     writes = serial_after - serial_before
-    result.details["apply"].update(finished_before_kill=finished_first, killed_holding_lock=int(killed_in_lock),
+    result.details["apply"].update(new_plan_after_kill=landed, old_plan_after_kill=trials - landed,
+                                   finished_before_kill=finished_first, killed_holding_lock=int(killed_in_lock),
                                    state_writes=writes, audit_lines=audit_after - audit_before,
                                    leftover_temp_files=len(debris["temp files"]))
     if debris["temp files"]:
@@ -186,6 +189,7 @@ defaults:
       - memory: {}
       - run: {collectorName: noise, command: sh, args: ["-c", "head -c 1500000 /dev/urandom | base64"], timeout: 30s}
   policy: {concurrency: Forbid, retries: 0, timeoutSeconds: 120}
+  retention: {keepLast: 1000, keepFailed: 1000}   # every record stays: the slot checks read them all
 schedules:
   - {name: alpha, cron: "* * * * *"}
   - {name: bravo, cron: "* * * * *"}
@@ -297,11 +301,12 @@ def daemon_trials(result: Result, trials: int, rng: random.Random) -> None:
                         f"{chain.logs[-1].read_text()[-300:]}")
             return
         served = time.monotonic() - spawned
-        # Recovery happened before "serving": only this daemon's own runs may be `running` now.
-        stale = [r["id"] for r in records(state_dir) if r.get("status") == "running"
-                 and (r.get("runner") or {}).get("pid") != proc.pid]
-        if stale:
-            result.fail(f"daemon trial {trial}: still running after the restart: {stale[:3]}")
+
+        def stale() -> list[str]:   # recovery runs right after "serving": only this daemon's runs may run
+            return [r["id"] for r in records(state_dir) if r.get("status") == "running"
+                    and (r.get("runner") or {}).get("pid") != proc.pid]
+        if not wait_until(lambda: not stale() or proc.poll() is not None, timeout=15):
+            result.fail(f"daemon trial {trial}: still running 15 s after the restart: {stale()[:3]}")
         delay = rng.uniform(served, run_window)
         wait_until(lambda: proc.poll() is not None, timeout=max(0.0, delay - (time.monotonic() - spawned)),
                    interval=0.002)
@@ -311,7 +316,7 @@ def daemon_trials(result: Result, trials: int, rng: random.Random) -> None:
         if not _check_state(result, state_dir, applied, f"daemon trial {trial}"):
             return
         after = _finished_snapshot(state_dir)
-        changed = [rid for rid, seen in before.items() if after.get(rid) != seen]
+        changed = [rid for rid, seen in before.items() if after.get(rid, seen) != seen]   # gone: retention
         if changed:
             rewritten += 1
             result.fail(f"daemon trial {trial}: finished record(s) rewritten by a later daemon (slot ran twice?): "
