@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import sys
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import click
 import typer
@@ -279,6 +279,86 @@ def resume(name: str, lock_timeout: LockTimeoutOpt = 30.0) -> int:
 
     return set_suspended(name, suspended=False, state_dir=_state_dir(), lock_timeout=lock_timeout,
                          command=_command_line())
+
+
+# -- imperative verbs: they edit the manifest file (ruamel round-trip), then show or apply its plan ----------
+EditFileOpt = Annotated[str, typer.Option("-f", "--filename", help="The manifest to edit.")]
+EditCronOpt = Annotated[Optional[str], typer.Option("--cron", help="Cron expression (5 fields or a macro).")]
+EditZoneOpt = Annotated[Optional[str], typer.Option("--timezone", help="IANA zone of the cron expression.")]
+EditNamespacesOpt = Annotated[Optional[list[str]], typer.Option(
+    "--namespace", help="collect.namespaces; repeatable; replaces the list ('' empties it).")]
+EditSpecsOpt = Annotated[Optional[list[str]], typer.Option(
+    "--spec", help="collect.specs (troubleshoot spec files); repeatable; replaces the list ('' empties it).")]
+EditUploadOpt = Annotated[Optional[str], typer.Option("--upload", help="upload.url: s3:// gs:// https:// file:// "
+                                                      "('' removes the upload).")]
+EditApplyOpt = Annotated[bool, typer.Option("--apply", help="Apply the edited manifest to the state too.")]
+EditDryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show the file's diff and the plan; write nothing.")]
+EditOutputOpt = Annotated[Output, typer.Option("-o", "--output", help="The plan as text or JSON.")]
+
+
+def _edit_options(manifest: str, output: Output, apply_: bool, dry_run: bool, lock_timeout: float, *,
+                  set_name: str | None = None, allow_empty: bool = False) -> Any:
+    from .commands.edit import EditOptions
+
+    return EditOptions(manifest, _state_dir(), output=output.value, apply=apply_, dry_run=dry_run,
+                       lock_timeout=lock_timeout, command=_command_line(), set_name=set_name, allow_empty=allow_empty)
+
+
+@app.command()
+def create(name: str, cron: Annotated[str, typer.Option("--cron", help="Cron expression (5 fields or a macro).")],
+           timezone: EditZoneOpt = None, namespace: EditNamespacesOpt = None, spec: EditSpecsOpt = None,
+           upload: EditUploadOpt = None, manifest: EditFileOpt = "schedules.yaml",
+           set_name: Annotated[Optional[str], typer.Option("--set", help="metadata.name of a new file [default: its "
+                                                           "directory's name].")] = None,
+           apply_: EditApplyOpt = False, dry_run: EditDryRunOpt = False,
+           output: EditOutputOpt = Output.text, lock_timeout: LockTimeoutOpt = 30.0) -> int:
+    """Add a schedule to the manifest (starting the file if it is missing) and show the plan."""
+    from .commands.edit import create as run
+
+    return run(name, cron=cron, timezone=timezone, namespaces=namespace, specs=spec, upload=upload,
+               options=_edit_options(manifest, output, apply_, dry_run, lock_timeout, set_name=set_name))
+
+
+@app.command()
+def modify(name: str, cron: EditCronOpt = None, timezone: EditZoneOpt = None, namespace: EditNamespacesOpt = None,
+           spec: EditSpecsOpt = None, upload: EditUploadOpt = None, manifest: EditFileOpt = "schedules.yaml",
+           apply_: EditApplyOpt = False, dry_run: EditDryRunOpt = False,
+           output: EditOutputOpt = Output.text, lock_timeout: LockTimeoutOpt = 30.0) -> int:
+    """Change a schedule in the manifest (only the fields given) and show the plan."""
+    from .commands.edit import modify as run
+
+    return run(name, cron=cron, timezone=timezone, namespaces=namespace, specs=spec, upload=upload,
+               options=_edit_options(manifest, output, apply_, dry_run, lock_timeout))
+
+
+@app.command()
+def delete(name: str, manifest: EditFileOpt = "schedules.yaml", apply_: EditApplyOpt = False,
+           dry_run: EditDryRunOpt = False, output: EditOutputOpt = Output.text,
+           lock_timeout: LockTimeoutOpt = 30.0) -> int:
+    """Remove a schedule from the manifest and show the plan."""
+    from .commands.edit import delete as run
+
+    return run(name, options=_edit_options(manifest, output, apply_, dry_run, lock_timeout, allow_empty=True))
+
+
+@app.command()
+def enable(name: str, manifest: EditFileOpt = "schedules.yaml", apply_: EditApplyOpt = False,
+           dry_run: EditDryRunOpt = False, output: EditOutputOpt = Output.text,
+           lock_timeout: LockTimeoutOpt = 30.0) -> int:
+    """Set `suspend: false` on a schedule in the manifest and show the plan."""
+    from .commands.edit import set_enabled
+
+    return set_enabled(name, enabled=True, options=_edit_options(manifest, output, apply_, dry_run, lock_timeout))
+
+
+@app.command()
+def disable(name: str, manifest: EditFileOpt = "schedules.yaml", apply_: EditApplyOpt = False,
+            dry_run: EditDryRunOpt = False, output: EditOutputOpt = Output.text,
+            lock_timeout: LockTimeoutOpt = 30.0) -> int:
+    """Set `suspend: true` on a schedule in the manifest and show the plan."""
+    from .commands.edit import set_enabled
+
+    return set_enabled(name, enabled=False, options=_edit_options(manifest, output, apply_, dry_run, lock_timeout))
 
 
 def _command_line() -> str:

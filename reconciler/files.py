@@ -13,11 +13,12 @@ from .paths import FILE_MODE
 
 
 @contextlib.contextmanager
-def atomic_file(path: Path) -> Iterator[IO[bytes]]:
-    """A binary handle (0600) whose content replaces `path` when the block ends without an error."""
+def atomic_file(path: Path, *, mode: int = FILE_MODE) -> Iterator[IO[bytes]]:
+    """A binary handle (`mode`, 0600 by default) whose content replaces `path` when the block ends
+    without an error."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.fchmod(fd, FILE_MODE)
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
@@ -34,6 +35,6 @@ def atomic_file(path: Path) -> Iterator[IO[bytes]]:
         os.close(dir_fd)
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    with atomic_file(path) as handle:
+def atomic_write(path: Path, data: bytes, *, mode: int = FILE_MODE) -> None:
+    with atomic_file(path, mode=mode) as handle:
         handle.write(data)

@@ -47,7 +47,12 @@ def read_text(path: str) -> str:
 
 def load_manifest(path: str) -> LoadResult:
     """Everything `validate` reports, in one pass; raises ManifestError only when the file can't be read."""
-    text = read_text(path)
+    return load_manifest_text(read_text(path), path)
+
+
+def load_manifest_text(text: str, path: str) -> LoadResult:
+    """`load_manifest` of a text meant to be `path` (the edit verbs check a text before writing it);
+    spec files are looked up next to `path`."""
     try:
         doc = yamlio.load(text)
     except yamlio.YamlSyntaxError as exc:
@@ -123,3 +128,29 @@ def _when_problems(path: str) -> list[str]:
                 for line in when_diagnostics(path)]
     except SbschedError:
         return []   # an unreadable spec was reported by check_file already
+
+
+def write_manifest(path: str, text: str, *, expected: bytes | None) -> None:
+    """Replace the manifest atomically (the file's mode kept; a new one gets 0644 less the umask), unless
+    it changed since it was read as `expected` (None: it did not exist): two edits at once never lose one.
+    A symlink is followed, so the file it points at is the one replaced."""
+    from pathlib import Path
+
+    from .files import atomic_write
+
+    target = Path(os.path.realpath(path))
+    try:
+        current: bytes | None = target.read_bytes()
+        mode = target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        current, mode = None, 0o666 & ~_umask()
+    if current != expected:
+        raise ManifestError(f"{path} changed while it was being edited; nothing was written",
+                            hint="run the command again")
+    atomic_write(target, text.encode("utf-8"), mode=mode)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

@@ -1,0 +1,167 @@
+"""sbsched create | modify | delete | enable | disable NAME: edit the manifest in place, show the plan,
+and with --apply apply it. Nothing is written unless the edited manifest validates and plans."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+from .. import render
+from ._common import store
+
+if TYPE_CHECKING:
+    from reconciler.manifest_edit import Document
+
+
+@dataclass(frozen=True)
+class EditOptions:
+    manifest: str
+    state_dir: str | None
+    output: str = "text"
+    apply: bool = False
+    dry_run: bool = False
+    lock_timeout: float = 30.0
+    command: str = "sbsched"
+    set_name: str | None = None      # create: the set of a new file (default: the directory's name)
+    allow_empty: bool = False        # delete of the last schedule: the user named it, so the set may empty
+
+
+def edit(options: EditOptions, change: Callable[[Document, str], str], *, create_missing: bool = False) -> int:
+    """Load (or start) the manifest, let `change` edit it (returning what it did, for people), check,
+    plan, write, show, and apply when asked. Exit 0 done, 1 the edit makes the manifest invalid, 2 error."""
+    from reconciler import manifest_edit
+    from reconciler.errors import ManifestError, UsageError
+    from reconciler.manifest_file import read_text
+
+    path = options.manifest
+    expected: bytes | None
+    if os.path.exists(path):
+        text = read_text(path)
+        expected = open(os.path.realpath(path), "rb").read()
+        doc = manifest_edit.parse(text, source=path)
+        current = manifest_edit.set_name(doc)
+        if options.set_name and current and options.set_name != current:
+            raise UsageError(f"{path} is set {current!r}, not {options.set_name!r}",
+                             hint="--set names the set of a new file; leave it out, or pick another -f")
+    elif create_missing:
+        expected = None
+        doc = manifest_edit.new_document(options.set_name or set_from_directory(path))
+    else:
+        raise ManifestError(f"{path}: no such file", hint="`sbsched create NAME --cron ... -f FILE` starts one")
+    what = change(doc, path)
+    new_text = manifest_edit.render(doc)
+    return finish(options, doc, new_text, expected, what)
+
+
+def finish(options: EditOptions, doc: Document, new_text: str, expected: bytes | None, what: str) -> int:
+    """Validate `new_text` as the manifest, plan it, write it (unless unchanged or --dry-run), show it."""
+    from reconciler.manifest_file import load_manifest_text, write_manifest
+    from reconciler.state import plan_against
+
+    path = options.manifest
+    result = load_manifest_text(new_text, path)
+    if result.manifest is None:
+        for diagnostic in result.diagnostics:
+            render.err(diagnostic.format())
+        before = "" if expected is None or load_manifest_text(doc.original, path).valid else \
+            " (it was invalid before this edit too)"
+        render.err(f"{path}: not changed: the edit would leave it invalid, {len(result.diagnostics)} error(s)"
+                   f"{before}")
+        return 1
+    state_store = store(options.state_dir)
+    unchanged = expected is not None and new_text.encode("utf-8") == expected
+    plan = plan_against(state_store.read(), result.manifest, allow_empty=options.allow_empty)
+    message = f"{path}: {what}" + (" (already so: the file is unchanged)" if unchanged else "")
+    if options.dry_run:
+        message += " (dry run: nothing written)"
+        if not unchanged:
+            message += "\n" + unified_diff(path, doc.original if expected is not None else "", new_text).rstrip("\n")
+    elif not unchanged:
+        write_manifest(path, new_text, expected=expected)
+    if options.apply and not options.dry_run:
+        from reconciler import apply as applying
+        from reconciler.clock import SystemClock
+
+        plan = applying.apply(state_store, result.manifest, now=SystemClock().now(), allow_empty=options.allow_empty,
+                              lock_timeout=options.lock_timeout, command=options.command,
+                              on_wait=lambda holder: render.err(f"sbsched: waiting up to {options.lock_timeout:g}s "
+                                                                f"for the state lock held by {holder}"))
+    if options.output == "json":
+        render.err(message)
+        render.out(render.to_json(plan.to_json()))
+        return 0
+    render.out(message)
+    render.out(render.plan_text(plan, applied=options.apply and not options.dry_run))
+    if plan.has_changes and not options.apply:
+        render.err(f"hint: `sbsched apply -f {path}` (or --apply) puts this into the state")
+    return 0
+
+
+def unified_diff(path: str, before: str, after: str) -> str:
+    import difflib
+
+    return "".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
+                                        fromfile=f"a/{os.path.basename(path)}", tofile=f"b/{os.path.basename(path)}"))
+
+
+def set_from_directory(path: str) -> str:
+    """A new file's set: its directory's name, made a DNS-1123 label ("default" when nothing is left)."""
+    from reconciler.names import dns_label
+
+    return dns_label(os.path.basename(os.path.dirname(os.path.abspath(path))), max_length=63) or "default"
+
+
+def spec_paths(manifest: str, specs: list[str] | None) -> list[str] | None:
+    """--spec paths as the manifest holds them: relative to the manifest's directory (absolute stays)."""
+    if specs is None:
+        return None
+    base = os.path.dirname(os.path.abspath(manifest))
+    return [s if not s or os.path.isabs(s) else os.path.relpath(os.path.abspath(s), base) for s in specs]
+
+
+def create(name: str, *, cron: str, timezone: str | None, namespaces: list[str] | None, specs: list[str] | None,
+           upload: str | None, options: EditOptions) -> int:
+    from reconciler import manifest_edit
+
+    changes = manifest_edit.Changes(cron=cron, timezone=timezone or None, namespaces=namespaces or None,
+                                    specs=spec_paths(options.manifest, specs) or None, upload=upload or None)
+
+    def change(doc: Document, path: str) -> str:
+        manifest_edit.create(doc, name, changes, source=path)
+        return f"created schedule {name!r}"
+
+    return edit(options, change, create_missing=True)
+
+
+def modify(name: str, *, cron: str | None, timezone: str | None, namespaces: list[str] | None,
+           specs: list[str] | None, upload: str | None, options: EditOptions) -> int:
+    from reconciler import manifest_edit
+
+    changes = manifest_edit.Changes(cron=cron, timezone=timezone, namespaces=namespaces,
+                                    specs=spec_paths(options.manifest, specs), upload=upload)
+
+    def change(doc: Document, path: str) -> str:
+        manifest_edit.modify(doc, name, changes, source=path)
+        return f"modified schedule {name!r}"
+
+    return edit(options, change)
+
+
+def delete(name: str, *, options: EditOptions) -> int:
+    from reconciler import manifest_edit
+
+    def change(doc: Document, path: str) -> str:
+        manifest_edit.delete(doc, name, source=path)
+        return f"deleted schedule {name!r}"
+
+    return edit(options, change)
+
+
+def set_enabled(name: str, *, enabled: bool, options: EditOptions) -> int:
+    from reconciler import manifest_edit
+
+    def change(doc: Document, path: str) -> str:
+        manifest_edit.set_suspended(doc, name, not enabled, source=path)
+        return f"{'enabled' if enabled else 'disabled'} schedule {name!r} (suspend: {str(not enabled).lower()})"
+
+    return edit(options, change)
