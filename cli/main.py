@@ -56,6 +56,8 @@ class ListOutput(str, enum.Enum):
 ManifestOpt = Annotated[str, typer.Option("-f", "--filename", help="The ScheduleSet manifest.")]
 LockTimeoutOpt = Annotated[float, typer.Option("--lock-timeout", help="Seconds to wait for the state lock.")]
 AllowEmptyOpt = Annotated[bool, typer.Option("--allow-empty", help="Allow an empty `schedules:` to delete the set.")]
+ImageOpt = Annotated[Optional[str], typer.Option("--image", help="The runner image (default: sbsched:VERSION, "
+                                                 "as `docker build -t` of this checkout tags it).")]
 
 
 @app.callback()
@@ -87,10 +89,39 @@ def validate(manifest: ManifestOpt, output: Annotated[Output, typer.Option("-o",
     return run(manifest, output=output.value)
 
 
+class Target(str, enum.Enum):
+    state = "state"
+    kubernetes = "kubernetes"
+
+
+TargetOpt = Annotated[Target, typer.Option("--target", help="state: the state directory (the host daemon); "
+                                           "kubernetes: CronJobs in the cluster (see `export kubernetes`).")]
+KubeconfigOpt = Annotated[Optional[str], typer.Option("--kubeconfig", help="--target kubernetes: the kubeconfig "
+                                                      "(default: KUBECONFIG, ~/.kube/config, in-cluster).")]
+ContextOpt = Annotated[Optional[str], typer.Option("--context", help="--target kubernetes: the kubeconfig context.")]
+
+
+def _kubernetes_only(target: Target, **given: object) -> None:
+    from reconciler.errors import UsageError
+
+    used = [f"--{name.replace('_', '-')}" for name, value in given.items() if value is not None]
+    if target is not Target.kubernetes and used:
+        raise UsageError(f"{', '.join(used)}: only with --target kubernetes")
+
+
 @app.command()
 def diff(manifest: ManifestOpt, output: Annotated[Output, typer.Option("-o", "--output")] = Output.text,
-         allow_empty: AllowEmptyOpt = False) -> int:
-    """Show the plan against the stored state. Exit 0 clean, 1 changes, 2 error."""
+         allow_empty: AllowEmptyOpt = False, target: TargetOpt = Target.state, image: ImageOpt = None,
+         namespace: Annotated[Optional[str], typer.Option("-n", "--namespace", help="--target kubernetes: as for "
+                                                          "`export kubernetes` (default: default).")] = None,
+         kubeconfig: KubeconfigOpt = None, context: ContextOpt = None) -> int:
+    """Show the plan against the stored state (or the cluster). Exit 0 clean, 1 changes, 2 error."""
+    _kubernetes_only(target, image=image, namespace=namespace, kubeconfig=kubeconfig, context=context)
+    if target is Target.kubernetes:
+        from .commands import kubernetes
+
+        return kubernetes.diff(manifest, image=image, namespace=namespace or "default", kubeconfig=kubeconfig,
+                               context=context, output=output.value, allow_empty=allow_empty)
     from .commands.diff import diff as run
 
     return run(manifest, state_dir=_state_dir(), output=output.value, allow_empty=allow_empty)
@@ -101,8 +132,17 @@ def apply(manifest: ManifestOpt,
           dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan, write nothing.")] = False,
           allow_empty: AllowEmptyOpt = False,
           output: Annotated[Output, typer.Option("-o", "--output")] = Output.text,
-          lock_timeout: LockTimeoutOpt = 30.0) -> int:
-    """Write the manifest's plan into the state: create, update and delete this set's schedules."""
+          lock_timeout: LockTimeoutOpt = 30.0, target: TargetOpt = Target.state, image: ImageOpt = None,
+          namespace: Annotated[Optional[str], typer.Option("-n", "--namespace", help="--target kubernetes: as for "
+                                                           "`export kubernetes` (default: default).")] = None,
+          kubeconfig: KubeconfigOpt = None, context: ContextOpt = None) -> int:
+    """Write the manifest's plan into the state (or the cluster): create, update and delete this set's schedules."""
+    _kubernetes_only(target, image=image, namespace=namespace, kubeconfig=kubeconfig, context=context)
+    if target is Target.kubernetes:
+        from .commands import kubernetes
+
+        return kubernetes.apply(manifest, image=image, namespace=namespace or "default", kubeconfig=kubeconfig,
+                                context=context, output=output.value, allow_empty=allow_empty, dry_run=dry_run)
     from .commands.apply import apply as run
 
     return run(manifest, state_dir=_state_dir(), output=output.value, dry_run=dry_run, allow_empty=allow_empty,
@@ -139,13 +179,31 @@ def next_(name: Annotated[Optional[str], typer.Argument(help="A schedule in the 
 
 
 @app.command("run")
-def run_(name: str, output: Annotated[Output3, typer.Option("-o", "--output")] = Output3.text,
+def run_(name: Annotated[Optional[str], typer.Argument(help="A schedule in the state.")] = None,
+         output: Annotated[Output3, typer.Option("-o", "--output")] = Output3.text,
          output_dir: Annotated[Optional[str], typer.Option("--output-dir", help="Write the bundle here instead of "
                                                            "<state-dir>/bundles/<schedule>/.")] = None,
-         lock_timeout: LockTimeoutOpt = 30.0) -> int:
+         lock_timeout: LockTimeoutOpt = 30.0,
+         from_configmap: Annotated[Optional[str], typer.Option(
+             "--from-configmap", metavar="NAMESPACE/NAME", help="Run the schedule held in this ConfigMap (what an "
+             "exported CronJob runs), with a temporary state dir; the bundle goes to --output-dir (default: the "
+             "working directory).")] = None,
+         job_name: Annotated[Optional[str], typer.Option("--job-name", help="With --from-configmap: the Job's name, "
+                                                         "which carries the CronJob's slot.")] = None) -> int:
     """Run one schedule now, in the foreground; exit 0 completed, 1 failed."""
+    from reconciler.errors import UsageError
+
+    if (name is None) == (from_configmap is None):
+        raise UsageError("run takes a schedule NAME or --from-configmap NAMESPACE/NAME (one of them)")
+    if from_configmap is not None:
+        from .commands.run import run_from_configmap
+
+        return run_from_configmap(from_configmap, output=output.value, output_dir=output_dir, job_name=job_name)
+    if job_name is not None:
+        raise UsageError("--job-name: only with --from-configmap")
     from .commands.run import run as execute
 
+    assert name is not None
     return execute(name, state_dir=_state_dir(), output=output.value, output_dir=output_dir, lock_timeout=lock_timeout)
 
 
@@ -281,6 +339,28 @@ def resume(name: str, lock_timeout: LockTimeoutOpt = 30.0) -> int:
                          command=_command_line())
 
 
+export_app = typer.Typer(help="Render the manifest for another engine.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+class ExportOutput(str, enum.Enum):
+    yaml = "yaml"
+    json = "json"
+
+
+NamespaceOpt = Annotated[str, typer.Option("-n", "--namespace", help="Namespace of the CronJobs, ConfigMaps "
+                                           "and ServiceAccount.")]
+
+
+@export_app.command("kubernetes")
+def export_kubernetes(manifest: ManifestOpt, image: ImageOpt = None, namespace: NamespaceOpt = "default",
+                      output: Annotated[ExportOutput, typer.Option("-o", "--output")] = ExportOutput.yaml) -> int:
+    """CronJobs (one per schedule), their ConfigMaps, a ServiceAccount and its RBAC, as YAML."""
+    from .commands.export import export_kubernetes as run
+
+    return run(manifest, image=image, namespace=namespace, output=output.value)
+
+
 # -- imperative verbs: they edit the manifest file (ruamel round-trip), then show or apply its plan ----------
 EditFileOpt = Annotated[str, typer.Option("-f", "--filename", help="The manifest to edit.")]
 EditCronOpt = Annotated[Optional[str], typer.Option("--cron", help="Cron expression (5 fields or a macro).")]
@@ -359,6 +439,28 @@ def disable(name: str, manifest: EditFileOpt = "schedules.yaml", apply_: EditApp
     from .commands.edit import set_enabled
 
     return set_enabled(name, enabled=False, options=_edit_options(manifest, output, apply_, dry_run, lock_timeout))
+
+
+import_app = typer.Typer(help="Bring schedules over from other schedulers into the manifest.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+
+@import_app.command("troubleshoot")
+def import_troubleshoot(source: Annotated[Optional[str], typer.Option(
+                            "--from", help="troubleshoot's job directory [default: ~/.troubleshoot/scheduled-jobs].")
+                        ] = None,
+                        timezone: Annotated[Optional[str], typer.Option(
+                            "--timezone", help="The zone the jobs ran in [default: this host's].")] = None,
+                        manifest: EditFileOpt = "schedules.yaml",
+                        set_name: Annotated[Optional[str], typer.Option("--set", help="metadata.name of a new file "
+                                                                        "[default: its directory's name].")] = None,
+                        apply_: EditApplyOpt = False, dry_run: EditDryRunOpt = False,
+                        output: EditOutputOpt = Output.text, lock_timeout: LockTimeoutOpt = 30.0) -> int:
+    """Write troubleshoot's scheduled jobs into the manifest as schedules. Exit 1 when some could not be."""
+    from .commands.import_troubleshoot import import_troubleshoot as run
+
+    return run(source=source, timezone=timezone,
+               options=_edit_options(manifest, output, apply_, dry_run, lock_timeout, set_name=set_name))
 
 
 def _command_line() -> str:

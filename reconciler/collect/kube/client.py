@@ -91,20 +91,21 @@ class Kube:
             return json.loads(response.data)
 
     def delete(self, path: str, *, timeout: float | None = None) -> None:
-        with self.request("DELETE", path, timeout=timeout):
-            pass
+        with self.request("DELETE", path, timeout=timeout) as response:
+            response.data   # read: a connection released with its answer unread would hand it to the next request
 
     @contextmanager
     def request(self, method: str, path: str, query: Mapping[str, Any] | None = None, *,
                 body: Mapping[str, Any] | None = None, timeout: float | None = None,
-                accept: str = "application/json") -> Iterator[Any]:
-        """The raw urllib3 response of a 2xx answer, unread (stream it or read `.data`); closed on exit."""
+                accept: str = "application/json", content_type: str = "application/json") -> Iterator[Any]:
+        """The raw urllib3 response of a 2xx answer, unread (stream it or read `.data`); closed on exit.
+        A body is sent as JSON, also for `application/apply-patch+yaml` (JSON is YAML)."""
         import urllib3
 
         params: Sequence[tuple[str, Any]] = [(k, _query_value(v)) for k, v in (query or {}).items() if v is not None]
         headers = {"Accept": accept}
         if body is not None:
-            headers["Content-Type"] = "application/json"
+            headers["Content-Type"] = content_type
         serialized = self.api_client.param_serialize(method, path, query_params=list(params), header_params=headers,
                                                      body=body, auth_settings=["BearerToken"])
         read = max(timeout, 0.001) if timeout is not None else None

@@ -4,8 +4,10 @@
 It answers discovery (`/version`, `/api`, `/apis`, each group-version), lists (one namespace or all,
 label and field selectors, limit/continue paging), gets, creates and deletes of any kind, custom
 resources in every version their CRD serves, pod logs (tail, byte limit, since, previous, chunked
-streaming), pods that run at once to completion (`runPod`), exec over WebSocket (`v4.channel.k8s.io`)
-and the self-subject access and rules reviews; not watch, update or patch (405). What a test sets
+streaming), pods that run at once to completion (`runPod`), exec over WebSocket (`v4.channel.k8s.io`),
+the self-subject access and rules reviews, and server-side apply (`PATCH` with
+`application/apply-patch+yaml`, `fieldManager`, `dryRun=All`; simplified, see `apply`); not watch,
+update or other patch types (405, 415). What a test sets
 (objects, 403s, logs, files, runners, latency) lasts until `reset()`; errors are the real `Status`
 objects with the real wording.
 
@@ -14,7 +16,7 @@ objects with the real wording.
         client = kubernetes.config.new_client_from_config(config_file=str(write_kubeconfig(path, api.url)))
 
 Modules: `bundle` reads the bundle, `store` holds discovery and objects, `cluster` answers requests,
-`server` is the HTTP side, with `logs`, `pods` (runner, exec), `query` (selectors, paging), `rbac`,
+`server` is the HTTP side, with `apply`, `logs`, `pods` (runner, exec), `query` (selectors, paging), `rbac`,
 `websocket` and `errors` beside them.
 """
 from .cluster import DEFAULT_USER

@@ -16,6 +16,9 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import unquote
 
+import yaml
+
+from . import apply as ssa
 from . import errors
 from .bundle import Bundle
 from .errors import bad_request, no_such_route
@@ -38,6 +41,7 @@ class Request:
     path: str
     query: dict[str, list[str]]
     body: bytes = b""
+    content_type: str = ""
 
     def param(self, name: str) -> str | None:
         values = self.query.get(name)
@@ -251,6 +255,8 @@ class FakeCluster:
             return self._create(request, target, rtype)
         if target.name is None:  # get and delete name their object (_verb)
             raise no_such_route()
+        if verb == "patch":
+            return self._apply(request, target, rtype, target.name)
         if verb == "get":
             with self._lock:
                 obj = self._store.get(rtype, target.namespace, target.name)
@@ -307,6 +313,50 @@ class FakeCluster:
                 raise errors.not_found("", "namespaces", target.namespace)
             if self._store.get(rtype, target.namespace, name) is not None:
                 raise errors.already_exists(target.group, target.plural, name)
+
+    def _apply(self, request: Request, target: Target, rtype: ResourceType, name: str) -> Reply:
+        """Server-side apply (see apply.py): create the object or merge into it, as `fieldManager`; with
+        `dryRun=All` the answer is the object as it would be, and nothing is stored."""
+        media_type = request.content_type.split(";")[0].strip()
+        if media_type != "application/apply-patch+yaml":
+            raise errors.unsupported_media_type(media_type)
+        manager = request.param("fieldManager")
+        if not manager:
+            raise bad_request("PATCH, application/apply-patch+yaml requests require fieldManager")
+        try:
+            applied = yaml.safe_load(request.body.decode("utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as error:
+            raise bad_request(f"error decoding YAML: {error}") from None
+        if not isinstance(applied, dict):
+            raise bad_request("the applied configuration is not an object")
+        metadata = applied.get("metadata") if isinstance(applied.get("metadata"), dict) else {}
+        if (applied.get("apiVersion"), applied.get("kind")) != (target.group_version, rtype.kind):
+            raise bad_request(f"the apiVersion and kind of the applied object ({applied.get('apiVersion')}, "
+                              f"{applied.get('kind')}) do not match the request ({target.group_version}, {rtype.kind})")
+        if metadata.get("name") != name:
+            raise bad_request(f"the name of the object ({metadata.get('name')}) does not match the name on the "
+                              f"URL ({name})")
+        if target.namespace is not None and metadata.get("namespace", target.namespace) != target.namespace:
+            raise bad_request("the namespace of the provided object does not match the namespace sent on the "
+                              "request")
+        dry_run = request.param("dryRun") == "All"
+        with self._lock:
+            live = self._store.get(rtype, target.namespace, name)
+            if live is None:
+                self._check_creatable(target, rtype, name)
+            merged = ssa.apply(live, applied, manager, now_rfc3339())
+            if target.namespace is not None:
+                merged["metadata"]["namespace"] = target.namespace
+            if live is not None and merged == live:
+                return json_reply(copy.deepcopy(live))
+            if "spec" in merged:   # generation counts spec changes, as for the real kinds with a spec
+                before = int(live["metadata"].get("generation") or 1) if live is not None else 0
+                merged["metadata"]["generation"] = before + 1 if live is None or ssa.spec_changed(live, merged) \
+                    else before
+            if dry_run:
+                return json_reply(merged, 200 if live is not None else 201)
+            stored = self._store.put(merged)[1]
+        return json_reply(copy.deepcopy(stored), 200 if live is not None else 201)
 
     def _delete(self, target: Target, rtype: ResourceType, name: str) -> Reply:
         with self._lock:
@@ -412,6 +462,8 @@ def _verb(request: Request, target: Target) -> str:
         return "create"
     if request.method == "DELETE" and target.name is not None:
         return "delete"
+    if request.method == "PATCH" and target.name is not None:
+        return "patch"
     raise errors.method_not_allowed(f"{request.method} is not supported by the fake API server on "
                                     f"{request.path}")
 

@@ -71,3 +71,8 @@ def forbidden(user: str, verb: str, group: str, resource: str, namespace: str | 
     reason = f'User "{user}" cannot {verb} resource "{resource}" in API group "{group}" {where}'
     subject = f'{qualified(group, plural)} "{name}"' if name else qualified(group, plural)
     return ApiError(403, "Forbidden", f"{subject} is forbidden: {reason}", _details(group, plural, name))
+
+
+def unsupported_media_type(media_type: str) -> ApiError:
+    return ApiError(415, "UnsupportedMediaType", f'the body of the request was in an unknown format - accepted '
+                    f'media types include: application/apply-patch+yaml (got "{media_type}")')

@@ -205,7 +205,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         answer: Reply | ExecCall
         try:
-            answer = api.answer(Request(self.command, url.path, query, body))
+            answer = api.answer(Request(self.command, url.path, query, body,
+                                        self.headers.get("Content-Type") or ""))
         except ApiError as error:
             answer = json_reply(error.status(), error.code)
         except Exception as error:  # a bug here or in a test's runner: answered, and shown

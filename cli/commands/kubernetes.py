@@ -1,0 +1,54 @@
+"""diff/apply --target kubernetes: the export's plan against a cluster, and its server-side apply."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .. import render
+from ..render_cluster import cluster_plan_text
+from .export import render_set
+
+if TYPE_CHECKING:
+    from reconciler.collect.kube.client import Kube
+    from reconciler.k8s.plan import ClusterPlan
+
+
+def diff(manifest: str, *, image: str | None, namespace: str, kubeconfig: str | None, context: str | None,
+         output: str, allow_empty: bool) -> int:
+    cluster_plan, _, _ = _plan(manifest, image=image, namespace=namespace, kubeconfig=kubeconfig, context=context,
+                               allow_empty=allow_empty)
+    render.out(render.to_json(cluster_plan.to_json()) if output == "json" else cluster_plan_text(cluster_plan))
+    return 1 if cluster_plan.has_changes else 0
+
+
+def apply(manifest: str, *, image: str | None, namespace: str, kubeconfig: str | None, context: str | None,
+          output: str, allow_empty: bool, dry_run: bool) -> int:
+    from reconciler.k8s.cluster import execute
+
+    cluster_plan, desired, kube = _plan(manifest, image=image, namespace=namespace, kubeconfig=kubeconfig,
+                                        context=context, allow_empty=allow_empty)
+    if not dry_run and cluster_plan.has_changes:
+        execute(kube, cluster_plan, desired)
+    if output == "json":
+        render.out(render.to_json(cluster_plan.to_json()))
+    else:
+        render.out(cluster_plan_text(cluster_plan, applied=not dry_run, dry_run=dry_run))
+    return 0
+
+
+def _plan(manifest: str, *, image: str | None, namespace: str, kubeconfig: str | None, context: str | None,
+          allow_empty: bool) -> tuple[ClusterPlan, list[dict[str, object]], Kube]:
+    from reconciler.collect.kube.client import ClusterSettings, open_cluster
+    from reconciler.errors import ConflictError
+    from reconciler.k8s.cluster import plan
+
+    exported, desired = render_set(manifest, image=image, namespace=namespace)
+    set_name, empty = desired.name, not desired.schedules
+    for warning in exported.warnings:
+        render.err(f"sbsched: warning: {warning}")
+    kube = open_cluster(ClusterSettings(kubeconfig, context))
+    cluster_plan = plan(kube, set_name, namespace, exported.objects)
+    if empty and not allow_empty and any(c.ref.kind == "CronJob" and c.action.value == "delete"
+                                         for c in cluster_plan.changes):
+        raise ConflictError(f"the manifest lists no schedules: that would delete every CronJob of set {set_name!r}",
+                            hint="pass --allow-empty if that is what you want")
+    return cluster_plan, exported.objects, kube
