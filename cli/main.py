@@ -17,7 +17,7 @@ app = typer.Typer(
     name="sbsched",
     help="Declarative scheduler for Kubernetes support bundles.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -82,11 +82,20 @@ def _state_dir() -> str | None:
 
 
 @app.command()
-def validate(manifest: ManifestOpt, output: Annotated[Output, typer.Option("-o", "--output")] = Output.text) -> int:
-    """Check a manifest offline: schema, cron, zones, names, spec files. Exit 1 when invalid."""
-    from .commands.validate import validate as run
+def validate(manifest: Annotated[Optional[str], typer.Option("-f", "--filename",
+                                                             help="The ScheduleSet manifest.")] = None,
+             output: Annotated[Output, typer.Option("-o", "--output")] = Output.text,
+             files: Annotated[Optional[list[str]], typer.Argument(help="More manifests (as pre-commit passes "
+                                                                  "them).", show_default=False)] = None) -> int:
+    """Check manifests offline: schema, cron, zones, names, spec files. Exit 1 when invalid."""
+    from reconciler.errors import UsageError
 
-    return run(manifest, output=output.value)
+    from .commands.validate import validate_files
+
+    manifests = ([manifest] if manifest else []) + list(files or [])
+    if not manifests:
+        raise UsageError("validate needs a manifest: -f FILE (or FILE...)")
+    return validate_files(manifests, output=output.value)
 
 
 class Target(str, enum.Enum):
