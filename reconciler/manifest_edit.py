@@ -64,10 +64,11 @@ class Changes:
     upload: str | None = None
     suspend: bool | None = None
     labels: Mapping[str, str] | None = None
+    collectors: Sequence[Mapping[str, Any]] | None = None   # collect.collectors (create: inline, troubleshoot's)
 
     def empty(self) -> bool:
         return all(getattr(self, f) is None for f in ("cron", "timezone", "namespaces", "specs", "upload",
-                                                      "suspend", "labels"))
+                                                      "suspend", "labels", "collectors"))
 
 
 # -- load and render ------------------------------------------------------------------------------------
@@ -367,6 +368,16 @@ def _apply(doc: Document, item: CommentedMap, changes: Changes) -> None:
             _remove_key(collect, key)
             if not collect:
                 _remove_key(item, "collect")
+    if changes.collectors:
+        collect = item.get("collect")
+        if not isinstance(collect, CommentedMap):
+            collect = CommentedMap()
+            _set_key(item, "collect", collect, order=KEY_ORDER)
+        from ruamel.yaml.comments import CommentedSeq
+
+        listed = CommentedSeq(_flow(entry) for entry in changes.collectors)   # block: `- clusterInfo: {}`
+        listed.fa.set_block_style()
+        _set_key(collect, "collectors", listed, order=COLLECT_ORDER)
     if changes.upload is not None:
         _set_upload(doc, item, changes.upload)
 
@@ -398,6 +409,20 @@ def _like(old: Any, new: str, *, quoted: bool = False) -> Any:
     if isinstance(old, DoubleQuotedScalarString) or (quoted and not isinstance(old, str)):
         return DoubleQuotedScalarString(new)
     return new
+
+
+def _flow(value: Any) -> Any:
+    """`value` (lists and mappings of plain data) as flow-style ruamel nodes: `{clusterInfo: {}}`."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    if isinstance(value, Mapping):
+        node: Any = CommentedMap((k, _flow(v)) for k, v in value.items())
+    elif isinstance(value, (list, tuple)):
+        node = CommentedSeq(_flow(v) for v in value)
+    else:
+        return value
+    node.fa.set_flow_style()
+    return node
 
 
 def _list_like(old: Any, values: Iterable[str]) -> CommentedSeq:

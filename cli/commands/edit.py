@@ -71,9 +71,12 @@ def finish(options: EditOptions, doc: Document, new_text: str, expected: bytes |
     state_store = store(options.state_dir)
     unchanged = expected is not None and new_text.encode("utf-8") == expected
     plan = plan_against(state_store.read(), result.manifest, allow_empty=options.allow_empty)
-    message = f"{path}: {what}" + (" (already so: the file is unchanged)" if unchanged else "")
+    first, _, more = what.partition("\n")
+    message = f"{path}: {first}" + (" (already so: the file is unchanged)" if unchanged else "") + \
+        (f"\n{more}" if more else "")
     if options.dry_run:
-        message += " (dry run: nothing written)"
+        message = message.replace("\n", " (dry run: nothing written)\n", 1) if "\n" in message else \
+            message + " (dry run: nothing written)"
         if not unchanged:
             message += "\n" + unified_diff(path, doc.original if expected is not None else "", new_text).rstrip("\n")
     elif not unchanged:
