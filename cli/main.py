@@ -229,14 +229,25 @@ def analyze(bundle: Annotated[str, typer.Argument(help="A support bundle .tar.gz
     return run(bundle, specs=spec or [], output=output.value)
 
 
+class RunStatus(str, enum.Enum):
+    completed = "completed"
+    failed = "failed"
+    skipped = "skipped"
+    running = "running"
+
+
 @app.command()
 def history(name: Annotated[Optional[str], typer.Argument(help="Only this schedule's executions.")] = None,
-            count: Annotated[int, typer.Option("-n", "--count", min=1, help="How many, newest first.")] = 20,
+            count: Annotated[int, typer.Option("--limit", "-n", "--count", min=1, help="How many, newest first.")] = 20,
+            status: Annotated[Optional[RunStatus], typer.Option("--status", help="Only runs that ended so.")] = None,
+            since: Annotated[Optional[str], typer.Option("--since", metavar="DURATION|DATE", help="Only runs started "
+                                                         "since: 30m, 2h, 7d, 2w, or an ISO 8601 date or time.")] = None,
             output: Annotated[ListOutput, typer.Option("-o", "--output")] = ListOutput.table) -> int:
     """Executions, newest first."""
     from .commands.history import history as show
 
-    return show(name, state_dir=_state_dir(), limit=count, output=output.value)
+    return show(name, state_dir=_state_dir(), limit=count, output=output.value,
+                status=status.value if status else None, since=since)
 
 
 @app.command()

@@ -4,7 +4,8 @@ atomically (0600) so a reader never sees half a record. Ids name the slot (desig
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+import re
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -59,11 +60,41 @@ def _all(root: Path, schedule: str | None = None) -> Iterator[dict[str, Any]]:
                 continue
 
 
-def history(root: Path, schedule: str | None = None, *, limit: int | None = None) -> list[dict[str, Any]]:
-    """Records newest first (by start, then scheduled time), optionally of one schedule."""
-    found = [r for r in _all(root, schedule) if schedule is None or r.get("schedule") == schedule]
+def history(root: Path, schedule: str | None = None, *, limit: int | None = None, status: str | None = None,
+            since: datetime | None = None) -> list[dict[str, Any]]:
+    """Records newest first (by start, then scheduled time), optionally of one schedule, of one status,
+    and started (skipped ones: scheduled) at or after `since`."""
+    found = [r for r in _all(root, schedule) if (schedule is None or r.get("schedule") == schedule)
+             and (status is None or r.get("status") == status) and (since is None or _after(r, since))]
     found.sort(key=lambda r: (r.get("startTime") or r.get("scheduledTime") or "", r.get("id", "")), reverse=True)
     return found[:limit] if limit is not None else found
+
+
+def _after(record: dict[str, Any], since: datetime) -> bool:
+    stamp = record.get("startTime") or record.get("scheduledTime")
+    try:
+        return bool(stamp) and datetime.fromisoformat(stamp) >= since
+    except (TypeError, ValueError):
+        return False
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_since(text: str, now: datetime) -> datetime:
+    """`--since`: a duration back from `now` (`90m`, `2h`, `1h30m`, `7d`, `2w`) or an ISO 8601 date or
+    time (without an offset: UTC); ValueError otherwise."""
+    value = text.strip()
+    parts = _DURATION.findall(value)
+    if parts and "".join(n + u for n, u in parts) == value:
+        return now - timedelta(seconds=sum(float(n) * _UNIT_SECONDS[u] for n, u in parts))
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"--since {text!r}: expected a duration (30m, 2h, 1h30m, 7d, 2w) or an ISO 8601 date or "
+                         "time (2026-03-01, 2026-03-01T12:00:00+01:00)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def recent(root: Path, schedule: str, *, limit: int) -> list[dict[str, Any]]:

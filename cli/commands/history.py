@@ -1,20 +1,27 @@
-"""sbsched history [NAME] [-n N]: executions, newest first."""
+"""sbsched history [NAME] [--status S] [--since DURATION|DATE] [--limit N]: executions, newest first."""
 from __future__ import annotations
 
 from .. import render
 from ._common import store
 
 
-def history(name: str | None, *, state_dir: str | None, limit: int, output: str) -> int:
+def history(name: str | None, *, state_dir: str | None, limit: int, output: str, status: str | None = None,
+            since: str | None = None) -> int:
     from reconciler import executions
+    from reconciler.clock import SystemClock
+    from reconciler.errors import UsageError
 
+    try:
+        after = executions.parse_since(since, SystemClock().now()) if since else None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     state_store = store(state_dir)
     if name is not None:
         from reconciler.inventory import find
 
         if name not in state_store.read()["schedules"] and not executions.history(state_store.root, name, limit=1):
             find(state_store.read(), name)  # raises NotFound with a suggestion
-    records = executions.history(state_store.root, name, limit=limit)
+    records = executions.history(state_store.root, name, limit=limit, status=status, since=after)
     if output != "table":
         render.out(render.document({"items": records}, output))
         return 0
