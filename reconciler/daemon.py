@@ -381,8 +381,10 @@ class Daemon:
         now = self.clock.now()
         changes = [functools.partial(_finish, record=r, now=now) for r in dead]
         settled = live | {r["id"] for r in dead}
-        for name, entry in self.store.read()["schedules"].items():
-            for run_id in (entry.get("status") or {}).get("active") or []:
+        for name, raw in self.store.iter_records():   # one record at a time: never the whole parsed state
+            if b'"active":[]' in raw:
+                continue
+            for run_id in (json.loads(raw).get("status") or {}).get("active") or []:
                 if run_id not in settled:
                     final = ended.get(run_id)
                     changes.append(functools.partial(_finish, record=final, now=now) if final is not None

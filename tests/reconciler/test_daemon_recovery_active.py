@@ -51,3 +51,19 @@ def test_an_active_id_without_any_record_is_dropped_and_a_live_run_is_kept(tmp_p
     d = daemon(store, clock)
     d.close()
     assert store.read()["schedules"]["h"]["status"]["active"] == [live["id"]]
+
+
+def test_recovery_reads_the_state_one_record_at_a_time(tmp_path, monkeypatch):
+    """The settling above first parsed the whole state.json at every start: with 10,000 schedules the
+    idle daemon's peak RSS went from 58 to 107 MiB (make bench). The daemon never holds the parsed state."""
+    from reconciler.state_store import StateStore
+
+    clock = FakeClock(T0)
+    store, _ = make(tmp_path, '- {name: h, cron: "0 * * * *", collect: {hostCollectors: [{ok: {}}]}}\n', clock)
+
+    def whole_state(self):
+        raise AssertionError("the daemon parsed the whole state.json")
+
+    monkeypatch.setattr(StateStore, "read", whole_state)
+    d = daemon(store, clock)
+    d.close()
