@@ -273,7 +273,8 @@ def cleanup(name: Annotated[Optional[str], typer.Argument(help="Only this schedu
 
 daemon_app = typer.Typer(help="The reconcile loop as a service.", no_args_is_help=True)
 app.add_typer(daemon_app, name="daemon")
-MaxConcurrentOpt = Annotated[int, typer.Option("--max-concurrent", min=1, max=256, help="Runs at once.")]
+MaxConcurrentOpt = Annotated[Optional[int], typer.Option("--max-concurrent", min=1, max=256, help="Runs at once "
+                                                         "[default: config.yaml's maxConcurrent, else 4].")]
 
 
 class LogFormat(str, enum.Enum):
@@ -281,33 +282,52 @@ class LogFormat(str, enum.Enum):
     json = "json"
 
 
-LogFormatOpt = Annotated[LogFormat, typer.Option("--log-format", help="Log lines as text or JSON.")]
+LogFormatOpt = Annotated[Optional[LogFormat], typer.Option("--log-format", help="Log lines as text or JSON "
+                                                           "[default: config.yaml's logFormat, else text].")]
+MetricsAddrOpt = Annotated[Optional[str], typer.Option(
+    "--metrics-addr", metavar="HOST:PORT", help="Serve /metrics (Prometheus), /healthz and /readyz here, e.g. "
+    "127.0.0.1:9090; port 0 takes a free port [default: config.yaml's metricsAddr, else off].")]
+GraceOpt = Annotated[Optional[float], typer.Option("--grace", min=0, help="Seconds to let active runs finish "
+                                                   "[default: config.yaml's grace, else 60].")]
 
 
 @daemon_app.command("start")
 def daemon_start(foreground: Annotated[bool, typer.Option("--foreground", help="Stay attached; log to stderr "
                                                           "(systemd, containers).")] = False,
-                 max_concurrent: MaxConcurrentOpt = 4, log_format: LogFormatOpt = LogFormat.text,
-                 metrics_addr: Annotated[Optional[str], typer.Option(
-                     "--metrics-addr", metavar="HOST:PORT", help="Serve /metrics (Prometheus), /healthz and /readyz "
-                     "here, e.g. 127.0.0.1:9090; port 0 takes a free port. Off by default.")] = None,
+                 max_concurrent: MaxConcurrentOpt = None, log_format: LogFormatOpt = None,
+                 metrics_addr: MetricsAddrOpt = None,
                  log_file: Annotated[Optional[str], typer.Option("--log-file", hidden=True,
                                                                  help="Log here, rotated (background start).")] = None
                  ) -> int:
     """Start the daemon (in the background unless --foreground)."""
     from .commands.daemon import start
 
-    return start(state_dir=_state_dir(), foreground=foreground, max_concurrent=max_concurrent,
-                 log_format=log_format.value, metrics_addr=metrics_addr, log_file=log_file)
+    return start(state_dir=_state_dir(), foreground=foreground, log_file=log_file,
+                 flags=_daemon_flags(max_concurrent, log_format, metrics_addr))
+
+
+def _daemon_flags(max_concurrent: int | None, log_format: LogFormat | None, metrics_addr: str | None) -> dict[str, Any]:
+    """The daemon settings given on the command line (None: not given; config.yaml or the default decides)."""
+    return {"maxConcurrent": max_concurrent, "logFormat": log_format.value if log_format else None,
+            "metricsAddr": metrics_addr}
 
 
 @daemon_app.command("stop")
-def daemon_stop(grace: Annotated[float, typer.Option("--grace", help="Seconds to let active runs finish.")] = 60.0
-                ) -> int:
+def daemon_stop(grace: GraceOpt = None) -> int:
     """Drain and stop the daemon; runs still active after --grace are cancelled (failed, shutdown)."""
     from .commands.daemon import stop
 
     return stop(state_dir=_state_dir(), grace=grace)
+
+
+@daemon_app.command("restart")
+def daemon_restart(grace: GraceOpt = None, max_concurrent: MaxConcurrentOpt = None, log_format: LogFormatOpt = None,
+                   metrics_addr: MetricsAddrOpt = None) -> int:
+    """Stop the daemon (as `stop`), then start it in the background with the flags it was started with
+    (these flags override them) and config.yaml read anew."""
+    from .commands.daemon import restart
+
+    return restart(state_dir=_state_dir(), grace=grace, flags=_daemon_flags(max_concurrent, log_format, metrics_addr))
 
 
 @daemon_app.command("status")
@@ -328,7 +348,7 @@ def daemon_reload() -> int:
 
 @app.command()
 def reconcile(once: Annotated[bool, typer.Option("--once", help="One pass: fire what is due, wait, exit.")] = False,
-              max_concurrent: MaxConcurrentOpt = 4, log_format: LogFormatOpt = LogFormat.text,
+              max_concurrent: MaxConcurrentOpt = None, log_format: LogFormatOpt = None,
               output: Annotated[Output3, typer.Option("-o", "--output")] = Output3.text) -> int:
     """Fire what is due now (and the latest missed slot per policy), wait for the runs, exit."""
     from reconciler.errors import UsageError
@@ -337,7 +357,7 @@ def reconcile(once: Annotated[bool, typer.Option("--once", help="One pass: fire 
 
     if not once:
         raise UsageError("reconcile runs one pass: pass --once (the long-running loop is `sbsched daemon start`)")
-    return reconcile_once(state_dir=_state_dir(), max_concurrent=max_concurrent, log_format=log_format.value,
+    return reconcile_once(state_dir=_state_dir(), flags=_daemon_flags(max_concurrent, log_format, None),
                           output=output.value)
 
 

@@ -73,7 +73,7 @@ def history(root: Path, schedule: str | None = None, *, limit: int | None = None
 def _after(record: dict[str, Any], since: datetime) -> bool:
     stamp = record.get("startTime") or record.get("scheduledTime")
     try:
-        return bool(stamp) and datetime.fromisoformat(stamp) >= since
+        return isinstance(stamp, str) and datetime.fromisoformat(stamp) >= since
     except (TypeError, ValueError):
         return False
 

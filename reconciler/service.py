@@ -34,13 +34,16 @@ POLL = 0.05
 
 
 def serve(root: Path, *, max_concurrent: int, log_format: str, once: bool = False, lock_timeout: float = 30.0,
-          metrics_addr: tuple[str, int] | None = None, log_file: Path | None = None) -> list[dict[str, Any]]:
+          metrics_addr: tuple[str, int] | None = None, log_file: Path | None = None,
+          started_with: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Run the reconcile loop here until SIGTERM (or one pass with `once`); with `metrics_addr`, serve
     /metrics, /healthz and /readyz there; with `log_file`, log there (rotated) instead of to stderr."""
     configure_logging(log_format, log_file=log_file)
     clock = SystemClock()
     pidfile = PidFile(ensure_dir(root))
     pidfile.acquire(clock.now())
+    if started_with is not None and not once:
+        pidfile.annotate(startedWith=started_with)   # `daemon restart` starts it again with these flags
     daemon = Daemon(StateStore(root), clock, max_concurrent=max_concurrent, lock_timeout=lock_timeout, once=once,
                     metrics=_new_metrics() if metrics_addr else None)
     try:
@@ -101,10 +104,11 @@ def _endpoint(daemon: Daemon, address: tuple[str, int], pidfile: PidFile) -> Met
     return server
 
 
-def start_background(root: Path, *, max_concurrent: int, log_format: str, metrics_addr: str | None = None,
+def start_background(root: Path, *, flags: list[str], serves_metrics: bool = False,
                      timeout: float = 15.0) -> dict[str, Any]:
-    """Start `sbsched daemon start --foreground` detached, logging to logs/daemon.log; return its
-    pid-file info once it serves (and, with `metrics_addr`, once its endpoint listens)."""
+    """Start `sbsched daemon start --foreground FLAGS` detached, logging to logs/daemon.log; return its
+    pid-file info once it serves (and, when it `serves_metrics`, once its endpoint listens). The child
+    resolves config.yaml itself, so `flags` are only what the user gave."""
     pidfile = PidFile(ensure_dir(root))
     running = pidfile.running()
     if running:
@@ -114,9 +118,7 @@ def start_background(root: Path, *, max_concurrent: int, log_format: str, metric
     log_path = ensure_dir(root / "logs") / "daemon.log"
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
     command = [sys.executable, "-m", "cli", "--state-dir", str(root), "daemon", "start", "--foreground",
-               "--max-concurrent", str(max_concurrent), "--log-format", log_format, "--log-file", str(log_path)]
-    if metrics_addr is not None:
-        command += ["--metrics-addr", metrics_addr]
+               *flags, "--log-file", str(log_path)]
     child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=fd, stderr=fd, start_new_session=True,
                              close_fds=True)
     os.close(fd)
@@ -124,7 +126,7 @@ def start_background(root: Path, *, max_concurrent: int, log_format: str, metric
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         info = pidfile.running()
-        if info and info.get("pid") == child.pid and (metrics_addr is None or "metrics" in info):
+        if info and info.get("pid") == child.pid and (not serves_metrics or "metrics" in info):
             return {**info, "log": str(log_path)}
         if child.poll() is not None:
             raise SbschedError(f"the daemon exited at start (code {child.returncode}): {_last_error(log_path)}",

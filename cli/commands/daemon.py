@@ -4,34 +4,55 @@ from __future__ import annotations
 import signal
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from .. import render
 from ._common import store
 
 
-def start(*, state_dir: str | None, foreground: bool, max_concurrent: int, log_format: str,
-          metrics_addr: str | None = None, log_file: str | None = None) -> int:
-    from reconciler import service
-    from reconciler.health import format_addr, parse_addr
+def start(*, state_dir: str | None, foreground: bool, flags: Mapping[str, Any], log_file: str | None = None) -> int:
+    """`flags`: the settings given on the command line; config.yaml and the defaults fill in the rest
+    (in the background child too, which gets only these flags and records them for `restart`)."""
+    from reconciler import daemon_config, service
+    from reconciler.health import parse_addr
 
     root = store(state_dir).root
-    address = parse_addr(metrics_addr) if metrics_addr is not None else None  # a bad one fails here, not in the child
+    settings = daemon_config.resolve(root, flags)   # a bad setting fails here, not in the child
+    address = parse_addr(settings.metrics_addr) if settings.metrics_addr is not None else None
     if foreground:
-        service.serve(root, max_concurrent=max_concurrent, log_format=log_format, metrics_addr=address,
-                      log_file=Path(log_file) if log_file else None)
+        service.serve(root, max_concurrent=settings.max_concurrent, log_format=settings.log_format,
+                      metrics_addr=address, log_file=Path(log_file) if log_file else None,
+                      started_with={k: v for k, v in flags.items() if v is not None})
         return 0
-    info = service.start_background(root, max_concurrent=max_concurrent, log_format=log_format,
-                                    metrics_addr=format_addr(*address) if address else None)
+    info = service.start_background(root, flags=daemon_config.as_flags(flags), serves_metrics=address is not None)
     served = f", metrics http://{info['metrics']}/metrics" if info.get("metrics") else ""
     render.out(f"sbsched daemon started: pid {info['pid']}, state {root}, log {info['log']}{served}")
     return 0
 
 
-def reconcile_once(*, state_dir: str | None, max_concurrent: int, log_format: str, output: str) -> int:
-    from reconciler import service
+def restart(*, state_dir: str | None, grace: float | None, flags: Mapping[str, Any]) -> int:
+    """Stop (as `stop`), then start in the background with the flags the daemon was started with, these
+    flags on top; config.yaml is read anew. Not running: start it."""
+    from reconciler import daemon_config, service
+    from reconciler.pidfile import PidFile
 
-    results = service.serve(store(state_dir).root, max_concurrent=max_concurrent, log_format=log_format, once=True)
+    root = store(state_dir).root
+    running = PidFile(root).running()
+    recorded = dict((running or {}).get("startedWith") or {})
+    merged = {**recorded, **{k: v for k, v in flags.items() if v is not None}}
+    daemon_config.resolve(root, merged)   # refuse a bad setting before stopping anything
+    if running is not None:
+        info = service.stop(root, grace=grace if grace is not None else daemon_config.resolve(root, {}).grace)
+        render.out(f"sbsched daemon stopped (was pid {info['pid'] if info else running['pid']})")
+    return start(state_dir=state_dir, foreground=False, flags=merged)
+
+
+def reconcile_once(*, state_dir: str | None, flags: Mapping[str, Any], output: str) -> int:
+    from reconciler import daemon_config, service
+
+    root = store(state_dir).root
+    settings = daemon_config.resolve(root, flags)
+    results = service.serve(root, max_concurrent=settings.max_concurrent, log_format=settings.log_format, once=True)
     if output != "text":
         render.out(render.document({"items": results}, output))
     else:
@@ -42,10 +63,11 @@ def reconcile_once(*, state_dir: str | None, max_concurrent: int, log_format: st
     return 1 if any(r["status"] == "failed" for r in results) else 0
 
 
-def stop(*, state_dir: str | None, grace: float) -> int:
-    from reconciler import service
+def stop(*, state_dir: str | None, grace: float | None) -> int:
+    from reconciler import daemon_config, service
 
-    info = service.stop(store(state_dir).root, grace=grace)
+    root = store(state_dir).root
+    info = service.stop(root, grace=grace if grace is not None else daemon_config.resolve(root, {}).grace)
     render.out("sbsched daemon is not running" if info is None else f"sbsched daemon stopped (was pid {info['pid']})")
     return 0
 
