@@ -6,7 +6,7 @@ What it writes into the record:
   `url` the final object URL without query string or user info, `error` `{class, message}` or null.
   Left as it is (null) when the schedule has no `upload`, when there is no archive, or when the run
   did not get as far as a bundle worth sending (only `completed` runs and `failed` ones with reason
-  `timeout`, whose partial bundle is still wanted, are uploaded).
+  `timeout` or `bundle-too-large`, whose partial bundle is still wanted, are uploaded).
 - A completed run whose upload failed becomes `status: failed`, `reason: upload`, `error: {class:
   transient|permanent, message}`, the class being the upload's last error's. The local bundle stays,
   and retention will not remove it (unless `cleanup --force`).
@@ -35,12 +35,12 @@ log = logging.getLogger("sbsched.delivery")
 
 
 def deliver(root: Path, set_name: str, schedule: str, spec: Mapping[str, Any], record: dict[str, Any],
-            archive: Path, *, previous_status: str | None, env: Mapping[str, str] = os.environ,
+            archive: Path | None, *, previous_status: str | None, env: Mapping[str, str] = os.environ,
             sleep: Sleep = time.sleep, now: datetime) -> None:
     """Upload (per `spec["upload"]`), notify (per `spec["notify"]`), then apply `spec["retention"]` to the
     schedule's runs; updates `record` in place. Never raises for a failed upload, webhook or deletion."""
     destination = spec.get("upload")
-    if destination and destination.get("url") and archive.is_file() and _worth_sending(record):
+    if destination and destination.get("url") and archive is not None and archive.is_file() and _worth_sending(record):
         _upload(set_name, schedule, spec, record, archive, env=env, sleep=sleep)
     hooks = spec.get("notify") or []
     if hooks:
@@ -58,7 +58,8 @@ def deliver(root: Path, set_name: str, schedule: str, spec: Mapping[str, Any], r
 
 
 def _worth_sending(record: Mapping[str, Any]) -> bool:
-    return record.get("status") == "completed" or (record.get("status") == "failed" and record.get("reason") == "timeout")
+    return record.get("status") == "completed" or (record.get("status") == "failed"
+                                                   and record.get("reason") in ("timeout", "bundle-too-large"))
 
 
 def _upload(set_name: str, schedule: str, spec: Mapping[str, Any], record: dict[str, Any], archive: Path, *,

@@ -8,6 +8,7 @@ archive always follow, so a run that times out still leaves a (partial, redacted
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import threading
 import time
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from . import bundle, executions
 from .clock import Clock
-from .collect import CollectorSpec, Output
+from .collect import Budget, CollectorSpec, Output
 from .collect import spec as collect_spec
 from .collect.runner import Outcome, Registry, run_collectors, runnable_specs
 from .engine import slot_id
@@ -47,6 +48,7 @@ class RunOptions:
     load_entry: Callable[[], Mapping[str, Any]] | None = None  # the schedule's state entry, got in the run's
                                                                # thread; None: read it from the state
     status_sink: StatusSink | None = None    # how status changes reach state.json; None: write each now
+    free_disk: Callable[[Path], int] | None = None  # free bytes where the bundle goes; None: the filesystem's
 
 
 StateChange = Callable[[dict[str, Any]], dict[str, Any]]
@@ -68,12 +70,22 @@ def execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> 
     record = executions.new_record(run_id, name, set_name, trigger=options.trigger, slot=slot,
                                    dispatched=options.dispatch_time or now, status="running",
                                    attempt=options.attempt)
+    previous = (entry.get("status") or {}).get("lastResult")
+    low = _low_disk(spec, options.output_dir or store.root / "bundles" / name, options)
+    if low is not None:   # skipped before it starts: nothing collected, nothing half-written
+        record.update(status="skipped", reason="low-disk", endTime=now.isoformat(), durationSeconds=0,
+                      error={"class": "permanent", "message": low})
+        executions.write(store.root, record)
+        sink(lambda s: mark_finished(s, name, record, now))
+        from .delivery import deliver
+
+        deliver(store.root, set_name, name, spec, record, None, previous_status=previous, now=now)
+        return record
     record["startTime"] = now.isoformat()
     record["runner"] = {"pid": os.getpid(), "host": socket.gethostname()}
     executions.write(store.root, record)
     from .redact import RedactorSpecError
 
-    previous = (entry.get("status") or {}).get("lastResult")
     try:
         sink(lambda s: mark_started(s, name, run_id))  # inside: a full disk fails the run, never strands it `running`
         _pipeline(store.root, name, set_name, spec, record, now, started, options, previous)
@@ -98,6 +110,25 @@ def execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> 
         finally:  # even when the record cannot be rewritten (a full disk): the daemon's batched status
             sink(lambda s: mark_finished(s, name, record, end))  # write retries, so `active` is cleared
     return record
+
+
+def free_disk_bytes(path: Path) -> int:
+    """Free bytes, for an unprivileged writer, on the filesystem `path` (or its nearest existing parent) is on."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return shutil.disk_usage(path).free
+
+
+def _low_disk(spec: Mapping[str, Any], destination: Path, options: RunOptions) -> str | None:
+    """Why the run must not start (limits.minFreeDiskBytes), or None."""
+    minimum = (spec.get("limits") or {}).get("minFreeDiskBytes")
+    if not minimum:
+        return None
+    free = (options.free_disk or free_disk_bytes)(destination)
+    if free >= minimum:
+        return None
+    return (f"only {free:,} bytes free where the bundle goes ({destination}); limits.minFreeDiskBytes is "
+            f"{minimum:,}: the run was skipped")
 
 
 def write_now(store: StateStore, *changes: StateChange, now: datetime, lock_timeout: float,
@@ -140,12 +171,16 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
     bundle_name = bundle.bundle_name(now, bundle.names_in(destination_dir))
     staging_parent = ensure_dir(destination_dir / f".staging-{bundle_name}")
     staging = staging_parent / bundle_name
+    limit = (spec.get("limits") or {}).get("maxBundleSizeBytes")
+    budget = Budget(limit) if limit else None
     try:
         output = Output(ensure_dir(staging))
         outcomes, timed_out = run_collectors(
             specs, registry, output, deadline=started + spec["policy"]["timeoutSeconds"], cluster=collect["cluster"],
             started=now, max_workers=options.max_workers, monotonic=options.monotonic, cancel=options.cancel,
-            kube=kube)
+            kube=kube, budget=budget)
+        if budget is not None:
+            budget.measure(staging)
         redaction_start = options.monotonic()
         report = redact_tree(staging, builtin=spec["redact"]["enabled"], redactors=redactors)
         redaction_ms = int((options.monotonic() - redaction_start) * 1000)
@@ -165,17 +200,26 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
     record["redaction"] = report.to_json()
     record["warnings"] = sum(len(outcome.warnings) for outcome in outcomes)
     record["analysis"] = dict(counts(results), failing=[r.title for r in results if r.outcome == "fail"])
-    _settle(record, spec, timed_out, options)
+    too_large = None
+    if budget is not None and (budget.exceeded.is_set() or written.size > budget.limit):
+        too_large = (f"the bundle reached limits.maxBundleSizeBytes ({budget.limit:,} bytes): collection stopped "
+                     f"at {budget.used:,} bytes collected and the bundle ({written.size:,} bytes) keeps what it has")
+    _settle(record, spec, timed_out, options, too_large)
     deliver(root, set_name, name, spec, record, written.path, previous_status=previous, now=now)
     if record["reason"] == "upload":   # the upload was retried per policy already: re-collecting won't help
         record["error"]["class"] = "permanent"
 
 
-def _settle(record: dict[str, Any], spec: Mapping[str, Any], timed_out: bool, options: RunOptions) -> None:
-    """The run's status from how it ended: stopped, timed out, an analyzer failing (with failRun), or done."""
+def _settle(record: dict[str, Any], spec: Mapping[str, Any], timed_out: bool, options: RunOptions,
+            too_large: str | None = None) -> None:
+    """The run's status from how it ended: stopped, too large, timed out, an analyzer failing (with
+    failRun), or done."""
     if options.cancel.is_set():
         record["status"], record["reason"] = "failed", options.cancel_reason
         record["error"] = {"class": "permanent", "message": f"the run was stopped: {options.cancel_reason}"}
+    elif too_large:   # permanent: the same specs would collect as much again
+        record["status"], record["reason"] = "failed", "bundle-too-large"
+        record["error"] = {"class": "permanent", "message": too_large}
     elif timed_out:
         record["status"], record["reason"] = "failed", "timeout"
         record["error"] = {"class": "permanent", "message": f"the run exceeded policy.timeoutSeconds "

@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 PREFIX = "troubleshoot_scheduler"
 DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200)
 SIZE_BUCKETS = tuple(float(1024 * 4 ** n) for n in range(12))       # 1 KiB .. 4 GiB, x4
+LIMIT_REASONS = ("bundle-too-large", "low-disk")
 LATENESS_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 3600)
 
 
@@ -48,6 +49,9 @@ class Metrics:
                                   "completed run (Unix time).", ["schedule"], registry=r)
         self.upload_failures = Counter(f"{PREFIX}_upload_failures", "Runs whose upload failed after its retries.",
                                        registry=r)
+        self.limit_hits = Counter(f"{PREFIX}_resource_limit_hits", "Runs stopped by a resource limit, by schedule "
+                                  "and reason (bundle-too-large: failed; low-disk: skipped).", ["schedule", "reason"],
+                                  registry=r)
         self._names: set[str] = set()   # schedules that have per-schedule gauge series
 
     # -- events ---------------------------------------------------------------------------------------
@@ -83,6 +87,8 @@ class Metrics:
         """A run ended, or a slot was skipped: its execution record, as written."""
         schedule, status = record["schedule"], record["status"]
         self.executions.labels(schedule, status).inc()
+        if record.get("reason") in LIMIT_REASONS:
+            self.limit_hits.labels(schedule, record["reason"]).inc()
         if status == "skipped":
             return
         if record.get("durationSeconds") is not None:

@@ -3,7 +3,8 @@
 `notify: [{webhook: URL, on: [failure | success | recovered], headers: {...}}]`, per schedule.
 - `failure`: the run failed; `success`: it completed; `recovered`: it completed and the schedule's
   previous run had failed. A hook listening for both `success` and `recovered` gets one POST, with
-  `event: recovered`. Skipped runs notify no one.
+  `event: recovered`. Skipped runs notify no one, but for a run skipped for lack of disk space
+  (reason `low-disk`): that is a `failure` to the hooks (status `skipped`), since no bundle came.
 - Payload (design §2): `{schedule, set, executionId, status, reason, bundleUrl, analysis: {pass, warn,
   fail}, text}` plus `event` (which rule matched) and `analysis.failing` (the failing analyzers' titles). `text` is one human sentence, so a Slack incoming
   webhook shows it as it is. `bundleUrl` is the uploaded object's URL (never a presigned query), else
@@ -38,19 +39,19 @@ ICON = {"failure": ":x:", "success": ":white_check_mark:", "recovered": ":large_
 Post = Callable[[str, dict[str, Any], dict[str, str]], None]
 
 
-def events(status: str, previous_status: str | None) -> list[str]:
+def events(status: str, previous_status: str | None, reason: str | None = None) -> list[str]:
     """The events a run's outcome raises, the most specific first."""
-    if status == "failed":
+    if status == "failed" or (status == "skipped" and reason == "low-disk"):
         return ["failure"]
     if status == "completed":
         return ["recovered", "success"] if previous_status == "failed" else ["success"]
     return []
 
 
-def event_for(on: Iterable[str], status: str, previous_status: str | None) -> str | None:
+def event_for(on: Iterable[str], status: str, previous_status: str | None, reason: str | None = None) -> str | None:
     """The one event a hook with `on` is told of, or None."""
     wanted = set(on)
-    return next((e for e in events(status, previous_status) if e in wanted), None)
+    return next((e for e in events(status, previous_status, reason) if e in wanted), None)
 
 
 def bundle_url(record: Mapping[str, Any]) -> str | None:
@@ -77,7 +78,8 @@ def text(body: Mapping[str, Any], *, error: str | None = None) -> str:
     event = body["event"]
     what = f"sbsched: {body['schedule']} (set {body['set']})"
     if event == "failure":
-        head = f"{what} failed" + (f" ({body['reason']})" if body.get("reason") else "")
+        verb = "was skipped" if body.get("status") == "skipped" else "failed"
+        head = f"{what} {verb}" + (f" ({body['reason']})" if body.get("reason") else "")
         head += f": {error}" if error else ""
     elif event == "recovered":
         head = f"{what} recovered: completed after a failed run"
@@ -128,7 +130,8 @@ def send(hooks: Iterable[Mapping[str, Any]], record: Mapping[str, Any], *, previ
     """Start the POSTs the run's outcome calls for; returns at once (unless `background` is False)."""
     jobs: list[tuple[Notification, Mapping[str, Any], dict[str, Any]]] = []
     for hook in hooks:
-        event = event_for(hook.get("on") or ["failure"], str(record.get("status")), previous_status)
+        event = event_for(hook.get("on") or ["failure"], str(record.get("status")), previous_status,
+                          record.get("reason"))
         if event is not None:
             jobs.append((Notification(shown(str(hook["webhook"])), event), hook, payload(record, event=event)))
     if not jobs:

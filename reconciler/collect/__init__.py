@@ -83,34 +83,93 @@ class Output:
         self.write_text(relative, json.dumps(value, indent=2, ensure_ascii=False))
 
 
+class BundleTooLarge(RuntimeError):
+    """The run's bundle reached its `limits.maxBundleSizeBytes`: no more output is accepted."""
+
+
+class Budget:
+    """A byte budget shared by all collectors of a run (`limits.maxBundleSizeBytes`). Writes take from it
+    as they stream; the one that would pass the limit writes what still fits and stops the collection
+    (`exceeded`), so the bundle keeps what it has. Output that bypasses the writes (a `run` collector's
+    child process writing into its file) is counted when `measure` walks the staging directory."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self.exceeded = threading.Event()
+        self._lock = threading.Lock()
+
+    def take(self, size: int) -> int:
+        """How many of `size` bytes may still be written (all, or what is left, setting `exceeded`)."""
+        with self._lock:
+            allowed = max(0, min(size, self.limit - self.used))
+            self.used += allowed
+        if allowed < size:
+            self.exceeded.set()
+        return allowed
+
+    def measure(self, root: Path) -> int:
+        """The staged bytes (regular files under `root`), taken as used when more than counted."""
+        total = 0
+        for directory, _, files in os.walk(root):
+            for name in files:
+                try:
+                    info = os.lstat(os.path.join(directory, name))
+                except OSError:
+                    continue
+                total += info.st_size if not os.path.islink(os.path.join(directory, name)) else 0
+        with self._lock:
+            self.used = max(self.used, total)
+        if total > self.limit:
+            self.exceeded.set()
+        return total
+
+    def message(self) -> str:
+        return f"the bundle reached limits.maxBundleSizeBytes ({self.limit:,} bytes): no more output is accepted"
+
+
 class GuardedOutput(Output):
     """The Output a collector gets: once its run gives up on it (`cancelled`), writes fail, so a collector
-    that overran its timeout cannot add files or bytes after redaction has begun."""
+    that overran its timeout cannot add files or bytes after redaction has begun; with a `budget`, writes
+    past the run's bundle size limit fail too (after writing what still fits)."""
 
-    def __init__(self, root: Path, cancelled: threading.Event) -> None:
+    def __init__(self, root: Path, cancelled: threading.Event, budget: Budget | None = None) -> None:
         super().__init__(root)
         self.cancelled = cancelled
+        self.budget = budget
 
     def path(self, relative: str) -> Path:
         self._check()
         return super().path(relative)
 
     def open(self, relative: str, mode: str = "wb", *, truncate: bool = True) -> IO[Any]:
-        return _GuardedFile(super().open(relative, mode, truncate=truncate), self._check)  # type: ignore[return-value]  # duck-typed IO
+        return _GuardedFile(super().open(relative, mode, truncate=truncate), self._check,  # type: ignore[return-value]
+                            self.budget)  # duck-typed IO
 
     def _check(self) -> None:
         if self.cancelled.is_set():
             raise RuntimeError("the run stopped waiting for this collector: no more output is accepted")
+        if self.budget is not None and self.budget.exceeded.is_set():
+            raise BundleTooLarge(self.budget.message())
 
 
 class _GuardedFile:
-    """A file whose every write first checks that its collector may still write."""
+    """A file whose every write first checks that its collector may still write (and takes its bytes
+    from the run's budget)."""
 
-    def __init__(self, raw: IO[Any], check: Callable[[], None]) -> None:
-        self._raw, self._check = raw, check
+    def __init__(self, raw: IO[Any], check: Callable[[], None], budget: Budget | None = None) -> None:
+        self._raw, self._check, self._budget = raw, check, budget
 
     def write(self, data: Any) -> int:
         self._check()
+        if self._budget is None:
+            return int(self._raw.write(data))
+        size = len(data.encode("utf-8")) if isinstance(data, str) else memoryview(data).nbytes
+        allowed = self._budget.take(size)
+        if allowed < size:
+            if allowed:   # keep what fits: the bundle has everything up to the limit
+                self._raw.write(data[:allowed] if isinstance(data, str) else memoryview(data).cast("B")[:allowed])
+            raise BundleTooLarge(self._budget.message())
         return int(self._raw.write(data))
 
     def __getattr__(self, name: str) -> Any:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
-from . import CollectContext, Collector, CollectorSpec, GuardedOutput, Output, Skipped
+from . import Budget, CollectContext, Collector, CollectorSpec, GuardedOutput, Output, Skipped
 
 if TYPE_CHECKING:
     from .kube.client import Kube
@@ -64,9 +64,11 @@ class Registry:
 def run_collectors(specs: Sequence[CollectorSpec], registry: Registry, output: Output, *,
                    deadline: float, cluster: bool, started: datetime, max_workers: int = 4,
                    monotonic: Callable[[], float] = time.monotonic,
-                   cancel: threading.Event | None = None, kube: Kube | None = None) -> tuple[list[Outcome], bool]:
+                   cancel: threading.Event | None = None, kube: Kube | None = None,
+                   budget: Budget | None = None) -> tuple[list[Outcome], bool]:
     """(outcomes in spec order, timed_out). `deadline` is on `monotonic`'s clock; `started` stamps the
-    collector-errors/ records; `kube` is the run's API connection, for in-cluster collectors."""
+    collector-errors/ records; `kube` is the run's API connection, for in-cluster collectors; `budget`
+    (limits.maxBundleSizeBytes) stops the collection once the staged bytes reach it."""
     outcomes: list[Outcome | None] = [None] * len(specs)
     runnable: list[int] = []
     for index, spec in enumerate(specs):
@@ -76,7 +78,7 @@ def run_collectors(specs: Sequence[CollectorSpec], registry: Registry, output: O
         else:
             runnable.append(index)
     pool = _Pool(specs, registry, output, outcomes, deadline, max_workers, monotonic, cancel or threading.Event(),
-                 kube)
+                 kube, budget)
     timed_out = pool.run(runnable)
     done = [o for o in outcomes if o is not None]
     for outcome in done:
@@ -104,9 +106,10 @@ def _skip_reason(spec: CollectorSpec, registry: Registry, cluster: bool) -> str 
 class _Pool:
     def __init__(self, specs: Sequence[CollectorSpec], registry: Registry, output: Output,
                  outcomes: list[Outcome | None], deadline: float, workers: int,
-                 monotonic: Callable[[], float], cancel: threading.Event, kube: Kube | None) -> None:
+                 monotonic: Callable[[], float], cancel: threading.Event, kube: Kube | None,
+                 budget: Budget | None = None) -> None:
         self.specs, self.registry, self.output, self.outcomes = specs, registry, output, outcomes
-        self.cancel, self.kube = cancel, kube
+        self.cancel, self.kube, self.budget = cancel, kube, budget
         self.deadline, self.workers, self.monotonic = deadline, workers, monotonic
         self.todo: queue.SimpleQueue[int] = queue.SimpleQueue()
         self.changed = threading.Condition()
@@ -122,6 +125,9 @@ class _Pool:
                 now = self.monotonic()
                 if self.cancel.is_set():
                     self._give_up(indices, "the run was stopped")
+                    return False
+                if self.budget is not None and self.budget.exceeded.is_set():
+                    self._give_up(indices, "the bundle reached limits.maxBundleSizeBytes")
                     return False
                 if now >= self.deadline:
                     self._give_up(indices, "the run's timeoutSeconds was reached")
@@ -150,7 +156,7 @@ class _Pool:
                 start = self.monotonic()
                 own = go_duration(spec.params.get("timeout")) or DEFAULT_TIMEOUT
                 cancelled = threading.Event()
-                ctx = CollectContext(output=GuardedOutput(self.output.root, cancelled), cancelled=cancelled,
+                ctx = CollectContext(output=GuardedOutput(self.output.root, cancelled, self.budget), cancelled=cancelled,
                                      timeout=max(0.001, min(own, self.deadline - start)),
                                      kube=None if spec.host else self.kube)
                 self.running[index] = (start + ctx.timeout, ctx)
@@ -163,6 +169,8 @@ class _Pool:
                 status, reason = "skipped", str(exc) or "not applicable here"
             except Exception as exc:  # a collector's failure is recorded; the run goes on
                 status, reason = "failed", f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc)
+            if self.budget is not None and not self.budget.exceeded.is_set():
+                self.budget.measure(self.output.root)   # what a child process wrote past the counted writes
             with self.changed:
                 self.running.pop(index, None)
                 if self.outcomes[index] is None:
