@@ -101,7 +101,7 @@ def unpack(data: Mapping[str, str], directory: str) -> tuple[str, str, dict[str,
     files: dict[str, str] = {}
     for path in referenced_files(spec):
         key = posixpath.relpath(path, directory)
-        if key == SCHEDULE_KEY or key not in data or "/" in key:
+        if key in (SCHEDULE_KEY, ".", "..") or key not in data or "/" in key:   # never outside `directory`
             raise ConfigMapError(f"{SCHEDULE_KEY} names file {key!r}, which the ConfigMap does not hold")
         files[path] = data[key]
     return set_name, name, spec, files

@@ -266,8 +266,9 @@ def _day_fields_differ(expression: str) -> bool:
     return (loose(dom) and not dow.startswith("*")) or (loose(dow) and not dom.startswith("*"))
 
 
-class _Dumper(yaml.SafeDumper):
-    """Block style, multi-line strings as literal blocks (spec files stay readable in the ConfigMap)."""
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """Block style, multi-line strings as literal blocks (spec files stay readable in the ConfigMap).
+    libyaml's emitter: the pure-Python one spent ~90 % of exporting 1,000 schedules."""
 
 
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:

@@ -138,6 +138,13 @@ def test_a_name_taken_by_an_object_we_do_not_own_is_a_conflict(k8s, manifest, ku
     assert live["metadata"]["resourceVersion"] == mine["metadata"]["resourceVersion"]
 
 
+def test_a_dry_run_apply_plans_and_changes_nothing(k8s, manifest, kube, kubeconfig):
+    result = k8s("apply", manifest("hourly"), "--dry-run", "-o", "json")
+    assert result.code == 0 and json.loads(result.out)["summary"]["create"] == 7
+    assert not [r for r in kube.requests if r.method in ("PATCH", "DELETE", "POST")]
+    assert get(kubeconfig, "/apis/batch/v1/namespaces/default/cronjobs/hourly") is None
+
+
 def test_kubernetes_options_need_the_kubernetes_target(cli, manifest):
     result = cli("diff", "-f", str(manifest("nightly")), "--image", "x")
     assert result.code == 2 and "--image: only with --target kubernetes" in result.err

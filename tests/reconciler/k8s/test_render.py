@@ -215,3 +215,14 @@ def test_file_keys_are_configmap_keys_and_never_collide():
     keys = configmap.file_keys(["/a/app.yaml", "/b/app.yaml", "/c/schedule.json", "/d/my spec.yaml", "/e/.hidden"])
     assert keys == {"/a/app.yaml": "app.yaml", "/b/app.yaml": "2-app.yaml", "/c/schedule.json": "2-schedule.json",
                     "/d/my spec.yaml": "my_spec.yaml", "/e/.hidden": "hidden"}
+
+
+@pytest.mark.parametrize("bad", ["../../etc/cron.d/x.yaml", "..", "schedule.json", "missing.yaml"])
+def test_a_configmap_cannot_name_files_outside_its_own_keys(exported, bad):
+    result, _ = exported
+    data = dict(next(obj for obj in objects(result.out) if obj["metadata"]["name"] == "sbsched-nightly")["data"])
+    document = json.loads(data["schedule.json"])
+    document["spec"]["collect"]["specs"] = [bad]
+    data["schedule.json"] = json.dumps(document)
+    with pytest.raises(configmap.ConfigMapError):
+        configmap.unpack(data, "/pod/files")
