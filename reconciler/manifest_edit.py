@@ -49,6 +49,7 @@ class Document:
     data: CommentedMap
     indent: tuple[int, int, int]                 # mapping, sequence, offset
     newline: str = "\n"
+    unedited: str = ""        # ruamel's rendering of `data` as loaded, before any edit
     notes: list[str] = field(default_factory=list)
 
 
@@ -102,7 +103,8 @@ def parse(text: str, *, source: str = "the manifest") -> Document:
                             hint=f"`sbsched validate -f {source}` places the error") from None
     if not isinstance(data, CommentedMap):
         raise ManifestError(f"{source}: expected a ScheduleSet mapping (apiVersion, kind, metadata, schedules)")
-    return Document(text, data, indent, newline)
+    # rendered now, before any edit: dumping the tree costs about half of loading the text again later
+    return Document(text, data, indent, newline, unedited=_dump(data, indent))
 
 
 def new_document(set_name: str) -> Document:
@@ -118,8 +120,7 @@ def render(doc: Document) -> str:
     edited = _dump(doc.data, doc.indent)
     if not doc.original:
         return edited.replace("\n", doc.newline)
-    unedited = _dump(_yaml(doc.indent).load(doc.original), doc.indent)
-    patched = three_way(doc.original, unedited, edited)
+    patched = three_way(doc.original, doc.unedited, edited)
     if patched is None or not _same_meaning(patched, edited):
         patched = edited
     return patched.replace("\n", doc.newline)
@@ -239,7 +240,12 @@ def find(doc: Document, name: str, *, source: str = "the manifest") -> Commented
             return item  # type: ignore[return-value]  # a loaded mapping is a CommentedMap
     close = difflib.get_close_matches(name, names(doc), n=1)
     raise NotFound(f"no schedule {name!r} in {source}",
-                   hint=f"did you mean {close[0]!r}?" if close else f"{source} lists: {', '.join(names(doc)) or 'none'}")
+                   hint=f"did you mean {close[0]!r}?" if close else _listing(source, names(doc)))
+
+
+def _listing(source: str, listed: list[str]) -> str:
+    shown = ", ".join(listed[:5]) + (f" and {len(listed) - 5} more" if len(listed) > 5 else "")
+    return f"{source} lists {shown}" if listed else f"{source} lists no schedules"
 
 
 def default(doc: Document, *path: str) -> Any:
