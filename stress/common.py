@@ -57,8 +57,13 @@ def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 
         tick.wait(interval)
 
 
+WORKDIRS: list[Path] = []   # removed by the runner after a green scenario, kept after a failure
+
+
 def workdir(prefix: str) -> Path:
-    return Path(tempfile.mkdtemp(prefix=f"sbsched-stress-{prefix}-"))
+    path = Path(tempfile.mkdtemp(prefix=f"sbsched-stress-{prefix}-"))
+    WORKDIRS.append(path)
+    return path
 
 
 def environment(state_dir: Path, **extra: str) -> dict[str, str]:

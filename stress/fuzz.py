@@ -12,7 +12,6 @@ import contextlib
 import io
 import json
 import os
-import tempfile
 import time
 import traceback
 from datetime import datetime, timezone
@@ -23,7 +22,7 @@ import yaml
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
-from .common import Result
+from .common import Result, workdir
 
 UTC = timezone.utc
 NOW = datetime(2026, 3, 8, 6, 59, 30, tzinfo=UTC)   # a DST night in America/*
@@ -149,7 +148,7 @@ def wrapped(doc_strategy: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrateg
 # -- the cases ---------------------------------------------------------------------------------------
 class Fuzz:
     def __init__(self) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="sbsched-stress-fuzz-"))
+        self.dir = workdir("fuzz")
         self.manifest = self.dir / "schedules.yaml"
         self.spec = self.dir / "spec.yaml"
         self.bundle = self.dir / "bundle" / "support-bundle"

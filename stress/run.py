@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import subprocess
 import sys
 import time
@@ -25,7 +26,7 @@ from typing import Callable
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # `python stress/run.py` from the repo
 
 from stress import concurrent_apply, disk_full, fuzz, hostile, kill9, upload_flap  # noqa: E402
-from stress.common import ROOT, Result  # noqa: E402
+from stress.common import ROOT, WORKDIRS, Result  # noqa: E402
 
 BUDGET_S = 600
 
@@ -102,6 +103,13 @@ def main(argv: list[str] | None = None) -> int:
             result = Result(name, failures=[f"the scenario crashed:\n{traceback.format_exc()}"])
         result.seconds = time.monotonic() - begun
         results.append(result)
+        kept = list(WORKDIRS)
+        WORKDIRS.clear()
+        if result.failures:
+            result.notes.append(f"work dirs kept: {', '.join(map(str, kept))}")
+        else:
+            for path in kept:
+                shutil.rmtree(path, ignore_errors=True)
         print(f" {result.trials:,} trials, {len(result.failures)} failure(s), {result.seconds:.0f} s", flush=True)
     total = time.monotonic() - started
     print()
