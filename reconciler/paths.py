@@ -19,8 +19,15 @@ def state_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 
 def ensure_dir(path: Path) -> Path:
-    """Create `path` (and parents) 0700; tighten it if it exists looser."""
-    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    """Create `path` and each missing parent 0700 (mkdir(parents=True) gives parents the umask's mode);
+    tighten `path` if it exists looser."""
+    missing = []
+    parent = path
+    while not parent.exists() and parent != parent.parent:
+        missing.append(parent)
+        parent = parent.parent
+    for directory in reversed(missing):
+        directory.mkdir(mode=DIR_MODE, exist_ok=True)
     if path.stat().st_mode & 0o077:
         path.chmod(DIR_MODE)
     return path

@@ -92,3 +92,17 @@ def test_records_stream_from_the_line_layout_and_from_any_other_json(tmp_path):
     write(store, {**empty_state(), "serial": 2})
     assert list(store.iter_records()) == []
     assert list(StateStore(tmp_path / "none").iter_records()) == []
+
+
+def test_ensure_dir_creates_every_missing_parent_private_whatever_the_umask(tmp_path):
+    import os
+
+    from reconciler.paths import ensure_dir
+
+    old = os.umask(0)
+    try:
+        ensure_dir(tmp_path / "a" / "b" / "c")
+    finally:
+        os.umask(old)
+    for directory in (tmp_path / "a", tmp_path / "a" / "b", tmp_path / "a" / "b" / "c"):
+        assert directory.stat().st_mode & 0o777 == 0o700, directory
