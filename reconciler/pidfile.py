@@ -14,6 +14,10 @@ from .errors import SbschedError
 from .paths import FILE_MODE, ensure_dir
 
 
+PROBE_GRACE = 1.0   # seconds: `running()` probes take the flock for an instant (`daemon start` polls with
+                    # them while its child starts); a daemon starting in that instant must not give up
+
+
 class AlreadyRunning(SbschedError):
     """Another daemon holds this state dir."""
 
@@ -32,7 +36,7 @@ class PidFile:
         ensure_dir(self.path.parent)
         lock = filelock.FileLock(str(self.path), mode=FILE_MODE)
         try:
-            lock.acquire(timeout=0)
+            lock.acquire(timeout=PROBE_GRACE, poll_interval=0.01)
         except filelock.Timeout:
             info = self.read()
             who = f"pid {info['pid']} on {info['host']} since {info['since']}" if info else "another process"

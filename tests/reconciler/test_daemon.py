@@ -344,3 +344,17 @@ def test_a_state_that_cannot_be_reread_keeps_the_loop_running_on_what_it_read_be
     d.tick()
     assert set(d.index) == {"s"}
     d.close()
+
+
+def test_a_daemon_starting_while_a_status_probe_holds_the_pid_lock_still_starts(tmp_path):
+    """`running()` probes take daemon.pid's flock for an instant (daemon start polls with them while its
+    child starts); a daemon acquiring in that instant waits it out instead of exiting 'already running'."""
+    import filelock
+
+    probe = filelock.FileLock(str(tmp_path / "daemon.pid"), thread_local=False)   # released by the timer thread
+    probe.acquire(timeout=0)
+    threading.Timer(0.1, probe.release).start()
+    pidfile = PidFile(tmp_path)
+    pidfile.acquire(T0)
+    assert pidfile.running()["pid"] == os.getpid()
+    pidfile.release()
