@@ -58,7 +58,7 @@ def scalar(value: Any) -> str:
 
 
 # -- plans ------------------------------------------------------------------------------------------
-_SIGN = {"create": ("+", "32"), "update": ("~", "33"), "delete": ("-", "31"), "no-op": (" ", "0")}
+SIGN = {"create": ("+", "32"), "update": ("~", "33"), "delete": ("-", "31"), "no-op": (" ", "0")}
 
 
 def plan_text(plan: Any, *, applied: bool = False, dry_run: bool = False) -> str:
@@ -67,7 +67,7 @@ def plan_text(plan: Any, *, applied: bool = False, dry_run: bool = False) -> str
         action = change.action.value
         if action == "no-op":
             continue
-        sign, code = _SIGN[action]
+        sign, code = SIGN[action]
         spec = change.after if change.after is not None else change.before
         head = f"{sign} {change.name}: {action}"
         if action in ("create", "delete"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from .render import _SIGN, paint, scalar
+from .render import SIGN, paint, scalar
 
 
 def cluster_plan_text(plan: Any, *, applied: bool = False, dry_run: bool = False) -> str:
@@ -13,7 +13,7 @@ def cluster_plan_text(plan: Any, *, applied: bool = False, dry_run: bool = False
         action = change.action.value
         if action == "no-op":
             continue
-        sign, code = _SIGN[action]
+        sign, code = SIGN[action]
         lines.append(paint(f"{sign} {change.ref}: {action}", code))
         for field in change.fields:
             lines += _field(field.path, field.before, field.after)

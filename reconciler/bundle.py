@@ -87,8 +87,8 @@ def _analyzer_letter(result: Result) -> str:
     return "X" if result.outcome == "skipped" else "F" if result.error else "S"
 
 
-class _HashingWriter:
-    """A file wrapper that hashes and counts what passes through it."""
+class HashingWriter:
+    """A file wrapper that hashes and counts what passes through it (the archive, its encrypted copy)."""
 
     def __init__(self, raw: IO[bytes]) -> None:
         self.raw, self.digest, self.size = raw, hashlib.sha256(), 0
@@ -106,7 +106,7 @@ def archive(staging: Path, destination: Path) -> Archive:
     """Stream `staging` (the bundle's top directory) into `destination` (.tar.gz), atomically."""
     ensure_dir(destination.parent)
     with atomic_file(destination) as raw:
-        hashing = _HashingWriter(raw)
+        hashing = HashingWriter(raw)
         with tarfile.open(fileobj=hashing, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
             tar.add(staging, arcname=staging.name, filter=_normalize)
     return Archive(destination, hashing.size, hashing.digest.hexdigest())

@@ -13,12 +13,11 @@ is uploaded. Recipients are age X25519 public keys (`age1...`) or SSH public key
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 from pathlib import Path
-from typing import IO, Any, Sequence
+from typing import Any, Sequence
 
-from .bundle import Archive
+from .bundle import Archive, HashingWriter
 from .errors import SbschedError
 from .files import atomic_file
 
@@ -50,21 +49,6 @@ def recipients_of(keys: Sequence[str]) -> list[Any]:
     return out
 
 
-class _HashingWriter:
-    """What pyrage writes the ciphertext to: the file, with its sha256 and size counted on the way."""
-
-    def __init__(self, raw: IO[bytes]) -> None:
-        self.raw, self.digest, self.size = raw, hashlib.sha256(), 0
-
-    def write(self, data: bytes) -> int:
-        self.digest.update(data)
-        self.size += len(data)
-        return self.raw.write(data)
-
-    def flush(self) -> None:
-        self.raw.flush()
-
-
 def encrypt_bundle(path: Path, recipients: Sequence[str]) -> Archive:
     """Encrypt the archive at `path` to `recipients` into `<path>.age`, streaming, then remove `path`.
 
@@ -77,7 +61,7 @@ def encrypt_bundle(path: Path, recipients: Sequence[str]) -> Archive:
     try:
         parsed = recipients_of(recipients)
         with open(path, "rb") as source, atomic_file(destination) as raw:
-            sink = _HashingWriter(raw)
+            sink = HashingWriter(raw)
             pyrage.encrypt_io(source, sink, parsed)
     except EncryptionError:
         _remove(path)

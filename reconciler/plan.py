@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping, Protocol
 
 from .errors import ConflictError
 from .manifest import ScheduleSet, fill_defaults
@@ -39,6 +39,24 @@ class Change:
     fields: tuple[FieldChange, ...] = ()
 
 
+class _Changed(Protocol):
+    @property
+    def action(self) -> Action: ...
+
+
+def has_changes(changes: Iterable[_Changed]) -> bool:
+    """Any create, update or delete (a schedule's plan or a cluster's)."""
+    return any(c.action is not Action.NOOP for c in changes)
+
+
+def summary(changes: Iterable[_Changed]) -> dict[str, int]:
+    """How many of each action, every action listed."""
+    counts = {a.value: 0 for a in Action}
+    for change in changes:
+        counts[change.action.value] += 1
+    return counts
+
+
 @dataclass(frozen=True)
 class Plan:
     set_name: str
@@ -49,14 +67,11 @@ class Plan:
 
     @property
     def has_changes(self) -> bool:
-        return any(c.action is not Action.NOOP for c in self.changes)
+        return has_changes(self.changes)
 
     @property
     def summary(self) -> dict[str, int]:
-        counts = {a.value: 0 for a in Action}
-        for change in self.changes:
-            counts[change.action.value] += 1
-        return counts
+        return summary(self.changes)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 from .collect import CollectorSpec
 from .collect.kube import OFFLINE_KINDS
 from .collect.kube.resources import CLUSTER_SCOPED, CRDS, NAMESPACED, NAMESPACES
+from .collect.kube.scope import OutOfScope, resolve, resolve_one
 
 if TYPE_CHECKING:
     from .collect.kube.client import Kube
@@ -89,7 +90,7 @@ def needed_access(specs: Iterable[CollectorSpec], *, namespaces: Sequence[str], 
         label = spec.kind if spec.name == spec.kind else f"{spec.kind}/{spec.name}"
         try:
             accesses = derive(spec.params, limit, default_namespace)
-        except _OutOfScope as exc:
+        except OutOfScope as exc:
             derived.skipped.append((label, str(exc)))
             continue
         seen: set[Access] = set()
@@ -108,32 +109,6 @@ def in_cluster(specs: Iterable[CollectorSpec], *, cluster: bool = True) -> list[
             and spec.params.get("exclude") not in (True, "true", "True")]
 
 
-class _OutOfScope(Exception):
-    """The collector names only namespaces outside collect.namespaces: the run skips it."""
-
-
-def _scope(requested: Any, limit: list[str]) -> list[str] | None:
-    """The namespaces a collector reads, None for all (as collect/kube/scope.namespaces_in_scope)."""
-    own = [requested] if isinstance(requested, str) and requested else \
-        [str(n) for n in requested or [] if str(n)] if isinstance(requested, list) else []
-    if not own:
-        return limit or None
-    if not limit:
-        return own
-    inside = [n for n in own if n in limit]
-    if not inside:
-        raise _OutOfScope(f"namespace {', '.join(own)} is outside the schedule's collect.namespaces "
-                          f"({', '.join(limit)})")
-    return inside
-
-
-def _one_namespace(requested: Any, limit: list[str], default_namespace: str) -> str:
-    """As collect/kube/scope.one_namespace: the collector's own namespace, else the context's."""
-    name = str(requested) if isinstance(requested, str) and requested else default_namespace
-    scope = _scope(name, limit)
-    return scope[0] if scope else name
-
-
 def _where(scope: list[str] | None) -> list[str]:
     return [ALL_NAMESPACES] if scope is None else scope
 
@@ -143,7 +118,7 @@ def _group(group_version: str) -> str:
 
 
 def _cluster_resources(params: Mapping[str, Any], limit: list[str], default_namespace: str) -> list[Access]:
-    scope = _scope(params.get("namespaces"), limit)
+    scope = resolve(params.get("namespaces"), limit)
     out: list[Access] = []
     if scope is None:
         out.append(Access("list", "", NAMESPACES.plural))
@@ -160,34 +135,34 @@ def _cluster_resources(params: Mapping[str, Any], limit: list[str], default_name
 
 
 def _logs(params: Mapping[str, Any], limit: list[str], default_namespace: str) -> list[Access]:
-    where = _where(_scope(params.get("namespace"), limit))
+    where = _where(resolve(params.get("namespace"), limit))
     return [Access("list", "", "pods", ns) for ns in where] + \
         [Access("get", "", "pods", ns, subresource="log") for ns in where]
 
 
 def _exec(params: Mapping[str, Any], limit: list[str], default_namespace: str) -> list[Access]:
-    where = _where(_scope(params.get("namespace"), limit))
+    where = _where(resolve(params.get("namespace"), limit))
     return [Access("list", "", "pods", ns) for ns in where] + \
         [Access("create", "", "pods", ns, subresource="exec") for ns in where]
 
 
 def _object(plural: str) -> Any:
     def derive(params: Mapping[str, Any], limit: list[str], default_namespace: str) -> list[Access]:
-        namespace = _one_namespace(params.get("namespace"), limit, default_namespace)
+        namespace = resolve_one(params.get("namespace"), limit, default_namespace)
         name = str(params.get("name") or "")
         return [Access("get", "", plural, namespace, name=name) if name else Access("list", "", plural, namespace)]
     return derive
 
 
 def _run_pod(params: Mapping[str, Any], limit: list[str], default_namespace: str) -> list[Access]:
-    namespace = _one_namespace(params.get("namespace"), limit, default_namespace)
+    namespace = resolve_one(params.get("namespace"), limit, default_namespace)
     return [Access("create", "", "pods", namespace), Access("get", "", "pods", namespace),
             Access("get", "", "pods", namespace, subresource="log"), Access("list", "", "events", namespace),
             Access("delete", "", "pods", namespace)]
 
 
 def _support_bundle_metadata(params: Mapping[str, Any], limit: list[str], default_namespace: str) -> list[Access]:
-    namespace = _one_namespace(params.get("namespace"), limit, default_namespace)
+    namespace = resolve_one(params.get("namespace"), limit, default_namespace)
     return [Access("get", "", "secrets", namespace, name="replicated-support-metadata")]
 
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
-from ..plan import FORMAT_VERSION, Action, FieldChange
+from ..plan import FORMAT_VERSION, Action, FieldChange, has_changes, summary
 
 SERVER_METADATA = ("uid", "resourceVersion", "generation", "creationTimestamp", "managedFields", "selfLink",
                    "deletionTimestamp", "deletionGracePeriodSeconds")
@@ -58,14 +58,11 @@ class ClusterPlan:
 
     @property
     def has_changes(self) -> bool:
-        return any(c.action is not Action.NOOP for c in self.changes)
+        return has_changes(self.changes)
 
     @property
     def summary(self) -> dict[str, int]:
-        counts = {a.value: 0 for a in Action}
-        for change in self.changes:
-            counts[change.action.value] += 1
-        return counts
+        return summary(self.changes)
 
     def to_json(self) -> dict[str, Any]:
         return {

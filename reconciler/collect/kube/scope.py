@@ -6,35 +6,47 @@ skipped (with that reason), and one naming none reads every namespace the schedu
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from .. import CollectContext, Skipped
 from .client import ApiError, Kube
 from .lists import pages
 
 
-def namespaces_in_scope(requested: Any, kube: Kube) -> list[str] | None:
-    """The namespaces to read, or None for all of them (cluster-wide)."""
+class OutOfScope(Skipped):
+    """The collector names only namespaces outside collect.namespaces: the run skips it."""
+
+
+def resolve(requested: Any, limit: Sequence[str]) -> list[str] | None:
+    """The namespaces a collector whose spec asks for `requested` reads under the schedule's `limit`,
+    or None for all of them (cluster-wide). Pure: `sbsched check` derives access with it too."""
     own = [requested] if isinstance(requested, str) and requested else \
         [str(n) for n in requested or [] if str(n)] if isinstance(requested, list) else []
-    limit = list(kube.namespaces)
     if not own:
-        return limit or None
+        return list(limit) or None
     if not limit:
         return own
     inside = [n for n in own if n in limit]
     if not inside:
-        raise Skipped(f"namespace {', '.join(own)} is outside the schedule's collect.namespaces "
-                      f"({', '.join(limit)})")
+        raise OutOfScope(f"namespace {', '.join(own)} is outside the schedule's collect.namespaces "
+                         f"({', '.join(limit)})")
     return inside
 
 
-def one_namespace(requested: Any, kube: Kube) -> str:
+def resolve_one(requested: Any, limit: Sequence[str], default_namespace: str) -> str:
     """The namespace of a collector that reads one (configMap, secret...): its own, else the kubeconfig
-    context's, as kubectl picks it; outside collect.namespaces it is skipped."""
-    name = str(requested) if isinstance(requested, str) and requested else kube.default_namespace
-    in_scope = namespaces_in_scope(name, kube)
+    context's, as kubectl picks it; outside `limit` it is skipped."""
+    name = str(requested) if isinstance(requested, str) and requested else default_namespace
+    in_scope = resolve(name, limit)
     return in_scope[0] if in_scope else name
+
+
+def namespaces_in_scope(requested: Any, kube: Kube) -> list[str] | None:
+    return resolve(requested, kube.namespaces)
+
+
+def one_namespace(requested: Any, kube: Kube) -> str:
+    return resolve_one(requested, kube.namespaces, kube.default_namespace)
 
 
 def matching_pods(kube: Kube, ctx: CollectContext, params: Any, *, errors_file: str) -> list[dict[str, Any]]:
