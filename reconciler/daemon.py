@@ -1,8 +1,8 @@
 """The reconcile loop: sleep until the earliest next fire time, start what is due, repeat.
 
-It keeps a heap of (wake time, schedule) built from the state and rebuilt when the state's serial
-changes (apply signals a running daemon with SIGUSR1; the loop also stats state.json whenever it
-wakes, at least once a minute, so a missed signal costs at most a minute). Decisions come from the
+It keeps a heap of (wake time, schedule) built from the state and rebuilt when another process
+changed the state's serial (apply signals a running daemon with SIGUSR1; the loop also reads the
+serial whenever it wakes, at least once a minute, so a missed signal costs at most a minute). Decisions come from the
 pure `engine`; runs go to a bounded thread pool; status changes are batched into few state writes.
 Only one daemon may serve a state dir: it holds a lock on daemon.pid for its whole life.
 """
@@ -32,7 +32,7 @@ from .collect.runner import Registry
 from .errors import StateError
 from .executor import RunOptions, execute, write_now
 from .gcpause import paused_gc
-from .logs import run_context, run_fields
+from .logs import FIELDS, run_context, run_fields
 from .pidfile import process_alive
 from .state import mark_finished
 from .state_store import StateStore
@@ -78,7 +78,9 @@ class Daemon:
         self.packed: dict[str, bytes] = {}
         self._shared: dict[Any, Any] = {}  # identical small values (policies, zones) stored once
         self.retries: list[tuple[datetime, str, datetime, str, int]] = []  # (when, schedule, slot, trigger, attempt)
-        self.state_stamp: tuple[int, int] | None = None
+        self.broken: dict[str, str] = {}                       # schedules that cannot be timed here, and why
+        self.planned_serial: int | None = None                 # the state serial the heap was built from
+        self.reload_requested = False                          # daemon reload / apply's signal: re-plan
         self.active: dict[str, Active] = {}                    # by execution id
         self.started_ids: set[str] = set()                     # every slot id this daemon started
         self.opened_at = self.clock.now()
@@ -141,7 +143,7 @@ class Daemon:
         self.wakeup.clear()
 
     def request_reload(self) -> None:
-        self.state_stamp = None
+        self.reload_requested = True
         self.wakeup.set()
 
     def stop(self) -> None:
@@ -150,37 +152,49 @@ class Daemon:
 
     # State ------------------------------------------------------------------------------------------
     def _reload(self, *, force: bool = False) -> None:
+        """Re-plan from the state when another process wrote it since the heap was built, or when asked."""
         try:
-            stat = os.stat(self.store.path)
-            stamp = (stat.st_mtime_ns, stat.st_ino)
-        except FileNotFoundError:
-            stamp = (0, 0)
-        if not force and stamp in (self.state_stamp, self.batcher.last_written):
-            self.state_stamp = stamp  # unchanged, or only our own status writes: nothing to re-plan
-            return
-        index: dict[str, dict[str, Any]] = {}
-        packed: dict[str, bytes] = {}
-        successes: dict[str, str | None] = {}
-        try:
-            with paused_gc():
-                for name, raw in self.store.iter_records():
-                    record = json.loads(raw)
-                    if self.metrics is not None:
-                        successes[name] = (record.get("status") or {}).get("lastSuccessfulTime")
-                    index[name] = _slim(record, self._shared)
-                    packed[name] = zlib.compress(raw, 1)
+            serial = self.store.serial()
+            if not (force or self.reload_requested) and self.planned_serial is not None:
+                self.planned_serial = self.batcher.follow(self.planned_serial)
+                if self.planned_serial == serial:
+                    return  # unchanged, or changed by our own status writes only: nothing to re-plan
+            self.reload_requested = False
+            index, packed, successes, broken = self._load()
         except (StateError, OSError, ValueError) as exc:
             if force:
                 raise   # at start: refuse, rather than run without knowing the schedules
             log.error("cannot re-read the state (%s); keeping the schedules read before, retrying", exc)
-            return      # state_stamp unchanged: the next iteration tries again
-        self.index, self.packed = index, packed
-        self.state_stamp = stamp
+            self.reload_requested = True   # the next iteration tries again
+            return
+        self.index, self.packed, self.broken = index, packed, {}
+        self.planned_serial = serial   # read before the records: a write in between re-plans once more
         if self.metrics is not None:
             self.metrics.loaded(successes)
+        for name, problem in sorted(broken.items()):
+            self._unschedule(name, problem)
         now = self.clock.now()
         self.heap = [(now, name, None) for name in self.index]  # each is decided once, then placed
         heapq.heapify(self.heap)
+
+    def _load(self) -> tuple[dict[str, dict[str, Any]], dict[str, bytes], dict[str, str | None], dict[str, str]]:
+        """The slim index and packed records of the schedules that can be timed, each one's last success
+        (for metrics), and why each of the others cannot: one bad record never stops the rest."""
+        index: dict[str, dict[str, Any]] = {}
+        packed: dict[str, bytes] = {}
+        successes: dict[str, str | None] = {}
+        broken: dict[str, str] = {}
+        with paused_gc():
+            for name, raw in self.store.iter_records():
+                record = json.loads(raw)
+                successes[name] = (record.get("status") or {}).get("lastSuccessfulTime")
+                problem = engine.record_problem(record)
+                if problem is not None:
+                    broken[name] = problem
+                    continue
+                index[name] = _slim(record, self._shared)
+                packed[name] = zlib.compress(raw, 1)
+        return index, packed, successes, broken
 
     # Firing -----------------------------------------------------------------------------------------
     def _fire_due(self, now: datetime) -> None:
@@ -204,7 +218,11 @@ class Daemon:
                     later.append((name, spec, slot))
                     next_entry: tuple[datetime, str, datetime | None] | None = None
                 else:
-                    decision = engine.decide(name, record, now, recorded=self._recorded)
+                    try:
+                        decision = engine.decide(name, record, now, recorded=self._recorded)
+                    except (ValueError, OverflowError, KeyError, TypeError) as exc:  # what record_problem
+                        self._unschedule(name, f"cannot be timed: {exc}")             # cannot foresee
+                        continue
                     if decision.warning:
                         log.warning(decision.warning)
                     for missed, why in decision.missed:
@@ -229,6 +247,15 @@ class Daemon:
         for due in started:
             log.info("%s: started %s (%s, slot %s)", due.schedule, due.id, due.trigger, due.slot.isoformat(),
                      extra=run_fields(due.schedule, due.id, trigger=due.trigger))
+
+    def _unschedule(self, name: str, problem: str) -> None:
+        """Stop timing one schedule until the state changes; the others go on."""
+        self.index.pop(name, None)
+        self.broken[name] = problem
+        log.error("%s: not scheduled: %s; fix it in the manifest and apply it again", name, problem,
+                  extra={FIELDS: {"schedule": name}})
+        if self.metrics is not None:
+            self.metrics.unscheduled(name)
 
     def _next_retry(self) -> datetime | None:
         with self.lock:

@@ -24,6 +24,7 @@ from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo
 
 from . import cron
+from .manifest import timezone_error
 
 ON_TIME = timedelta(seconds=60)   # a slot started within this of its run time is "schedule", not "catch-up"
 MISSED_WARNING = 100              # Kubernetes warns past 100 missed start times; so do we
@@ -86,6 +87,33 @@ def counting_from(record: Mapping[str, Any]) -> datetime:
     stamps = [meta.get("createdTime"), meta.get("cronChangedTime"), status.get("resumedTime"),
               status.get("lastScheduleTime")]
     return max(datetime.fromisoformat(s).astimezone(UTC) for s in stamps if s)
+
+
+def timing_problem(spec: Mapping[str, Any]) -> str | None:
+    """Why a stored schedule cannot be timed on this host, or None. The state was valid when applied, but
+    this host's tzdata may lack its zone, or a hand edit or another sbsched version may have written a cron
+    this one does not read: such a schedule is skipped and named, while the others keep running."""
+    expr, zone = spec.get("cron"), spec.get("timezone", "UTC")
+    if not isinstance(expr, str):
+        return "its cron is missing"
+    try:
+        cron.parse(expr)
+    except cron.CronError as exc:
+        return f"invalid cron {expr!r}: {exc}"
+    if not isinstance(zone, str):
+        return "its timezone is not a string"
+    return timezone_error(zone)
+
+
+def record_problem(record: Mapping[str, Any]) -> str | None:
+    """`timing_problem`, and time stamps in the record that `decide` cannot read."""
+    problem = timing_problem(record["spec"])
+    if problem is None:
+        try:
+            counting_from(record)
+        except (TypeError, ValueError) as exc:
+            problem = f"a time stamp in its status or metadata is invalid ({exc})"
+    return problem
 
 
 def suspended(record: Mapping[str, Any]) -> bool:
@@ -152,6 +180,8 @@ def next_due(state: dict[str, Any], now: datetime) -> tuple[str, datetime] | Non
     """The schedule that fires next and when, for `daemon status`."""
     best: tuple[str, datetime] | None = None
     for name, record in state["schedules"].items():
+        if record_problem(record) is not None:
+            continue
         wake = decide(name, record, now).wake
         if wake is not None and (best is None or wake < best[1]):
             best = (name, wake)

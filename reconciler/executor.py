@@ -133,16 +133,16 @@ def _low_disk(spec: Mapping[str, Any], destination: Path, options: RunOptions) -
 
 def write_now(store: StateStore, *changes: StateChange, now: datetime, lock_timeout: float,
               command: str = "sbsched run") -> tuple[int, int]:
-    """Apply status changes to state.json in one locked write (serial + 1); returns the file's
-    (mtime_ns, inode) as written, taken under the lock, so a daemon can tell its own writes apart."""
+    """Apply status changes to state.json in one locked write (serial + 1); returns the serial it read
+    and the one it wrote, so a daemon can tell its own writes from everybody else's."""
     with store.locked(timeout=lock_timeout, command=command, now=now):
         state = store.read()
+        before = state["serial"]
         for change in changes:
             state = change(state)
-        state["serial"] += 1
+        state["serial"] = before + 1
         store.write(state)
-        stat = os.stat(store.path)
-        return stat.st_mtime_ns, stat.st_ino
+        return before, before + 1
 
 
 def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], record: dict[str, Any], now: datetime,

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Mapping
 
+from .engine import record_problem
 from .state import next_run_time
 from .errors import NotFound, UsageError
 from .manifest import fill_defaults
@@ -46,6 +47,9 @@ def item(name: str, record: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     spec = fill_defaults(record["spec"])
     status = dict(record.get("status") or {})
     status["nextRunTime"] = next_run_time(spec, status, now)
+    problem = record_problem(record)
+    if problem is not None:   # the daemon skips it: say why wherever it is looked at
+        status["scheduleError"] = problem
     return {"name": name, "set": record["set"], "spec": spec, "status": status,
             "metadata": record.get("metadata", {})}
 

@@ -52,19 +52,21 @@ class Metrics:
         self.limit_hits = Counter(f"{PREFIX}_resource_limit_hits", "Runs stopped by a resource limit, by schedule "
                                   "and reason (bundle-too-large: failed; low-disk: skipped).", ["schedule", "reason"],
                                   registry=r)
+        self.invalid = Gauge(f"{PREFIX}_schedule_invalid", "1 for each schedule in the state that the daemon "
+                             "cannot time on this host (unknown zone, unreadable cron): it is skipped, the others run.",
+                             ["schedule"], registry=r)
         self._names: set[str] = set()   # schedules that have per-schedule gauge series
 
     # -- events ---------------------------------------------------------------------------------------
     def loaded(self, last_success: Mapping[str, str | None]) -> None:
         """The daemon (re)read the state: schedule name -> its status.lastSuccessfulTime. Gauges of
-        schedules no longer in the state are dropped; their counters stay (counters never go back)."""
+        schedules no longer in the state are dropped, and every schedule counts as valid until
+        `unscheduled` says otherwise; counters stay (counters never go back)."""
         self.jobs_total.set(len(last_success))
         for gone in self._names - last_success.keys():
             for gauge in (self.next_run, self.last_success):
-                try:
-                    gauge.remove(gone)
-                except KeyError:
-                    pass
+                _remove(gauge, gone)
+        self.invalid.clear()
         self._names = set(last_success)
         for name, stamp in last_success.items():
             if stamp:
@@ -74,11 +76,13 @@ class Metrics:
         """The schedule's next wake time was decided; None while it is suspended (the series goes)."""
         if wake is not None:
             self.next_run.labels(schedule).set(wake.timestamp())
-            return
-        try:
-            self.next_run.remove(schedule)
-        except KeyError:
-            pass
+        else:
+            _remove(self.next_run, schedule)
+
+    def unscheduled(self, schedule: str) -> None:
+        """The daemon cannot time this schedule (its zone or cron): skipped until the state changes."""
+        self.invalid.labels(schedule).set(1)
+        _remove(self.next_run, schedule)
 
     def active(self, count: int) -> None:
         self.jobs_active.set(count)
@@ -103,6 +107,13 @@ class Metrics:
         late = lateness(record)
         if late is not None:
             self.lateness.observe(late)
+
+
+def _remove(gauge: Gauge, schedule: str) -> None:
+    try:
+        gauge.remove(schedule)
+    except KeyError:
+        pass
 
 
 def lateness(record: Mapping[str, Any]) -> float | None:

@@ -8,6 +8,7 @@ from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
 from . import cron
+from .engine import timing_problem
 from .errors import UsageError
 from .manifest import ScheduleSet, fill_defaults
 from .plan import Action, Plan, StoredSchedule, make_plan
@@ -30,7 +31,7 @@ def plan_against(state: Mapping[str, Any], desired: ScheduleSet, *, allow_empty:
 
 def next_run_time(spec: Mapping[str, Any], status: Mapping[str, Any], now: datetime) -> str | None:
     """The next slot strictly after `now`, or None while suspended (by the manifest or at run time)."""
-    if spec.get("suspend") or status.get("suspended"):
+    if spec.get("suspend") or status.get("suspended") or timing_problem(spec) is not None:
         return None
     fire = cron.parse(spec["cron"]).next_after(now, ZoneInfo(spec["timezone"]))
     return fire.isoformat()

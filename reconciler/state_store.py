@@ -76,6 +76,23 @@ class StateStore:
         for name, record in self.read()["schedules"].items():  # raises StateError when corrupt
             yield name, json.dumps(record, separators=(",", ":")).encode("utf-8")
 
+    def serial(self) -> int:
+        """The state's serial (0 when there is no state yet), from the head lines `serialize` writes
+        before the schedules, so asking at every daemon wake costs a few hundred bytes, not a parse."""
+        try:
+            with open(self.path, "rb") as handle:
+                if handle.readline().strip() == b"{":
+                    for line in handle:
+                        if line.startswith(b'"schedules"'):
+                            break
+                        if line.startswith(b'"serial": '):
+                            return int(line[len(b'"serial": '):].rstrip().rstrip(b","))
+        except FileNotFoundError:
+            return 0
+        except ValueError:
+            pass
+        return int(self.read()["serial"])   # another layout (written by hand): read whole
+
     def _corrupt(self, why: str) -> StateError:
         hint = (f"the previous state is in {self.backup_path}: inspect it, then copy it over state.json"
                 if self.backup_path.exists() else "no state.json.backup exists; restore state.json from a backup")

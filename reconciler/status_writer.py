@@ -24,12 +24,25 @@ class StatusBatcher:
         self.store, self.clock, self.lock_timeout = store, clock, lock_timeout
         self.changes: queue.SimpleQueue[StateChange | None] = queue.SimpleQueue()
         self.writes = 0
-        self.last_written: tuple[int, int] | None = None  # (mtime_ns, inode) of our latest write
+        self._own: dict[int, int] = {}   # serial read -> serial written, for each of our writes
+        self._own_lock = threading.Lock()
         self.thread = threading.Thread(target=self._loop, name="sbsched-status", daemon=True)
         self.thread.start()
 
     def submit(self, change: StateChange) -> None:
         self.changes.put(change)
+
+    def follow(self, serial: int) -> int:
+        """`serial` carried forward over this writer's own writes that started from it. The daemon
+        re-plans when the result differs from the state's serial: some other process wrote (apply,
+        suspend, a manual run). Serials, unlike file stamps, cannot hide an apply under a status write
+        landing after it: that write then started from the apply's serial, not from the planned one."""
+        with self._own_lock:
+            while serial in self._own:
+                serial = self._own.pop(serial)
+            for stale in [read for read in self._own if read < serial]:
+                del self._own[stale]
+            return serial
 
     def close(self) -> None:
         self.changes.put(None)
@@ -59,8 +72,10 @@ class StatusBatcher:
                     batch.append(item)
             if batch:
                 try:
-                    self.last_written = write_now(self.store, *batch, now=self.clock.now(),
-                                                  lock_timeout=self.lock_timeout, command="sbsched daemon")
+                    read, written = write_now(self.store, *batch, now=self.clock.now(),
+                                              lock_timeout=self.lock_timeout, command="sbsched daemon")
+                    with self._own_lock:
+                        self._own[read] = written
                     self.writes += 1
                     carried = []
                 except (SbschedError, OSError) as exc:  # an OSError used to end this thread: every later

@@ -87,7 +87,7 @@ def status(*, state_dir: str | None, output: str) -> int:
     """Exit 0 when the daemon runs, 3 when it does not (as `systemctl status`). Health is what the daemon's
     /healthz and /readyz say; without an endpoint, the state and lock checks are made here."""
     from reconciler.clock import SystemClock
-    from reconciler.engine import next_due
+    from reconciler.engine import next_due, record_problem
     from reconciler.health import Health, probe
     from reconciler.pidfile import PidFile
 
@@ -102,12 +102,13 @@ def status(*, state_dir: str | None, output: str) -> int:
         return 3
     state = state_store.read()
     upcoming = next_due(state, now)
+    invalid = sorted(name for name, rec in state["schedules"].items() if record_problem(rec) is not None)
     active = sorted(a for rec in state["schedules"].values() for a in (rec.get("status") or {}).get("active") or [])
     address = info.get("metrics")
     health = probe(address) if address else {"readyz": Health(state_store, SystemClock()).ready()}
     view = {"running": True, "pid": info["pid"], "host": info["host"], "since": info["since"],
             "uptimeSeconds": int((now - datetime.fromisoformat(info["since"])).total_seconds()),
-            "schedules": len(state["schedules"]), "active": active,
+            "schedules": len(state["schedules"]), "notScheduled": invalid, "active": active,
             "nextDue": {"schedule": upcoming[0], "time": upcoming[1].isoformat()} if upcoming else None,
             "metrics": address, "health": health}
     if output != "text":
@@ -116,7 +117,8 @@ def status(*, state_dir: str | None, output: str) -> int:
     render.out("\n".join([
         f"sbsched daemon is running: pid {info['pid']} on {info['host']}",
         f"Up:        {render.duration(now - datetime.fromisoformat(info['since']))} (since {info['since']})",
-        f"Schedules: {view['schedules']}",
+        f"Schedules: {view['schedules']}" + (f" ({len(invalid)} not scheduled: {', '.join(invalid)}; "
+                                             "`sbsched status NAME` says why)" if invalid else ""),
         f"Next due:  {upcoming[0]} at {upcoming[1].isoformat()}" if upcoming else "Next due:  <none>",
         f"Active:    {', '.join(active) or render.NONE}",
         f"Metrics:   http://{address}/metrics" if address else "Metrics:   not served (daemon start --metrics-addr)",

@@ -16,9 +16,12 @@ def list_schedules(*, state_dir: str | None, selector: list[str], output: str) -
     if not items:
         render.err("No schedules found.")
         return 0
+    for i in items:
+        if "scheduleError" in i["status"]:
+            render.err(f"warning: schedule {i['name']!r} is not scheduled: {i['status']['scheduleError']}")
     rows = [(i["name"], i["set"], i["spec"]["cron"], i["spec"]["timezone"],
              str(bool(i["spec"]["suspend"] or i["status"].get("suspended"))).lower(),
-             i["status"]["nextRunTime"] or render.NONE, i["status"].get("lastScheduleTime") or render.NONE,
+             "error" if "scheduleError" in i["status"] else i["status"]["nextRunTime"] or render.NONE, i["status"].get("lastScheduleTime") or render.NONE,
              i["status"].get("lastResult") or render.NONE) for i in items]
     render.out(render.table(["NAME", "SET", "CRON", "TIMEZONE", "SUSPENDED", "NEXT-RUN", "LAST-RUN", "LAST-RESULT"],
                             rows))

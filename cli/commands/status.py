@@ -24,6 +24,7 @@ def status(name: str, *, state_dir: str | None, output: str) -> int:
         f"Suspended:            {str(bool(spec['suspend'])).lower()} (manifest), "
         f"{str(bool(st.get('suspended'))).lower()} (runtime)",
         f"Next run:             {st['nextRunTime'] or render.NONE}",
+        *([f"Not scheduled:        {st['scheduleError']}"] if "scheduleError" in st else []),
         f"Last scheduled:       {st.get('lastScheduleTime') or render.NONE}",
         f"Last successful:      {st.get('lastSuccessfulTime') or render.NONE}",
         f"Last result:          {st.get('lastResult') or render.NONE}",

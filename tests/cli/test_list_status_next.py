@@ -119,3 +119,44 @@ def test_next_rejects_bad_input_with_exit_2(cli):
 def test_next_past_the_last_representable_year_is_an_error_not_a_crash(cli):
     result = cli("next", "--cron", "0 0 29 2 1", "--after", "9999-01-01T00:00:00+00:00")
     assert result.code == 2 and "no fire time before year 10000" in result.err
+
+
+
+def test_a_schedule_the_host_cannot_time_is_named_by_list_status_and_reconcile_and_never_breaks_them(
+        write_manifest, state_dir):
+    """An unknown zone (an older tzdata) in state.json: every command keeps working (they exited 2 with an
+    internal error); the schedule is named as not scheduled, the others run."""
+    from datetime import datetime, timezone
+
+    from reconciler.state_store import StateStore
+
+    from ..conftest import run_sbsched
+
+    manifest = write_manifest("""
+        apiVersion: sbsched/v1
+        kind: ScheduleSet
+        metadata: {name: r}
+        defaults: {collect: {cluster: false, hostCollectors: [{cpu: {}}]}}
+        schedules:
+          - {name: good, cron: "0 3 * * *"}
+          - {name: mars, cron: "0 3 * * *"}
+    """)
+    assert run_sbsched("apply", "-f", str(manifest)).code == 0
+    store = StateStore(state_dir)
+    with store.locked(timeout=5, command="test", now=datetime.now(timezone.utc)):
+        state = store.read()
+        state["schedules"]["mars"]["spec"]["timezone"] = "Mars/Olympus"
+        state["serial"] += 1
+        store.write(state)
+    listed = run_sbsched("list")
+    assert listed.code == 0 and "schedule 'mars' is not scheduled: unknown time zone 'Mars/Olympus'" in listed.err
+    assert {line.split()[0]: line.split()[-3] == "error" for line in listed.out.splitlines()[1:]} == \
+        {"good": False, "mars": True}
+    as_json = json.loads(run_sbsched("list", "-o", "json").out)["items"]
+    assert {i["name"]: "scheduleError" in i["status"] for i in as_json} == {"good": False, "mars": True}
+    shown = run_sbsched("status", "mars")
+    assert shown.code == 0 and "Not scheduled:" in shown.out and "Mars/Olympus" in shown.out
+    ran = run_sbsched("run", "mars")
+    assert ran.code == 0, ran.err
+    once = run_sbsched("reconcile", "--once")
+    assert once.code == 0 and "mars: not scheduled" in once.err and "internal error" not in once.err

@@ -358,3 +358,95 @@ def test_a_daemon_starting_while_a_status_probe_holds_the_pid_lock_still_starts(
     pidfile.acquire(T0)
     assert pidfile.running()["pid"] == os.getpid()
     pidfile.release()
+
+
+TWO = """apiVersion: sbsched/v1
+kind: ScheduleSet
+metadata: {name: d}
+defaults: {collect: {cluster: false, hostCollectors: [{ok: {}}]}}
+schedules:
+  - {name: a, cron: "0 13 * * *"}
+  - {name: gone, cron: "0 13 * * *"}
+"""
+
+
+def own_status_write_on_top(d: Daemon) -> None:
+    """The daemon's status writer writes after an external change, as a finishing run's batch would."""
+    d.batcher.submit(lambda state: state)
+    d.batcher.close()   # flushes: the write is on disk when this returns
+
+
+@pytest.mark.parametrize("signalled", [False, True], ids=["noticed-on-wake", "daemon-reload"])
+def test_an_apply_followed_by_the_daemons_own_status_write_is_still_re_planned(tmp_path, signalled):
+    """Lost reload: the daemon took a file stamp equal to its own latest write for "nothing changed", so an
+    apply that a status write landed on top of was never planned (a deleted schedule kept firing)."""
+    clock = FakeClock(T0)
+    store, path = make(tmp_path, '- {name: a, cron: "0 13 * * *"}\n', clock)
+    reapply(store, path, TWO, clock)
+    d = daemon(store, clock)
+    d.tick()
+    reapply(store, path, TWO.replace('  - {name: gone, cron: "0 13 * * *"}\n', ""), clock)
+    own_status_write_on_top(d)
+    if signalled:
+        d.request_reload()
+    clock.set(datetime(2026, 6, 1, 13, 0, 5, tzinfo=timezone.utc))
+    d.tick()
+    d.wait_idle()
+    d.close()
+    assert [r["id"] for r in records(store)] == ["a-20260601T1300Z"]
+
+
+def test_daemon_reload_re_plans_even_when_the_state_is_unchanged(tmp_path, monkeypatch):
+    clock = FakeClock(T0)
+    store, _ = make(tmp_path, '- {name: a, cron: "0 13 * * *", collect: {hostCollectors: [{ok: {}}]}}\n', clock)
+    d = daemon(store, clock)
+    d.tick()
+    own_status_write_on_top(d)
+    reads = []
+    original = store.iter_records
+    monkeypatch.setattr(store, "iter_records", lambda: reads.append(1) or original())
+    d.tick()
+    assert reads == []          # unchanged: nothing re-read
+    d.request_reload()
+    d.tick()
+    d.close()
+    assert reads == [1]
+
+
+def break_records(store: StateStore, edits: dict) -> None:
+    """Edit stored records by hand, as an older tzdata or a hand edit would leave them."""
+    state = store.read()
+    for name, edit in edits.items():
+        edit(state["schedules"][name])
+    with store.locked(timeout=5, command="test", now=T0):
+        state["serial"] += 1
+        store.write(state)
+
+
+def test_a_schedule_that_cannot_be_timed_is_skipped_named_once_per_reload_and_the_others_run(tmp_path, caplog):
+    from reconciler.metrics import Metrics
+
+    clock = FakeClock(T0)
+    store, _ = make(tmp_path, """
+        - {name: good, cron: "0 13 * * *", collect: {hostCollectors: [{ok: {}}]}}
+        - {name: mars, cron: "0 13 * * *", collect: {hostCollectors: [{ok: {}}]}}
+        - {name: badcron, cron: "0 13 * * *", collect: {hostCollectors: [{ok: {}}]}}
+        - {name: badstamp, cron: "0 13 * * *", collect: {hostCollectors: [{ok: {}}]}}
+    """, clock)
+    break_records(store, {"mars": lambda r: r["spec"].update(timezone="Mars/Olympus"),
+                          "badcron": lambda r: r["spec"].update(cron="61 13 * * *"),
+                          "badstamp": lambda r: r["metadata"].update(createdTime=5)})
+    metrics = Metrics()
+    d = daemon(store, clock, metrics=metrics)
+    d.tick()
+    clock.set(datetime(2026, 6, 1, 13, 0, 5, tzinfo=timezone.utc))
+    d.tick()
+    d.wait_idle()
+    d.close()
+    assert [r["id"] for r in records(store)] == ["good-20260601T1300Z"]
+    assert set(d.broken) == {"mars", "badcron", "badstamp"}
+    for name in d.broken:
+        assert caplog.text.count(f"{name}: not scheduled:") == 1
+        assert metrics.registry.get_sample_value("troubleshoot_scheduler_schedule_invalid", {"schedule": name}) == 1
+    assert "Mars/Olympus" in d.broken["mars"] and "61" in d.broken["badcron"]
+    assert metrics.registry.get_sample_value("troubleshoot_scheduler_schedule_invalid", {"schedule": "good"}) is None
