@@ -109,6 +109,6 @@ def signal_daemon(root: Path, sig: int) -> dict[str, Any] | None:
         return None
     try:
         os.kill(int(info["pid"]), sig)
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):  # gone, or another user's: it sees the change on its next wake
         return None
     return info
