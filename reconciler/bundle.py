@@ -8,6 +8,7 @@ renamed into place: memory stays flat whatever the bundle's size, and a failed w
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import tarfile
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from .collect import Output
 from .analyze.results import Result
 from .collect.runner import Outcome
 from .files import atomic_file
-from .paths import ensure_dir
+from .paths import DIR_MODE, ensure_dir
 
 VERSION = "v0.1.0+sbsched"
 _STATUS_LETTER = {"succeeded": "S", "skipped": "X", "failed": "F"}
@@ -42,15 +43,24 @@ def bundle_name(now: datetime, taken: set[str]) -> str:
     return name
 
 
-def names_in(directory: Path) -> set[str]:
-    """Bundle names already used in a directory: archives and staging dirs alike."""
-    if not directory.is_dir():
-        return set()
-    out = set()
-    for entry in directory.iterdir():
-        name = entry.name.removeprefix(".staging-")
-        out.add(name.removesuffix(".age").removesuffix(".tar.gz"))
-    return out
+def claim(directory: Path, now: datetime) -> tuple[str, Path]:
+    """A bundle name for a run starting at `now` that no other run has, and its staging dir, created.
+    The claim is the mkdir of `.staging-<name>`, which fails when it exists: of two runs in one second
+    only one gets a name. A name whose archive exists already is given back (its run has finished and
+    removed its staging dir, after the archive was in place): one run never overwrites another's bundle."""
+    ensure_dir(directory)
+    tried: set[str] = set()
+    while True:
+        name = bundle_name(now, tried)
+        tried.add(name)
+        staging = directory / f".staging-{name}"
+        try:
+            staging.mkdir(mode=DIR_MODE)
+        except FileExistsError:
+            continue
+        if not any(os.path.lexists(directory / f"{name}{suffix}") for suffix in (".tar.gz", ".tar.gz.age")):
+            return name, staging
+        staging.rmdir()
 
 
 def write_metadata(output: Output, outcomes: Sequence[Outcome], *, redaction_ms: int, duration_ms: int,

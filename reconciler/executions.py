@@ -1,17 +1,21 @@
 """Execution records on disk: executions/YYYY-MM/<execution-id>.json, one file per run, written
 atomically (0600) so a reader never sees half a record. Ids name the slot (design §5):
-<schedule>-<YYYYMMDDTHHMM>Z for scheduled runs, plus -manual-<n> for manual ones."""
+<schedule>-<YYYYMMDDTHHMM>Z for scheduled runs, plus -manual-<n> for manual ones, where n counts the
+schedule's manual runs for the life of the state dir (executions/manual-ids/<schedule> holds the last)."""
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
 from .engine import slot_id
-from .paths import ensure_dir
+from .errors import LockTimeout
 from .files import atomic_write
+from .paths import FILE_MODE, ensure_dir
 
 
 def new_record(run_id: str, schedule: str, set_name: str, *, trigger: str, slot: datetime, dispatched: datetime,
@@ -30,21 +34,68 @@ def record_path(root: Path, record: dict[str, Any]) -> Path:
     return root / "executions" / month / f"{record['id']}.json"
 
 
-def manual_id(root: Path, schedule: str, requested: datetime) -> str:
-    """The first free `<slot id>-manual-<n>` for a run requested at `requested`."""
-    base = slot_id(schedule, requested)
-    month = root / "executions" / requested.astimezone(timezone.utc).strftime("%Y-%m")
-    n = 1
-    while (month / f"{base}-manual-{n}.json").exists():
-        n += 1
-    return f"{base}-manual-{n}"
+def create_manual(root: Path, record: dict[str, Any], *, lock_timeout: float) -> Path:
+    """Give a manual run's record its id, `<slot id>-manual-<n>`, and write it. n is one more than the
+    schedule's last manual run ever had, so an id is never given twice, not even after retention removed
+    its record (a history, log line or upload naming the old run must not name a new one); the count is
+    read and bumped under a lock on its file. The record is created exclusively, so two runs never share
+    an id even without the count (lost, or a state dir older than it): an n whose record exists is passed
+    over."""
+    schedule = record["schedule"]
+    base = slot_id(schedule, datetime.fromisoformat(record["scheduledTime"]))
+    counter = ensure_dir(root / "executions" / "manual-ids") / schedule
+    with _locked(counter, lock_timeout):
+        n = _last(counter)
+        while True:
+            n += 1
+            record["id"] = f"{base}-manual-{n}"
+            path = record_path(root, record)
+            ensure_dir(path.parent)
+            try:
+                atomic_write(path, _encode(record), exclusive=True)
+            except FileExistsError:
+                continue
+            with open(counter, "r+b") as handle:   # in place: the lock is on this inode
+                handle.write(f"{n}\n".encode())
+                handle.truncate()
+                os.fsync(handle.fileno())
+            return path
+
+
+@contextlib.contextmanager
+def _locked(path: Path, timeout: float) -> Iterator[None]:
+    import filelock
+
+    lock = filelock.FileLock(str(path), mode=FILE_MODE)
+    try:
+        lock.acquire(timeout=timeout)
+    except filelock.Timeout:
+        raise LockTimeout(f"{path} is locked by another run of this schedule; gave up after {timeout:g}s",
+                          hint="raise --lock-timeout") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _last(counter: Path) -> int:
+    """The last n given; 0 when there is none yet, or when the file does not hold a count (the
+    exclusive record write still keeps ids unique)."""
+    try:
+        return max(0, int(counter.read_bytes().strip() or 0))
+    except ValueError:
+        return 0
 
 
 def write(root: Path, record: dict[str, Any]) -> Path:
     path = record_path(root, record)
     ensure_dir(path.parent)
-    atomic_write(path, (json.dumps(record, indent=2, sort_keys=False) + "\n").encode("utf-8"))
+    atomic_write(path, _encode(record))
     return path
+
+
+def _encode(record: dict[str, Any]) -> bytes:
+    return (json.dumps(record, indent=2, sort_keys=False) + "\n").encode("utf-8")
 
 
 def _all(root: Path, schedule: str | None = None) -> Iterator[dict[str, Any]]:

@@ -65,17 +65,15 @@ def execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> 
                                                             lock_timeout=options.lock_timeout))
     now, started = clock.now(), options.monotonic()
     slot = options.scheduled_time or now.replace(second=0, microsecond=0)
-    run_id = (executions.manual_id(store.root, name, slot) if options.trigger == "manual"
-              else slot_id(name, slot))
-    record = executions.new_record(run_id, name, set_name, trigger=options.trigger, slot=slot,
+    record = executions.new_record(slot_id(name, slot), name, set_name, trigger=options.trigger, slot=slot,
                                    dispatched=options.dispatch_time or now, status="running",
-                                   attempt=options.attempt)
+                                   attempt=options.attempt)   # a manual run's id is given by its first write
     previous = (entry.get("status") or {}).get("lastResult")
     low = _low_disk(spec, options.output_dir or store.root / "bundles" / name, options)
     if low is not None:   # skipped before it starts: nothing collected, nothing half-written
         record.update(status="skipped", reason="low-disk", endTime=now.isoformat(), durationSeconds=0,
                       error={"class": "permanent", "message": low})
-        executions.write(store.root, record)
+        _write_first(store.root, record, options)
         sink(lambda s: mark_finished(s, name, record, now))
         from .delivery import deliver
 
@@ -83,7 +81,8 @@ def execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> 
         return record
     record["startTime"] = now.isoformat()
     record["runner"] = {"pid": os.getpid(), "host": socket.gethostname()}
-    executions.write(store.root, record)
+    _write_first(store.root, record, options)
+    run_id = record["id"]
     from .redact import RedactorSpecError
 
     try:
@@ -110,6 +109,14 @@ def execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> 
         finally:  # even when the record cannot be rewritten (a full disk): the daemon's batched status
             sink(lambda s: mark_finished(s, name, record, end))  # write retries, so `active` is cleared
     return record
+
+
+def _write_first(root: Path, record: dict[str, Any], options: RunOptions) -> None:
+    """A slot's run keeps the slot's id (its retries rewrite the record); a manual run claims a new one."""
+    if options.trigger == "manual":
+        executions.create_manual(root, record, lock_timeout=options.lock_timeout)
+    else:
+        executions.write(root, record)
 
 
 def free_disk_bytes(path: Path) -> int:
@@ -167,9 +174,7 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
     registry = options.registry if options.registry is not None else _builtin_collectors()
     kube = _cluster(collect, runnable_specs(specs, registry, collect["cluster"]))
     destination_dir = options.output_dir or root / "bundles" / name
-    ensure_dir(destination_dir)
-    bundle_name = bundle.bundle_name(now, bundle.names_in(destination_dir))
-    staging_parent = ensure_dir(destination_dir / f".staging-{bundle_name}")
+    bundle_name, staging_parent = bundle.claim(destination_dir, now)
     staging = staging_parent / bundle_name
     limit = (spec.get("limits") or {}).get("maxBundleSizeBytes")
     budget = Budget(limit) if limit else None

@@ -1,6 +1,7 @@
 """Crash-safe file replacement: write a private temp file next to the target, fsync it, rename it over
 the target, fsync the directory. A crash at any point leaves the old file or the new one, never a torn
-one, and a failed write leaves no temp file behind."""
+one, and a failed write leaves no temp file behind. An exclusive write links the temp file into place
+instead (link(2) fails when the name exists, as O_EXCL does): a name claimed whole, or not at all."""
 from __future__ import annotations
 
 import contextlib
@@ -13,9 +14,10 @@ from .paths import FILE_MODE
 
 
 @contextlib.contextmanager
-def atomic_file(path: Path, *, mode: int = FILE_MODE) -> Iterator[IO[bytes]]:
+def atomic_file(path: Path, *, mode: int = FILE_MODE, exclusive: bool = False) -> Iterator[IO[bytes]]:
     """A binary handle (`mode`, 0600 by default) whose content replaces `path` when the block ends
-    without an error."""
+    without an error; `exclusive`: whose content becomes `path` only if nothing has that name yet
+    (FileExistsError otherwise, and nothing is left behind)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, mode)
@@ -23,7 +25,11 @@ def atomic_file(path: Path, *, mode: int = FILE_MODE) -> Iterator[IO[bytes]]:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        if exclusive:
+            os.link(tmp, path)
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -35,6 +41,6 @@ def atomic_file(path: Path, *, mode: int = FILE_MODE) -> Iterator[IO[bytes]]:
         os.close(dir_fd)
 
 
-def atomic_write(path: Path, data: bytes, *, mode: int = FILE_MODE) -> None:
-    with atomic_file(path, mode=mode) as handle:
+def atomic_write(path: Path, data: bytes, *, mode: int = FILE_MODE, exclusive: bool = False) -> None:
+    with atomic_file(path, mode=mode, exclusive=exclusive) as handle:
         handle.write(data)

@@ -6,6 +6,7 @@ schedule's records and bundle files, plans, and deletes.
 
 The rules, per schedule (`retention: {keepLast, keepFailed, maxAgeDays}`):
 - A run is its execution record and its bundle; they are kept or removed together.
+- "Newest" is by start time (then slot), never by id.
 - `keepLast`: the newest N finished runs are kept, whatever their outcome.
 - `keepFailed`: besides those, the newest M failed runs (counted over all runs, those inside `keepLast`
   included) are kept, so that a failure stays around to be looked at after later successes pushed it
@@ -46,11 +47,13 @@ class Policy:
 
 @dataclass(frozen=True)
 class Run:
-    """One run as retention sees it. `record` and `bundle` are the paths it would delete (None: none)."""
+    """One run as retention sees it. `record` and `bundle` are the paths it would delete (None: none).
+    `time` is when it started (a skipped run, which never did: its slot), `slot` its scheduled time."""
 
     id: str
     time: datetime
     status: str
+    slot: datetime | None = None
     upload_failed: bool = False
     record: str | None = None
     bundle: str | None = None
@@ -67,14 +70,20 @@ class Deletion:
 
 
 def plan_retention(items: Iterable[Run], policy: Policy, now: datetime, *, force: bool = False) -> list[Deletion]:
-    """The runs to remove, newest first, each with its reason."""
-    runs = sorted(items, key=lambda r: (r.time, r.id), reverse=True)
+    """The runs to remove, newest first, each with its reason. Runs are ranked by when they started, then
+    by slot, never by id: a manual run's number says nothing of order, and the manual runs of one minute
+    share their slot. Slots still decide where history must stay contiguous: a skipped run stays while
+    its slot is not before the oldest kept run's (a run skipped for a late-running one is the newer of
+    the two), and a bundle without a record is spared while it is not older than the oldest active run's
+    slot (its name carries its start second, never before its slot). The id only breaks exact ties, so
+    that the plan is the same every time."""
+    runs = sorted(items, key=lambda r: (r.time, _slot(r), r.id), reverse=True)
     active = [r for r in runs if r.status in ACTIVE]
-    oldest_active = min((r.time for r in active), default=None)
+    oldest_active = min((_slot(r) for r in active), default=None)
     counted = [r for r in runs if r.status not in ACTIVE and r.status != "skipped"]
     keep = {r.id for r in counted[:policy.keep_last]}
     keep |= {r.id for r in [r for r in counted if r.status == "failed"][:policy.keep_failed]}
-    oldest_kept = min((r.time for r in counted if r.id in keep), default=None)
+    oldest_kept = min((_slot(r) for r in counted if r.id in keep), default=None)
     cutoff = now - timedelta(days=policy.max_age_days) if policy.max_age_days > 0 else None
     out: list[Deletion] = []
     for run in runs:
@@ -87,7 +96,7 @@ def plan_retention(items: Iterable[Run], policy: Policy, now: datetime, *, force
         if cutoff is not None and run.time < cutoff:
             reason = f"older than maxAgeDays ({policy.max_age_days})"
         elif run.status == "skipped":
-            if oldest_kept is not None and run.time >= oldest_kept:
+            if oldest_kept is not None and _slot(run) >= oldest_kept:
                 continue
             reason = "skipped run older than every kept run"
         elif run.id in keep:
@@ -97,6 +106,10 @@ def plan_retention(items: Iterable[Run], policy: Policy, now: datetime, *, force
                 (f" and keepFailed ({policy.keep_failed})" if run.status == "failed" else "")
         out.append(Deletion(run, reason))
     return out
+
+
+def _slot(run: Run) -> datetime:
+    return run.slot or run.time
 
 
 def held_back(items: Iterable[Run], policy: Policy, now: datetime) -> list[Deletion]:
@@ -120,14 +133,17 @@ def bundle_time(name: str) -> datetime | None:
 def run_of(record: Mapping[str, Any], *, record_path: str | None, bundles_dir: Path) -> Run:
     """A record as retention sees it; its bundle counts only when it lies in bundles/<schedule>/ (a
     bundle written elsewhere with `run --output-dir` belongs to whoever asked for it there)."""
-    stamp = record.get("scheduledTime") or record.get("startTime")   # the slot orders runs: a run skipped
-                                                                      # for a late one is still the newer
-    when = datetime.fromisoformat(stamp) if stamp else datetime.min.replace(tzinfo=timezone.utc)
+    slot = _time(record.get("scheduledTime"))
+    when = _time(record.get("startTime")) or slot or datetime.min.replace(tzinfo=timezone.utc)
     path = (record.get("bundle") or {}).get("path")
     bundle = path if path and Path(path).parent == bundles_dir else None
     upload = record.get("upload") or {}
-    return Run(id=str(record.get("id")), time=when, status=str(record.get("status")),
+    return Run(id=str(record.get("id")), time=when, status=str(record.get("status")), slot=slot,
                upload_failed=upload.get("status") == "failed", record=record_path, bundle=bundle)
+
+
+def _time(stamp: Any) -> datetime | None:
+    return datetime.fromisoformat(stamp) if stamp else None
 
 
 # -- the shell --------------------------------------------------------------------------------------------

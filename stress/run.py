@@ -25,7 +25,8 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # `python stress/run.py` from the repo
 
-from stress import concurrent_apply, disk_full, fuzz, hostile, kill9, lost_reload, upload_flap  # noqa: E402
+from stress import (concurrent_apply, concurrent_manual_runs, disk_full, fuzz, hostile, kill9,  # noqa: E402
+                    lost_reload, upload_flap)
 from stress.common import ROOT, WORKDIRS, Result  # noqa: E402
 
 BUDGET_S = 600
@@ -83,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         ("kill -9 (apply, daemon)", lambda: kill9.run(rng, trials=100)),
         ("concurrent apply", lambda: concurrent_apply.run(rng)),
         ("lost reload", lambda: lost_reload.run()),
+        ("concurrent manual runs", lambda: concurrent_manual_runs.run()),
         ("disk full", lambda: disk_full.run()),
         ("upload endpoint flapping", lambda: upload_flap.run(seed)),
         ("hostile manifests", lambda: hostile.run()),

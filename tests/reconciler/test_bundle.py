@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import hashlib
+import stat
 import tarfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 from reconciler import bundle
@@ -18,11 +21,32 @@ def test_names_are_utc_seconds_with_suffixes_for_the_same_second():
     assert bundle.bundle_name(NOW, taken) == "support-bundle-2026-11-23T14_05_09-2"
 
 
-def test_names_in_counts_archives_and_staging_dirs(tmp_path):
-    (tmp_path / "b").mkdir()
-    (tmp_path / "b" / "support-bundle-a.tar.gz").write_bytes(b"")
-    (tmp_path / "b" / ".staging-support-bundle-b").mkdir()
-    assert bundle.names_in(tmp_path / "b") == {"support-bundle-a", "support-bundle-b"}
+def test_a_claim_passes_over_staging_dirs_and_archives_of_the_same_second(tmp_path):
+    directory = tmp_path / "b"
+    first, staging = bundle.claim(directory, NOW)
+    assert first == "support-bundle-2026-11-23T14_05_09" and staging == directory / f".staging-{first}"
+    assert staging.is_dir() and stat.S_IMODE(staging.stat().st_mode) == 0o700
+    (directory / "support-bundle-2026-11-23T14_05_09-1.tar.gz.age").write_bytes(b"")   # a finished run's
+    (directory / "support-bundle-2026-11-23T14_05_09-2.tar.gz").symlink_to(tmp_path / "nowhere")
+    assert bundle.claim(directory, NOW)[0] == "support-bundle-2026-11-23T14_05_09-3"
+    assert sorted(p.name for p in directory.iterdir()) == [
+        ".staging-support-bundle-2026-11-23T14_05_09", ".staging-support-bundle-2026-11-23T14_05_09-3",
+        "support-bundle-2026-11-23T14_05_09-1.tar.gz.age", "support-bundle-2026-11-23T14_05_09-2.tar.gz"]
+
+
+def test_runs_claiming_names_in_one_second_all_at_once_get_distinct_names(tmp_path):
+    """The race of 18 concurrent runs that left 17 bundles: choosing a name, then creating it."""
+    count = 16
+    start = threading.Barrier(count)
+
+    def one(_: int) -> str:
+        start.wait()
+        return bundle.claim(tmp_path / "b", NOW)[0]
+
+    with ThreadPoolExecutor(count) as pool:
+        names = list(pool.map(one, range(count)))
+    assert len(set(names)) == count
+    assert {p.name for p in (tmp_path / "b").iterdir()} == {f".staging-{name}" for name in names}
 
 
 def test_summary_reads_like_troubleshoots():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.retention import Policy, Run, apply_retention, bundle_time, held_back, plan_retention
+from reconciler.retention import UNKNOWN, Policy, Run, apply_retention, bundle_time, held_back, plan_retention
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -164,3 +164,36 @@ def test_the_run_being_delivered_is_kept_even_with_keep_last_zero(tmp_path):
     assert Path(current["bundle"]["path"]).exists()
     assert json.loads(Path(
         tmp_path / "executions" / NOW.strftime("%Y-%m") / f"{current['id']}.json").read_text())["id"] == current["id"]
+
+
+def test_runs_of_one_slot_are_ranked_by_start_time_never_by_id(tmp_path):
+    """Four manual runs in one minute share a slot; the newest must stay whatever its id says."""
+    from reconciler import executions
+
+    slot = NOW.replace(second=0)
+    started = {"burst-20260301T1200Z-manual-9": 1, "burst-20260301T1200Z-manual-10": 2,
+               "burst-20260301T1200Z-manual-2": 3, "burst-20260301T1200Z-manual-1": 4}
+    for run_id, second in started.items():
+        record = executions.new_record(run_id, "burst", "prod", trigger="manual", slot=slot, dispatched=slot,
+                                       status="completed")
+        record.update(startTime=slot.replace(second=second).isoformat())
+        executions.write(tmp_path, record)
+
+    removed = apply_retention(tmp_path, "burst", {"keepLast": 2, "keepFailed": 0, "maxAgeDays": 0}, NOW)
+
+    assert [d.run.id for d in removed] == ["burst-20260301T1200Z-manual-10", "burst-20260301T1200Z-manual-9"]
+
+
+def test_slots_keep_history_contiguous_and_spare_the_archive_of_a_run_still_running():
+    late = Run(id="h-1300", time=NOW.replace(hour=14, second=5), slot=NOW.replace(hour=13), status="completed",
+               record="r1", bundle="b1")
+    skipped = Run(id="h-1400", time=NOW.replace(hour=14), slot=NOW.replace(hour=14), status="skipped", record="r2")
+    older = Run(id="h-1200", time=NOW.replace(hour=12), slot=NOW.replace(hour=12), status="completed",
+                record="r0", bundle="b0")
+    assert deleted([late, skipped, older], Policy(1, 0, 0)) == ["h-1200"]   # skipped while h-1300 ran late
+
+    running = Run(id="h-manual", time=NOW.replace(minute=1, second=7, microsecond=500_000),
+                  slot=NOW.replace(minute=1), status="running", record="r3")
+    archive = Run(id="support-bundle-2026-03-01T12_01_07", time=NOW.replace(minute=1, second=7), status=UNKNOWN,
+                  bundle="b3")   # its record still says running, without the bundle
+    assert deleted([running, archive, older], Policy(0, 0, 0)) == ["h-1200"]
