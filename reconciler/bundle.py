@@ -8,7 +8,6 @@ renamed into place: memory stays flat whatever the bundle's size, and a failed w
 from __future__ import annotations
 
 import hashlib
-import shutil
 import tarfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -19,7 +18,7 @@ from .collect import Output
 from .analyze.results import Result
 from .collect.runner import Outcome
 from .files import atomic_file
-from .paths import ensure_dir
+from .paths import DIR_MODE, FILE_MODE, ensure_dir
 
 VERSION = "v0.1.0+sbsched"
 _STATUS_LETTER = {"succeeded": "S", "skipped": "X", "failed": "F"}
@@ -113,11 +112,12 @@ def archive(staging: Path, destination: Path) -> Archive:
 
 
 def _normalize(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
-    """No host user names or ids in the archive; symlinks are not followed out of the bundle."""
+    """No host user names or ids in the archive; symlinks are not followed out of the bundle. Directories
+    0700 and files 0600 whatever they had in staging, so that whoever unpacks it gets private files."""
     info.uid = info.gid = 0
     info.uname = info.gname = ""
+    if info.isdir():
+        info.mode = DIR_MODE
+    elif info.isreg():
+        info.mode = FILE_MODE
     return info
-
-
-def remove_staging(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .engine import slot_id
-from .paths import ensure_dir
+from .nofollow import real_directory
 from .files import atomic_write
 
 
@@ -42,7 +42,7 @@ def manual_id(root: Path, schedule: str, requested: datetime) -> str:
 
 def write(root: Path, record: dict[str, Any]) -> Path:
     path = record_path(root, record)
-    ensure_dir(path.parent)
+    real_directory(root, *path.parent.relative_to(root).parts)
     atomic_write(path, (json.dumps(record, indent=2, sort_keys=False) + "\n").encode("utf-8"))
     return path
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.errors import UnsafePath
 from reconciler.retention import Policy, Run, apply_retention, bundle_time, held_back, plan_retention
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
@@ -164,3 +165,20 @@ def test_the_run_being_delivered_is_kept_even_with_keep_last_zero(tmp_path):
     assert Path(current["bundle"]["path"]).exists()
     assert json.loads(Path(
         tmp_path / "executions" / NOW.strftime("%Y-%m") / f"{current['id']}.json").read_text())["id"] == current["id"]
+
+
+@pytest.mark.parametrize("link", ["bundles", "bundles/nightly", "executions", "executions/2026-03"])
+def test_retention_never_deletes_through_a_symbolic_link(tmp_path, link):
+    """A link planted in the layout while a daemon runs (the command-start check refuses one found
+    earlier): the delete is refused, and the files at the link's target stay."""
+    root = tmp_path / "state"
+    write_history(root, "nightly", 3, every=timedelta(days=40))
+    elsewhere = tmp_path / "elsewhere"
+    (root / link).rename(elsewhere)
+    (root / link).symlink_to(elsewhere)
+    there = sorted(p.relative_to(elsewhere) for p in elsewhere.rglob("*"))
+
+    with pytest.raises(UnsafePath, match=f"{link} is a symbolic link"):
+        apply_retention(root, "nightly", {"keepLast": 0, "keepFailed": 0, "maxAgeDays": 1}, NOW)
+
+    assert sorted(p.relative_to(elsewhere) for p in elsewhere.rglob("*")) == there
