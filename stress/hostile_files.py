@@ -301,8 +301,13 @@ def daemon(attacks: Attacks) -> None:
         ran = wait_until(finished, timeout=90)
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
+        record = next((r for r in records(state_dir) if r.get("id") == run_id), {})
+        message = str((record.get("error") or {}).get("message"))
         for entry, target, before in planted:
-            problem = (None if ran else "the slot never finished") or _changed(before, tree(target))
+            problem = (("the slot never finished" if not ran else None)
+                       or (f"the run was {record.get('status')}: {message}" if entry.startswith("bundles")
+                           and "symbolic link" not in message else None)
+                       or _changed(before, tree(target)))
             attacks.tried("daemon", f"{entry} linked while serving", problem)
     finally:
         if proc.poll() is None:
