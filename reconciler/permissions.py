@@ -89,8 +89,7 @@ def _walk(fd: int, parts: tuple[str, ...], names: list[str], role: Role, found: 
         path = (*parts, name)
         if stat.S_ISLNK(info.st_mode):
             found.unsafe.append(f"{'/'.join(path)} is a symbolic link (to {os.readlink(name, dir_fd=fd)})")
-        elif stat.S_ISDIR(info.st_mode) != child.directory or not (stat.S_ISDIR(info.st_mode)
-                                                                    or stat.S_ISREG(info.st_mode)):
+        elif not (stat.S_ISDIR if child.directory else stat.S_ISREG)(info.st_mode):   # a FIFO state.json blocks
             found.unsafe.append(f"{'/'.join(path)} is not a {'directory' if child.directory else 'regular file'}")
         else:
             _check(found, path, info.st_mode, child)
