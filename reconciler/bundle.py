@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import tarfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -20,7 +19,7 @@ from .collect import Output
 from .analyze.results import Result
 from .collect.runner import Outcome
 from .files import atomic_file
-from .paths import DIR_MODE, ensure_dir
+from .paths import DIR_MODE, FILE_MODE, ensure_dir, new_private_dir
 
 VERSION = "v0.1.0+sbsched"
 _STATUS_LETTER = {"succeeded": "S", "skipped": "X", "failed": "F"}
@@ -55,7 +54,7 @@ def claim(directory: Path, now: datetime) -> tuple[str, Path]:
         tried.add(name)
         staging = directory / f".staging-{name}"
         try:
-            staging.mkdir(mode=DIR_MODE)
+            new_private_dir(staging)
         except FileExistsError:
             continue
         if not any(os.path.lexists(directory / f"{name}{suffix}") for suffix in (".tar.gz", ".tar.gz.age")):
@@ -123,11 +122,12 @@ def archive(staging: Path, destination: Path) -> Archive:
 
 
 def _normalize(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
-    """No host user names or ids in the archive; symlinks are not followed out of the bundle."""
+    """No host user names or ids in the archive; symlinks are not followed out of the bundle. Directories
+    0700 and files 0600 whatever they had in staging, so that whoever unpacks it gets private files."""
     info.uid = info.gid = 0
     info.uname = info.gname = ""
+    if info.isdir():
+        info.mode = DIR_MODE
+    elif info.isreg():
+        info.mode = FILE_MODE
     return info
-
-
-def remove_staging(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import random
-import shutil
 import socket
 import sys
 import threading
@@ -29,10 +28,11 @@ from . import engine, executions
 from .bundle import bundle_name
 from .clock import Clock
 from .collect.runner import Registry
-from .errors import StateError
+from .errors import StateError, UnsafePath
 from .executor import RunOptions, execute, write_now
 from .gcpause import paused_gc
 from .logs import FIELDS, run_context, run_fields
+from .nofollow import rmtree_below, unlink_below
 from .pidfile import process_alive
 from .state import mark_finished
 from .state_store import StateStore
@@ -477,10 +477,14 @@ def _remove_debris(root: Path, record: Mapping[str, Any], *, live: set[tuple[Any
     directory = root / "bundles" / schedule
     for pattern in (f".staging-{base}", f".staging-{base}-*", f".{base}.tar.gz.*.tmp", f".{base}-*.tar.gz.*.tmp"):
         for path in directory.glob(pattern):
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
+            try:   # never through a link at bundles/ or bundles/<schedule>/
+                if path.is_dir() and not path.is_symlink():
+                    rmtree_below(root, path)
+                else:
+                    unlink_below(root, path)
+            except UnsafePath as exc:
+                log.warning("%s: %s left: %s", record.get("id"), path.name, exc.message)
+                continue
             log.warning("%s: removed %s, left by its killed run", record.get("id"), path.name)
 
 

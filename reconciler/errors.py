@@ -43,6 +43,11 @@ class LockTimeout(SbschedError):
     """Another sbsched process held the state lock for longer than --lock-timeout."""
 
 
+class UnsafePath(SbschedError):
+    """A path sbsched would use, change or delete is not one it made: a symbolic link or another type
+    where its state layout has a file or directory, or a directory that is not a state dir."""
+
+
 class NotFound(SbschedError):
     """No schedule of that name."""
 

@@ -14,6 +14,7 @@ from typing import Any, Iterator
 
 from .engine import slot_id
 from .errors import LockTimeout
+from .nofollow import real_directory
 from .files import atomic_write
 from .paths import FILE_MODE, ensure_dir
 
@@ -89,7 +90,7 @@ def _last(counter: Path) -> int:
 
 def write(root: Path, record: dict[str, Any]) -> Path:
     path = record_path(root, record)
-    ensure_dir(path.parent)
+    real_directory(root, *path.parent.relative_to(root).parts)
     atomic_write(path, _encode(record))
     return path
 

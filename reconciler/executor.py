@@ -1,8 +1,10 @@
 """One execution of a schedule, end to end: load its specs, collect, redact, write the bundle, record.
 
-Order matters for secrets: collectors write into a private staging directory (0700, files 0600),
-redaction rewrites it in place, and only then is the archive written; the staging directory is
-removed whatever happens. The run's `policy.timeoutSeconds` bounds collection; redaction and the
+Order matters for secrets: collectors write into a private staging directory (0700, files 0600,
+made with those modes whatever the umask, and made anew: a name someone else took first in a shared
+--output-dir fails the run rather than being written into), redaction rewrites it in place, and only
+then is the archive written; the staging directory is removed whatever happens, without following a
+link on the way. The run's `policy.timeoutSeconds` bounds collection; redaction and the
 archive always follow, so a run that times out still leaves a (partial, redacted) bundle.
 """
 from __future__ import annotations
@@ -24,7 +26,8 @@ from .collect import spec as collect_spec
 from .collect.runner import Outcome, Registry, run_collectors, runnable_specs
 from .engine import slot_id
 from .errors import SbschedError, TransientError
-from .paths import ensure_dir
+from .nofollow import real_directory, rmtree_below
+from .paths import ensure_dir, new_private_dir
 from .state import mark_finished, mark_started
 from .state_store import StateStore
 
@@ -173,13 +176,16 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
         recipients_of(spec["encrypt"]["ageRecipients"])
     registry = options.registry if options.registry is not None else _builtin_collectors()
     kube = _cluster(collect, runnable_specs(specs, registry, collect["cluster"]))
-    destination_dir = options.output_dir or root / "bundles" / name
+    if options.output_dir is None:
+        destination_dir = real_directory(root, "bundles", name)
+    else:   # the user's: created private if missing, never changed if it exists
+        destination_dir = ensure_dir(options.output_dir)
     bundle_name, staging_parent = bundle.claim(destination_dir, now)
     staging = staging_parent / bundle_name
     limit = (spec.get("limits") or {}).get("maxBundleSizeBytes")
     budget = Budget(limit) if limit else None
     try:
-        output = Output(ensure_dir(staging))
+        output = Output(new_private_dir(staging))
         outcomes, timed_out = run_collectors(
             specs, registry, output, deadline=started + spec["policy"]["timeoutSeconds"], cluster=collect["cluster"],
             started=now, max_workers=options.max_workers, monotonic=options.monotonic, cancel=options.cancel,
@@ -199,7 +205,7 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
 
             written = encrypt_bundle(written.path, spec["encrypt"]["ageRecipients"])
     finally:
-        bundle.remove_staging(staging_parent)
+        rmtree_below(root if options.output_dir is None else destination_dir, staging_parent)
     record["bundle"] = {"path": str(written.path), "sizeBytes": written.size, "sha256": written.sha256,
                         "collectors": _counts(outcomes), "collectorResults": [o.to_json() for o in outcomes]}
     record["redaction"] = report.to_json()

@@ -95,7 +95,7 @@ class RotatingLog(logging.handlers.RotatingFileHandler):
         self._point_std()
 
     def _open(self) -> io.TextIOWrapper:
-        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, FILE_MODE)
         os.fchmod(fd, FILE_MODE)
         return open(fd, "a", encoding=self.encoding, errors=self.errors)
 

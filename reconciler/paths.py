@@ -19,15 +19,27 @@ def state_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 
 def ensure_dir(path: Path) -> Path:
-    """Create `path` and each missing parent 0700 (mkdir(parents=True) gives parents the umask's mode);
-    tighten `path` if it exists looser."""
+    """Create `path` and each missing parent 0700 whatever the umask (mkdir(parents=True) gives parents
+    the umask's mode, and the umask can take bits from any mode). A directory that exists is left as it
+    is: it may be /tmp, a share, or someone's working directory, and only the state dir's permission
+    check (reconciler/permissions.py) tightens directories of sbsched's own layout."""
     missing = []
     parent = path
     while not parent.exists() and parent != parent.parent:
         missing.append(parent)
         parent = parent.parent
     for directory in reversed(missing):
-        directory.mkdir(mode=DIR_MODE, exist_ok=True)
-    if path.stat().st_mode & 0o077:
-        path.chmod(DIR_MODE)
+        try:
+            new_private_dir(directory)
+        except FileExistsError:
+            continue   # made meanwhile by another process (a concurrent run): its mode is its maker's
+    return path
+
+
+def new_private_dir(path: Path) -> Path:
+    """Create `path` 0700 (explicitly: not what the umask leaves); FileExistsError when the name is taken,
+    so that a directory (or link) someone else put there first, e.g. in a shared --output-dir, is never
+    written into."""
+    path.mkdir(mode=DIR_MODE)
+    path.chmod(DIR_MODE)
     return path

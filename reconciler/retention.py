@@ -180,14 +180,18 @@ def apply_retention(root: Path, schedule: str, retention: Mapping[str, Any] | No
     if current is not None:  # the run being delivered stays until the next one: its record is written after
         deletions = [d for d in deletions if d.run.id != current.get("id")]
     if not dry_run:
-        remove(deletions)
+        remove(root, deletions)
     return deletions
 
 
-def remove(deletions: Iterable[Deletion]) -> None:
+def remove(root: Path, deletions: Iterable[Deletion]) -> None:
     """Delete each run's bundle, then its record (a crash in between leaves a record naming a missing
-    bundle, never an unlisted bundle). Files already gone (another process's retention) are fine."""
+    bundle, never an unlisted bundle). Files already gone (another process's retention) are fine. A
+    symbolic link on the way (bundles/, bundles/<schedule>/, executions/...) refuses the delete
+    (UnsafePath) instead of deleting from the link's target."""
+    from .nofollow import unlink_below
+
     for deletion in deletions:
         for path in (deletion.run.bundle, deletion.run.record):
             if path:
-                Path(path).unlink(missing_ok=True)
+                unlink_below(root, path)

@@ -116,7 +116,7 @@ def start_background(root: Path, *, flags: list[str], serves_metrics: bool = Fal
 
         raise AlreadyRunning(f"a daemon already serves this state dir: pid {running['pid']} on {running['host']}")
     log_path = ensure_dir(root / "logs") / "daemon.log"
-    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, FILE_MODE)
     command = [sys.executable, "-m", "cli", "--state-dir", str(root), "daemon", "start", "--foreground",
                *flags, "--log-file", str(log_path)]
     child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=fd, stderr=fd, start_new_session=True,

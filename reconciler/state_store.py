@@ -188,9 +188,10 @@ def serialize(state: dict[str, Any]) -> bytes:
 
 
 def append_line(path: Path, line: str) -> None:
-    """Append one line (audit log) with O_APPEND so concurrent writers never interleave within a line."""
+    """Append one line (audit log) with O_APPEND so concurrent writers never interleave within a line;
+    a link in its place is refused (O_NOFOLLOW), not appended to."""
     ensure_dir(path.parent)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, FILE_MODE)
     try:
         os.write(fd, (line.rstrip("\n") + "\n").encode("utf-8"))
         os.fsync(fd)

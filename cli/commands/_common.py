@@ -29,15 +29,16 @@ def set_strict_permissions(strict: bool | None) -> None:
     _Permissions.strict = strict
 
 
-def store(state_dir: str | None) -> StateStore:
-    """The state of --state-dir, its permissions checked first (fixed with a warning, or refused)."""
+def store(state_dir: str | None, *, writes: bool = False) -> StateStore:
+    """The state of --state-dir, checked first (reconciler/permissions.py): what is not sbsched's is
+    refused; loose modes are fixed when the command `writes`, else reported, or refused when strict."""
     from reconciler.paths import state_dir as resolve
     from reconciler.permissions import check_state_dir, strict_from_env
     from reconciler.state_store import StateStore
 
     root = resolve(state_dir)
     strict = _Permissions.strict if _Permissions.strict is not None else strict_from_env()
-    warning = check_state_dir(root, strict=strict)
+    warning = check_state_dir(root, strict=strict, fix=writes)
     if warning:
         import sys
 

@@ -18,7 +18,7 @@ def cleanup(name: str | None, *, state_dir: str | None, dry_run: bool, force: bo
     from reconciler.manifest import fill_defaults
     from reconciler.retention import Policy, collect_runs, held_back, plan_retention, remove
 
-    state_store = store(state_dir)
+    state_store = store(state_dir, writes=not dry_run)
     state = state_store.read()
     entries = {name: find(state, name)} if name is not None else state["schedules"]
     now = SystemClock().now()
@@ -31,7 +31,7 @@ def cleanup(name: str | None, *, state_dir: str | None, dry_run: bool, force: bo
         removed += [dict(d.to_json(), schedule=schedule, bytes=_size(d.run.bundle)) for d in deletions]
         kept += [] if force else [dict(d.to_json(), schedule=schedule) for d in held_back(runs, policy, now)]
         if not dry_run:
-            remove(deletions)
+            remove(state_store.root, deletions)
     summary = {"runs": len(removed), "bundles": sum(1 for r in removed if r["bundle"]),
                "records": sum(1 for r in removed if r["record"]), "bytes": sum(r["bytes"] for r in removed),
                "heldBack": len(kept)}

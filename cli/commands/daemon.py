@@ -16,7 +16,7 @@ def start(*, state_dir: str | None, foreground: bool, flags: Mapping[str, Any], 
     from reconciler import daemon_config, service
     from reconciler.health import parse_addr
 
-    root = store(state_dir).root
+    root = store(state_dir, writes=True).root
     settings = daemon_config.resolve(root, flags)   # a bad setting fails here, not in the child
     address = parse_addr(settings.metrics_addr) if settings.metrics_addr is not None else None
     if foreground:
@@ -36,7 +36,7 @@ def restart(*, state_dir: str | None, grace: float | None, flags: Mapping[str, A
     from reconciler import daemon_config, service
     from reconciler.pidfile import PidFile
 
-    root = store(state_dir).root
+    root = store(state_dir, writes=True).root
     running = PidFile(root).running()
     recorded = dict((running or {}).get("startedWith") or {})
     merged = {**recorded, **{k: v for k, v in flags.items() if v is not None}}
@@ -50,7 +50,7 @@ def restart(*, state_dir: str | None, grace: float | None, flags: Mapping[str, A
 def reconcile_once(*, state_dir: str | None, flags: Mapping[str, Any], output: str) -> int:
     from reconciler import daemon_config, service
 
-    root = store(state_dir).root
+    root = store(state_dir, writes=True).root
     settings = daemon_config.resolve(root, flags)
     results = service.serve(root, max_concurrent=settings.max_concurrent, log_format=settings.log_format, once=True)
     if output != "text":

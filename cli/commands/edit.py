@@ -68,7 +68,7 @@ def finish(options: EditOptions, doc: Document, new_text: str, expected: bytes |
         render.err(f"{path}: not changed: the edit would leave it invalid, {len(result.diagnostics)} error(s)"
                    f"{before}")
         return 1
-    state_store = store(options.state_dir)
+    state_store = store(options.state_dir, writes=options.apply and not options.dry_run)
     unchanged = expected is not None and new_text.encode("utf-8") == expected
     plan = plan_against(state_store.read(), result.manifest, allow_empty=options.allow_empty)
     first, _, more = what.partition("\n")

@@ -13,7 +13,7 @@ def run(name: str, *, state_dir: str | None, output: str, output_dir: str | None
     from reconciler.executor import RunOptions, execute
 
     options = RunOptions(output_dir=Path(output_dir).resolve() if output_dir else None, lock_timeout=lock_timeout)
-    record = execute(store(state_dir), name, SystemClock(), options)
+    record = execute(store(state_dir, writes=True), name, SystemClock(), options)
     return _show(record, output)
 
 

@@ -9,8 +9,8 @@ def set_suspended(name: str, *, suspended: bool, state_dir: str | None, lock_tim
     from reconciler.clock import SystemClock
     from reconciler.suspension import set_suspended as change
 
-    changed = change(store(state_dir), name, suspended=suspended, now=SystemClock().now(), lock_timeout=lock_timeout,
-                     command=command)
+    changed = change(store(state_dir, writes=True), name, suspended=suspended, now=SystemClock().now(),
+                     lock_timeout=lock_timeout, command=command)
     word = "suspended" if suspended else "resumed"
     render.out(f"schedule {name!r} {word}" if changed else f"schedule {name!r} was already {word}")
     return 0

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any, Callable, Mapping
 
-from ..paths import DIR_MODE, FILE_MODE
+from ..paths import FILE_MODE, ensure_dir
 
 if TYPE_CHECKING:
     from .kube.client import Kube
@@ -55,7 +55,7 @@ class Output:
         if rel.is_absolute() or ".." in rel.parts or not rel.parts:
             raise ValueError(f"bundle path {relative!r} must be relative and stay inside the bundle")
         target = self.root.joinpath(*rel.parts)
-        target.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        ensure_dir(target.parent)
         return target
 
     def open(self, relative: str, mode: str = "wb", *, truncate: bool = True) -> IO[Any]:

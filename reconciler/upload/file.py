@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from ..files import atomic_file
-from ..paths import DIR_MODE
+from ..paths import ensure_dir
 from . import UploadRequest
 from .retry import UploadError, from_os_error
 
@@ -30,25 +30,11 @@ def target_path(url: str) -> Path:
     return Path(path)
 
 
-def make_dirs(directory: Path) -> None:
-    """Create the missing directories of `directory` 0700; existing ones (the share) are left as they are."""
-    missing = []
-    while not directory.exists():
-        missing.append(directory)
-        directory = directory.parent
-    for path in reversed(missing):
-        try:
-            path.mkdir(mode=DIR_MODE)
-        except FileExistsError:  # another run made it meanwhile
-            pass
-        path.chmod(DIR_MODE)  # whatever the umask
-
-
 class FileUploader:
     def upload(self, request: UploadRequest) -> None:
         target = target_path(request.url)
         try:
-            make_dirs(target.parent)
+            ensure_dir(target.parent)   # the missing directories 0700; the share keeps its mode
             with open(request.archive, "rb") as source, atomic_file(target) as sink:
                 shutil.copyfileobj(source, sink, CHUNK)
         except OSError as exc:

@@ -1,6 +1,6 @@
-"""The state dir is private: 0700 dirs and 0600 files, checked (fixed or refused) at the start of every
-command that touches it, and kept so by everything a run writes; credentials given as references
-never land in a written file."""
+"""The state dir is private: 0700 dirs and 0600 files, checked at the start of every command that touches
+it (fixed by a command that writes, or refused) and kept so by everything a run writes; credentials
+given as references never land in a written file."""
 from __future__ import annotations
 
 import gzip
@@ -53,7 +53,7 @@ def test_loose_permissions_are_fixed_with_one_warning(cli, write_manifest, state
     outside.write_text("not ours")
     outside.chmod(0o644)
     (state_dir / "link").symlink_to(outside)
-    result = cli("list")
+    result = cli("suspend", "nightly")   # a command that writes: a read-only one only reports
     assert result.code == 0 and "nightly" in result.out
     warnings = [line for line in result.err.splitlines() if "warning" in line]
     assert len(warnings) == 1 and "fixed loose permissions" in warnings[0] and "and 3 more" in warnings[0]
@@ -78,7 +78,7 @@ def test_strict_permissions_refuse_with_exit_2_and_one_line(cli, write_manifest,
     assert stat.S_IMODE((state_dir / "state.json").stat().st_mode) == 0o640   # refused, not fixed
     assert cli("--strict-permissions", "validate", "-f", str(simple_manifest(write_manifest))).code == 0  # no state
     monkeypatch.delenv("SBSCHED_STRICT_PERMISSIONS", raising=False)
-    assert cli("status", "nightly").code == 0
+    assert cli("resume", "nightly").code == 0
     assert cli("--strict-permissions", "status", "nightly").code == 0   # fixed by the run before
 
 

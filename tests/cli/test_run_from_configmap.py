@@ -3,6 +3,7 @@ the schedule read from its ConfigMap gives a bundle laid out as the host's `sbsc
 from __future__ import annotations
 
 import json
+import stat
 import tarfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -111,6 +112,15 @@ def test_a_run_by_hand_is_manual_and_writes_into_the_working_directory(cli, plan
     assert result.code == 0, result.err
     assert "Execution roundtrip-" in result.out and "-manual-1: completed" in result.out
     assert [p.name.endswith(".tar.gz") for p in tmp_path.iterdir() if p.name.startswith("support-bundle-")] == [True]
+
+
+def test_the_working_directory_keeps_its_mode(cli, planted, tmp_path, monkeypatch):
+    shared = tmp_path / "shared"     # run by hand from /tmp: its sticky bit and world-write stay
+    shared.mkdir()
+    shared.chmod(0o1777)
+    monkeypatch.chdir(shared)
+    assert cli("run", "--from-configmap", "kube-system/sbsched-roundtrip").code == 0
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o1777
 
 
 def test_a_missing_configmap_and_a_foreign_one_are_errors(cli, kube, kubeconfig, monkeypatch):

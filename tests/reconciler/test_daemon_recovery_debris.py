@@ -42,3 +42,20 @@ def test_a_killed_runs_staging_dir_and_partial_archive_are_removed_at_recovery(t
     (dead_staging, dead_partial), (live_staging, live_partial) = leftovers
     assert not dead_staging.exists() and not dead_partial.exists()
     assert live_staging.exists() and live_partial.exists() and done.exists()
+
+
+def test_recovery_never_removes_debris_through_a_symbolic_link(tmp_path):
+    clock = FakeClock(T0)
+    store, _ = make(tmp_path, '- {name: h, cron: "0 * * * *", collect: {hostCollectors: [{ok: {}}]}}\n', clock)
+    dead = _running("h-20260601T1100Z", "2026-06-01T11:00:00.250000+00:00", 2**22 + 7)
+    executions.write(store.root, dead)
+    name = bundle_name(datetime.fromisoformat(dead["startTime"]), set())
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / f".staging-{name}" / name).mkdir(parents=True)
+    (elsewhere / f".{name}.tar.gz.x1y2.tmp").write_bytes(b"someone else's")
+    (store.root / "bundles").mkdir(exist_ok=True)
+    (store.root / "bundles" / "h").symlink_to(elsewhere)
+    there = sorted(elsewhere.rglob("*"))
+    d = daemon(store, clock)
+    d.close()
+    assert sorted(elsewhere.rglob("*")) == there

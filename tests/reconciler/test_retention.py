@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.errors import UnsafePath
 from reconciler.retention import UNKNOWN, Policy, Run, apply_retention, bundle_time, held_back, plan_retention
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
@@ -197,3 +198,18 @@ def test_slots_keep_history_contiguous_and_spare_the_archive_of_a_run_still_runn
     archive = Run(id="support-bundle-2026-03-01T12_01_07", time=NOW.replace(minute=1, second=7), status=UNKNOWN,
                   bundle="b3")   # its record still says running, without the bundle
     assert deleted([running, archive, older], Policy(0, 0, 0)) == ["h-1200"]
+@pytest.mark.parametrize("link", ["bundles", "bundles/nightly", "executions", "executions/2026-03"])
+def test_retention_never_deletes_through_a_symbolic_link(tmp_path, link):
+    """A link planted in the layout while a daemon runs (the command-start check refuses one found
+    earlier): the delete is refused, and the files at the link's target stay."""
+    root = tmp_path / "state"
+    write_history(root, "nightly", 3, every=timedelta(days=40))
+    elsewhere = tmp_path / "elsewhere"
+    (root / link).rename(elsewhere)
+    (root / link).symlink_to(elsewhere)
+    there = sorted(p.relative_to(elsewhere) for p in elsewhere.rglob("*"))
+
+    with pytest.raises(UnsafePath, match=f"{link} is a symbolic link"):
+        apply_retention(root, "nightly", {"keepLast": 0, "keepFailed": 0, "maxAgeDays": 1}, NOW)
+
+    assert sorted(p.relative_to(elsewhere) for p in elsewhere.rglob("*")) == there
