@@ -24,24 +24,26 @@ import os
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from . import notify, retention
 from .upload import RetryPolicy, UploadError, UploadRequest, object_url, upload
 from .upload.credentials import Secrets
-from .upload.retry import Sleep
+from .upload.retry import CANCELLED, Sleep
 
 log = logging.getLogger("sbsched.delivery")
 
 
 def deliver(root: Path, set_name: str, schedule: str, spec: Mapping[str, Any], record: dict[str, Any],
             archive: Path | None, *, previous_status: str | None, env: Mapping[str, str] = os.environ,
-            sleep: Sleep = time.sleep, now: datetime) -> None:
+            sleep: Sleep = time.sleep, stopped: Callable[[], str | None] = lambda: None, now: datetime) -> None:
     """Upload (per `spec["upload"]`), notify (per `spec["notify"]`), then apply `spec["retention"]` to the
-    schedule's runs; updates `record` in place. Never raises for a failed upload, webhook or deletion."""
+    schedule's runs; updates `record` in place. Never raises for a failed upload, webhook or deletion.
+    A run passes its cancel event's `wait` as `sleep`, and as `stopped` why it was cancelled: an upload
+    cut short by the cancel leaves the run failed with that reason, as a cancelled collection does."""
     destination = spec.get("upload")
     if destination and destination.get("url") and archive is not None and archive.is_file() and _worth_sending(record):
-        _upload(set_name, schedule, spec, record, archive, env=env, sleep=sleep)
+        _upload(set_name, schedule, spec, record, archive, env=env, sleep=sleep, stopped=stopped)
     hooks = spec.get("notify") or []
     if hooks:
         notify.send(hooks, record, previous_status=previous_status, env=env, sleep=sleep)
@@ -63,7 +65,7 @@ def _worth_sending(record: Mapping[str, Any]) -> bool:
 
 
 def _upload(set_name: str, schedule: str, spec: Mapping[str, Any], record: dict[str, Any], archive: Path, *,
-            env: Mapping[str, str], sleep: Sleep) -> None:
+            env: Mapping[str, str], sleep: Sleep, stopped: Callable[[], str | None]) -> None:
     destination = spec["upload"]
     policy = spec.get("policy") or {}
     retry = RetryPolicy(retries=int(policy.get("retries", 2)), backoff_seconds=float(policy.get("backoffSeconds", 30)))
@@ -86,7 +88,11 @@ def _upload(set_name: str, schedule: str, spec: Mapping[str, Any], record: dict[
     assert outcome.error is not None
     log.error("%s: upload to %s failed after %d attempt(s) (%s): %s; the bundle stays at %s", record["id"],
               outcome.url, outcome.attempts, outcome.error["class"], outcome.error["message"], archive)
-    if record.get("status") == "completed":
+    reason = stopped() if outcome.stopped == CANCELLED else None
+    if reason is not None:
+        record["status"], record["reason"] = "failed", reason
+        record["error"] = {"class": "permanent", "message": f"the run was stopped during its upload: {reason}"}
+    elif record.get("status") == "completed":
         record["status"], record["reason"] = "failed", "upload"
         record["error"] = {"class": outcome.error["class"],
                            "message": f"upload failed after {outcome.attempts} attempt(s): {outcome.error['message']}"}

@@ -79,7 +79,8 @@ def execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> 
         sink(lambda s: mark_finished(s, name, record, now))
         from .delivery import deliver
 
-        deliver(store.root, set_name, name, spec, record, None, previous_status=previous, now=now)
+        deliver(store.root, set_name, name, spec, record, None, previous_status=previous, now=now,
+                sleep=options.cancel.wait)
         return record
     record["startTime"] = now.isoformat()
     record["runner"] = {"pid": os.getpid(), "host": socket.gethostname()}
@@ -205,7 +206,8 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
         too_large = (f"the bundle reached limits.maxBundleSizeBytes ({budget.limit:,} bytes): collection stopped "
                      f"at {budget.used:,} bytes collected and the bundle ({written.size:,} bytes) keeps what it has")
     _settle(record, spec, timed_out, options, too_large)
-    deliver(root, set_name, name, spec, record, written.path, previous_status=previous, now=now)
+    deliver(root, set_name, name, spec, record, written.path, previous_status=previous, now=now,
+            sleep=options.cancel.wait, stopped=lambda: options.cancel_reason if options.cancel.is_set() else None)
     if record["reason"] == "upload":   # the upload was retried per policy already: re-collecting won't help
         record["error"]["class"] = "permanent"
 

@@ -83,7 +83,8 @@ def public_url(url: str) -> str:
 
 @dataclass
 class Outcome:
-    """The record's `upload` (design §2): {url, status, attempts, bytes, durationSeconds, error}."""
+    """The record's `upload` (design §2): {url, status, attempts, bytes, durationSeconds, error}; `stopped`
+    (not recorded) says why a failed upload gave up early: retry.CANCELLED, or None."""
 
     url: str
     status: str
@@ -91,6 +92,7 @@ class Outcome:
     bytes: int
     duration_seconds: float
     error: dict[str, str] | None = None
+    stopped: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"url": self.url, "status": self.status, "attempts": self.attempts, "bytes": self.bytes,
@@ -111,7 +113,7 @@ def upload(request: UploadRequest, policy: RetryPolicy, *, uploader: Uploader | 
         _, attempts = call_with_retries(lambda: chosen.upload(request), policy, sleep=sleep, on_retry=on_retry)
     except UploadError as exc:
         return Outcome(shown, "failed", max(attempts, exc.attempts), size, round(monotonic() - started, 3),
-                       {"class": exc.error_class, "message": request.secrets.scrub(exc.message)})
+                       {"class": exc.error_class, "message": request.secrets.scrub(exc.message)}, exc.stopped)
     except Exception as exc:  # a bug or an unforeseen library error: recorded, not retried
         message = request.secrets.scrub(f"{shown}: {type(exc).__name__}: {exc}")
         return Outcome(shown, "failed", 1, size, round(monotonic() - started, 3),

@@ -8,7 +8,8 @@ credential, a certificate that does not verify, a local file that cannot be read
 
 Backoff is exponential with jitter: attempt n waits `backoff * 2**(n-1)` plus up to half `backoff` more,
 capped at `MAX_DELAY`, or longer when the server asked for it (`Retry-After`). `sleep` is injected, so
-tests drive a fake clock and never wait.
+tests drive a fake clock and never wait, and a run passes its cancel event's `wait`: a wait that returns
+true was cut short by the cancel, and no further attempt is made (`UploadError.stopped` says so).
 """
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from typing import Callable, Mapping, TypeVar
 import tenacity
 
 T = TypeVar("T")
-Sleep = Callable[[float], None]
+Sleep = Callable[[float], object]   # a true result: the wait was interrupted (Event.wait), stop retrying
+CANCELLED = "cancelled"
 
 MAX_DELAY = 300.0  # seconds; no single wait is longer, whatever the attempt number
 TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -33,13 +35,16 @@ S3_TRANSIENT_CODES = frozenset({"SlowDown", "Throttling", "ThrottlingException",
 
 class UploadError(Exception):
     """One failed delivery attempt. `transient` decides whether another attempt is made; `attempts` is
-    filled in by `call_with_retries` when it gives up. Messages never carry a secret value."""
+    filled in by `call_with_retries` when it gives up; `stopped` is CANCELLED when it gave up because its
+    wait was interrupted rather than because the retries ran out. Messages never carry a secret value."""
 
-    def __init__(self, message: str, *, transient: bool, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, *, transient: bool, retry_after: float | None = None,
+                 stopped: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.transient = transient
         self.retry_after = retry_after
+        self.stopped = stopped
         self.attempts = 1
 
     @property
@@ -61,13 +66,22 @@ def call_with_retries(attempt: Callable[[], T], policy: RetryPolicy, *, sleep: S
     """Call `attempt` until it returns, raises a permanent UploadError, or runs out of retries; returns
     (result, attempts made). The UploadError that ends it is raised with `.attempts` set; any other
     exception is raised at once (a bug is not retried). `on_retry(error, attempt, delay)` is told
-    before each wait."""
+    before each wait. A wait that reports it was interrupted ends the loop with the last error."""
     count = 0
+    last: UploadError | None = None
 
     def counted() -> T:
-        nonlocal count
+        nonlocal count, last
         count += 1
-        return attempt()
+        try:
+            return attempt()
+        except UploadError as error:
+            last = error
+            raise
+
+    def pause(seconds: float) -> None:
+        if sleep(seconds):
+            raise _Interrupted
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         if on_retry is not None and state.outcome is not None and state.next_action is not None:
@@ -76,7 +90,7 @@ def call_with_retries(attempt: Callable[[], T], policy: RetryPolicy, *, sleep: S
             on_retry(error, state.attempt_number, state.next_action.sleep)
 
     retrying = tenacity.Retrying(
-        sleep=sleep, reraise=True, stop=tenacity.stop_after_attempt(policy.retries + 1),
+        sleep=pause, reraise=True, stop=tenacity.stop_after_attempt(policy.retries + 1),
         wait=_Backoff(policy), before_sleep=before_sleep,
         retry=tenacity.retry_if_exception(lambda e: isinstance(e, UploadError) and e.transient))
     try:
@@ -84,6 +98,16 @@ def call_with_retries(attempt: Callable[[], T], policy: RetryPolicy, *, sleep: S
     except UploadError as error:
         error.attempts = count
         raise
+    except _Interrupted:
+        assert last is not None
+        stopped = UploadError(f"{last.message}; no more attempts: the run was cancelled", transient=last.transient,
+                              stopped=CANCELLED)
+        stopped.attempts = count
+        raise stopped from last
+
+
+class _Interrupted(Exception):
+    """A retry wait was cut short (raised through tenacity, which has no other way out of its loop)."""
 
 
 class _Backoff(tenacity.wait.wait_base):
