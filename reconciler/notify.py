@@ -10,9 +10,10 @@
   webhook shows it as it is. `bundleUrl` is the uploaded object's URL (never a presigned query), else
   the local bundle as a file:// URL, else null.
 - Delivery: POSTed with retries (transient errors only, exponential backoff with jitter) on a daemon
-  thread, so a slow or dead webhook never delays the run or the next one. Outcomes are logged on the
-  `sbsched.notify` logger (INFO sent, WARNING gave up), with the webhook shown as scheme://host/… (a
-  Slack webhook's path is its secret), and kept on the returned `Notification` objects for callers
+  thread, so a slow or dead webhook never delays the run or the next one; only a same-origin 307/308
+  redirect is followed (upload/exchange.py), so a header never reaches another origin. Outcomes are
+  logged on the `sbsched.notify` logger (INFO sent, WARNING gave up), with the webhook shown as
+  scheme://host/… (a Slack webhook's path is its secret), and kept on the returned `Notification` objects for callers
   that want to wait (`wait()`). A short-lived process (`sbsched run`) waits at exit, up to
   `EXIT_GRACE_SECONDS`, for notifications still in flight.
 """
@@ -181,9 +182,12 @@ def _deliver_one(notification: Notification, hook: Mapping[str, Any], body: dict
 def _post(url: str, body: dict[str, Any], headers: dict[str, str]) -> None:
     import requests
 
+    from .upload.exchange import guard_redirects
+
     what = f"POST {shown(url)}"
     try:
-        with requests.post(url, json=body, headers=headers, timeout=TIMEOUT) as response:
+        with guard_redirects(requests.Session(), what=what, show=shown) as session, \
+                session.post(url, json=body, headers=headers, timeout=TIMEOUT) as response:
             if not 200 <= response.status_code < 300:
                 raise from_http_status(response.status_code, response.reason or "", response.headers, what=what)
     except requests.exceptions.RequestException as exc:

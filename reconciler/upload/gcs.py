@@ -7,6 +7,8 @@ emulator, anonymously unless a service-account file is named. The object gets me
 and `sha256` and Content-Type application/gzip.
 
 The library's own retries are switched off (`retry=None`): our loop counts and classifies attempts.
+Its requests session follows only same-origin 307/308 redirects (exchange.py): left as it was, it
+re-sent the bundle to whatever origin a 307 named.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from google.auth.credentials import AnonymousCredentials, Credentials
 from google.cloud import storage
 
 from . import UploadRequest, public_url
+from .exchange import guard_redirects
 from .retry import UploadError, from_google
 
 MiB = 1024 * 1024
@@ -80,6 +83,7 @@ def _client(request: UploadRequest) -> storage.Client:
 
         credentials, project = google.auth.default(scopes=SCOPES)
     client = storage.Client(project=project or "<none>", credentials=credentials, client_options=options or None)
+    guard_redirects(client._http, what=public_url(request.url), show=public_url)
     # The library fetches each bucket's metadata in a background thread for its telemetry: one more
     # request per upload that needs storage.buckets.get, which an upload-only account may lack.
     if getattr(client, "_bucket_metadata_cache", None) is not None:

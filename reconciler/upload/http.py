@@ -7,6 +7,7 @@
 - `options.headers` are added (values literal or secret references); they override the above.
 - TLS: `options.caFile`, else `REQUESTS_CA_BUNDLE` / `SSL_CERT_FILE` from the environment, else the
   system's (certifi) bundle. A certificate that does not verify is a permanent error.
+- Redirects: only a 307/308 to the same origin is followed (exchange.py).
 The body is the open file: requests streams it with a Content-Length and never reads it whole.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import requests
 
 from . import UploadRequest, public_url
+from .exchange import guard_redirects
 from .retry import UploadError, from_http_status, from_requests
 
 PRESIGNED_CONTENT_TYPE = "application/tar+gzip"
@@ -69,7 +71,8 @@ class HttpUploader:
         what = f"{method} {public_url(request.url)}"
         verify = verify_setting(request.options, request.secrets.env)
         try:
-            with open(request.archive, "rb") as body, requests.Session() as session:
+            with open(request.archive, "rb") as body, \
+                    guard_redirects(requests.Session(), what=what, show=public_url) as session:
                 response = session.request(method, request.url, data=body, headers=headers, verify=verify,
                                            timeout=self.timeout)
                 with response:

@@ -162,6 +162,8 @@ def from_requests(exc: BaseException, *, what: str) -> UploadError:
     if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                         requests.exceptions.InvalidSchema)):
         return UploadError(f"{what}: invalid URL", transient=False)
+    if isinstance(exc, requests.exceptions.TooManyRedirects):   # an OSError, but no fault of the network
+        return UploadError(f"{what}: redirected in a loop ({_first_line(exc)})", transient=False)
     return from_os_error(exc, what=what) if isinstance(exc, OSError) else \
         UploadError(f"{what}: {type(exc).__name__}: {_first_line(exc)}", transient=False)
 
