@@ -156,8 +156,15 @@ def startup_seconds(name: str) -> float | None:
 
 
 @pytest.fixture
-def s3_env(moto_s3: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
-    """Fake AWS credentials, no host AWS files, no instance metadata; any S3 client lands on moto."""
+def s3_env(moto_s3: str, fake_aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
+    """`fake_aws`, and any S3 client lands on moto."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_s3)  # a safety net: nothing can reach real AWS
+    return moto_s3
+
+
+@pytest.fixture
+def fake_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Fake AWS credentials, no host AWS files, no instance metadata."""
     for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ROLE_ARN",
                 "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"):
@@ -168,8 +175,6 @@ def s3_env(moto_s3: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_s3)  # a safety net: nothing can reach real AWS
-    return moto_s3
 
 
 def s3_client(endpoint: str) -> Any:

@@ -35,7 +35,8 @@ SCHEMES: dict[str, str] = {"s3": "s3", "gs": "gcs", "http": "http", "https": "ht
 @dataclass(frozen=True)
 class UploadRequest:
     """What one attempt needs. `url` is the final object URL (prefixes already expanded); `metadata`
-    goes onto the object where the scheme has object metadata (execution-id, sha256)."""
+    goes onto the object where the scheme has object metadata (execution-id, sha256); `deadline` (a
+    `time.monotonic()` time, None: none) is when every attempt, and the retries, must be over."""
 
     archive: Path
     url: str
@@ -44,6 +45,7 @@ class UploadRequest:
     metadata: Mapping[str, str] = field(default_factory=dict)
     secrets: Secrets = field(default_factory=lambda: Secrets(os.environ))
     content_type: str = "application/gzip"
+    deadline: float | None = None
 
 
 class Uploader(Protocol):
@@ -84,7 +86,7 @@ def public_url(url: str) -> str:
 @dataclass
 class Outcome:
     """The record's `upload` (design §2): {url, status, attempts, bytes, durationSeconds, error}; `stopped`
-    (not recorded) says why a failed upload gave up early: retry.CANCELLED, or None."""
+    (not recorded) says why a failed upload gave up early: retry.CANCELLED, retry.DEADLINE, or None."""
 
     url: str
     status: str
@@ -110,7 +112,8 @@ def upload(request: UploadRequest, policy: RetryPolicy, *, uploader: Uploader | 
     attempts = 0
     try:
         chosen = uploader or uploader_for(request.url)
-        _, attempts = call_with_retries(lambda: chosen.upload(request), policy, sleep=sleep, on_retry=on_retry)
+        _, attempts = call_with_retries(lambda: chosen.upload(request), policy, sleep=sleep, on_retry=on_retry,
+                                        deadline=request.deadline)
     except UploadError as exc:
         return Outcome(shown, "failed", max(attempts, exc.attempts), size, round(monotonic() - started, 3),
                        {"class": exc.error_class, "message": request.secrets.scrub(exc.message)}, exc.stopped)

@@ -9,7 +9,8 @@ credential, a certificate that does not verify, a local file that cannot be read
 Backoff is exponential with jitter: attempt n waits `backoff * 2**(n-1)` plus up to half `backoff` more,
 capped at `MAX_DELAY`, or longer when the server asked for it (`Retry-After`). `sleep` is injected, so
 tests drive a fake clock and never wait, and a run passes its cancel event's `wait`: a wait that returns
-true was cut short by the cancel, and no further attempt is made (`UploadError.stopped` says so).
+true was cut short by the cancel, and no further attempt is made (`UploadError.stopped` says so). A
+deadline ends the retries the same way: no wait is begun that would end past it.
 """
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ import tenacity
 
 T = TypeVar("T")
 Sleep = Callable[[float], object]   # a true result: the wait was interrupted (Event.wait), stop retrying
-CANCELLED = "cancelled"
+CANCELLED = "cancelled"   # UploadError.stopped: why retrying ended before the retries ran out
+DEADLINE = "deadline"
 
 MAX_DELAY = 300.0  # seconds; no single wait is longer, whatever the attempt number
 TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -35,8 +37,8 @@ S3_TRANSIENT_CODES = frozenset({"SlowDown", "Throttling", "ThrottlingException",
 
 class UploadError(Exception):
     """One failed delivery attempt. `transient` decides whether another attempt is made; `attempts` is
-    filled in by `call_with_retries` when it gives up; `stopped` is CANCELLED when it gave up because its
-    wait was interrupted rather than because the retries ran out. Messages never carry a secret value."""
+    filled in by `call_with_retries` when it gives up; `stopped` is CANCELLED or DEADLINE when it gave up
+    for that rather than because the retries ran out. Messages never carry a secret value."""
 
     def __init__(self, message: str, *, transient: bool, retry_after: float | None = None,
                  stopped: str | None = None) -> None:
@@ -62,26 +64,41 @@ class RetryPolicy:
 
 
 def call_with_retries(attempt: Callable[[], T], policy: RetryPolicy, *, sleep: Sleep = time.sleep,
-                      on_retry: Callable[[UploadError, int, float], None] | None = None) -> tuple[T, int]:
+                      on_retry: Callable[[UploadError, int, float], None] | None = None,
+                      deadline: float | None = None, monotonic: Callable[[], float] = time.monotonic) -> tuple[T, int]:
     """Call `attempt` until it returns, raises a permanent UploadError, or runs out of retries; returns
     (result, attempts made). The UploadError that ends it is raised with `.attempts` set; any other
     exception is raised at once (a bug is not retried). `on_retry(error, attempt, delay)` is told
-    before each wait. A wait that reports it was interrupted ends the loop with the last error."""
+    before each wait. A wait that reports it was interrupted ends the loop with the last error; so does
+    `deadline` (a `monotonic()` time): no wait or attempt starts that would end past it, and a transient
+    failure once it has passed is the deadline's doing (`stopped` DEADLINE, still transient)."""
     count = 0
     last: UploadError | None = None
 
+    def out_of_time() -> bool:
+        return deadline is not None and monotonic() >= deadline
+
     def counted() -> T:
         nonlocal count, last
+        if out_of_time():
+            before = f"{last.message}; " if last is not None else ""
+            raise UploadError(f"{before}the deadline passed before attempt {count + 1} could start", transient=True,
+                              stopped=DEADLINE)
         count += 1
         try:
             return attempt()
         except UploadError as error:
             last = error
+            if error.transient and error.stopped is None and out_of_time():
+                raise UploadError(f"{error.message}; the deadline has passed", transient=True,
+                                  stopped=DEADLINE) from error
             raise
 
     def pause(seconds: float) -> None:
+        if deadline is not None and monotonic() + seconds >= deadline:
+            raise _Interrupted(DEADLINE)
         if sleep(seconds):
-            raise _Interrupted
+            raise _Interrupted(CANCELLED)
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         if on_retry is not None and state.outcome is not None and state.next_action is not None:
@@ -92,22 +109,25 @@ def call_with_retries(attempt: Callable[[], T], policy: RetryPolicy, *, sleep: S
     retrying = tenacity.Retrying(
         sleep=pause, reraise=True, stop=tenacity.stop_after_attempt(policy.retries + 1),
         wait=_Backoff(policy), before_sleep=before_sleep,
-        retry=tenacity.retry_if_exception(lambda e: isinstance(e, UploadError) and e.transient))
+        retry=tenacity.retry_if_exception(lambda e: isinstance(e, UploadError) and e.transient and not e.stopped))
     try:
         return retrying(counted), count
     except UploadError as error:
         error.attempts = count
         raise
-    except _Interrupted:
+    except _Interrupted as interrupted:
         assert last is not None
-        stopped = UploadError(f"{last.message}; no more attempts: the run was cancelled", transient=last.transient,
-                              stopped=CANCELLED)
+        why = interrupted.args[0]
+        stopped = UploadError(f"{last.message}; no more attempts: " + (
+            "the run was cancelled" if why == CANCELLED else "the next one would end past the deadline"),
+            transient=last.transient, stopped=why)
         stopped.attempts = count
         raise stopped from last
 
 
 class _Interrupted(Exception):
-    """A retry wait was cut short (raised through tenacity, which has no other way out of its loop)."""
+    """A retry wait was cut short or not begun, CANCELLED or DEADLINE (raised through tenacity, which has
+    no other way out of its loop)."""
 
 
 class _Backoff(tenacity.wait.wait_base):

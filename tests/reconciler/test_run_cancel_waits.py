@@ -6,15 +6,30 @@ from __future__ import annotations
 import threading
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
 from reconciler import notify
+from reconciler.state_store import StateStore
 from reconciler.upload.retry import RetryPolicy, UploadError, call_with_retries
 from tests.delivery_fixtures import http_sink, sink  # noqa: F401
 
 from ..fakes.clock import FakeClock
 from .test_daemon import T0, daemon, make, records, settle
+
+
+def uploading(tmp_path: Path, clock: FakeClock, url: str, policy: str, *, collectors: str = "[{ok: {}}]") -> StateStore:
+    """The state with one schedule, `up`, due at 13:00, that collects with the test collectors and
+    uploads to `url`/up/ under `policy` (a YAML flow mapping)."""
+    store, _ = make(tmp_path, f"""
+        - name: up
+          cron: "0 13 * * *"
+          collect: {{hostCollectors: {collectors}}}
+          upload: {{url: "{url}/up/"}}
+          policy: {policy}
+    """, clock)
+    return store
 
 
 def test_a_sleep_that_reports_it_was_interrupted_stops_the_retries():
@@ -48,13 +63,7 @@ def test_a_cancelled_run_sends_one_webhook_attempt_and_no_retries(sink):
 def test_cancelling_a_run_in_its_upload_backoff_ends_it_at_once_failed_with_the_cancel_reason(tmp_path, sink):
     sink.respond(503, 503, 503, 503)
     clock = FakeClock(T0)
-    store, _ = make(tmp_path, f"""
-        - name: up
-          cron: "0 13 * * *"
-          collect: {{hostCollectors: [{{ok: {{}}}}]}}
-          upload: {{url: "{sink.url}/up/"}}
-          policy: {{retries: 3, backoffSeconds: 30}}
-    """, clock)
+    store = uploading(tmp_path, clock, sink.url, "{retries: 3, backoffSeconds: 30}")
     d = daemon(store, clock)
     clock.set(datetime(2026, 6, 1, 13, 0, 1, tzinfo=timezone.utc))
     d.tick()

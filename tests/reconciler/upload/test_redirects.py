@@ -115,14 +115,9 @@ def test_gcs_uploads_are_not_redirected_to_another_origin(sink, elsewhere, tmp_p
     assert elsewhere.requests == []
 
 
-def test_s3_uploads_are_not_redirected_to_another_origin(sink, elsewhere, tmp_path, monkeypatch):
+def test_s3_uploads_are_not_redirected_to_another_origin(sink, elsewhere, tmp_path, fake_aws):
     """A guard, not a fix: botocore follows no HTTP redirect itself (its S3 region redirector re-signs for
     the bucket's region at the configured endpoint), so the signed request never leaves the origin."""
-    for name, value in {"AWS_ACCESS_KEY_ID": "AKIAPLANTED", "AWS_SECRET_ACCESS_KEY": "planted-secret",
-                        "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
-                        "AWS_CONFIG_FILE": str(tmp_path / "none"),
-                        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}.items():
-        monkeypatch.setenv(name, value)
     archive, _ = make_archive(tmp_path, size=4096)
     sink.respond(Reply(307, {"Location": f"{elsewhere.url}/stolen"}))
 
