@@ -99,8 +99,9 @@ def _upload(set_name: str, schedule: str, spec: Mapping[str, Any], record: dict[
         record["error"] = {"class": "permanent", "message": f"the run was stopped during its upload: {reason}"}
     elif outcome.stopped == DEADLINE and record.get("status") == "completed":   # a slow server may recover
         record["status"], record["reason"] = "failed", "timeout"
-        record["error"] = {"class": "transient", "message": f"the upload did not finish within policy.timeoutSeconds "
-                                                            f"({policy.get('timeoutSeconds')}s): {outcome.error['message']}"}
+        record["error"] = {"class": "transient",
+                           "message": f"the upload did not finish within policy.timeoutSeconds "
+                                      f"({policy.get('timeoutSeconds')}s): {outcome.error['message']}"}
     elif record.get("status") == "completed":
         record["status"], record["reason"] = "failed", "upload"
         record["error"] = {"class": outcome.error["class"],

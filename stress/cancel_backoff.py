@@ -5,9 +5,10 @@ server (127.0.0.1 only) answering every PUT with 503, under `policy: {retries: 3
 after its first attempt the run waits 30-45 s. The daemon is started as a user starts it (`sbsched
 daemon start`, in the background) with the clock hook set so that its clock reads 1.5 s before the
 minute (it starts with a catch-up run for the minute missed since the apply, and skips the next slot
-under `concurrency: Forbid` while that run waits); once the server has seen the first PUT, `sbsched daemon stop --grace G` (G = 0, 1, 2, 3 s) is
-timed until it returns. The daemon drains for G seconds, then cancels the run: the backoff must end at
-once, so `stop` must return within G + 5 s without escalating to SIGKILL, the run's record must be
+under `concurrency: Forbid` while that run waits); once the server has seen the first PUT, `sbsched
+daemon stop --grace G` (G = 0, 1, 2, 3 s) is timed until it returns. The daemon drains for G seconds,
+then cancels the run: the backoff must end at once, so `stop` must return within G + 5 s without
+escalating to SIGKILL, the run's record must be
 `failed` with reason `shutdown` (never left `running`), the schedule's `active` list empty, and the
 server must have seen exactly one PUT (no attempt after the cancel). Before the fix the backoff slept
 through the cancel: stop escalated to SIGKILL after G + 30 s and left the record `running`.

@@ -25,7 +25,8 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # `python stress/run.py` from the repo
 
-from stress import cancel_backoff, concurrent_apply, disk_full, fuzz, hostile, kill9, upload_flap  # noqa: E402
+from stress import (cancel_backoff, concurrent_apply, disk_full, fuzz, hostile, kill9, redirects,  # noqa: E402
+                    upload_flap)
 from stress.common import ROOT, WORKDIRS, Result  # noqa: E402
 
 BUDGET_S = 600
@@ -86,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         ("upload endpoint flapping", lambda: upload_flap.run(seed)),
         ("cancel-during-backoff", lambda: cancel_backoff.run()),
         ("hostile manifests", lambda: hostile.run()),
+        ("hostile redirects", lambda: redirects.run()),
         ("fuzz (hypothesis)", lambda: fuzz.run(seed, total=10_000)),
     ]
     info = machine()
