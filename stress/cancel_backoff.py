@@ -8,10 +8,10 @@ minute (it starts with a catch-up run for the minute missed since the apply, and
 under `concurrency: Forbid` while that run waits); once the server has seen the first PUT, `sbsched
 daemon stop --grace G` (G = 0, 1, 2, 3 s) is timed until it returns. The daemon drains for G seconds,
 then cancels the run: the backoff must end at once, so `stop` must return within G + 5 s without
-escalating to SIGKILL, the run's record must be
-`failed` with reason `shutdown` (never left `running`), the schedule's `active` list empty, and the
-server must have seen exactly one PUT (no attempt after the cancel). Before the fix the backoff slept
-through the cancel: stop escalated to SIGKILL after G + 30 s and left the record `running`.
+escalating to SIGKILL, the run's record must be `failed` with reason `shutdown` (never left
+`running`), the schedule's `active` list empty, and the server must have seen exactly one PUT (no
+attempt after the cancel). Before the fix the backoff slept through the cancel: stop escalated to
+SIGKILL after G + 30 s and left the record `running`.
 """
 from __future__ import annotations
 
