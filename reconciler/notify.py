@@ -12,10 +12,10 @@
 - Delivery: POSTed with retries (transient errors only, exponential backoff with jitter) on a daemon
   thread, so a slow or dead webhook never delays the run or the next one; each POST has
   DEADLINE_SECONDS for the whole exchange, however slowly the webhook answers, and only a same-origin
-  307/308 redirect is followed (upload/exchange.py), so a header never reaches another origin. Outcomes are
-  logged on the `sbsched.notify` logger (INFO sent, WARNING gave up), with the webhook shown as
-  scheme://host/… (a Slack webhook's path is its secret), and kept on the returned `Notification` objects for callers
-  that want to wait (`wait()`). A short-lived process (`sbsched run`) waits at exit, up to
+  307/308 redirect is followed (upload/exchange.py), so a header never reaches another origin.
+  Outcomes are logged on the `sbsched.notify` logger (INFO sent, WARNING gave up), with the webhook
+  shown as scheme://host/… (a Slack webhook's path is its secret), and kept on the returned
+  `Notification` objects for callers that want to wait (`wait()`). A short-lived process (`sbsched run`) waits at exit, up to
   `EXIT_GRACE_SECONDS`, for notifications still in flight.
 """
 from __future__ import annotations

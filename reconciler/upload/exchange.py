@@ -6,8 +6,7 @@ requests follows redirects to any origin by default and re-sends the body and ev
 is a 307 or 308 (the method and body are re-sent unchanged) to the same scheme, host and port, so
 https is never downgraded, at most MAX_REDIRECTS times; any other redirect is a permanent failure that
 names its Location. 301, 302 and 303 are refused even to the same origin: requests re-sends the PUT or
-POST as a GET without its body, and a 200 to that GET looked like a delivery. OpenSSH and kubectl make
-the same choice in spirit: credentials go to the host that was named, never to where it points.
+POST as a GET without its body, and a 200 to that GET looked like a delivery.
 
 Deadlines: requests' timeouts are per socket operation, so a server that trickles its answer a byte at
 a time held an upload for as long as it liked (issue 16). A `Watchdog` bounds the whole exchange:

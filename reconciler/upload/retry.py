@@ -95,13 +95,14 @@ def call_with_retries(attempt: Callable[[], T], policy: RetryPolicy, *, sleep: S
             raise
 
     def pause(seconds: float) -> None:
-        if deadline is not None and monotonic() + seconds >= deadline:
-            raise _Interrupted(DEADLINE)
         if sleep(seconds):
             raise _Interrupted(CANCELLED)
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
-        if on_retry is not None and state.outcome is not None and state.next_action is not None:
+        assert state.outcome is not None and state.next_action is not None
+        if deadline is not None and monotonic() + state.next_action.sleep >= deadline:
+            raise _Interrupted(DEADLINE)   # before on_retry, which would announce a wait that never comes
+        if on_retry is not None:
             error = state.outcome.exception()
             assert isinstance(error, UploadError)
             on_retry(error, state.attempt_number, state.next_action.sleep)
