@@ -8,8 +8,9 @@ What it writes into the record:
   did not get as far as a bundle worth sending (only `completed` runs and `failed` ones with reason
   `timeout` or `bundle-too-large`, whose partial bundle is still wanted, are uploaded).
 - A completed run whose upload failed becomes `status: failed`, `reason: upload`, `error: {class:
-  transient|permanent, message}`, the class being the upload's last error's. The local bundle stays,
-  and retention will not remove it (unless `cleanup --force`).
+  transient|permanent, message}`, the class being the upload's last error's; one whose upload missed
+  the run's deadline becomes `reason: timeout`, class transient. The local bundle stays, and retention
+  will not remove it (unless `cleanup --force`).
 Nothing else: notifications go out on a background thread (their outcome is logged on
 `sbsched.notify`), and retention's removals are logged on `sbsched.delivery`.
 
@@ -24,24 +25,29 @@ import os
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from . import notify, retention
 from .upload import RetryPolicy, UploadError, UploadRequest, object_url, upload
 from .upload.credentials import Secrets
-from .upload.retry import Sleep
+from .upload.retry import CANCELLED, DEADLINE, Sleep
 
 log = logging.getLogger("sbsched.delivery")
 
 
 def deliver(root: Path, set_name: str, schedule: str, spec: Mapping[str, Any], record: dict[str, Any],
             archive: Path | None, *, previous_status: str | None, env: Mapping[str, str] = os.environ,
-            sleep: Sleep = time.sleep, now: datetime) -> None:
+            sleep: Sleep = time.sleep, stopped: Callable[[], str | None] = lambda: None,
+            deadline: float | None = None, now: datetime) -> None:
     """Upload (per `spec["upload"]`), notify (per `spec["notify"]`), then apply `spec["retention"]` to the
-    schedule's runs; updates `record` in place. Never raises for a failed upload, webhook or deletion."""
+    schedule's runs; updates `record` in place. Never raises for a failed upload, webhook or deletion.
+    A run passes its cancel event's `wait` as `sleep`, and as `stopped` why it was cancelled: an upload
+    cut short by the cancel leaves the run failed with that reason, as a cancelled collection does.
+    `deadline` (a `time.monotonic()` time) is the run's: an upload still going then is given up, and
+    a completed run becomes failed, reason `timeout`, transient."""
     destination = spec.get("upload")
     if destination and destination.get("url") and archive is not None and archive.is_file() and _worth_sending(record):
-        _upload(set_name, schedule, spec, record, archive, env=env, sleep=sleep)
+        _upload(set_name, schedule, spec, record, archive, env=env, sleep=sleep, stopped=stopped, deadline=deadline)
     hooks = spec.get("notify") or []
     if hooks:
         notify.send(hooks, record, previous_status=previous_status, env=env, sleep=sleep)
@@ -63,7 +69,7 @@ def _worth_sending(record: Mapping[str, Any]) -> bool:
 
 
 def _upload(set_name: str, schedule: str, spec: Mapping[str, Any], record: dict[str, Any], archive: Path, *,
-            env: Mapping[str, str], sleep: Sleep) -> None:
+            env: Mapping[str, str], sleep: Sleep, stopped: Callable[[], str | None], deadline: float | None) -> None:
     destination = spec["upload"]
     policy = spec.get("policy") or {}
     retry = RetryPolicy(retries=int(policy.get("retries", 2)), backoff_seconds=float(policy.get("backoffSeconds", 30)))
@@ -71,7 +77,8 @@ def _upload(set_name: str, schedule: str, spec: Mapping[str, Any], record: dict[
     sha = (record.get("bundle") or {}).get("sha256") or _sha256(archive)
     request = UploadRequest(archive, object_url(destination["url"], set_name, schedule, archive.name),
                             options=destination.get("options") or {}, credentials=destination.get("credentials") or {},
-                            metadata={"execution-id": str(record["id"]), "sha256": sha}, secrets=secrets)
+                            metadata={"execution-id": str(record["id"]), "sha256": sha}, secrets=secrets,
+                            deadline=deadline)
 
     def on_retry(error: UploadError, attempt: int, delay: float) -> None:
         log.warning("%s: upload attempt %d of %d failed (%s): %s; next in %.1fs", record["id"], attempt,
@@ -86,7 +93,16 @@ def _upload(set_name: str, schedule: str, spec: Mapping[str, Any], record: dict[
     assert outcome.error is not None
     log.error("%s: upload to %s failed after %d attempt(s) (%s): %s; the bundle stays at %s", record["id"],
               outcome.url, outcome.attempts, outcome.error["class"], outcome.error["message"], archive)
-    if record.get("status") == "completed":
+    reason = stopped() if outcome.stopped == CANCELLED else None
+    if reason is not None:
+        record["status"], record["reason"] = "failed", reason
+        record["error"] = {"class": "permanent", "message": f"the run was stopped during its upload: {reason}"}
+    elif outcome.stopped == DEADLINE and record.get("status") == "completed":   # a slow server may recover
+        record["status"], record["reason"] = "failed", "timeout"
+        record["error"] = {"class": "transient",
+                           "message": f"the upload did not finish within policy.timeoutSeconds "
+                                      f"({policy.get('timeoutSeconds')}s): {outcome.error['message']}"}
+    elif record.get("status") == "completed":
         record["status"], record["reason"] = "failed", "upload"
         record["error"] = {"class": outcome.error["class"],
                            "message": f"upload failed after {outcome.attempts} attempt(s): {outcome.error['message']}"}

@@ -4,8 +4,10 @@ Order matters for secrets: collectors write into a private staging directory (07
 made with those modes whatever the umask, and made anew: a name someone else took first in a shared
 --output-dir fails the run rather than being written into), redaction rewrites it in place, and only
 then is the archive written; the staging directory is removed whatever happens, without following a
-link on the way. The run's `policy.timeoutSeconds` bounds collection; redaction and the
-archive always follow, so a run that times out still leaves a (partial, redacted) bundle.
+link on the way. The run's `policy.timeoutSeconds` bounds the whole run, delivery included.
+Collection gets all of it, or, when the schedule uploads, all but DELIVERY_SHARE of it; redaction and
+the archive always follow, so a run that times out still leaves a (partial, redacted) bundle, and the
+upload has what is left (at least that share, less the time redaction and the archive took).
 """
 from __future__ import annotations
 
@@ -33,6 +35,8 @@ from .state_store import StateStore
 
 if TYPE_CHECKING:
     from .collect.kube.client import Kube
+
+DELIVERY_SHARE = 0.2   # of policy.timeoutSeconds, kept from collection for the upload of what was collected
 
 
 @dataclass
@@ -80,7 +84,8 @@ def execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> 
         sink(lambda s: mark_finished(s, name, record, now))
         from .delivery import deliver
 
-        deliver(store.root, set_name, name, spec, record, None, previous_status=previous, now=now)
+        deliver(store.root, set_name, name, spec, record, None, previous_status=previous, now=now,
+                sleep=options.cancel.wait)
         return record
     record["startTime"] = now.isoformat()
     record["runner"] = {"pid": os.getpid(), "host": socket.gethostname()}
@@ -184,10 +189,12 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
     staging = staging_parent / bundle_name
     limit = (spec.get("limits") or {}).get("maxBundleSizeBytes")
     budget = Budget(limit) if limit else None
+    timeout = spec["policy"]["timeoutSeconds"]
+    run_deadline = time.monotonic() + started + timeout - options.monotonic()   # in time.monotonic()'s terms
     try:
         output = Output(new_private_dir(staging))
         outcomes, timed_out = run_collectors(
-            specs, registry, output, deadline=started + spec["policy"]["timeoutSeconds"], cluster=collect["cluster"],
+            specs, registry, output, deadline=started + _collection_seconds(spec), cluster=collect["cluster"],
             started=now, max_workers=options.max_workers, monotonic=options.monotonic, cancel=options.cancel,
             kube=kube, budget=budget)
         if budget is not None:
@@ -216,7 +223,9 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
         too_large = (f"the bundle reached limits.maxBundleSizeBytes ({budget.limit:,} bytes): collection stopped "
                      f"at {budget.used:,} bytes collected and the bundle ({written.size:,} bytes) keeps what it has")
     _settle(record, spec, timed_out, options, too_large)
-    deliver(root, set_name, name, spec, record, written.path, previous_status=previous, now=now)
+    deliver(root, set_name, name, spec, record, written.path, previous_status=previous, now=now,
+            sleep=options.cancel.wait, stopped=lambda: options.cancel_reason if options.cancel.is_set() else None,
+            deadline=run_deadline)
     if record["reason"] == "upload":   # the upload was retried per policy already: re-collecting won't help
         record["error"]["class"] = "permanent"
 
@@ -232,15 +241,23 @@ def _settle(record: dict[str, Any], spec: Mapping[str, Any], timed_out: bool, op
         record["status"], record["reason"] = "failed", "bundle-too-large"
         record["error"] = {"class": "permanent", "message": too_large}
     elif timed_out:
+        timeout, share = spec["policy"]["timeoutSeconds"], _collection_seconds(spec)
+        kept = "" if share == timeout else f": collection had {share:g}s of it, the rest is kept for the upload"
         record["status"], record["reason"] = "failed", "timeout"
         record["error"] = {"class": "permanent", "message": f"the run exceeded policy.timeoutSeconds "
-                                                             f"({spec['policy']['timeoutSeconds']}s); the bundle is partial"}
+                                                             f"({timeout}s{kept}); the bundle is partial"}
     elif spec["analyze"]["failRun"] and record["analysis"]["fail"]:
         record["status"], record["reason"] = "failed", "analysis"
         record["error"] = {"class": "permanent", "message": f"{record['analysis']['fail']} analyzer(s) failed "
                                                              "(analyze.failRun is true); see analysis.json"}
     else:
         record["status"], record["reason"] = "completed", None
+
+
+def _collection_seconds(spec: Mapping[str, Any]) -> float:
+    """How much of policy.timeoutSeconds collection may use: all of it, unless an upload must follow."""
+    timeout = float(spec["policy"]["timeoutSeconds"])
+    return timeout * (1 - DELIVERY_SHARE) if (spec.get("upload") or {}).get("url") else timeout
 
 
 def _counts(outcomes: list[Outcome]) -> dict[str, int]:

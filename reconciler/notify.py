@@ -10,10 +10,12 @@
   webhook shows it as it is. `bundleUrl` is the uploaded object's URL (never a presigned query), else
   the local bundle as a file:// URL, else null.
 - Delivery: POSTed with retries (transient errors only, exponential backoff with jitter) on a daemon
-  thread, so a slow or dead webhook never delays the run or the next one. Outcomes are logged on the
-  `sbsched.notify` logger (INFO sent, WARNING gave up), with the webhook shown as scheme://host/… (a
-  Slack webhook's path is its secret), and kept on the returned `Notification` objects for callers
-  that want to wait (`wait()`). A short-lived process (`sbsched run`) waits at exit, up to
+  thread, so a slow or dead webhook never delays the run or the next one; each POST has
+  DEADLINE_SECONDS for the whole exchange, however slowly the webhook answers, and only a same-origin
+  307/308 redirect is followed (upload/exchange.py), so a header never reaches another origin.
+  Outcomes are logged on the `sbsched.notify` logger (INFO sent, WARNING gave up), with the webhook
+  shown as scheme://host/… (a Slack webhook's path is its secret), and kept on the returned
+  `Notification` objects for callers that want to wait (`wait()`). A short-lived process (`sbsched run`) waits at exit, up to
   `EXIT_GRACE_SECONDS`, for notifications still in flight.
 """
 from __future__ import annotations
@@ -32,7 +34,8 @@ from .upload.retry import RetryPolicy, Sleep, UploadError, call_with_retries, fr
 log = logging.getLogger("sbsched.notify")
 
 RETRY = RetryPolicy(retries=3, backoff_seconds=2.0, max_delay=60.0)
-TIMEOUT: tuple[float, float] = (5.0, 10.0)
+TIMEOUT: tuple[float, float] = (5.0, 10.0)   # (connect, between two reads)
+DEADLINE_SECONDS = 15.0                     # one POST, whole: however slowly the webhook answers
 EXIT_GRACE_SECONDS = 10.0
 ICON = {"failure": ":x:", "success": ":white_check_mark:", "recovered": ":large_green_circle:"}
 
@@ -181,13 +184,17 @@ def _deliver_one(notification: Notification, hook: Mapping[str, Any], body: dict
 def _post(url: str, body: dict[str, Any], headers: dict[str, str]) -> None:
     import requests
 
+    from .upload.exchange import Watchdog, guard
+
     what = f"POST {shown(url)}"
-    try:
-        with requests.post(url, json=body, headers=headers, timeout=TIMEOUT) as response:
-            if not 200 <= response.status_code < 300:
-                raise from_http_status(response.status_code, response.reason or "", response.headers, what=what)
-    except requests.exceptions.RequestException as exc:
-        raise from_requests(exc, what=what) from exc
+    with Watchdog(time.monotonic() + DEADLINE_SECONDS) as watchdog:
+        try:
+            with guard(requests.Session(), what=what, show=shown, watchdog=watchdog) as session, \
+                    session.post(url, json=body, headers=headers, timeout=TIMEOUT, stream=True) as response:
+                if not 200 <= response.status_code < 300:
+                    raise from_http_status(response.status_code, response.reason or "", response.headers, what=what)
+        except requests.exceptions.RequestException as exc:
+            raise watchdog.error(what) or from_requests(exc, what=what) from exc
 
 
 _pending: dict[int, Notification] = {}

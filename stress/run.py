@@ -25,8 +25,8 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # `python stress/run.py` from the repo
 
-from stress import (concurrent_apply, concurrent_manual_runs, disk_full, fuzz, hostile, hostile_files,  # noqa: E402
-                    kill9, lost_reload, upload_flap)
+from stress import (cancel_backoff, concurrent_apply, concurrent_manual_runs, disk_full, fuzz,  # noqa: E402
+                    hostile, hostile_files, kill9, lost_reload, redirects, upload_flap)
 from stress.common import ROOT, WORKDIRS, Result  # noqa: E402
 
 BUDGET_S = 600
@@ -87,8 +87,10 @@ def main(argv: list[str] | None = None) -> int:
         ("concurrent manual runs", lambda: concurrent_manual_runs.run()),
         ("disk full", lambda: disk_full.run()),
         ("upload endpoint flapping", lambda: upload_flap.run(seed)),
+        ("cancel-during-backoff", lambda: cancel_backoff.run()),
         ("hostile manifests", lambda: hostile.run()),
         ("hostile files", lambda: hostile_files.run()),
+        ("hostile redirects", lambda: redirects.run()),
         ("fuzz (hypothesis)", lambda: fuzz.run(seed, total=10_000)),
     ]
     info = machine()

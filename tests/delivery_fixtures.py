@@ -11,7 +11,9 @@ starts each server once; they are stopped when the session ends.
   (STORAGE_EMULATOR_HOST) and `new_gcs_bucket(endpoint)`.
 - `http_sink` / `https_sink` → a `Sink`: records every request (method, path, query, headers, body
   hash) and answers from a script of actions: a status, a `Reply`, `RESET` (a TCP reset after reading
-  the request) or `Stall(seconds)`; `https_sink.ca_file` is its self-signed certificate.
+  the request), `Stall(seconds)` or `Trickle(interval)` (a 200 sent one byte at a time);
+  `https_sink.ca_file` is its self-signed certificate. `elsewhere` is a second plain-HTTP sink, on
+  another port: another origin, for redirects that must not be followed.
 """
 from __future__ import annotations
 
@@ -154,8 +156,15 @@ def startup_seconds(name: str) -> float | None:
 
 
 @pytest.fixture
-def s3_env(moto_s3: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
-    """Fake AWS credentials, no host AWS files, no instance metadata; any S3 client lands on moto."""
+def s3_env(moto_s3: str, fake_aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
+    """`fake_aws`, and any S3 client lands on moto."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_s3)  # a safety net: nothing can reach real AWS
+    return moto_s3
+
+
+@pytest.fixture
+def fake_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Fake AWS credentials, no host AWS files, no instance metadata."""
     for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ROLE_ARN",
                 "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"):
@@ -166,8 +175,6 @@ def s3_env(moto_s3: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_s3)  # a safety net: nothing can reach real AWS
-    return moto_s3
 
 
 def s3_client(endpoint: str) -> Any:
@@ -222,7 +229,15 @@ class Stall:
     seconds: float = 10.0
 
 
-Action = Union[int, str, Reply, Stall]
+@dataclass(frozen=True)
+class Trickle:
+    """Answer 200, one byte of the response every `interval` seconds: each read of the client gets a byte
+    in time, so only a deadline on the whole exchange ends it (or the sink's reset, or the client leaving)."""
+
+    interval: float = 0.25
+
+
+Action = Union[int, str, Reply, Stall, Trickle]
 BODY_KEPT = 1024 * 1024  # bodies up to this size are kept whole; larger ones only hashed
 
 
@@ -305,6 +320,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if isinstance(action, Stall):
             sink.release.wait(action.seconds)
             action = 200
+        if isinstance(action, Trickle):
+            self._trickle(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", action.interval, sink.release)
+            return
         reply = action if isinstance(action, Reply) else Reply(int(action))  # type: ignore[arg-type]
         with contextlib.suppress(OSError):
             self.send_response(reply.status)
@@ -313,6 +331,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(reply.body)))
             self.end_headers()
             self.wfile.write(reply.body)
+
+    def _trickle(self, answer: bytes, interval: float, release: threading.Event) -> None:
+        self.close_connection = True
+        for byte in answer:
+            if release.wait(interval):
+                return
+            try:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+            except OSError:   # the client gave up: what a deadline on the exchange does
+                return
 
     def _read_body(self) -> tuple[int, Any, bytes | None]:
         digest = hashlib.sha256()
@@ -429,6 +458,20 @@ def sink(http_sink: Sink) -> Iterator[Sink]:
     """`http_sink`, reset for this test and released after it."""
     yield http_sink.reset()
     http_sink.reset()
+
+
+@pytest.fixture(scope="session")
+def elsewhere_sink() -> Iterator[Sink]:
+    """A second plain-HTTP sink, on another port: another origin."""
+    yield _sink("elsewhere-sink", None)
+    _close_sink("elsewhere-sink")
+
+
+@pytest.fixture
+def elsewhere(elsewhere_sink: Sink) -> Iterator[Sink]:
+    """`elsewhere_sink`, reset for this test and released after it."""
+    yield elsewhere_sink.reset()
+    elsewhere_sink.reset()
 
 
 def make_archive(directory: Path, *, size: int = 64 * 1024, name: str = "support-bundle-2026-01-02T03_04_05.tar.gz"

@@ -35,7 +35,8 @@ SCHEMES: dict[str, str] = {"s3": "s3", "gs": "gcs", "http": "http", "https": "ht
 @dataclass(frozen=True)
 class UploadRequest:
     """What one attempt needs. `url` is the final object URL (prefixes already expanded); `metadata`
-    goes onto the object where the scheme has object metadata (execution-id, sha256)."""
+    goes onto the object where the scheme has object metadata (execution-id, sha256); `deadline` (a
+    `time.monotonic()` time, None: none) is when every attempt, and the retries, must be over."""
 
     archive: Path
     url: str
@@ -44,6 +45,7 @@ class UploadRequest:
     metadata: Mapping[str, str] = field(default_factory=dict)
     secrets: Secrets = field(default_factory=lambda: Secrets(os.environ))
     content_type: str = "application/gzip"
+    deadline: float | None = None
 
 
 class Uploader(Protocol):
@@ -83,7 +85,8 @@ def public_url(url: str) -> str:
 
 @dataclass
 class Outcome:
-    """The record's `upload` (design §2): {url, status, attempts, bytes, durationSeconds, error}."""
+    """The record's `upload` (design §2): {url, status, attempts, bytes, durationSeconds, error}; `stopped`
+    (not recorded) says why a failed upload gave up early: retry.CANCELLED, retry.DEADLINE, or None."""
 
     url: str
     status: str
@@ -91,6 +94,7 @@ class Outcome:
     bytes: int
     duration_seconds: float
     error: dict[str, str] | None = None
+    stopped: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"url": self.url, "status": self.status, "attempts": self.attempts, "bytes": self.bytes,
@@ -108,10 +112,11 @@ def upload(request: UploadRequest, policy: RetryPolicy, *, uploader: Uploader | 
     attempts = 0
     try:
         chosen = uploader or uploader_for(request.url)
-        _, attempts = call_with_retries(lambda: chosen.upload(request), policy, sleep=sleep, on_retry=on_retry)
+        _, attempts = call_with_retries(lambda: chosen.upload(request), policy, sleep=sleep, on_retry=on_retry,
+                                        deadline=request.deadline)
     except UploadError as exc:
         return Outcome(shown, "failed", max(attempts, exc.attempts), size, round(monotonic() - started, 3),
-                       {"class": exc.error_class, "message": request.secrets.scrub(exc.message)})
+                       {"class": exc.error_class, "message": request.secrets.scrub(exc.message)}, exc.stopped)
     except Exception as exc:  # a bug or an unforeseen library error: recorded, not retried
         message = request.secrets.scrub(f"{shown}: {type(exc).__name__}: {exc}")
         return Outcome(shown, "failed", 1, size, round(monotonic() - started, 3),

@@ -7,6 +7,8 @@ emulator, anonymously unless a service-account file is named. The object gets me
 and `sha256` and Content-Type application/gzip.
 
 The library's own retries are switched off (`retry=None`): our loop counts and classifies attempts.
+Its requests session follows only same-origin 307/308 redirects (exchange.py): left as it was, it
+re-sent the bundle to whatever origin a 307 named; and the request's deadline bounds the whole exchange.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from google.auth.credentials import AnonymousCredentials, Credentials
 from google.cloud import storage
 
 from . import UploadRequest, public_url
+from .exchange import Watchdog, guard
 from .retry import UploadError, from_google
 
 MiB = 1024 * 1024
@@ -45,22 +48,25 @@ class GcsUploader:
 
     def upload(self, request: UploadRequest) -> None:
         bucket_name, key = bucket_and_key(request.url)
-        try:
-            size = request.archive.stat().st_size
-            client = _client(request)
-            chunked = self.chunk_size if size > self.resumable_threshold else None
-            blob = client.bucket(bucket_name).blob(key, chunk_size=chunked)
-            blob.metadata = dict(request.metadata)
-            # The library goes resumable only above its own 8 MiB, whatever chunk_size says; below that a
-            # size it is not told (None) makes it stream resumably too.
-            told = None if chunked and size <= LIBRARY_MULTIPART_MAX else size
-            with open(request.archive, "rb") as stream:
-                blob.upload_from_file(stream, size=told, content_type=request.content_type, retry=None,
-                                      timeout=self.timeout)
-        except UploadError:
-            raise
-        except Exception as exc:
-            raise from_google(exc, what=public_url(request.url)) from exc
+        what = public_url(request.url)
+        with Watchdog(request.deadline) as watchdog:
+            try:
+                size = request.archive.stat().st_size
+                client = _client(request)
+                guard(client._http, what=what, show=public_url, watchdog=watchdog)
+                chunked = self.chunk_size if size > self.resumable_threshold else None
+                blob = client.bucket(bucket_name).blob(key, chunk_size=chunked)
+                blob.metadata = dict(request.metadata)
+                # The library goes resumable only above its own 8 MiB, whatever chunk_size says; below that a
+                # size it is not told (None) makes it stream resumably too.
+                told = None if chunked and size <= LIBRARY_MULTIPART_MAX else size
+                with open(request.archive, "rb") as stream:
+                    blob.upload_from_file(stream, size=told, content_type=request.content_type, retry=None,
+                                          timeout=self.timeout)
+            except UploadError:
+                raise
+            except Exception as exc:
+                raise watchdog.error(what) or from_google(exc, what=what) from exc
 
 
 def _client(request: UploadRequest) -> storage.Client:

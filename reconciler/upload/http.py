@@ -7,6 +7,8 @@
 - `options.headers` are added (values literal or secret references); they override the above.
 - TLS: `options.caFile`, else `REQUESTS_CA_BUNDLE` / `SSL_CERT_FILE` from the environment, else the
   system's (certifi) bundle. A certificate that does not verify is a permanent error.
+- Redirects: only a 307/308 to the same origin is followed; the request's deadline bounds the whole
+  exchange, not only each read (exchange.py).
 The body is the open file: requests streams it with a Content-Length and never reads it whole.
 """
 from __future__ import annotations
@@ -17,12 +19,13 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import requests
 
 from . import UploadRequest, public_url
+from .exchange import Watchdog, guard
 from .retry import UploadError, from_http_status, from_requests
 
 PRESIGNED_CONTENT_TYPE = "application/tar+gzip"
 POST_CONTENT_TYPE = "application/gzip"
 DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 120.0)  # (connect, read between bytes): a stalled server is a
-                                                       # transient error, not a run that hangs forever
+                                                       # transient error even before the run's deadline
 
 
 def presigned_content_type(url: str) -> str | None:
@@ -68,18 +71,20 @@ class HttpUploader:
             request.secrets.remember(unquote(parts.password))
         what = f"{method} {public_url(request.url)}"
         verify = verify_setting(request.options, request.secrets.env)
-        try:
-            with open(request.archive, "rb") as body, requests.Session() as session:
-                response = session.request(method, request.url, data=body, headers=headers, verify=verify,
-                                           timeout=self.timeout)
-                with response:
-                    if not 200 <= response.status_code < 300:
-                        raise from_http_status(response.status_code, response.reason or "", response.headers,
-                                               what=what)
-        except UploadError:
-            raise
-        except (requests.exceptions.RequestException, OSError) as exc:
-            raise from_requests(exc, what=what) from exc
+        with Watchdog(request.deadline) as watchdog:
+            try:
+                with open(request.archive, "rb") as body, \
+                        guard(requests.Session(), what=what, show=public_url, watchdog=watchdog) as session:
+                    response = session.request(method, request.url, data=body, headers=headers, verify=verify,
+                                               timeout=self.timeout, stream=True)   # its body is never read
+                    with response:
+                        if not 200 <= response.status_code < 300:
+                            raise from_http_status(response.status_code, response.reason or "", response.headers,
+                                                   what=what)
+            except UploadError:
+                raise
+            except (requests.exceptions.RequestException, OSError) as exc:
+                raise watchdog.error(what) or from_requests(exc, what=what) from exc
 
 
 def default() -> HttpUploader:

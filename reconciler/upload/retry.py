@@ -8,7 +8,9 @@ credential, a certificate that does not verify, a local file that cannot be read
 
 Backoff is exponential with jitter: attempt n waits `backoff * 2**(n-1)` plus up to half `backoff` more,
 capped at `MAX_DELAY`, or longer when the server asked for it (`Retry-After`). `sleep` is injected, so
-tests drive a fake clock and never wait.
+tests drive a fake clock and never wait, and a run passes its cancel event's `wait`: a wait that returns
+true was cut short by the cancel, and no further attempt is made (`UploadError.stopped` says so). A
+deadline ends the retries the same way: no wait is begun that would end past it.
 """
 from __future__ import annotations
 
@@ -20,7 +22,9 @@ from typing import Callable, Mapping, TypeVar
 import tenacity
 
 T = TypeVar("T")
-Sleep = Callable[[float], None]
+Sleep = Callable[[float], object]   # a true result: the wait was interrupted (Event.wait), stop retrying
+CANCELLED = "cancelled"   # UploadError.stopped: why retrying ended before the retries ran out
+DEADLINE = "deadline"
 
 MAX_DELAY = 300.0  # seconds; no single wait is longer, whatever the attempt number
 TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -33,13 +37,16 @@ S3_TRANSIENT_CODES = frozenset({"SlowDown", "Throttling", "ThrottlingException",
 
 class UploadError(Exception):
     """One failed delivery attempt. `transient` decides whether another attempt is made; `attempts` is
-    filled in by `call_with_retries` when it gives up. Messages never carry a secret value."""
+    filled in by `call_with_retries` when it gives up; `stopped` is CANCELLED or DEADLINE when it gave up
+    for that rather than because the retries ran out. Messages never carry a secret value."""
 
-    def __init__(self, message: str, *, transient: bool, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, *, transient: bool, retry_after: float | None = None,
+                 stopped: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.transient = transient
         self.retry_after = retry_after
+        self.stopped = stopped
         self.attempts = 1
 
     @property
@@ -57,33 +64,71 @@ class RetryPolicy:
 
 
 def call_with_retries(attempt: Callable[[], T], policy: RetryPolicy, *, sleep: Sleep = time.sleep,
-                      on_retry: Callable[[UploadError, int, float], None] | None = None) -> tuple[T, int]:
+                      on_retry: Callable[[UploadError, int, float], None] | None = None,
+                      deadline: float | None = None, monotonic: Callable[[], float] = time.monotonic) -> tuple[T, int]:
     """Call `attempt` until it returns, raises a permanent UploadError, or runs out of retries; returns
     (result, attempts made). The UploadError that ends it is raised with `.attempts` set; any other
     exception is raised at once (a bug is not retried). `on_retry(error, attempt, delay)` is told
-    before each wait."""
+    before each wait. A wait that reports it was interrupted ends the loop with the last error; so does
+    `deadline` (a `monotonic()` time): no wait or attempt starts that would end past it, and a transient
+    failure once it has passed is the deadline's doing (`stopped` DEADLINE, still transient)."""
     count = 0
+    last: UploadError | None = None
+
+    def out_of_time() -> bool:
+        return deadline is not None and monotonic() >= deadline
 
     def counted() -> T:
-        nonlocal count
+        nonlocal count, last
+        if out_of_time():
+            before = f"{last.message}; " if last is not None else ""
+            raise UploadError(f"{before}the deadline passed before attempt {count + 1} could start", transient=True,
+                              stopped=DEADLINE)
         count += 1
-        return attempt()
+        try:
+            return attempt()
+        except UploadError as error:
+            last = error
+            if error.transient and error.stopped is None and out_of_time():
+                raise UploadError(f"{error.message}; the deadline has passed", transient=True,
+                                  stopped=DEADLINE) from error
+            raise
+
+    def pause(seconds: float) -> None:
+        if sleep(seconds):
+            raise _Interrupted(CANCELLED)
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
-        if on_retry is not None and state.outcome is not None and state.next_action is not None:
+        assert state.outcome is not None and state.next_action is not None
+        if deadline is not None and monotonic() + state.next_action.sleep >= deadline:
+            raise _Interrupted(DEADLINE)   # before on_retry, which would announce a wait that never comes
+        if on_retry is not None:
             error = state.outcome.exception()
             assert isinstance(error, UploadError)
             on_retry(error, state.attempt_number, state.next_action.sleep)
 
     retrying = tenacity.Retrying(
-        sleep=sleep, reraise=True, stop=tenacity.stop_after_attempt(policy.retries + 1),
+        sleep=pause, reraise=True, stop=tenacity.stop_after_attempt(policy.retries + 1),
         wait=_Backoff(policy), before_sleep=before_sleep,
-        retry=tenacity.retry_if_exception(lambda e: isinstance(e, UploadError) and e.transient))
+        retry=tenacity.retry_if_exception(lambda e: isinstance(e, UploadError) and e.transient and not e.stopped))
     try:
         return retrying(counted), count
     except UploadError as error:
         error.attempts = count
         raise
+    except _Interrupted as interrupted:
+        assert last is not None
+        why = interrupted.args[0]
+        stopped = UploadError(f"{last.message}; no more attempts: " + (
+            "the run was cancelled" if why == CANCELLED else "the next one would end past the deadline"),
+            transient=last.transient, stopped=why)
+        stopped.attempts = count
+        raise stopped from last
+
+
+class _Interrupted(Exception):
+    """A retry wait was cut short or not begun, CANCELLED or DEADLINE (raised through tenacity, which has
+    no other way out of its loop)."""
 
 
 class _Backoff(tenacity.wait.wait_base):
@@ -138,6 +183,8 @@ def from_requests(exc: BaseException, *, what: str) -> UploadError:
     if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                         requests.exceptions.InvalidSchema)):
         return UploadError(f"{what}: invalid URL", transient=False)
+    if isinstance(exc, requests.exceptions.TooManyRedirects):   # an OSError, but no fault of the network
+        return UploadError(f"{what}: redirected in a loop ({_first_line(exc)})", transient=False)
     return from_os_error(exc, what=what) if isinstance(exc, OSError) else \
         UploadError(f"{what}: {type(exc).__name__}: {_first_line(exc)}", transient=False)
 

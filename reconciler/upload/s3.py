@@ -9,11 +9,16 @@ secretAccessKey: REF, sessionToken: REF}` with references resolved now. The obje
 botocore's own retries are switched off (one HTTP attempt per call): our retry loop counts and
 classifies attempts, and two nested retry loops would multiply the waits. A failed multipart upload
 is aborted by boto3, so no orphaned parts are left to pay for.
+
+botocore keeps its connections to itself, so the request's deadline caps its connect and read timeouts
+(no single wait outlasts it) but cannot end an endpoint that trickles its answer; and botocore follows
+no HTTP redirect to another origin (its S3 region redirector re-signs for the configured endpoint).
 """
 from __future__ import annotations
 
 import os
 import threading
+import time
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -46,12 +51,18 @@ class S3Uploader:
                                        multipart_chunksize=multipart_chunksize, max_concurrency=max_concurrency)
         self.client_config = Config(retries={"total_max_attempts": 1, "mode": "standard"},
                                     connect_timeout=connect_timeout, read_timeout=read_timeout)
+        self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
 
     def upload(self, request: UploadRequest) -> None:
         bucket, key = bucket_and_key(request.url)
         what = public_url(request.url)
+        config = self.client_config
+        if request.deadline is not None:   # botocore's timeouts are per read: no wait outlasts the deadline
+            left = max(0.1, request.deadline - time.monotonic())
+            config = config.merge(Config(connect_timeout=min(self.connect_timeout, left),
+                                         read_timeout=min(self.read_timeout, left)))
         try:
-            client = _client(request, self.client_config)
+            client = _client(request, config)
             client.upload_file(str(request.archive), bucket, key, ExtraArgs=extra_args(request),
                                Config=self.transfer)
         except UploadError:
