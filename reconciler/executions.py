@@ -12,6 +12,7 @@ from typing import Any, Iterator
 from .engine import slot_id
 from .paths import ensure_dir
 from .files import atomic_write
+from .masking import mask_data
 
 
 def new_record(run_id: str, schedule: str, set_name: str, *, trigger: str, slot: datetime, dispatched: datetime,
@@ -43,7 +44,8 @@ def manual_id(root: Path, schedule: str, requested: datetime) -> str:
 def write(root: Path, record: dict[str, Any]) -> Path:
     path = record_path(root, record)
     ensure_dir(path.parent)
-    atomic_write(path, (json.dumps(record, indent=2, sort_keys=False) + "\n").encode("utf-8"))
+    shown = mask_data(record)   # a URL quoted in an error keeps its query values out of the record
+    atomic_write(path, (json.dumps(shown, indent=2, sort_keys=False) + "\n").encode("utf-8"))
     return path
 
 

@@ -16,7 +16,7 @@ def diff(manifest: str, *, image: str | None, namespace: str, kubeconfig: str | 
          output: str, allow_empty: bool) -> int:
     cluster_plan, _, _ = _plan(manifest, image=image, namespace=namespace, kubeconfig=kubeconfig, context=context,
                                allow_empty=allow_empty)
-    render.out(render.to_json(cluster_plan.to_json()) if output == "json" else cluster_plan_text(cluster_plan))
+    render.out(render.plan_json(cluster_plan) if output == "json" else cluster_plan_text(cluster_plan))
     return 1 if cluster_plan.has_changes else 0
 
 
@@ -29,7 +29,7 @@ def apply(manifest: str, *, image: str | None, namespace: str, kubeconfig: str |
     if not dry_run and cluster_plan.has_changes:
         execute(kube, cluster_plan, desired)
     if output == "json":
-        render.out(render.to_json(cluster_plan.to_json()))
+        render.out(render.plan_json(cluster_plan))
     else:
         render.out(cluster_plan_text(cluster_plan, applied=not dry_run, dry_run=dry_run))
     return 0
