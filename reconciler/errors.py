@@ -43,6 +43,13 @@ class LockTimeout(SbschedError):
     """Another sbsched process held the state lock for longer than --lock-timeout."""
 
 
+class LiteralSecrets(SbschedError):
+    """`export kubernetes` would put a secret written literally into a ConfigMap (exit 1, as validate's
+    "the manifest is not fit for this"); `apply --target kubernetes` turns it into an error (exit 2)."""
+
+    exit_code = 1
+
+
 class NotFound(SbschedError):
     """No schedule of that name."""
 
