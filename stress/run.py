@@ -26,6 +26,7 @@ from typing import Callable
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # `python stress/run.py` from the repo
 
 from stress import concurrent_apply, disk_full, fuzz, hostile, kill9, upload_flap  # noqa: E402
+from stress import hostile_inputs  # noqa: E402
 from stress.common import ROOT, WORKDIRS, Result  # noqa: E402
 
 BUDGET_S = 600
@@ -85,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         ("disk full", lambda: disk_full.run()),
         ("upload endpoint flapping", lambda: upload_flap.run(seed)),
         ("hostile manifests", lambda: hostile.run()),
+        ("hostile inputs and credentials", lambda: hostile_inputs.run(rng)),
         ("fuzz (hypothesis)", lambda: fuzz.run(seed, total=10_000)),
     ]
     info = machine()
