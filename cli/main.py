@@ -55,6 +55,9 @@ class ListOutput(str, enum.Enum):
 
 ManifestOpt = Annotated[str, typer.Option("-f", "--filename", help="The ScheduleSet manifest.")]
 LockTimeoutOpt = Annotated[float, typer.Option("--lock-timeout", help="Seconds to wait for the state lock.")]
+AllowLiteralOpt = Annotated[Optional[bool], typer.Option(
+    "--allow-literal-secrets", help="Put literal header values, presigned URLs and token webhook paths into the "
+    "ConfigMaps as written (refused by default: ConfigMaps hold no secrets).")]
 AllowEmptyOpt = Annotated[bool, typer.Option("--allow-empty", help="Allow an empty `schedules:` to delete the set.")]
 ImageOpt = Annotated[Optional[str], typer.Option("--image", help="The runner image (default: sbsched:VERSION, "
                                                  "as `docker build -t` of this checkout tags it).")]
@@ -123,14 +126,17 @@ def diff(manifest: ManifestOpt, output: Annotated[Output, typer.Option("-o", "--
          allow_empty: AllowEmptyOpt = False, target: TargetOpt = Target.state, image: ImageOpt = None,
          namespace: Annotated[Optional[str], typer.Option("-n", "--namespace", help="--target kubernetes: as for "
                                                           "`export kubernetes` (default: default).")] = None,
-         kubeconfig: KubeconfigOpt = None, context: ContextOpt = None) -> int:
+         kubeconfig: KubeconfigOpt = None, context: ContextOpt = None,
+         allow_literal_secrets: AllowLiteralOpt = None) -> int:
     """Show the plan against the stored state (or the cluster). Exit 0 clean, 1 changes, 2 error."""
-    _kubernetes_only(target, image=image, namespace=namespace, kubeconfig=kubeconfig, context=context)
+    _kubernetes_only(target, image=image, namespace=namespace, kubeconfig=kubeconfig, context=context,
+                     allow_literal_secrets=allow_literal_secrets)
     if target is Target.kubernetes:
         from .commands import kubernetes
 
         return kubernetes.diff(manifest, image=image, namespace=namespace or "default", kubeconfig=kubeconfig,
-                               context=context, output=output.value, allow_empty=allow_empty)
+                               context=context, output=output.value, allow_empty=allow_empty,
+                               allow_literal_secrets=bool(allow_literal_secrets))
     from .commands.diff import diff as run
 
     return run(manifest, state_dir=_state_dir(), output=output.value, allow_empty=allow_empty)
@@ -144,14 +150,17 @@ def apply(manifest: ManifestOpt,
           lock_timeout: LockTimeoutOpt = 30.0, target: TargetOpt = Target.state, image: ImageOpt = None,
           namespace: Annotated[Optional[str], typer.Option("-n", "--namespace", help="--target kubernetes: as for "
                                                            "`export kubernetes` (default: default).")] = None,
-          kubeconfig: KubeconfigOpt = None, context: ContextOpt = None) -> int:
+          kubeconfig: KubeconfigOpt = None, context: ContextOpt = None,
+          allow_literal_secrets: AllowLiteralOpt = None) -> int:
     """Write the manifest's plan into the state (or the cluster): create, update and delete this set's schedules."""
-    _kubernetes_only(target, image=image, namespace=namespace, kubeconfig=kubeconfig, context=context)
+    _kubernetes_only(target, image=image, namespace=namespace, kubeconfig=kubeconfig, context=context,
+                     allow_literal_secrets=allow_literal_secrets)
     if target is Target.kubernetes:
         from .commands import kubernetes
 
         return kubernetes.apply(manifest, image=image, namespace=namespace or "default", kubeconfig=kubeconfig,
-                                context=context, output=output.value, allow_empty=allow_empty, dry_run=dry_run)
+                                context=context, output=output.value, allow_empty=allow_empty, dry_run=dry_run,
+                                allow_literal_secrets=bool(allow_literal_secrets))
     from .commands.apply import apply as run
 
     return run(manifest, state_dir=_state_dir(), output=output.value, dry_run=dry_run, allow_empty=allow_empty,
@@ -394,11 +403,14 @@ NamespaceOpt = Annotated[str, typer.Option("-n", "--namespace", help="Namespace 
 
 @export_app.command("kubernetes")
 def export_kubernetes(manifest: ManifestOpt, image: ImageOpt = None, namespace: NamespaceOpt = "default",
-                      output: Annotated[ExportOutput, typer.Option("-o", "--output")] = ExportOutput.yaml) -> int:
-    """CronJobs (one per schedule), their ConfigMaps, a ServiceAccount and its RBAC, as YAML."""
+                      output: Annotated[ExportOutput, typer.Option("-o", "--output")] = ExportOutput.yaml,
+                      allow_literal_secrets: AllowLiteralOpt = None) -> int:
+    """CronJobs (one per schedule), their ConfigMaps, a ServiceAccount and its RBAC, as YAML. Exit 1 when the
+    manifest holds a secret literally (each is named), unless --allow-literal-secrets."""
     from .commands.export import export_kubernetes as run
 
-    return run(manifest, image=image, namespace=namespace, output=output.value)
+    return run(manifest, image=image, namespace=namespace, output=output.value,
+               allow_literal_secrets=bool(allow_literal_secrets))
 
 
 # -- imperative verbs: they edit the manifest file (ruamel round-trip), then show or apply its plan ----------

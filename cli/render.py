@@ -8,6 +8,8 @@ import sys
 from datetime import timedelta
 from typing import Any, Iterable, Sequence
 
+from reconciler.masking import mask_data, mask_text
+
 NONE = "<none>"
 
 
@@ -50,11 +52,17 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
 
 
 def scalar(value: Any) -> str:
+    """A plan field's value, URL credentials masked (a presigned upload URL's signature is a credential)."""
     if value is None:
         return "null"
-    if isinstance(value, (dict, list, bool, int, float)):
-        return json.dumps(value, ensure_ascii=False)
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else str(value)
+    if isinstance(value, (dict, list, bool, int, float, str)):
+        return mask_text(json.dumps(value, ensure_ascii=False))
+    return mask_text(str(value))
+
+
+def plan_json(plan: Any) -> str:
+    """A plan (the state's or a cluster's) as one JSON document, URL credentials masked as in `scalar`."""
+    return to_json(mask_data(plan.to_json()))
 
 
 # -- plans ------------------------------------------------------------------------------------------

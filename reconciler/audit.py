@@ -16,17 +16,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Sequence
 
+from .masking import MASK, mask_text
 from .state_store import append_line
 
-
-MASK = "***HIDDEN***"
 _SECRET_NAME = re.compile(r"pass|secret|token|credential|key|auth", re.I)
-_USERINFO = re.compile(r"(?<=://)[^/@\s]*:[^/@\s]*(?=@)")
 
 
 def command_line(argv: Sequence[str], program: str = "sbsched") -> str:
     """The command as typed, shell-quoted, with secret values masked: the value of an option whose name
-    looks secret (`--token X`, `--api-key=X`), `NAME=value` where NAME does, and URL passwords."""
+    looks secret (`--token X`, `--api-key=X`), `NAME=value` where NAME does, and URL passwords and query
+    values (`create --upload` with a presigned URL)."""
     out: list[str] = []
     mask_next = False
     for arg in argv:
@@ -45,7 +44,7 @@ def command_line(argv: Sequence[str], program: str = "sbsched") -> str:
         if eq and not arg.startswith("-") and re.fullmatch(r"[\w.\-]+", name) and _SECRET_NAME.search(name):
             out.append(f"{name}={MASK}")
             continue
-        out.append(_USERINFO.sub(lambda m: m.group(0).split(":", 1)[0] + ":" + MASK, arg))
+        out.append(mask_text(arg))
     return shlex.join([program, *out])
 
 

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("sbsched.daemon")
 
 MAX_SLEEP = 60.0         # wake at least this often to stat state.json
+MAX_RETRY_DELAY = 86_400.0  # a run's retry waits at most a day: 30 s doubled 42 times is past year 9999
 
 
 # -- the loop -----------------------------------------------------------------------------------------
@@ -348,7 +349,8 @@ class Daemon:
             log.warning("%s: failed after %d attempt(s); no retries left", record["id"], record["attempt"],
                         extra=run_fields(record["schedule"], record["id"]))
             return
-        delay = policy["backoffSeconds"] * 2 ** (record["attempt"] - 1) * (1 + random.random() / 2)
+        delay = min(policy["backoffSeconds"] * 2 ** (record["attempt"] - 1) * (1 + random.random() / 2),
+                    MAX_RETRY_DELAY)
         when = self.clock.now() + timedelta(seconds=delay)
         slot = datetime.fromisoformat(record["scheduledTime"])
         with self.lock:

@@ -48,6 +48,13 @@ class UnsafePath(SbschedError):
     where its state layout has a file or directory, or a directory that is not a state dir."""
 
 
+class LiteralSecrets(SbschedError):
+    """`export kubernetes` would put a secret written literally into a ConfigMap (exit 1, as validate's
+    "the manifest is not fit for this"); `apply --target kubernetes` turns it into an error (exit 2)."""
+
+    exit_code = 1
+
+
 class NotFound(SbschedError):
     """No schedule of that name."""
 

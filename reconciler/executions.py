@@ -16,7 +16,8 @@ from .engine import slot_id
 from .errors import LockTimeout
 from .nofollow import real_directory
 from .files import atomic_write
-from .paths import FILE_MODE, ensure_dir
+from .masking import mask_data
+from .paths import FILE_MODE
 
 
 def new_record(run_id: str, schedule: str, set_name: str, *, trigger: str, slot: datetime, dispatched: datetime,
@@ -44,14 +45,14 @@ def create_manual(root: Path, record: dict[str, Any], *, lock_timeout: float) ->
     over."""
     schedule = record["schedule"]
     base = slot_id(schedule, datetime.fromisoformat(record["scheduledTime"]))
-    counter = ensure_dir(root / "executions" / "manual-ids") / schedule
+    counter = real_directory(root, "executions", "manual-ids") / schedule
     with _locked(counter, lock_timeout):
         n = _last(counter)
         while True:
             n += 1
             record["id"] = f"{base}-manual-{n}"
             path = record_path(root, record)
-            ensure_dir(path.parent)
+            real_directory(root, *path.parent.relative_to(root).parts)
             try:
                 atomic_write(path, _encode(record), exclusive=True)
             except FileExistsError:
@@ -96,7 +97,8 @@ def write(root: Path, record: dict[str, Any]) -> Path:
 
 
 def _encode(record: dict[str, Any]) -> bytes:
-    return (json.dumps(record, indent=2, sort_keys=False) + "\n").encode("utf-8")
+    """The record as written: a URL quoted in an error keeps its query values and password out of it."""
+    return (json.dumps(mask_data(record), indent=2, sort_keys=False) + "\n").encode("utf-8")
 
 
 def _all(root: Path, schedule: str | None = None) -> Iterator[dict[str, Any]]:

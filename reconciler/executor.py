@@ -35,6 +35,7 @@ from .state_store import StateStore
 
 if TYPE_CHECKING:
     from .collect.kube.client import Kube
+    from .redact import Redactor
 
 DELIVERY_SHARE = 0.2   # of policy.timeoutSeconds, kept from collection for the upload of what was collected
 
@@ -179,6 +180,7 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
         from .encryption import recipients_of
 
         recipients_of(spec["encrypt"]["ageRecipients"])
+    child_env, credentials = _credential_guard(spec)
     registry = options.registry if options.registry is not None else _builtin_collectors()
     kube = _cluster(collect, runnable_specs(specs, registry, collect["cluster"]))
     if options.output_dir is None:
@@ -196,11 +198,11 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
         outcomes, timed_out = run_collectors(
             specs, registry, output, deadline=started + _collection_seconds(spec), cluster=collect["cluster"],
             started=now, max_workers=options.max_workers, monotonic=options.monotonic, cancel=options.cancel,
-            kube=kube, budget=budget)
+            kube=kube, budget=budget, env=child_env)
         if budget is not None:
             budget.measure(staging)
         redaction_start = options.monotonic()
-        report = redact_tree(staging, builtin=spec["redact"]["enabled"], redactors=redactors)
+        report = redact_tree(staging, builtin=spec["redact"]["enabled"], redactors=[*redactors, credentials])
         redaction_ms = int((options.monotonic() - redaction_start) * 1000)
         results = analyze_dir(staging, analyzers)
         output.write_text("analysis.json", dumps_analysis(results))
@@ -228,6 +230,22 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
             deadline=run_deadline)
     if record["reason"] == "upload":   # the upload was retried per policy already: re-collecting won't help
         record["error"]["class"] = "permanent"
+
+
+def _credential_guard(spec: Mapping[str, Any]) -> tuple[dict[str, str], Redactor]:
+    """(the environment for the run's collectors, a redactor of the run's credentials). The upload's and
+    webhooks' references name variables of this process, which a `run` collector's child would inherit (and
+    `command: env` would put into the bundle): those variables are left out, and every value the references
+    resolve to is masked in the bundle wherever it turns up, whether or not `redact.enabled`."""
+    from .manifest import secret_references
+    from .redact import literal_redactor
+    from .upload.credentials import SHORTEST_MASKED, resolvable_values
+
+    references = secret_references(spec)
+    named = {str(ref["env"]) for _, ref in references if "env" in ref}
+    child_env = {key: value for key, value in os.environ.items() if key not in named}
+    values = resolvable_values(references, os.environ)
+    return child_env, literal_redactor("credentials", values, shortest=SHORTEST_MASKED)
 
 
 def _settle(record: dict[str, Any], spec: Mapping[str, Any], timed_out: bool, options: RunOptions,

@@ -51,7 +51,9 @@ STATE_DIR = Role(directory=True, children=_names(
     (r"state\.json|state\.json\.backup|state\.lock|daemon\.pid", FILE),
     (_temp(r"state\.json(\.backup)?"), FILE),
     (r"config\.yaml", USERS),
-    (r"executions", Role(directory=True, children=_names((r"\d{4}-\d\d", _MONTH)))),
+    (r"executions", Role(directory=True, children=_names(
+        (r"\d{4}-\d\d", _MONTH),
+        (r"manual-ids", Role(directory=True, children=_names((r"[^.].*", FILE))))))),   # a count per schedule
     (r"bundles", Role(directory=True, children=_names((r"[^.].*", _SCHEDULE_BUNDLES)))),   # every name: a schedule
     (r"logs", Role(directory=True, children=_names((r"audit\.log|daemon\.log(\.\d+)?", FILE)))),
 ))

@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+from .masking import mask_text
 from .paths import FILE_MODE, ensure_dir
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -62,7 +63,7 @@ class JsonFormatter(logging.Formatter):
         entry.update((k, v) for k, v in fields(record).items() if k not in entry)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return mask_text(json.dumps(entry, default=str))   # a presigned URL's signature never reaches a log
 
 
 class TextFormatter(logging.Formatter):
@@ -70,7 +71,7 @@ class TextFormatter(logging.Formatter):
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
+        line = mask_text(super().format(record))   # a presigned URL's signature never reaches a log
         pairs = " ".join(f"{key}={_text_value(value)}" for key, value in fields(record).items() if value is not None)
         if not pairs:
             return line

@@ -171,6 +171,18 @@ def _check(spec: Mapping[str, Any], path: JsonPath, raw: Mapping[str, Any]) -> l
     return problems
 
 
+def secret_references(spec: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """Every `{env}` / `{file}` reference of a normalized spec, with where it is used: what a run resolves,
+    keeps from its collectors' environment and masks in its bundle, and what an export leaves to a Secret."""
+    upload = spec.get("upload") or {}
+    places = [(f"upload.credentials.{key}", ref) for key, ref in sorted((upload.get("credentials") or {}).items())]
+    headers = (upload.get("options") or {}).get("headers") or {}
+    places += [(f"upload.options.headers.{key}", ref) for key, ref in sorted(headers.items())]
+    for i, hook in enumerate(spec.get("notify") or []):
+        places += [(f"notify[{i}].headers.{key}", ref) for key, ref in sorted((hook.get("headers") or {}).items())]
+    return [(where, ref) for where, ref in places if isinstance(ref, Mapping) and ("env" in ref or "file" in ref)]
+
+
 def _has(raw: Mapping[str, Any], keys: tuple[str | int, ...]) -> bool:
     return not keys or keys[0] in raw
 

@@ -192,7 +192,7 @@ def _map(opcodes: Sequence[tuple[str, int, int, int, int]], position: int, *, en
     return opcodes[-1][4] if opcodes else 0
 
 
-_KEY_LINE = re.compile(r"^( *)(?!- )[^\s#][^#]*?:\s*(#.*)?$")
+_KEY_LINE = re.compile(r"( *)(?!- )[^\s#][^#]*?:\s*(#.*)?")
 _DASH_LINE = re.compile(r"^( *)-( +)\S")
 _CONTENT = re.compile(r"^( *)(\S)")
 
@@ -204,7 +204,7 @@ def guess_indent(text: str) -> tuple[int, int, int]:
     maps: Counter[int] = Counter()
     seqs: Counter[tuple[int, int]] = Counter()
     for line, below in zip(lines, lines[1:]):
-        key = _KEY_LINE.match(line)
+        key = _KEY_LINE.fullmatch(line)
         if not key:
             continue
         dash, content = _DASH_LINE.match(below), _CONTENT.match(below)

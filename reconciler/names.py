@@ -7,7 +7,6 @@ import unicodedata
 
 _INVALID = re.compile(r"[^a-z0-9-]+")
 _DASHES = re.compile(r"-{2,}")
-LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
 def dns_label(text: str, *, max_length: int = 52) -> str:

@@ -84,7 +84,7 @@ def plan_retention(items: Iterable[Run], policy: Policy, now: datetime, *, force
     keep = {r.id for r in counted[:policy.keep_last]}
     keep |= {r.id for r in [r for r in counted if r.status == "failed"][:policy.keep_failed]}
     oldest_kept = min((_slot(r) for r in counted if r.id in keep), default=None)
-    cutoff = now - timedelta(days=policy.max_age_days) if policy.max_age_days > 0 else None
+    cutoff = _cutoff(now, policy.max_age_days)
     out: list[Deletion] = []
     for run in runs:
         if run.status in ACTIVE:
@@ -119,7 +119,18 @@ def held_back(items: Iterable[Run], policy: Policy, now: datetime) -> list[Delet
     return [d for d in plan_retention(items, policy, now, force=True) if d.run.id not in gone]
 
 
-_BUNDLE_TIME = re.compile(r"support-bundle-(\d{4}-\d{2}-\d{2}T\d{2}_\d{2}_\d{2})(?:-\d+)?\.tar\.gz(?:\.age)?$")
+def _cutoff(now: datetime, max_age_days: int) -> datetime | None:
+    """Runs before this are too old; None: no age limit. The schema caps maxAgeDays, but a state applied by
+    an older sbsched may hold any integer, and an age before year 1 keeps everything."""
+    if max_age_days <= 0:
+        return None
+    try:
+        return now - timedelta(days=max_age_days)
+    except OverflowError:
+        return None
+
+
+_BUNDLE_TIME = re.compile(r"support-bundle-(\d{4}-\d{2}-\d{2}T\d{2}_\d{2}_\d{2})(?:-\d+)?\.tar\.gz(?:\.age)?\Z")
 
 
 def bundle_time(name: str) -> datetime | None:

@@ -3,10 +3,15 @@
 Two validators, one schema: fastjsonschema answers "valid?" for 10,000 schedules in ~0.1 s; only when
 the answer is no does jsonschema (10-20x slower) walk the document to list every error with a message
 written for people, including a "did you mean" for misspelt keys.
+
+Patterns are ECMA 262 regular expressions, as JSON Schema says and as editors run them: `$` ends the text.
+Python's `$` also matches before a final newline, so jsonschema's `re.search` took "abc\n" for a DNS label
+(and made `bundles/abc\n/`); both validators here read an unescaped `$` as `\Z`, as fastjsonschema does.
 """
 from __future__ import annotations
 
 import difflib
+import re
 from functools import cache
 from typing import Any, Callable, Iterator
 
@@ -35,7 +40,24 @@ def _full_validator() -> Any:
         raise LookupError(f"remote schema references are not followed: {uri}")
 
     schema = load_schema("schedules")
-    return jsonschema.Draft202012Validator(schema, registry=Registry(retrieve=no_remote))  # type: ignore[call-arg]
+    validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": _ecma_pattern})
+    return validator(schema, registry=Registry(retrieve=no_remote))  # type: ignore[call-arg]
+
+
+_DOLLAR = re.compile(r"(?<!\\)\$")   # fastjsonschema's own rule (draft04.DOLLAR_FINDER), so both agree
+
+
+@cache
+def ecma_regex(pattern: str) -> re.Pattern[str]:
+    """A JSON Schema pattern compiled so that `$` matches only at the end of the text, as in ECMA 262."""
+    return re.compile(_DOLLAR.sub(r"\\Z", pattern))
+
+
+def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[Any]:
+    from jsonschema.exceptions import ValidationError
+
+    if validator.is_type(instance, "string") and not ecma_regex(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
 def validate(data: Any) -> list[tuple[JsonPath, str, bool]]:
@@ -60,7 +82,11 @@ def _sort_key(path: JsonPath) -> tuple[tuple[int, str | int], ...]:
 def _explain(error: Any) -> Iterator[tuple[JsonPath, str, bool]]:
     path: JsonPath = tuple(error.absolute_path)
     schema, keyword, instance = error.schema, error.validator, error.instance
-    if "x-message" in schema and keyword in ("type", "oneOf", "minProperties", "maxProperties", "additionalProperties"):
+    if keyword in ("oneOf", "anyOf") and (branch := _branch_of_its_type(error.context)):
+        for inner in branch:   # a string header value with a newline: say that, not "must be a string or ..."
+            yield from _explain(inner)
+    elif "x-message" in schema and keyword in ("type", "oneOf", "minProperties", "maxProperties",
+                                                "additionalProperties"):
         yield path, schema["x-message"], False
     elif keyword == "additionalProperties":
         known = sorted(schema.get("properties", {}))
@@ -80,7 +106,7 @@ def _explain(error: Any) -> Iterator[tuple[JsonPath, str, bool]]:
     elif keyword == "const":
         yield path, f"expected {error.validator_value!r}, got {_describe(instance)}", False
     elif keyword == "pattern":
-        shown = "the value" if schema.get("x-sensitive") else repr(instance)   # e.g. a secret key pasted by mistake
+        shown = "the value" if schema.get("x-sensitive") else _describe(instance)  # e.g. a secret key pasted by mistake
         yield path, f"{shown} {schema.get('x-patternMessage', 'does not match ' + error.validator_value)}", False
     elif keyword in ("maxLength", "minLength"):
         limit = error.validator_value
@@ -97,6 +123,16 @@ def _explain(error: Any) -> Iterator[tuple[JsonPath, str, bool]]:
         yield from _explain(jsonschema.exceptions.best_match(error.context))
     else:
         yield path, error.message, False
+
+
+def _branch_of_its_type(errors: list[Any] | None) -> list[Any]:
+    """The errors of the one oneOf/anyOf branch whose type the value has (it failed on something else), or []."""
+    branches: dict[Any, list[Any]] = {}
+    for inner in errors or []:
+        branches.setdefault(inner.relative_schema_path[0], []).append(inner)
+    typed = [found for found in branches.values()
+             if not any(e.validator == "type" and not e.relative_path for e in found)]
+    return typed[0] if len(typed) == 1 else []
 
 
 def _did_you_mean(word: str, options: list[str]) -> str:
@@ -121,5 +157,5 @@ def _describe(instance: Any) -> str:
     if isinstance(instance, list):
         return "a list"
     if isinstance(instance, str):
-        return repr(instance) if len(instance) <= 40 else repr(instance[:37] + "...")
+        return repr(instance) if len(instance) <= 40 else f"{instance[:37] + '...'!r} ({len(instance):,} characters)"
     return f"{type(instance).__name__} {instance!r}"

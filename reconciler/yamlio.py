@@ -23,6 +23,7 @@ JsonPath = tuple[str | int, ...]
 
 MAX_NODES = 5_000_000   # node visits, aliases counted each time: stops "billion laughs" expansion
 MAX_DEPTH = 64          # far above any real manifest; deep nesting is hostile input
+MAX_TEXT = 64 * 2**20   # characters of keys and scalars, aliases counted each time: what the state would hold
 
 _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
@@ -45,7 +46,7 @@ class _Core12Loader(yaml.CSafeLoader):
         if kind is ScalarNode:
             if implicit[0]:
                 for tag, regexp in self.yaml_implicit_resolvers.get(value[:1], ()):
-                    if regexp.match(value):
+                    if regexp.fullmatch(value):
                         return tag
             return _STR
         return _SEQ if kind is SequenceNode else _MAP
@@ -68,11 +69,11 @@ class _Core12Loader(yaml.CSafeLoader):
 
 
 for _tag, _regex, _first in (
-    (_BOOL, r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
-    (_INT, r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
-    (_FLOAT, r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+    (_BOOL, r"true|True|TRUE|false|False|FALSE", "tTfF"),
+    (_INT, r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+", "-+0123456789"),
+    (_FLOAT, r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)",
      "-+0123456789."),
-    (_NULL, r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    (_NULL, r"~|null|Null|NULL|", ["~", "n", "N", ""]),
 ):
     _Core12Loader.add_implicit_resolver(_tag, re.compile(_regex), list(_first))
 
@@ -152,13 +153,15 @@ def _load(text: str) -> YamlDocument:
 
 
 class _Builder:
-    """Turns nodes into dicts/lists/scalars, counting visits so alias bombs stop early.
+    """Turns nodes into dicts/lists/scalars, counting visits so alias bombs stop early, and characters, so
+    that a few aliases of one large scalar (a 1 MB label under 300 schedules: 300 MB once stored) stop too.
 
     Problems are recorded against nodes, and turned into JSON paths only if there are any: building
     a path for each of 400,000 nodes of a large manifest would cost more than the rest of the walk."""
 
     def __init__(self) -> None:
         self.visits = 0
+        self.text = 0
         self.problems: list[tuple[Node, str | None, str]] = []  # (node or parent, key under it, message)
 
     def build(self, node: Node, depth: int) -> Any:
@@ -168,6 +171,7 @@ class _Builder:
                                   node.start_mark.line + 1, node.start_mark.column + 1)
         cls = node.__class__
         if cls is ScalarNode:
+            self._count(node)
             return node.value if node.tag == _STR else self._scalar(node)  # type: ignore[arg-type]
         if depth > MAX_DEPTH:
             raise YamlSyntaxError(f"nesting deeper than {MAX_DEPTH} levels", node.start_mark.line + 1,
@@ -176,8 +180,11 @@ class _Builder:
             return [self.build(item, depth + 1) for item in node.value]
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = key_node.value if key_node.__class__ is ScalarNode and key_node.tag == _STR \
-                else self.build(key_node, depth + 1)
+            if key_node.__class__ is ScalarNode and key_node.tag == _STR:
+                self._count(key_node)
+                key = key_node.value
+            else:
+                key = self.build(key_node, depth + 1)
             if not isinstance(key, str):
                 self.problems.append((node, str(key), f"mapping keys must be strings, got {key!r}"))
                 key = str(key)
@@ -186,6 +193,12 @@ class _Builder:
             out[key] = self.build(value_node, depth + 1)
         return out
 
+    def _count(self, node: Node) -> None:
+        self.text += len(node.value)
+        if self.text > MAX_TEXT:
+            raise YamlSyntaxError(f"document too large: more than {MAX_TEXT // 2**20} MiB of text once aliases are "
+                                  "expanded", node.start_mark.line + 1, node.start_mark.column + 1)
+
     def _scalar(self, node: ScalarNode) -> Any:
         tag, value = node.tag, node.value
         try:
@@ -193,9 +206,11 @@ class _Builder:
                 return int(value, 0) if value[:2] in ("0o", "0x") else int(value)
             if tag == _FLOAT:
                 lowered = value.lower().lstrip("+")
-                if lowered in (".inf", "-.inf"):
-                    return -math.inf if lowered.startswith("-") else math.inf
-                return math.nan if lowered == ".nan" else float(value)
+                number = -math.inf if lowered == "-.inf" else math.inf if lowered == ".inf" \
+                    else math.nan if lowered == ".nan" else float(value)
+                if not math.isfinite(number):   # .inf, .nan, 1e999: JSON has no such number, and no field wants one
+                    self.problems.append((node, None, f"{value!r} is not a finite number"))
+                return number
             if tag == _BOOL:
                 return value.lower() == "true"
             if tag == _NULL:

@@ -26,7 +26,7 @@ from typing import Callable
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # `python stress/run.py` from the repo
 
 from stress import (cancel_backoff, concurrent_apply, concurrent_manual_runs, disk_full, fuzz,  # noqa: E402
-                    hostile, hostile_files, kill9, lost_reload, redirects, upload_flap)
+                    hostile, hostile_files, hostile_inputs, kill9, lost_reload, redirects, upload_flap)
 from stress.common import ROOT, WORKDIRS, Result  # noqa: E402
 
 BUDGET_S = 600
@@ -91,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         ("hostile manifests", lambda: hostile.run()),
         ("hostile files", lambda: hostile_files.run()),
         ("hostile redirects", lambda: redirects.run()),
+        ("hostile inputs and credentials", lambda: hostile_inputs.run(rng)),
         ("fuzz (hypothesis)", lambda: fuzz.run(seed, total=10_000)),
     ]
     info = machine()

@@ -18,7 +18,9 @@ HEADER = """# Manifest reference
 A manifest is one YAML document, `apiVersion: sbsched/v1`, `kind: ScheduleSet`. Unknown keys are
 errors. Every field below shows its default; `defaults:` takes the same fields as a schedule (but
 `name` and `cron`) and is deep-merged under every schedule, whose own keys win. Lists and `null`
-replace, mappings merge. Paths are relative to the manifest file.
+replace, mappings merge. Paths are relative to the manifest file. Every string field is one line without
+control characters (a trailing newline included); every number has the range shown; the manifest may hold
+at most 64 MiB of text once its YAML aliases are expanded.
 
 Editors: add `# yaml-language-server: $schema=<path to>/schedules.schema.json` at the top of the
 file for completion and inline errors.
@@ -60,7 +62,14 @@ def _deref(root: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
 def _row(path: str, node: dict[str, Any], description: str, *, required: bool = False) -> str:
     default = "*required*" if required else (f"`{json.dumps(node['default'])}`" if "default" in node else "")
     escaped = description.replace("|", "\\|")
-    return f"| `{path}` | {_type(node)} | {default} | {escaped} |"
+    return f"| `{path}` | {_type(node)}{_range(node)} | {default} | {escaped} |"
+
+
+def _range(node: dict[str, Any]) -> str:
+    """Every number has a maximum (issue 17: 99999999999 days overflowed the date arithmetic)."""
+    if "maximum" not in node:
+        return ""
+    return f", {node.get('minimum', 0):,} to {node['maximum']:,}"
 
 
 def _type(node: dict[str, Any]) -> str:

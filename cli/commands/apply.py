@@ -16,7 +16,7 @@ def apply(manifest: str, *, state_dir: str | None, output: str, dry_run: bool, a
                           on_wait=lambda holder: render.err(f"sbsched: waiting up to {lock_timeout:g}s for the state lock "
                                                             f"held by {holder}"))
     if output == "json":
-        render.out(render.to_json(plan.to_json()))
+        render.out(render.plan_json(plan))
     else:
         render.out(render.plan_text(plan, applied=not dry_run, dry_run=dry_run))
     return 0

@@ -10,5 +10,5 @@ def diff(manifest: str, *, state_dir: str | None, output: str, allow_empty: bool
 
     desired = valid_manifest(manifest)
     plan = plan_against(store(state_dir).read(), desired, allow_empty=allow_empty)
-    render.out(render.to_json(plan.to_json()) if output == "json" else render.plan_text(plan))
+    render.out(render.plan_json(plan) if output == "json" else render.plan_text(plan))
     return 1 if plan.has_changes else 0

@@ -91,7 +91,7 @@ def finish(options: EditOptions, doc: Document, new_text: str, expected: bytes |
                                                                 f"for the state lock held by {holder}"))
     if options.output == "json":
         render.err(message)
-        render.out(render.to_json(plan.to_json()))
+        render.out(render.plan_json(plan))
         return 0
     render.out(message)
     render.out(render.plan_text(plan, applied=options.apply and not options.dry_run))

@@ -21,10 +21,11 @@ def default_image() -> str:
         return "sbsched:latest"
 
 
-def export_kubernetes(manifest: str, *, image: str | None, namespace: str, output: str) -> int:
+def export_kubernetes(manifest: str, *, image: str | None, namespace: str, output: str,
+                      allow_literal_secrets: bool = False) -> int:
     from reconciler.k8s import render as k8s
 
-    exported, _ = render_set(manifest, image=image, namespace=namespace)
+    exported, _ = render_set(manifest, image=image, namespace=namespace, allow_literal_secrets=allow_literal_secrets)
     for warning in exported.warnings:
         render.err(f"sbsched: warning: {warning}")
     if output == "json":
@@ -34,8 +35,10 @@ def export_kubernetes(manifest: str, *, image: str | None, namespace: str, outpu
     return 0
 
 
-def render_set(manifest: str, *, image: str | None, namespace: str) -> tuple[Export, ScheduleSet]:
-    """The manifest's objects: valid manifest or exit 2, its files read, the RBAC derived, rendered."""
+def render_set(manifest: str, *, image: str | None, namespace: str,
+               allow_literal_secrets: bool = False) -> tuple[Export, ScheduleSet]:
+    """The manifest's objects: valid manifest or exit 2, no literal secret (LiteralSecrets, exit 1, each
+    named on stderr) unless allowed, its files read, the RBAC derived, rendered."""
     from reconciler.errors import UsageError
     from reconciler.k8s.inputs import gather
     from reconciler.k8s.names import namespace_problem
@@ -44,5 +47,21 @@ def render_set(manifest: str, *, image: str | None, namespace: str) -> tuple[Exp
     if problem := namespace_problem(namespace):
         raise UsageError(f"--namespace {namespace!r}: {problem}")
     desired = valid_manifest(manifest)
+    _check_literal_secrets(desired, allow=allow_literal_secrets)
     options = ExportOptions(image=image or default_image(), namespace=namespace)
     return render(desired, gather(desired, namespace=namespace), options), desired
+
+
+def _check_literal_secrets(desired: ScheduleSet, *, allow: bool) -> None:
+    """Each secret the set writes literally, one line on stderr: a warning when allowed, else an error, and
+    then LiteralSecrets (nothing is rendered)."""
+    from reconciler.errors import LiteralSecrets
+    from reconciler.k8s.literals import SUGGESTION, literal_secrets
+
+    found = [line for name in sorted(desired.schedules) for line in literal_secrets(name, desired.schedules[name])]
+    for line in found:
+        render.err(f"sbsched: warning: {line}: exported as written (--allow-literal-secrets)" if allow
+                   else f"sbsched: error: {line}")
+    if found and not allow:
+        raise LiteralSecrets(f"{len(found)} secret(s) written literally would go into ConfigMaps; nothing was "
+                             "exported", hint=SUGGESTION)

@@ -26,6 +26,9 @@ def run_from_configmap(reference: str, *, output: str, output_dir: str | None, j
 
 
 def _show(record: dict[str, Any], output: str) -> int:
+    from reconciler.masking import mask_data
+
+    record = mask_data(record)   # as executions.write stored it
     if output != "text":
         render.out(render.document(record, output))
     else:

@@ -17,7 +17,7 @@ import re
 from typing import Any, Mapping
 
 _ACTION = re.compile(r"\{\{(-\s)?(.*?)(\s-)?\}\}", re.S)
-_FIELD_PATH = re.compile(r"^\.(?:[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)?$")
+_FIELD_PATH = re.compile(r"\.(?:[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)?")
 _MISSING = object()
 
 
@@ -51,7 +51,7 @@ def kubernetes_object(data: Mapping[str, Any]) -> GoStruct:
 
 def _json_names(go_name: str) -> list[str]:
     lowered = go_name[:1].lower() + go_name[1:]
-    initialism = re.match(r"^([A-Z]+)([A-Z][a-z].*)$", go_name)   # APIVersion → apiVersion
+    initialism = re.fullmatch(r"([A-Z]+)([A-Z][a-z].*)", go_name)   # APIVersion → apiVersion
     names = [go_name, lowered, go_name.lower()]
     if initialism:
         names.insert(1, initialism.group(1).lower() + initialism.group(2))
@@ -108,7 +108,7 @@ def render(template: str, data: Any) -> str:
         action = match.group(2).strip()
         if action.startswith("/*") and action.endswith("*/"):
             pass
-        elif _FIELD_PATH.match(action):
+        elif _FIELD_PATH.fullmatch(action):
             value = _lookup(data, action)
             out.append("<no value>" if value is _MISSING else go_format(value))
         else:

@@ -8,8 +8,8 @@ from fractions import Fraction
 
 _BINARY = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
 _DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
-_FORM = re.compile(r"^([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))([eEinumkKMGTP]*[-+]?[0-9]*)$")
-_EXPONENT = re.compile(r"^[eE]([-+]?[0-9]+)$")
+_FORM = re.compile(r"([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))([eEinumkKMGTP]*[-+]?[0-9]*)")
+_EXPONENT = re.compile(r"[eE]([-+]?[0-9]+)")
 
 
 class QuantityError(ValueError):
@@ -18,14 +18,14 @@ class QuantityError(ValueError):
 
 def parse_quantity(text: str) -> Fraction:
     """`2Gi` → 2147483648; raises QuantityError for anything Kubernetes would reject."""
-    match = _FORM.match(text.strip()) if isinstance(text, str) else None
+    match = _FORM.fullmatch(text.strip()) if isinstance(text, str) else None
     if match is None:
         raise QuantityError(f"quantities must match the regular expression "
                             f"'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$': {text!r}")
     number, suffix = Fraction(match.group(1)), str(match.group(2))
     if suffix in _BINARY:
         return number * Fraction(1024 ** _BINARY[suffix])
-    exponent = _EXPONENT.match(suffix)
+    exponent = _EXPONENT.fullmatch(suffix)
     power = _DECIMAL[suffix] if suffix in _DECIMAL else int(exponent.group(1)) if exponent else None
     if power is not None:
         scale = Fraction(10 ** abs(power))

@@ -8,9 +8,9 @@ from typing import Any, Callable, Mapping
 Labels = Mapping[str, str]
 Selector = Callable[[Labels], bool]
 
-_SET = re.compile(r"^\s*([^\s!=<>()]+)\s+(in|notin)\s+\(([^)]*)\)\s*$")
-_CMP = re.compile(r"^\s*([^\s!=<>]+)\s*(==|=|!=|<|>)\s*([^\s=!<>]*)\s*$")
-_EXISTS = re.compile(r"^\s*(!?)\s*([^\s!=<>()]+)\s*$")
+_SET = re.compile(r"\s*([^\s!=<>()]+)\s+(in|notin)\s+\(([^)]*)\)\s*")
+_CMP = re.compile(r"\s*([^\s!=<>]+)\s*(==|=|!=|<|>)\s*([^\s=!<>]*)\s*")
+_EXISTS = re.compile(r"\s*(!?)\s*([^\s!=<>()]+)\s*")
 
 
 class SelectorError(ValueError):
@@ -35,14 +35,14 @@ def _split(text: str) -> list[str]:
 
 
 def _requirement(part: str) -> Selector:
-    match = _SET.match(part)
+    match = _SET.fullmatch(part)
     if match:
         key, op = match.group(1), match.group(2)
         values = {v.strip() for v in match.group(3).split(",") if v.strip()}
         if op == "in":
             return lambda labels: key in labels and labels[key] in values
         return lambda labels: key not in labels or labels[key] not in values
-    match = _CMP.match(part)
+    match = _CMP.fullmatch(part)
     if match:
         key, op, value = match.groups()
         if op in ("=", "=="):
@@ -61,7 +61,7 @@ def _requirement(part: str) -> Selector:
                 return False
             return actual > bound if op == ">" else actual < bound
         return ordered
-    match = _EXISTS.match(part)
+    match = _EXISTS.fullmatch(part)
     if match:
         negate, key = match.group(1) == "!", match.group(2)
         return (lambda labels: key not in labels) if negate else (lambda labels: key in labels)

@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-_NUMERIC = re.compile(r"^[0-9]+$")
-_ALNUM = re.compile(r"^[0-9A-Za-z-]+$")
+_NUMERIC = re.compile(r"[0-9]+")
+_ALNUM = re.compile(r"[0-9A-Za-z-]+")
 
 
 class SemverError(ValueError):
@@ -41,7 +41,7 @@ class Version:
 
 
 def _number(text: str, what: str) -> int:
-    if not text or not _NUMERIC.match(text):
+    if not text or not _NUMERIC.fullmatch(text):
         raise SemverError(f"Invalid character(s) found in {what} number {text!r}")
     if len(text) > 1 and text.startswith("0"):
         raise SemverError(f"{what.capitalize()} number must not contain leading zeroes {text!r}")
@@ -70,18 +70,18 @@ def parse(text: str) -> Version:
     for ident in pre_text:
         if not ident:
             raise SemverError("Prerelease is empty")
-        if _NUMERIC.match(ident):
+        if _NUMERIC.fullmatch(ident):
             if len(ident) > 1 and ident.startswith("0"):
                 raise SemverError(f"Numeric PreRelease version must not contain leading zeroes {ident!r}")
             pre_ids.append(int(ident))
-        elif _ALNUM.match(ident):
+        elif _ALNUM.fullmatch(ident):
             pre_ids.append(ident)
         else:
             raise SemverError(f"Invalid character(s) found in prerelease {ident!r}")
     for meta_id in build:
         if not meta_id:
             raise SemverError("Build meta data is empty")
-        if not _ALNUM.match(meta_id):
+        if not _ALNUM.fullmatch(meta_id):
             raise SemverError(f"Invalid character(s) found in build meta data {meta_id!r}")
     return Version(major, minor, patch, tuple(pre_ids))
 

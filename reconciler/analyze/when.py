@@ -34,7 +34,7 @@ from .quantity import QuantityError, as_int64, parse_quantity
 EQ = ("=", "==", "===")
 NE = ("!=", "!==")
 ORDER = ("<", ">", "<=", ">=")
-_INT = re.compile(r"^[+-]?[0-9]+$")
+_INT = re.compile(r"[+-]?[0-9]+")
 
 
 class WhenError(ValueError):
@@ -42,7 +42,7 @@ class WhenError(ValueError):
 
 
 def go_atoi(text: str) -> int:
-    if not _INT.match(text):
+    if not _INT.fullmatch(text):
         raise WhenError(f'strconv.Atoi: parsing "{text}": invalid syntax')
     return int(text)
 
@@ -149,8 +149,8 @@ def regex_groups(when: str, found: Mapping[str, str]) -> bool:
     if name not in found:
         return False
     actual = found[name]
-    if _INT.match(wanted):
-        if not _INT.match(actual):
+    if _INT.fullmatch(wanted):
+        if not _INT.fullmatch(actual):
             return False
         return compare(op, int(actual), int(wanted)) if op in EQ + ORDER else False
     if op not in EQ:
@@ -165,7 +165,7 @@ def check_regex_groups(when: str) -> None:
     if len(parts) != 3:
         raise WhenError("unable to parse regex conditional")
     wanted = "" if parts[2] in ("''", '""') else parts[2]
-    if _INT.match(wanted):
+    if _INT.fullmatch(wanted):
         if parts[1] not in EQ + ORDER:
             raise WhenError(f"operator {parts[1]!r} never matches; use one of = == === < > <= >=")
     elif parts[1] not in EQ:
@@ -178,7 +178,7 @@ NODE_FUNCTIONS = ("count", "countDistinct", "min", "max", "sum", "nodeCondition"
 NODE_PROPERTIES = ("cpuCapacity", "cpuAllocatable", "memoryCapacity", "memoryAllocatable", "podCapacity",
                    "podAllocatable", "ephemeralStorageCapacity", "ephemeralStorageAllocatable",
                    "resourceCapacity", "resourceAllocatable")
-_CALL = re.compile(r"^(.*)\((.*)\)$")
+_CALL = re.compile(r"(.*)\((.*)\)")
 
 
 @dataclass(frozen=True)
@@ -195,10 +195,10 @@ def node_resources(when: str) -> NodeWhen:
         parts = ["count", *parts]
     if len(parts) != 3:
         raise WhenError("unable to parse nodeResources conditional")
-    call = _CALL.match(parts[0]) or _CALL.match("count()")
+    call = _CALL.fullmatch(parts[0]) or _CALL.fullmatch("count()")
     assert call is not None
     function, argument, op = call.group(1), call.group(2), parts[1]
-    desired: int | str = int(parts[2]) if _INT.match(parts[2]) else parts[2]
+    desired: int | str = int(parts[2]) if _INT.fullmatch(parts[2]) else parts[2]
     if function not in NODE_FUNCTIONS:
         raise WhenError(f"unknown function {function}(): expected one of {', '.join(NODE_FUNCTIONS)}")
     if function == "nodeCondition":
@@ -257,7 +257,7 @@ def host_cpu(when: str, logical: int, physical: int, flags: list[str], arch: str
         if comparator in NE:
             return arch != desired
         raise WhenError("unknown operator")
-    if not _INT.match(desired):
+    if not _INT.fullmatch(desired):
         raise WhenError(f'failed to parse: strconv.ParseInt: parsing "{desired}": invalid syntax')
     actual = {"logical": logical, "physical": physical}.get(stat, max(logical, physical))
     if comparator not in EQ + NE + ORDER:

@@ -117,11 +117,11 @@ def compare(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[FieldCh
     return out
 
 
-_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _join(prefix: str, key: str) -> str:
-    step = key if _PLAIN_KEY.match(key) else f'["{key}"]'
+    step = key if _PLAIN_KEY.fullmatch(key) else f'["{key}"]'
     return f"{prefix}.{step}" if prefix and not step.startswith("[") else f"{prefix}{step}"
 
 

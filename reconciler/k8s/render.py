@@ -22,7 +22,7 @@ from typing import Any, Mapping, Protocol, Sequence
 import yaml
 
 from ..errors import SbschedError
-from ..manifest import ScheduleSet
+from ..manifest import ScheduleSet, secret_references
 from . import configmap, names
 
 RUN_MARGIN_SECONDS = 300   # redaction, the archive and the upload come after the run's own timeout
@@ -237,21 +237,10 @@ def _warnings(name: str, spec: Mapping[str, Any], given: ScheduleInputs) -> list
 
 
 def _file_references(spec: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Secret references to files: they are not packed into the ConfigMap."""
-    found: list[tuple[str, str]] = []
-    upload = spec.get("upload") or {}
-    for key, ref in sorted((upload.get("credentials") or {}).items()):
-        if isinstance(ref, dict) and "file" in ref:
-            found.append((f"upload.credentials.{key}", ref["file"]))
-        elif key == "serviceAccountFile":
-            found.append((f"upload.credentials.{key}", str(ref)))
-    headers = [("upload.options.headers", (upload.get("options") or {}).get("headers") or {})]
-    headers += [(f"notify[{i}].headers", hook.get("headers") or {}) for i, hook in enumerate(spec.get("notify") or [])]
-    for where, values in headers:
-        for key, ref in sorted(values.items()):
-            if isinstance(ref, dict) and "file" in ref:
-                found.append((f"{where}.{key}", ref["file"]))
-    return found
+    """Secret references to files, and a GCS key file: they are not packed into the ConfigMap."""
+    found = [(where, str(ref["file"])) for where, ref in secret_references(spec) if "file" in ref]
+    key_file = ((spec.get("upload") or {}).get("credentials") or {}).get("serviceAccountFile")
+    return found + ([("upload.credentials.serviceAccountFile", str(key_file))] if key_file else [])
 
 
 def _day_fields_differ(expression: str) -> bool:

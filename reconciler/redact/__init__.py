@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .engine import RedactionReport, redact_tree
-from .spec import Redactor, RedactorSpecError, load_redactor_specs
+from .spec import Redactor, RedactorSpecError, literal_redactor, load_redactor_specs
 
-__all__ = ["RedactionReport", "Redactor", "RedactorSpecError", "load_redactor_specs", "redact_tree"]
+__all__ = ["RedactionReport", "Redactor", "RedactorSpecError", "literal_redactor", "load_redactor_specs",
+           "redact_tree"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
 import yaml
 
@@ -103,6 +103,14 @@ def _compile(item: Any, index: int, path: str) -> Redactor:
                                                                          f"{where}: fileSelector.files")
     files = re.compile("|".join(_glob(str(g), where) for g in globs)) if globs else None
     return Redactor(name, tuple(rules), yaml_paths, files)
+
+
+def literal_redactor(name: str, values: Iterable[str], *, shortest: int = 1) -> Redactor:
+    """A redactor masking each of `values` wherever it appears (each line of a multi-line value on its own:
+    rules match within a line); lines shorter than `shortest` are left out."""
+    lines = sorted({line for value in values for line in value.splitlines() if len(line) >= shortest},
+                   key=lambda line: (-len(line), line))   # longest first, so no part of a longer one survives
+    return Redactor(name, tuple(_literal(name, line.encode()) for line in lines), ())
 
 
 def _mapping(value: Any, where: str) -> dict[str, Any]:

@@ -10,11 +10,12 @@ or a URL) can be scrubbed before it is recorded or logged.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from .retry import UploadError
 
 MASK = "***HIDDEN***"
+SHORTEST_MASKED = 4   # a shorter value is left in text: masking every "abc" would garble more than it hides
 
 
 class CredentialError(UploadError):
@@ -76,6 +77,23 @@ class Secrets:
     def scrub(self, text: str) -> str:
         """`text` with every remembered secret value masked (longest first, so no part survives)."""
         for value in sorted(self._values, key=len, reverse=True):
-            if len(value) >= 4:
+            if len(value) >= SHORTEST_MASKED:
                 text = text.replace(value, MASK)
         return text
+
+    @property
+    def values(self) -> frozenset[str]:
+        """Every value resolved or remembered so far."""
+        return frozenset(self._values)
+
+
+def resolvable_values(references: Iterable[tuple[str, Mapping[str, Any]]], env: Mapping[str, str]) -> frozenset[str]:
+    """The values these (where, reference) pairs resolve to now; one that cannot be resolved is left out,
+    for the delivery that uses it reports it."""
+    secrets = Secrets(env)
+    for where, ref in references:
+        try:
+            secrets.resolve(ref, what=where)
+        except CredentialError:
+            continue
+    return secrets.values

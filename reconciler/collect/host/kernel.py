@@ -23,7 +23,7 @@ from .proc import capture, find
 HOST_KERNEL_MODULES_PATH = "host-collectors/system/kernel_modules.json"
 HOST_SYSCTL_PATH = "host-collectors/system/sysctl.json"
 _STATES = {"Live": "loaded", "Loading": "loading", "Unloading": "unloading"}
-_SYSCTL_LINE = re.compile(r"(\S+)\s*(=|:)\s*(.*)$")
+_SYSCTL_LINE = re.compile(r"(\S+)\s*(=|:)\s*(.*)\Z")
 
 
 def kernel_modules(spec: CollectorSpec, ctx: CollectContext) -> None:

@@ -295,12 +295,12 @@ def _crd_summary(crd: dict[str, Any]) -> dict[str, Any]:
             "version": max(versions, key=kube_version_priority) if versions else spec.get("version", "v1")}
 
 
-_VERSION = re.compile(r"v(\d+)(?:(alpha|beta)(\d+))?$")
+_VERSION = re.compile(r"v(\d+)(?:(alpha|beta)(\d+))?")
 
 
 def kube_version_priority(version: str) -> tuple[int, int, int]:
     """Kubernetes' version order: GA > beta > alpha, higher numbers first, anything else last."""
-    match = _VERSION.match(version)
+    match = _VERSION.fullmatch(version)
     if not match:
         return (0, 0, 0)
     major, stage, minor = match.groups()
