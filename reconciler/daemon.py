@@ -207,9 +207,9 @@ class Daemon:
                     decision = engine.decide(name, record, now, recorded=self._recorded)
                     if decision.warning:
                         log.warning(decision.warning)
-                    for missed, why in decision.missed:
-                        log.warning("%s: slot %s will not run: %s", name, missed.isoformat(), why,
-                                    extra=run_fields(name, engine.slot_id(name, missed)))
+                    for missed, why in decision.missed:   # recorded, so no later pass decides on it again
+                        self._record_skipped(engine.Due(name, missed, missed, "catch-up"), record, now, why,
+                                             reason="deadline", level=logging.WARNING)
                     due = decision.due
                     next_entry = (decision.wake, name, decision.next_slot) if decision.wake else None
                     if self.metrics is not None:
@@ -335,15 +335,17 @@ class Daemon:
         policy = _unpack(self.packed[name])["spec"]["policy"]
         return {"retries": policy.get("retries", 2), "backoffSeconds": policy.get("backoffSeconds", 30)}
 
-    def _record_skipped(self, due: engine.Due, record: dict[str, Any], now: datetime, reason: str) -> None:
+    def _record_skipped(self, due: engine.Due, record: dict[str, Any], now: datetime, why: str, *,
+                        reason: str = "concurrency", level: int = logging.INFO) -> None:
+        self.started_ids.add(due.id)
         entry = executions.new_record(due.id, due.schedule, record["set"], trigger=due.trigger, slot=due.slot,
                                       dispatched=now, status="skipped")
-        entry.update(endTime=now.isoformat(), durationSeconds=0, reason="concurrency",
-                     error={"class": "permanent", "message": reason})
+        entry.update(endTime=now.isoformat(), durationSeconds=0, reason=reason,
+                     error={"class": "permanent", "message": why})
         executions.write(self.store.root, entry)
         self.results.append(entry)
-        log.info("%s: skipped %s: %s", due.schedule, due.id, reason,
-                 extra=run_fields(due.schedule, due.id, status="skipped", reason="concurrency"))
+        log.log(level, "%s: skipped %s: %s", due.schedule, due.id, why,
+                extra=run_fields(due.schedule, due.id, status="skipped", reason=reason))
         if self.metrics is not None:
             self.metrics.finished(entry)
         self.batcher.submit(functools.partial(_finish, record=entry, now=now))
