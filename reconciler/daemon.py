@@ -311,10 +311,12 @@ class Daemon:
             active.done.set()
 
     def _maybe_retry(self, record: dict[str, Any]) -> None:
-        """Exponential backoff with jitter, transient errors only, at most policy.retries times."""
+        """Exponential backoff with jitter, transient errors only, at most policy.retries times. A failed
+        upload is not run again: delivery retried it per the same policy, and re-collecting won't help."""
         entry = self.index.get(record["schedule"])
         error = record.get("error") or {}
-        if entry is None or record["status"] != "failed" or error.get("class") != "transient" or self.stopping.is_set():
+        if entry is None or record["status"] != "failed" or error.get("class") != "transient" or self.stopping.is_set() \
+                or record.get("reason") == "upload":
             return
         policy = self.policies(record["schedule"])
         if record["attempt"] > policy["retries"]:

@@ -206,8 +206,6 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
                      f"at {budget.used:,} bytes collected and the bundle ({written.size:,} bytes) keeps what it has")
     _settle(record, spec, timed_out, options, too_large)
     deliver(root, set_name, name, spec, record, written.path, previous_status=previous, now=now)
-    if record["reason"] == "upload":   # the upload was retried per policy already: re-collecting won't help
-        record["error"]["class"] = "permanent"
 
 
 def _settle(record: dict[str, Any], spec: Mapping[str, Any], timed_out: bool, options: RunOptions,
