@@ -44,7 +44,7 @@ def test_a_crash_before_the_rename_leaves_the_old_state_and_no_temp_files(tmp_pa
     with pytest.raises(OSError):
         write(store, {**store.read(), "serial": 2})
     assert store.path.read_bytes() == old
-    assert sorted(p.name for p in store.root.iterdir()) == ["state.json", "state.lock"]
+    assert sorted(p.name for p in store.root.iterdir()) == ["state.json", "state.lock", "state.lock.d"]
 
 
 def test_writing_without_the_lock_is_a_programming_error(tmp_path):
