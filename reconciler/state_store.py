@@ -131,9 +131,12 @@ class StateStore:
             return "another sbsched process (holder unknown)"
 
     def _write_holder(self, command: str, now: datetime) -> None:
+        """Into state.lock, created again if a stray `rm` took it since it was locked (the lock is the
+        directory's; this file only says who holds it)."""
         info = {"pid": os.getpid(), "host": socket.gethostname(), "user": _user(), "command": command,
                 "since": now.isoformat(timespec="seconds")}
-        with open(self.lock_path, "r+", encoding="utf-8") as handle:
+        fd = os.open(self.lock_path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+        with open(fd, "w", encoding="utf-8") as handle:
             handle.truncate(0)
             handle.write(json.dumps(info))
 
