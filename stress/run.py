@@ -25,7 +25,7 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # `python stress/run.py` from the repo
 
-from stress import concurrent_apply, disk_full, fuzz, hostile, kill9, upload_flap  # noqa: E402
+from stress import concurrent_apply, disk_full, fuzz, hostile, kill9, lock_removal, upload_flap  # noqa: E402
 from stress.common import ROOT, WORKDIRS, Result  # noqa: E402
 
 BUDGET_S = 600
@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     scenarios: list[tuple[str, Callable[[], Result]]] = [
         ("kill -9 (apply, daemon)", lambda: kill9.run(rng, trials=100)),
         ("concurrent apply", lambda: concurrent_apply.run(rng)),
+        ("lock-file-removal", lambda: lock_removal.run(rng)),
         ("disk full", lambda: disk_full.run()),
         ("upload endpoint flapping", lambda: upload_flap.run(seed)),
         ("hostile manifests", lambda: hostile.run()),
