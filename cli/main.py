@@ -528,10 +528,12 @@ def run(argv: list[str] | None = None) -> int:
 
 
 class _StderrLines(logging.Handler):
+    """One `sbsched: <level>: <message>` line per record, on whatever sys.stderr is at that moment."""
+
     def emit(self, record: logging.LogRecord) -> None:
         from . import render
 
-        render.err(f"sbsched: {record.levelname.lower()}: {record.getMessage()}")   # stderr as it is now
+        render.err(f"sbsched: {record.levelname.lower()}: {record.getMessage()}")
 
 
 def _run(argv: list[str] | None) -> int:

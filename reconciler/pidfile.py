@@ -95,8 +95,8 @@ class PidFile:
                 log.warning("cannot write %s again: %s", self.path, exc.strerror or exc)
 
     def _write(self) -> None:
-        """In place, never through a link; the new text is written over the old, then cut to its length,
-        so a reader sees old or new info, never an empty file."""
+        """In place, never through a link: the new text over the old, then cut to its length, so that a
+        reader of the file `annotate` rewrites sees the old info or the new, never an empty file."""
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
         try:
             data = json.dumps(self._info).encode("utf-8")
