@@ -7,6 +7,7 @@ Reconciler modules are imported inside the commands, so `sbsched --help` stays f
 from __future__ import annotations
 
 import enum
+import logging
 import sys
 from typing import Annotated, Any, Optional
 
@@ -528,6 +529,26 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def run(argv: list[str] | None = None) -> int:
+    """The command's exit code; library warnings (a skipped execution record) meanwhile go to stderr as
+    `sbsched: warning: ...` lines. A daemon replaces that handler with its own log when it starts."""
+    handler = _StderrLines(logging.WARNING)
+    logging.getLogger("sbsched").addHandler(handler)
+    try:
+        return _run(argv)
+    finally:
+        logging.getLogger("sbsched").removeHandler(handler)
+
+
+class _StderrLines(logging.Handler):
+    """One `sbsched: <level>: <message>` line per record, on whatever sys.stderr is at that moment."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from . import render
+
+        render.err(f"sbsched: {record.levelname.lower()}: {record.getMessage()}")
+
+
+def _run(argv: list[str] | None) -> int:
     from reconciler.errors import SbschedError
 
     _Globals.argv = list(argv) if argv is not None else sys.argv[1:]

@@ -226,9 +226,9 @@ class Daemon:
                         continue
                     if decision.warning:
                         log.warning(decision.warning)
-                    for missed, why in decision.missed:
-                        log.warning("%s: slot %s will not run: %s", name, missed.isoformat(), why,
-                                    extra=run_fields(name, engine.slot_id(name, missed)))
+                    for missed, why in decision.missed:   # recorded, so no later pass decides on it again
+                        self._record_skipped(engine.Due(name, missed, missed, "catch-up"), record, now, why,
+                                             reason="deadline", level=logging.WARNING)
                     due = decision.due
                     next_entry = (decision.wake, name, decision.next_slot) if decision.wake else None
                     if self.metrics is not None:
@@ -339,10 +339,12 @@ class Daemon:
             active.done.set()
 
     def _maybe_retry(self, record: dict[str, Any]) -> None:
-        """Exponential backoff with jitter, transient errors only, at most policy.retries times."""
+        """Exponential backoff with jitter, transient errors only, at most policy.retries times. A failed
+        upload is not run again: delivery retried it per the same policy, and re-collecting won't help."""
         entry = self.index.get(record["schedule"])
         error = record.get("error") or {}
-        if entry is None or record["status"] != "failed" or error.get("class") != "transient" or self.stopping.is_set():
+        if entry is None or record["status"] != "failed" or error.get("class") != "transient" or self.stopping.is_set() \
+                or record.get("reason") == "upload":
             return
         policy = self.policies(record["schedule"])
         if record["attempt"] > policy["retries"]:
@@ -364,15 +366,17 @@ class Daemon:
         policy = _unpack(self.packed[name])["spec"]["policy"]
         return {"retries": policy.get("retries", 2), "backoffSeconds": policy.get("backoffSeconds", 30)}
 
-    def _record_skipped(self, due: engine.Due, record: dict[str, Any], now: datetime, reason: str) -> None:
+    def _record_skipped(self, due: engine.Due, record: dict[str, Any], now: datetime, why: str, *,
+                        reason: str = "concurrency", level: int = logging.INFO) -> None:
+        self.started_ids.add(due.id)
         entry = executions.new_record(due.id, due.schedule, record["set"], trigger=due.trigger, slot=due.slot,
                                       dispatched=now, status="skipped")
-        entry.update(endTime=now.isoformat(), durationSeconds=0, reason="concurrency",
-                     error={"class": "permanent", "message": reason})
+        entry.update(endTime=now.isoformat(), durationSeconds=0, reason=reason,
+                     error={"class": "permanent", "message": why})
         executions.write(self.store.root, entry)
         self.results.append(entry)
-        log.info("%s: skipped %s: %s", due.schedule, due.id, reason,
-                 extra=run_fields(due.schedule, due.id, status="skipped", reason="concurrency"))
+        log.log(level, "%s: skipped %s: %s", due.schedule, due.id, why,
+                extra=run_fields(due.schedule, due.id, status="skipped", reason=reason))
         if self.metrics is not None:
             self.metrics.finished(entry)
         self.batcher.submit(functools.partial(_finish, record=entry, now=now))

@@ -1,11 +1,17 @@
 """Execution records on disk: executions/YYYY-MM/<execution-id>.json, one file per run, written
 atomically (0600) so a reader never sees half a record. Ids name the slot (design §5):
 <schedule>-<YYYYMMDDTHHMM>Z for scheduled runs, plus -manual-<n> for manual ones, where n counts the
-schedule's manual runs for the life of the state dir (executions/manual-ids/<schedule> holds the last)."""
+schedule's manual runs for the life of the state dir (executions/manual-ids/<schedule> holds the last).
+
+Readers (history, status, cleanup, retention, the daemon's recovery) get only records they can use:
+one that is unreadable or has a field of the wrong type (a hand edit, a bad restore) is skipped and
+named once per process in a warning on `sbsched.executions`, so it never breaks the listing of the
+runs around it. It is left on disk as it is, for its owner to look at."""
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import re
 from datetime import datetime, timedelta, timezone
@@ -19,6 +25,7 @@ from .files import atomic_write
 from .masking import mask_data
 from .paths import FILE_MODE
 
+log = logging.getLogger("sbsched.executions")
 
 def new_record(run_id: str, schedule: str, set_name: str, *, trigger: str, slot: datetime, dispatched: datetime,
                status: str, attempt: int = 1) -> dict[str, Any]:
@@ -101,7 +108,9 @@ def _encode(record: dict[str, Any]) -> bytes:
     return (json.dumps(mask_data(record), indent=2, sort_keys=False) + "\n").encode("utf-8")
 
 
-def _all(root: Path, schedule: str | None = None) -> Iterator[dict[str, Any]]:
+def _all(root: Path, schedule: str | None = None, *,
+         skipped: list[dict[str, Any]] | None = None) -> Iterator[dict[str, Any]]:
+    """Every usable record (of `schedule`); misshapen ones that are at least objects go to `skipped`."""
     base = root / "executions"
     if not base.is_dir():
         return
@@ -109,16 +118,104 @@ def _all(root: Path, schedule: str | None = None) -> Iterator[dict[str, Any]]:
     for month in sorted(base.iterdir(), reverse=True):
         for path in month.glob(pattern):
             try:
-                yield json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
+                record = json.loads(path.read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                continue  # removed since listed (retention in another process)
+            except OSError as exc:
+                _skip(path, f"unreadable ({exc.strerror or exc})")
                 continue
+            except ValueError as exc:
+                _skip(path, f"not valid JSON ({exc})")
+                continue
+            problem = shape_problem(record)
+            if problem is None:
+                yield record
+                continue
+            _skip(path, problem)
+            if skipped is not None and isinstance(record, dict):
+                skipped.append(record)
+
+
+_named: set[tuple[Path, str]] = set()   # (record, problem) already warned about by this process
+
+
+def _skip(path: Path, problem: str) -> None:
+    """Name a skipped record once: a daemon reads records after every run, and cleanup once per schedule."""
+    if (path, problem) not in _named:
+        _named.add((path, problem))
+        log.warning("skipped execution record %s: %s", path, problem)
+
+
+_STRINGS = ("id", "schedule", "status")                   # every reader keys, filters or sorts by these
+_OPTIONAL_STRINGS = ("set", "trigger", "reason")
+_OPTIONAL_TIMES = ("dispatchTime", "startTime", "endTime")  # scheduledTime is required: it places the file
+_OBJECTS: dict[str, dict[str, type]] = {                  # each optional; the keys readers use, each optional
+    "bundle": {"path": str, "sizeBytes": int, "sha256": str}, "upload": {"url": str, "status": str},
+    "error": {"class": str, "message": str}, "runner": {"pid": int, "host": str},
+    "analysis": {"pass": int, "warn": int, "fail": int}, "redaction": {}}
+_KINDS = {str: "a string", int: "an integer", float: "a number", dict: "an object"}
+
+
+def shape_problem(record: Any) -> str | None:
+    """Why `record` is not an execution record readers can use (design §5), or None. Pure. Only the
+    fields readers sort, compare, format or follow are checked, each against the type they assume."""
+    if not isinstance(record, dict):
+        return f"not a JSON object but {_shown(record)}"
+    for key in _STRINGS:
+        if not isinstance(record.get(key), str):
+            return _wrong(key, record.get(key), str)
+    for key in _OPTIONAL_STRINGS:
+        if not _is(record.get(key), str, optional=True):
+            return _wrong(key, record.get(key), str, optional=True)
+    for key in ("scheduledTime", *_OPTIONAL_TIMES):
+        if not _is_time(record.get(key), optional=key != "scheduledTime"):
+            return f"{key} is {_shown(record.get(key))}, not an ISO 8601 time with an offset" + \
+                ("" if key == "scheduledTime" else " or null")
+    for key, kind in (("durationSeconds", float), ("attempt", int)):
+        if not _is(record.get(key), kind, optional=True):
+            return _wrong(key, record.get(key), kind, optional=True)
+    for key, fields in _OBJECTS.items():
+        value = record.get(key)
+        if not _is(value, dict, optional=True):
+            return _wrong(key, value, dict, optional=True)
+        for field, expected in fields.items():
+            if value and not _is(value.get(field), expected, optional=True):
+                return _wrong(f"{key}.{field}", value.get(field), expected, optional=True)
+    return None
+
+
+def _is(value: Any, kind: type, *, optional: bool = False) -> bool:
+    if value is None:
+        return optional
+    if isinstance(value, bool):   # JSON true is no count; Python would take it for 1
+        return False
+    return isinstance(value, (int, float) if kind is float else kind)
+
+
+def _is_time(value: Any, *, optional: bool) -> bool:
+    if value is None:
+        return optional
+    try:
+        return isinstance(value, str) and datetime.fromisoformat(value).tzinfo is not None
+    except ValueError:
+        return False
+
+
+def _wrong(key: str, value: Any, kind: type, *, optional: bool = False) -> str:
+    return f"{key} is {_shown(value)}, not {_KINDS[kind]}" + (" or null" if optional else "")
+
+
+def _shown(value: Any) -> str:
+    text = "missing" if value is None else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def history(root: Path, schedule: str | None = None, *, limit: int | None = None, status: str | None = None,
-            since: datetime | None = None) -> list[dict[str, Any]]:
+            since: datetime | None = None, skipped: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Records newest first (by start, then scheduled time), optionally of one schedule, of one status,
-    and started (skipped ones: scheduled) at or after `since`."""
-    found = [r for r in _all(root, schedule) if (schedule is None or r.get("schedule") == schedule)
+    and started (skipped ones: scheduled) at or after `since`. Records of the wrong shape are left out
+    (and, as parsed, appended to `skipped` when given)."""
+    found = [r for r in _all(root, schedule, skipped=skipped) if (schedule is None or r.get("schedule") == schedule)
              and (status is None or r.get("status") == status) and (since is None or _after(r, since))]
     found.sort(key=lambda r: (r.get("startTime") or r.get("scheduledTime") or "", r.get("id", "")), reverse=True)
     return found[:limit] if limit is not None else found

@@ -228,8 +228,6 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
     deliver(root, set_name, name, spec, record, written.path, previous_status=previous, now=now,
             sleep=options.cancel.wait, stopped=lambda: options.cancel_reason if options.cancel.is_set() else None,
             deadline=run_deadline)
-    if record["reason"] == "upload":   # the upload was retried per policy already: re-collecting won't help
-        record["error"]["class"] = "permanent"
 
 
 def _credential_guard(spec: Mapping[str, Any]) -> tuple[dict[str, str], Redactor]:

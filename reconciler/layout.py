@@ -49,6 +49,7 @@ _SCHEDULE_BUNDLES = Role(directory=True, children=_names(
 
 STATE_DIR = Role(directory=True, children=_names(
     (r"state\.json|state\.json\.backup|state\.lock|daemon\.pid", FILE),
+    (r"state\.lock\.d", Role(directory=True)),   # the state lock's directory: flocked, never holds anything
     (_temp(r"state\.json(\.backup)?"), FILE),
     (r"config\.yaml", USERS),
     (r"executions", Role(directory=True, children=_names(

@@ -17,7 +17,8 @@ The rules, per schedule (`retention: {keepLast, keepFailed, maxAgeDays}`):
   than the oldest such run (an archive whose record is being written).
 - `skipped` runs (a record, never a bundle) do not count towards the limits; one is kept while it is
   newer than the oldest kept run, so that history stays contiguous, and up to `maxAgeDays`.
-- A bundle file with no record counts as a run of unknown outcome, dated by its name.
+- A bundle file with no record counts as a run of unknown outcome, dated by its name. A record skipped
+  for its shape (see executions) is no run, but the bundle it names is not a stray either: it stays.
 - The run being delivered (`current`) is never removed by its own delivery, even with keepLast 0.
 """
 from __future__ import annotations
@@ -164,13 +165,15 @@ def collect_runs(root: Path, schedule: str, *, current: Mapping[str, Any] | None
     from . import executions
 
     bundles_dir = root / "bundles" / schedule
-    records = {r["id"]: r for r in executions.history(root, schedule) if "id" in r}
+    misshapen: list[dict[str, Any]] = []   # skipped by history, yet their bundles are not strays
+    records = {r["id"]: r for r in executions.history(root, schedule, skipped=misshapen) if "id" in r}
     if current is not None:
         records[current["id"]] = dict(current)
     runs = [run_of(r, record_path=str(executions.record_path(root, dict(r))), bundles_dir=bundles_dir)
             for r in records.values()]
     claimed: set[str | None] = {r.bundle for r in runs if r.bundle}
     claimed |= {(r.get("bundle") or {}).get("path") for r in records.values()}
+    claimed |= {r["bundle"].get("path") for r in misshapen if isinstance(r.get("bundle"), dict)}
     if bundles_dir.is_dir():
         for path in sorted([*bundles_dir.glob("*.tar.gz"), *bundles_dir.glob("*.tar.gz.age")]):   # .age: encrypted
             if str(path) in claimed or path.name.startswith("."):

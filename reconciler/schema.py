@@ -1,4 +1,4 @@
-"""JSON Schema validation of a manifest, producing every problem at once as (path, message) pairs.
+r"""JSON Schema validation of a manifest, producing every problem at once as (path, message) pairs.
 
 Two validators, one schema: fastjsonschema answers "valid?" for 10,000 schedules in ~0.1 s; only when
 the answer is no does jsonschema (10-20x slower) walk the document to list every error with a message

@@ -51,6 +51,9 @@ def serve(root: Path, *, max_concurrent: int, log_format: str, once: bool = Fals
     except BaseException:
         pidfile.release()
         raise
+    keeping = threading.Event()
+    keeper = threading.Thread(target=pidfile.keep, args=(keeping,), name="sbsched-pidfile", daemon=True)
+    keeper.start()
     handlers = {signal.SIGTERM: lambda *_: daemon.stop(), signal.SIGINT: lambda *_: daemon.stop(),
                 signal.SIGHUP: lambda *_: daemon.request_reload(), signal.SIGUSR1: lambda *_: daemon.request_reload(),
                 signal.SIGUSR2: lambda *_: daemon.cancel_all("shutdown")}
@@ -71,6 +74,8 @@ def serve(root: Path, *, max_concurrent: int, log_format: str, once: bool = Fals
         if not once:
             _audit(root, clock, "daemon-stop", {"stateDir": str(root),
                                                 "uptimeSeconds": int((clock.now() - started).total_seconds())})
+        keeping.set()
+        keeper.join()
         pidfile.release()
         logging.getLogger("sbsched.daemon").info("stopped")
 

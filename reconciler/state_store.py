@@ -5,9 +5,10 @@ over state.json, and the directory is fsynced; a crash leaves the old or the new
 one. The previous state.json is kept as state.json.backup. A corrupt state.json is never overwritten:
 reading it raises StateError pointing at the backup.
 
-Locking: filelock on state.lock. The holder writes who it is (pid, host, command, since) into the lock
-file, so a waiter that times out can say who holds it. filelock 4 opens without O_TRUNC, so waiters
-do not wipe that record.
+Locking: a flock on the directory state.lock.d (dirlock: a stray `rm state.lock` cannot split it), then
+filelock on state.lock, which sbsched versions before the directory lock take alone. The holder writes
+who it is (pid, host, command, since) into state.lock, so a waiter that times out can say who holds it.
+filelock 4 opens without O_TRUNC, so waiters do not wipe that record.
 """
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ import getpass
 import json
 import os
 import socket
+import time
 import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from .dirlock import DirLock
 from .errors import LockTimeout, StateError
 from .files import atomic_write
 from .gcpause import paused_gc
@@ -39,6 +42,7 @@ class StateStore:
         self.path = root / "state.json"
         self.backup_path = root / "state.json.backup"
         self.lock_path = root / "state.lock"
+        self.lock_dir = root / "state.lock.d"
         self._held = False
 
     # -- reading -------------------------------------------------------------------------------
@@ -107,18 +111,19 @@ class StateStore:
         (as terraform's "Acquiring state lock" does) instead of hanging silently."""
         import filelock
 
-        ensure_dir(self.root)
+        deadline = time.monotonic() + timeout
+        guard = DirLock(ensure_dir(self.lock_dir))
+        if not guard.acquire(0):
+            if on_wait is not None:
+                on_wait(self.holder())
+            if not guard.acquire(timeout):
+                raise self._timed_out(timeout)
         lock = filelock.FileLock(str(self.lock_path), mode=FILE_MODE)
         try:
-            try:
-                lock.acquire(timeout=0)
-            except filelock.Timeout:
-                if on_wait is not None:
-                    on_wait(self.holder())
-                lock.acquire(timeout=timeout)
+            lock.acquire(timeout=max(0.0, deadline - time.monotonic()))
         except filelock.Timeout:
-            raise LockTimeout(f"state is locked by {self.holder()}; gave up after {timeout:g}s",
-                              hint="wait for it to finish, or raise --lock-timeout") from None
+            guard.release()
+            raise self._timed_out(timeout) from None
         try:
             self._write_holder(command, now)
             self._held = True
@@ -128,6 +133,11 @@ class StateStore:
             with contextlib.suppress(OSError):
                 os.truncate(self.lock_path, 0)
             lock.release()
+            guard.release()
+
+    def _timed_out(self, timeout: float) -> LockTimeout:
+        return LockTimeout(f"state is locked by {self.holder()}; gave up after {timeout:g}s",
+                           hint="wait for it to finish, or raise --lock-timeout")
 
     def holder(self) -> str:
         """Who holds the lock, as recorded by the holder; best effort."""
@@ -138,9 +148,12 @@ class StateStore:
             return "another sbsched process (holder unknown)"
 
     def _write_holder(self, command: str, now: datetime) -> None:
+        """Into state.lock, created again if a stray `rm` took it since it was locked (the lock is the
+        directory's; this file only says who holds it)."""
         info = {"pid": os.getpid(), "host": socket.gethostname(), "user": _user(), "command": command,
                 "since": now.isoformat(timespec="seconds")}
-        with open(self.lock_path, "r+", encoding="utf-8") as handle:
+        fd = os.open(self.lock_path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+        with open(fd, "w", encoding="utf-8") as handle:
             handle.truncate(0)
             handle.write(json.dumps(info))
 

@@ -26,7 +26,8 @@ from typing import Callable
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # `python stress/run.py` from the repo
 
 from stress import (cancel_backoff, concurrent_apply, concurrent_manual_runs, disk_full, fuzz,  # noqa: E402
-                    hostile, hostile_files, hostile_inputs, kill9, lost_reload, redirects, upload_flap)
+                    hostile, hostile_files, hostile_inputs, kill9, lock_removal, lost_reload, redirects,
+                    upload_flap)
 from stress.common import ROOT, WORKDIRS, Result  # noqa: E402
 
 BUDGET_S = 600
@@ -85,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         ("concurrent apply", lambda: concurrent_apply.run(rng)),
         ("lost reload", lambda: lost_reload.run()),
         ("concurrent manual runs", lambda: concurrent_manual_runs.run()),
+        ("lock-file-removal", lambda: lock_removal.run(rng)),
         ("disk full", lambda: disk_full.run()),
         ("upload endpoint flapping", lambda: upload_flap.run(seed)),
         ("cancel-during-backoff", lambda: cancel_backoff.run()),

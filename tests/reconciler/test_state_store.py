@@ -44,7 +44,7 @@ def test_a_crash_before_the_rename_leaves_the_old_state_and_no_temp_files(tmp_pa
     with pytest.raises(OSError):
         write(store, {**store.read(), "serial": 2})
     assert store.path.read_bytes() == old
-    assert sorted(p.name for p in store.root.iterdir()) == ["state.json", "state.lock"]
+    assert sorted(p.name for p in store.root.iterdir()) == ["state.json", "state.lock", "state.lock.d"]
 
 
 def test_writing_without_the_lock_is_a_programming_error(tmp_path):
@@ -106,3 +106,23 @@ def test_ensure_dir_creates_every_missing_parent_private_whatever_the_umask(tmp_
         os.umask(old)
     for directory in (tmp_path / "a", tmp_path / "a" / "b", tmp_path / "a" / "b" / "c"):
         assert directory.stat().st_mode & 0o777 == 0o700, directory
+
+
+def test_a_state_lock_file_deleted_just_after_it_was_locked_is_no_error(tmp_path, monkeypatch):
+    """Found by make stress (lock-file-removal): `rm state.lock` between filelock's acquire and the holder
+    record's write made that write, and so the apply, fail with 'No such file or directory'."""
+    import filelock
+
+    real_acquire = filelock.FileLock.acquire
+
+    def acquire_then_lose_the_file(self, *args, **kwargs):
+        held = real_acquire(self, *args, **kwargs)
+        os.unlink(self.lock_file)
+        return held
+
+    monkeypatch.setattr(filelock.FileLock, "acquire", acquire_then_lose_the_file)
+    store = StateStore(tmp_path)
+    with store.locked(timeout=1, command="sbsched apply -f x.yaml", now=NOW):
+        store.write({**empty_state(), "serial": 1})
+        assert "(sbsched apply -f x.yaml)" in store.holder()
+    assert store.read()["serial"] == 1
