@@ -7,6 +7,8 @@ archive always follow, so a run that times out still leaves a (partial, redacted
 """
 from __future__ import annotations
 
+import functools
+import logging
 import os
 import shutil
 import socket
@@ -21,6 +23,7 @@ from . import bundle, executions
 from .clock import Clock
 from .collect import Budget, CollectorSpec, Output
 from .collect import spec as collect_spec
+from .collect.groups import Group, ProcessGroups
 from .collect.runner import Outcome, Registry, run_collectors, runnable_specs
 from .engine import slot_id
 from .errors import SbschedError, TransientError
@@ -30,6 +33,8 @@ from .state_store import StateStore
 
 if TYPE_CHECKING:
     from .collect.kube.client import Kube
+
+log = logging.getLogger("sbsched.executor")
 
 
 @dataclass
@@ -103,6 +108,7 @@ def execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> 
         raise
     finally:
         end = clock.now()
+        record.pop("processGroups", None)   # killed when collection ended
         record["endTime"] = end.isoformat()
         record["durationSeconds"] = round(options.monotonic() - started, 3)
         try:
@@ -175,10 +181,11 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
     budget = Budget(limit) if limit else None
     try:
         output = Output(ensure_dir(staging))
-        outcomes, timed_out = run_collectors(
-            specs, registry, output, deadline=started + spec["policy"]["timeoutSeconds"], cluster=collect["cluster"],
-            started=now, max_workers=options.max_workers, monotonic=options.monotonic, cancel=options.cancel,
-            kube=kube, budget=budget)
+        with ProcessGroups(functools.partial(_record_groups, root, record)) as groups:  # none outlives collection
+            outcomes, timed_out = run_collectors(
+                specs, registry, output, deadline=started + spec["policy"]["timeoutSeconds"],
+                cluster=collect["cluster"], started=now, max_workers=options.max_workers, monotonic=options.monotonic,
+                cancel=options.cancel, kube=kube, budget=budget, groups=groups)
         if budget is not None:
             budget.measure(staging)
         redaction_start = options.monotonic()
@@ -208,6 +215,17 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
     deliver(root, set_name, name, spec, record, written.path, previous_status=previous, now=now)
     if record["reason"] == "upload":   # the upload was retried per policy already: re-collecting won't help
         record["error"]["class"] = "permanent"
+
+
+def _record_groups(root: Path, record: dict[str, Any], groups: list[Group]) -> None:
+    """The running record lists its collectors' live process groups: if this process is killed -9,
+    recovery kills them from there. Called from collector threads, one at a time, while the main thread
+    waits for collection; a write that fails leaves the groups to `ProcessGroups.close` alone."""
+    record["processGroups"] = [group.to_json() for group in groups]
+    try:
+        executions.write(root, record)
+    except OSError as exc:
+        log.warning("%s: cannot record its collectors' process groups: %s", record["id"], exc.strerror or exc)
 
 
 def _settle(record: dict[str, Any], spec: Mapping[str, Any], timed_out: bool, options: RunOptions,

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from . import Budget, CollectContext, Collector, CollectorSpec, GuardedOutput, Output, Skipped
+from .groups import ProcessGroups
 
 if TYPE_CHECKING:
     from .kube.client import Kube
@@ -65,10 +66,11 @@ def run_collectors(specs: Sequence[CollectorSpec], registry: Registry, output: O
                    deadline: float, cluster: bool, started: datetime, max_workers: int = 4,
                    monotonic: Callable[[], float] = time.monotonic,
                    cancel: threading.Event | None = None, kube: Kube | None = None,
-                   budget: Budget | None = None) -> tuple[list[Outcome], bool]:
+                   budget: Budget | None = None, groups: ProcessGroups | None = None) -> tuple[list[Outcome], bool]:
     """(outcomes in spec order, timed_out). `deadline` is on `monotonic`'s clock; `started` stamps the
     collector-errors/ records; `kube` is the run's API connection, for in-cluster collectors; `budget`
-    (limits.maxBundleSizeBytes) stops the collection once the staged bytes reach it."""
+    (limits.maxBundleSizeBytes) stops the collection once the staged bytes reach it; `groups` registers
+    the collectors' child processes (the caller closes it)."""
     outcomes: list[Outcome | None] = [None] * len(specs)
     runnable: list[int] = []
     for index, spec in enumerate(specs):
@@ -78,7 +80,7 @@ def run_collectors(specs: Sequence[CollectorSpec], registry: Registry, output: O
         else:
             runnable.append(index)
     pool = _Pool(specs, registry, output, outcomes, deadline, max_workers, monotonic, cancel or threading.Event(),
-                 kube, budget)
+                 kube, budget, groups or ProcessGroups())
     timed_out = pool.run(runnable)
     done = [o for o in outcomes if o is not None]
     for outcome in done:
@@ -107,9 +109,9 @@ class _Pool:
     def __init__(self, specs: Sequence[CollectorSpec], registry: Registry, output: Output,
                  outcomes: list[Outcome | None], deadline: float, workers: int,
                  monotonic: Callable[[], float], cancel: threading.Event, kube: Kube | None,
-                 budget: Budget | None = None) -> None:
+                 budget: Budget | None, groups: ProcessGroups) -> None:
         self.specs, self.registry, self.output, self.outcomes = specs, registry, output, outcomes
-        self.cancel, self.kube, self.budget = cancel, kube, budget
+        self.cancel, self.kube, self.budget, self.groups = cancel, kube, budget, groups
         self.deadline, self.workers, self.monotonic = deadline, workers, monotonic
         self.todo: queue.SimpleQueue[int] = queue.SimpleQueue()
         self.changed = threading.Condition()
@@ -158,7 +160,7 @@ class _Pool:
                 cancelled = threading.Event()
                 ctx = CollectContext(output=GuardedOutput(self.output.root, cancelled, self.budget), cancelled=cancelled,
                                      timeout=max(0.001, min(own, self.deadline - start)),
-                                     kube=None if spec.host else self.kube)
+                                     kube=None if spec.host else self.kube, groups=self.groups)
                 self.running[index] = (start + ctx.timeout, ctx)
             status, reason = "succeeded", None
             collector = self.registry.find(spec)
