@@ -443,12 +443,13 @@ def _bundle_base(record: Mapping[str, Any]) -> str | None:
 
 
 def _remove_debris(root: Path, record: dict[str, Any], *, live: set[tuple[Any, str | None]]) -> None:
-    """A killed run's collector process groups still alive on this host (taken out of the record), then
-    its staging dir (their output before redaction) and partial archive: nothing else removes them. The
-    files are found by the bundle name its start time gave them; a live run's are left alone."""
-    groups = record.pop("processGroups", None)
+    """A killed run's collector processes still alive on this host (their record entry is taken out of
+    the record), then its staging dir (their output before redaction) and partial archive: nothing else
+    removes them. The files are found by the bundle name its start time gave them; a live run's are left
+    alone."""
+    processes = record.pop("collectorProcesses", None)
     if (record.get("runner") or {}).get("host") == socket.gethostname():
-        killed = kill_recorded(groups)
+        killed = kill_recorded(processes)
         if killed:
             log.warning("%s: killed %d process group(s) its collectors left running (%s)", record.get("id"),
                         len(killed), ", ".join(map(str, killed)))

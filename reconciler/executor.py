@@ -23,7 +23,7 @@ from . import bundle, executions
 from .clock import Clock
 from .collect import Budget, CollectorSpec, Output
 from .collect import spec as collect_spec
-from .collect.groups import Group, ProcessGroups
+from .collect.groups import ProcessGroups
 from .collect.runner import Outcome, Registry, run_collectors, runnable_specs
 from .engine import slot_id
 from .errors import SbschedError, TransientError
@@ -88,12 +88,14 @@ def execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> 
         return record
     record["startTime"] = now.isoformat()
     record["runner"] = {"pid": os.getpid(), "host": socket.gethostname()}
+    groups = ProcessGroups(functools.partial(_record_groups, store.root, record))
+    record["collectorProcesses"] = groups.to_json()   # its cookie, before any child can carry it
     executions.write(store.root, record)
     from .redact import RedactorSpecError
 
     try:
         sink(lambda s: mark_started(s, name, run_id))  # inside: a full disk fails the run, never strands it `running`
-        _pipeline(store.root, name, set_name, spec, record, now, started, options, previous)
+        _pipeline(store.root, name, set_name, spec, record, now, started, options, previous, groups)
     except TransientError as exc:  # e.g. the API server is down: the policy retries
         record.update(status="failed", reason=exc.reason, error={"class": "transient", "message": str(exc)})
     except (SbschedError, RedactorSpecError) as exc:  # a spec the run cannot use: retrying will not help
@@ -108,7 +110,7 @@ def execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> 
         raise
     finally:
         end = clock.now()
-        record.pop("processGroups", None)   # killed when collection ended
+        record.pop("collectorProcesses", None)   # killed when collection ended
         record["endTime"] = end.isoformat()
         record["durationSeconds"] = round(options.monotonic() - started, 3)
         try:
@@ -152,7 +154,7 @@ def write_now(store: StateStore, *changes: StateChange, now: datetime, lock_time
 
 
 def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], record: dict[str, Any], now: datetime,
-              started: float, options: RunOptions, previous: str | None) -> None:
+              started: float, options: RunOptions, previous: str | None, groups: ProcessGroups) -> None:
     """collect → redact → analyze → metadata → archive → deliver; fills the record's bundle, redaction,
     analysis, upload, status and reason. Every spec is loaded before anything is collected, so a bad one
     fails the run at once."""
@@ -181,7 +183,7 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
     budget = Budget(limit) if limit else None
     try:
         output = Output(ensure_dir(staging))
-        with ProcessGroups(functools.partial(_record_groups, root, record)) as groups:  # none outlives collection
+        with groups:   # closed when collection ends: no collector's process outlives it
             outcomes, timed_out = run_collectors(
                 specs, registry, output, deadline=started + spec["policy"]["timeoutSeconds"],
                 cluster=collect["cluster"], started=now, max_workers=options.max_workers, monotonic=options.monotonic,
@@ -217,15 +219,15 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
         record["error"]["class"] = "permanent"
 
 
-def _record_groups(root: Path, record: dict[str, Any], groups: list[Group]) -> None:
-    """The running record lists its collectors' live process groups: if this process is killed -9,
+def _record_groups(root: Path, record: dict[str, Any], processes: dict[str, Any]) -> None:
+    """The running record says how to find its collectors' processes: if this process is killed -9,
     recovery kills them from there. Called from collector threads, one at a time, while the main thread
-    waits for collection; a write that fails leaves the groups to `ProcessGroups.close` alone."""
-    record["processGroups"] = [group.to_json() for group in groups]
+    waits for collection; a write that fails leaves them to `ProcessGroups.close` alone."""
+    record["collectorProcesses"] = processes
     try:
         executions.write(root, record)
     except OSError as exc:
-        log.warning("%s: cannot record its collectors' process groups: %s", record["id"], exc.strerror or exc)
+        log.warning("%s: cannot record its collectors' processes: %s", record["id"], exc.strerror or exc)
 
 
 def _settle(record: dict[str, Any], spec: Mapping[str, Any], timed_out: bool, options: RunOptions,

@@ -89,7 +89,7 @@ def _assert_nothing_left(state_dir: Path, pgid: int) -> dict:
     wait_until(lambda: not _group_alive(pgid), timeout=10, what=f"the collector's process group {pgid} to die")
     [record] = _records(state_dir)
     assert (record["status"], record["reason"]) == ("failed", "interrupted")
-    assert "processGroups" not in record
+    assert "collectorProcesses" not in record
     state = json.loads((state_dir / "state.json").read_text())
     assert state["schedules"]["hang"]["status"]["active"] == []
     assert list(state_dir.glob("bundles/*/.staging-*")) == []
@@ -112,8 +112,9 @@ def _clean_up(proc: subprocess.Popen, pgid: int | None) -> None:
 def _recorded_group(state_dir: Path) -> int | None:
     """The pgid the running record lists for its collector."""
     for record in _records(state_dir):
-        if record.get("status") == "running" and record.get("processGroups"):
-            return int(record["processGroups"][0]["pgid"])
+        groups = (record.get("collectorProcesses") or {}).get("groups") if record.get("status") == "running" else None
+        if groups:
+            return int(groups[0]["pgid"])
     return None
 
 

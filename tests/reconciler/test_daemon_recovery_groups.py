@@ -1,5 +1,5 @@
 """Issue 16: after kill -9 of the daemon or of `sbsched run`, the collectors' process groups lived on
-(PPID 1). Their running record lists them (`processGroups`); recovery kills those still alive on this
+(PPID 1). Their running record lists them (`collectorProcesses`); recovery kills those still alive on this
 host, drops the list from the record, and never signals a group recorded on another host."""
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ def _running(run_id: str, pid: int, host: str, group: subprocess.Popen) -> dict:
     return {"id": run_id, "schedule": "h", "set": "d", "trigger": "schedule",
             "scheduledTime": "2026-06-01T11:00:00+00:00", "startTime": "2026-06-01T11:00:00.250000+00:00",
             "status": "running", "reason": None, "attempt": 1, "runner": {"pid": pid, "host": host},
-            "processGroups": [Group(group.pid, int(stat[19]), boot_id()).to_json()]}
+            "collectorProcesses": {"bootId": boot_id(), "cookie": "",
+                                   "groups": [Group(group.pid, int(stat[19])).to_json()]}}
 
 
 def test_recovery_kills_the_groups_a_dead_run_recorded_on_this_host_only(tmp_path):
@@ -39,7 +40,7 @@ def test_recovery_kills_the_groups_a_dead_run_recorded_on_this_host_only(tmp_pat
         for record in (ours, elsewhere):
             settled = [r for r in executions.history(store.root) if r["id"] == record["id"]][0]
             assert (settled["status"], settled["reason"]) == ("failed", "interrupted")
-            assert "processGroups" not in settled
+            assert "collectorProcesses" not in settled
     finally:
         for proc in procs:
             if _alive(proc.pid):

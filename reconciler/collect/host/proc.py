@@ -37,9 +37,9 @@ def find(name: str, ctx: CollectContext) -> str:
 
 def run(argv: Sequence[str], deadline: Deadline, *, groups: ProcessGroups, stdout: IO[bytes], stderr: IO[bytes],
         env: Mapping[str, str] | None = None, cwd: str | None = None) -> Exit:
-    """Run `argv` to its end or the deadline; its group is registered with the run's `groups` meanwhile."""
-    child = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, env=env,
-                             cwd=cwd, start_new_session=True)
+    """Run `argv` to its end or the deadline, registered with the run's `groups` meanwhile."""
+    child = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
+                             env=groups.environ(env), cwd=cwd, start_new_session=True)
     try:
         groups.started(child.pid)
         timed_out = _wait_for_exit(child.pid, deadline)

@@ -1,6 +1,7 @@
-"""Process groups of a run's collectors (collect/groups.py), on real processes: a run kills what its
-collectors left when collection ends, and recovery kills what a killed run recorded, never a group
-whose id now belongs to someone else (another start time, another boot)."""
+"""A run's collector processes (collect/groups.py), on real processes: a run kills what its collectors
+left when collection ends, and recovery kills what a killed run recorded (its groups, and whatever
+carries its cookie), never a group whose id now belongs to someone else (another start time, another
+boot)."""
 from __future__ import annotations
 
 import os
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.collect.groups import Group, ProcessGroups, boot_id, kill_recorded
+from reconciler.collect.groups import COOKIE_ENV, Group, ProcessGroups, boot_id, kill_recorded
 
 from ...conftest import wait_until
 
@@ -27,10 +28,14 @@ def _alive(pgid: int) -> bool:
                for p in os.listdir("/proc") if p.isdigit())
 
 
-def _entry(pid: int, *, ticks_off: int = 0, boot: str | None = None) -> dict:
-    stat = _stat(pid)
-    assert stat is not None
-    return Group(pid, int(stat[19]) + ticks_off, boot_id() if boot is None else boot).to_json()
+def _entry(*pids: int, ticks_off: int = 0, boot: str | None = None, cookie: str = "") -> dict:
+    """A record's `collectorProcesses` for these group leaders."""
+    groups = []
+    for pid in pids:
+        stat = _stat(pid)
+        assert stat is not None
+        groups.append(Group(pid, int(stat[19]) + ticks_off).to_json())
+    return {"bootId": boot_id() if boot is None else boot, "cookie": cookie, "groups": groups}
 
 
 @pytest.fixture
@@ -39,9 +44,9 @@ def group():
     Whatever is left is killed by id at the end."""
     started: list[subprocess.Popen] = []
 
-    def start() -> subprocess.Popen:
+    def start(env: dict | None = None) -> subprocess.Popen:
         proc = subprocess.Popen(["sh", "-c", "sleep 295.5 & read line"], stdin=subprocess.PIPE,
-                                start_new_session=True)
+                                start_new_session=True, env=env)
         started.append(proc)
         wait_until(lambda: sum(1 for p in os.listdir("/proc") if p.isdigit() and (s := _stat(int(p)))
                                and int(s[2]) == proc.pid) == 2, what="the group's two processes")
@@ -57,14 +62,14 @@ def group():
 
 def test_recovery_kills_a_recorded_group_whose_leader_still_has_its_start_time(group):
     proc = group()
-    assert kill_recorded([_entry(proc.pid)]) == [proc.pid]
+    assert kill_recorded(_entry(proc.pid)) == [proc.pid]
     wait_until(lambda: not _alive(proc.pid), what="the group to die")
 
 
 def test_a_reused_pid_or_another_boot_is_never_killed(group):
     proc = group()
-    assert kill_recorded([_entry(proc.pid, ticks_off=1)]) == []
-    assert kill_recorded([_entry(proc.pid, boot="another-boot")]) == []
+    assert kill_recorded(_entry(proc.pid, ticks_off=1)) == []
+    assert kill_recorded(_entry(proc.pid, boot="another-boot")) == []
     assert _alive(proc.pid)
 
 
@@ -74,20 +79,30 @@ def test_the_members_of_a_group_whose_leader_exited_are_killed(group):
     proc.stdin.close()
     proc.wait()          # the leader is gone and reaped; its background sleep keeps the group
     assert _alive(proc.pid)
-    assert kill_recorded([entry]) == [proc.pid]
+    assert kill_recorded(entry) == [proc.pid]
     wait_until(lambda: not _alive(proc.pid), what="the group to die")
 
 
-def test_entries_that_are_not_groups_are_ignored():
+def test_a_child_forked_before_its_group_reached_the_record_is_found_by_the_runs_cookie(group):
+    runs = ProcessGroups()
+    unrecorded, other = group(runs.environ(None)), group(ProcessGroups().environ(None))
+    assert kill_recorded({"bootId": boot_id(), "cookie": runs.cookie, "groups": []}) == [unrecorded.pid]
+    wait_until(lambda: not _alive(unrecorded.pid), what="the cookie's carriers to die")
+    assert _alive(other.pid)   # another run's cookie
+
+
+def test_entries_that_are_not_a_runs_processes_are_ignored():
     assert kill_recorded(None) == []
-    assert kill_recorded([{"pgid": "1"}, {"pgid": 1, "startTicks": 0, "bootId": boot_id()}, "x",
-                          {"pgid": True, "startTicks": 1, "bootId": ""}]) == []
+    assert kill_recorded({"bootId": boot_id(), "cookie": "", "groups": [{"pgid": "1"}, "x",
+                          {"pgid": 1, "startTicks": 0}, {"pgid": True, "startTicks": 1}]}) == []
+    assert kill_recorded({"bootId": boot_id(), "cookie": "short", "groups": None}) == []
 
 
 def test_a_run_lists_its_groups_while_collecting_and_kills_them_when_collection_ends(group):
     seen: list[list[int]] = []
     first, second = group(), group()
-    with ProcessGroups(lambda groups: seen.append([g.pgid for g in groups])) as groups:
+    with ProcessGroups(lambda entry: seen.append([g["pgid"] for g in entry["groups"]])) as groups:
+        assert groups.environ({"A": "1"}) == {"A": "1", COOKIE_ENV: groups.cookie}
         groups.started(first.pid)
         groups.started(second.pid)
         groups.ended(first.pid)
