@@ -26,6 +26,7 @@ from typing import Callable
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # `python stress/run.py` from the repo
 
 from stress import concurrent_apply, disk_full, fuzz, hostile, kill9, upload_flap  # noqa: E402
+from stress import orphans, sigterm_run  # noqa: E402
 from stress.common import ROOT, WORKDIRS, Result  # noqa: E402
 
 BUDGET_S = 600
@@ -86,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         ("upload endpoint flapping", lambda: upload_flap.run(seed)),
         ("hostile manifests", lambda: hostile.run()),
         ("fuzz (hypothesis)", lambda: fuzz.run(seed, total=10_000)),
+        ("sigterm-run", lambda: sigterm_run.run(rng, trials=48)),
+        ("orphans", lambda: orphans.run(rng, trials=24)),
     ]
     info = machine()
     print(f"make stress: seed {seed}, {info['nproc']} CPU ({info['cpu']}), Python {info['python']}, "
