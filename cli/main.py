@@ -518,6 +518,9 @@ def main(argv: list[str] | None = None) -> None:
 def run(argv: list[str] | None = None) -> int:
     from reconciler.errors import SbschedError
 
+    from . import interrupts_raise
+
+    interrupts_raise(True)   # from here on a Ctrl-C reaches the boundary below (see cli/__init__.py)
     _Globals.argv = list(argv) if argv is not None else sys.argv[1:]
     try:
         result = app(args=argv, prog_name="sbsched", standalone_mode=False)

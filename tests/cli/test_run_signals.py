@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -190,3 +191,14 @@ def test_kill_9_of_the_daemon_mid_collection_leaves_a_group_that_the_next_daemon
             assert run_sbsched("daemon", "stop", "--grace", "5", env=env).code == 0
     finally:
         _clean_up(daemon, pgid)
+
+
+def test_ctrl_c_while_the_cli_is_still_importing_ends_it_quietly(tmp_path):
+    """Found by `make stress` (sigterm-run): a SIGINT in the first ~0.2 s of any command, while typer and
+    click import, printed a KeyboardInterrupt traceback. The signal is sent by the process itself right
+    after the `cli` package is imported, as a Ctrl-C arriving during the imports would be."""
+    code = ("import os, signal, sys; sys.argv = ['sbsched', '--help']; import cli; "
+            "os.kill(os.getpid(), signal.SIGINT); from cli.main import main; main()")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode == -signal.SIGINT   # the shell shows 130
+    assert proc.stderr == ""
