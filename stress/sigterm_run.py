@@ -89,9 +89,7 @@ def run(rng: random.Random, *, trials: int = 48) -> Result:
     wrong_exits = 0
     left_behind: dict[str, set[object]] = {"records running": set(), "active ids": set(), "staging dirs": set(),
                                            "surviving processes": set()}
-    landed = {"cancelled (128+signal)": 0, "killed by the signal (run not begun or over)": 0,
-              "exited before the signal": 0}
-    outcomes: dict[str, int] = {}
+    landed: dict[str, dict[str, int]] = {}   # how the process ended -> its record's status/reason -> trials
     to_exit: list[float] = []
     for trial in range(trials):
         name = "hang" if trial % 2 == 0 else "quick"
@@ -122,25 +120,26 @@ def run(rng: random.Random, *, trials: int = 48) -> Result:
         code = proc.returncode
         record = _record_of(state_dir, proc.pid)
         if sent is None:
-            landed["exited before the signal"] += 1
+            ending = "exited before the signal"
         elif code == 128 + sig:
-            landed["cancelled (128+signal)"] += 1
+            ending = "cancelled (128+signal)"
             to_exit.append(time.monotonic() - sent)
         elif code == -sig and (record is None or record.get("status") != "running"):
-            landed["killed by the signal (run not begun or over)"] += 1
+            ending = "killed by the signal (run not begun, or over)"
         elif record_before is not None and record_before.get("status") not in ("running", None):
-            landed["exited before the signal"] += 1   # the signal met an interpreter on its way out
+            ending = "exited before the signal"   # the signal met an interpreter on its way out
         else:
+            ending = f"wrong exit {code}"
             wrong_exits += 1
             result.fail(f"trial {trial} ({name}, {sig.name}): exit {code}, record "
                         f"{(record or {}).get('status')}/{(record or {}).get('reason')}: {err.strip()[-200:]}")
+        outcome = f"{record.get('status')}/{record.get('reason')}" if record is not None else "no record"
+        landed.setdefault(ending, {}).setdefault(outcome, 0)
+        landed[ending][outcome] += 1
         if "Traceback" in err:
             result.fail(f"trial {trial} ({name}, {sig.name}): a traceback on stderr")
-        if record is not None:
-            key = f"{record.get('status')}/{record.get('reason')}"
-            outcomes[key] = outcomes.get(key, 0) + 1
-            if "collectorProcesses" in record and record.get("status") != "running":
-                result.fail(f"trial {trial}: a final record still lists collectorProcesses")
+        if record is not None and "collectorProcesses" in record and record.get("status") != "running":
+            result.fail(f"trial {trial}: a final record still lists collectorProcesses")
         left = debris(state_dir)
         alive = survivors(marker)
         for key, found in (("records running", left["running"]), ("active ids", left["active"]),
@@ -158,7 +157,7 @@ def run(rng: random.Random, *, trials: int = 48) -> Result:
         result.fail(f"the collectors' unredacted output is in {len(leaked)} file(s): {leaked[:3]}")
     result.details.update({"wrong exits": wrong_exits, **{k: len(v) for k, v in left_behind.items()}},
                           **{"unredacted files": len(leaked), "quick run seconds": round(quick_s, 2),
-                                     "where the signal landed": landed, "records": outcomes})
+                                     "endings (and the records they left)": landed})
     if to_exit:
         result.details["signal to exit seconds"] = {"p50": round(statistics.median(to_exit), 2),
                                                     "max": round(max(to_exit), 2)}
