@@ -512,7 +512,11 @@ def _command_line() -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run, map every failure to an exit code, never show a traceback unasked."""
-    sys.exit(run(argv))
+    code = run(argv)
+    from . import interrupts_raise
+
+    interrupts_raise(False)   # past the boundary, a Ctrl-C while the interpreter exits ends it quietly
+    sys.exit(code)
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -520,7 +524,7 @@ def run(argv: list[str] | None = None) -> int:
 
     from . import interrupts_raise
 
-    interrupts_raise(True)   # from here on a Ctrl-C reaches the boundary below (see cli/__init__.py)
+    interrupts_raise(True)   # from here on a Ctrl-C reaches the boundary below (cli/__init__.py)
     _Globals.argv = list(argv) if argv is not None else sys.argv[1:]
     try:
         result = app(args=argv, prog_name="sbsched", standalone_mode=False)

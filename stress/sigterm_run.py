@@ -8,10 +8,13 @@ installed, in collection, redaction, the archive, delivery, or after the run end
 drawn from the three.
 
 After each trial: the exit status must be 128+signal (or death by the signal itself, only when the run
-had not begun or had ended: the handlers are installed around the run alone), no record may stay
-`running`, no id in `active`, no `.staging-*` dir, and no process of the trial alive 5 s after its exit
-(found by a marker in their environment, not by what sbsched recorded). Figures: signal-to-exit seconds,
-the records' final status/reason, and where the signals landed.
+had not begun or had ended: the handlers are installed around the run alone), no traceback on stderr,
+no record may stay `running`, no id in `active`, no `.staging-*` dir, and no process of the trial alive
+5 s after its exit (found by a marker in their environment, not by what sbsched recorded). A SIGINT in
+the first few tens of milliseconds meets the Python interpreter itself still starting (no sbsched code
+has run): Python prints "Fatal Python error: init_..." and a traceback and exits 1; that is counted
+apart, not as a failure. Figures: signal-to-exit seconds, and how each process ended with the record it
+left.
 """
 from __future__ import annotations
 
@@ -86,7 +89,7 @@ def run(rng: random.Random, *, trials: int = 48) -> Result:
         result.fail(f"apply: exit {applied.returncode}: {applied.stderr.strip()[:300]}")
         return result
     quick_s = _calibrate(state_dir, base_env)
-    wrong_exits = 0
+    wrong_exits = interpreter_start = 0
     left_behind: dict[str, set[object]] = {"records running": set(), "active ids": set(), "staging dirs": set(),
                                            "surviving processes": set()}
     landed: dict[str, dict[str, int]] = {}   # how the process ended -> its record's status/reason -> trials
@@ -128,6 +131,8 @@ def run(rng: random.Random, *, trials: int = 48) -> Result:
             ending = "killed by the signal (run not begun, or over)"
         elif record_before is not None and record_before.get("status") not in ("running", None):
             ending = "exited before the signal"   # the signal met an interpreter on its way out
+        elif code == 1 and record is None and "Fatal Python error: init_" in err:
+            ending = "killed by the signal (run not begun, or over)"   # Python's own start-up failure
         else:
             ending = f"wrong exit {code}"
             wrong_exits += 1
@@ -136,7 +141,9 @@ def run(rng: random.Random, *, trials: int = 48) -> Result:
         outcome = f"{record.get('status')}/{record.get('reason')}" if record is not None else "no record"
         landed.setdefault(ending, {}).setdefault(outcome, 0)
         landed[ending][outcome] += 1
-        if "Traceback" in err:
+        if "Fatal Python error: init_" in err:   # the interpreter was still starting: no sbsched code ran yet
+            interpreter_start += 1
+        elif "Traceback" in err:
             result.fail(f"trial {trial} ({name}, {sig.name}): a traceback on stderr")
         if record is not None and "collectorProcesses" in record and record.get("status") != "running":
             result.fail(f"trial {trial}: a final record still lists collectorProcesses")
@@ -155,7 +162,8 @@ def run(rng: random.Random, *, trials: int = 48) -> Result:
     leaked = secret_files(state_dir, SECRET)
     if leaked:
         result.fail(f"the collectors' unredacted output is in {len(leaked)} file(s): {leaked[:3]}")
-    result.details.update({"wrong exits": wrong_exits, **{k: len(v) for k, v in left_behind.items()}},
+    result.details.update({"wrong exits": wrong_exits, **{k: len(v) for k, v in left_behind.items()},
+                           "signals while the interpreter started": interpreter_start},
                           **{"unredacted files": len(leaked), "quick run seconds": round(quick_s, 2),
                                      "endings (and the records they left)": landed})
     if to_exit:
