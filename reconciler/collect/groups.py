@@ -124,7 +124,7 @@ def kill_recorded(entry: object) -> list[int]:
             for pid in carriers:
                 stat = _stat(pid)
                 _kill(pid)
-                if stat is not None:
+                if stat is not None and stat[0] > 1:   # its group: led by the run's tree, like itself
                     _killpg(stat[0])
                     killed.add(stat[0])
             if not carriers:
