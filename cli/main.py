@@ -525,7 +525,11 @@ def _command_line() -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run, map every failure to an exit code, never show a traceback unasked."""
-    sys.exit(run(argv))
+    code = run(argv)
+    from . import interrupts_raise
+
+    interrupts_raise(False)   # past the boundary, a Ctrl-C while the interpreter exits ends it quietly
+    sys.exit(code)
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -551,6 +555,9 @@ class _StderrLines(logging.Handler):
 def _run(argv: list[str] | None) -> int:
     from reconciler.errors import SbschedError
 
+    from . import interrupts_raise
+
+    interrupts_raise(True)   # from here on a Ctrl-C reaches the boundary below (cli/__init__.py)
     _Globals.argv = list(argv) if argv is not None else sys.argv[1:]
     try:
         result = app(args=argv, prog_name="sbsched", standalone_mode=False)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from . import engine, executions
 from .bundle import bundle_name
 from .clock import Clock
+from .collect.groups import kill_recorded
 from .collect.runner import Registry
 from .errors import StateError, UnsafePath
 from .executor import RunOptions, execute, write_now
@@ -402,10 +403,10 @@ class Daemon:
                 live.add(record["id"])
                 continue  # a manual `sbsched run` in progress
             now = self.clock.now()
+            _remove_debris(self.store.root, record, live=live_names)
             record.update(status="failed", reason="interrupted", endTime=now.isoformat(),
                           error={"class": "transient", "message": "the process running it died"})
             executions.write(self.store.root, record)
-            _remove_debris(self.store.root, record, live=live_names)
             dead.append(record)
             log.warning("%s: marked failed (interrupted): its process is gone", record["id"],
                         extra=run_fields(record["schedule"], record["id"], status="failed", reason="interrupted"))
@@ -474,9 +475,17 @@ def _bundle_base(record: Mapping[str, Any]) -> str | None:
         return None
 
 
-def _remove_debris(root: Path, record: Mapping[str, Any], *, live: set[tuple[Any, str | None]]) -> None:
-    """A killed run's staging dir (its collectors' output before redaction) and partial archive: nothing
-    else removes them. Found by the bundle name its start time gave them; a live run's are left alone."""
+def _remove_debris(root: Path, record: dict[str, Any], *, live: set[tuple[Any, str | None]]) -> None:
+    """A killed run's collector processes still alive on this host (their record entry is taken out of
+    the record), then its staging dir (their output before redaction) and partial archive: nothing else
+    removes them. The files are found by the bundle name its start time gave them; a live run's are left
+    alone."""
+    processes = record.pop("collectorProcesses", None)
+    if (record.get("runner") or {}).get("host") == socket.gethostname():
+        killed = kill_recorded(processes)
+        if killed:
+            log.warning("%s: killed %d process group(s) its collectors left running (%s)", record.get("id"),
+                        len(killed), ", ".join(map(str, killed)))
     schedule, base = str(record.get("schedule") or ""), _bundle_base(record)
     if base is None or not schedule or "/" in schedule or schedule.startswith(".") or (schedule, base) in live:
         return

@@ -11,6 +11,8 @@ upload has what is left (at least that share, less the time redaction and the ar
 """
 from __future__ import annotations
 
+import functools
+import logging
 import os
 import shutil
 import socket
@@ -25,6 +27,7 @@ from . import bundle, executions
 from .clock import Clock
 from .collect import Budget, CollectorSpec, Output
 from .collect import spec as collect_spec
+from .collect.groups import ProcessGroups
 from .collect.runner import Outcome, Registry, run_collectors, runnable_specs
 from .engine import slot_id
 from .errors import SbschedError, TransientError
@@ -38,6 +41,8 @@ if TYPE_CHECKING:
     from .redact import Redactor
 
 DELIVERY_SHARE = 0.2   # of policy.timeoutSeconds, kept from collection for the upload of what was collected
+
+log = logging.getLogger("sbsched.executor")
 
 
 @dataclass
@@ -90,13 +95,15 @@ def execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> 
         return record
     record["startTime"] = now.isoformat()
     record["runner"] = {"pid": os.getpid(), "host": socket.gethostname()}
+    groups = ProcessGroups(functools.partial(_record_groups, store.root, record))
+    record["collectorProcesses"] = groups.to_json()   # its cookie, before any child can carry it
     _write_first(store.root, record, options)
     run_id = record["id"]
     from .redact import RedactorSpecError
 
     try:
         sink(lambda s: mark_started(s, name, run_id))  # inside: a full disk fails the run, never strands it `running`
-        _pipeline(store.root, name, set_name, spec, record, now, started, options, previous)
+        _pipeline(store.root, name, set_name, spec, record, now, started, options, previous, groups)
     except TransientError as exc:  # e.g. the API server is down: the policy retries
         record.update(status="failed", reason=exc.reason, error={"class": "transient", "message": str(exc)})
     except (SbschedError, RedactorSpecError) as exc:  # a spec the run cannot use: retrying will not help
@@ -111,6 +118,7 @@ def execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> 
         raise
     finally:
         end = clock.now()
+        record.pop("collectorProcesses", None)   # killed when collection ended
         record["endTime"] = end.isoformat()
         record["durationSeconds"] = round(options.monotonic() - started, 3)
         try:
@@ -162,7 +170,7 @@ def write_now(store: StateStore, *changes: StateChange, now: datetime, lock_time
 
 
 def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], record: dict[str, Any], now: datetime,
-              started: float, options: RunOptions, previous: str | None) -> None:
+              started: float, options: RunOptions, previous: str | None, groups: ProcessGroups) -> None:
     """collect → redact → analyze → metadata → archive → deliver; fills the record's bundle, redaction,
     analysis, upload, status and reason. Every spec is loaded before anything is collected, so a bad one
     fails the run at once."""
@@ -195,10 +203,11 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
     run_deadline = time.monotonic() + started + timeout - options.monotonic()   # in time.monotonic()'s terms
     try:
         output = Output(new_private_dir(staging))
-        outcomes, timed_out = run_collectors(
-            specs, registry, output, deadline=started + _collection_seconds(spec), cluster=collect["cluster"],
-            started=now, max_workers=options.max_workers, monotonic=options.monotonic, cancel=options.cancel,
-            kube=kube, budget=budget, env=child_env)
+        with groups:   # closed when collection ends: no collector's process outlives it
+            outcomes, timed_out = run_collectors(
+                specs, registry, output, deadline=started + _collection_seconds(spec), cluster=collect["cluster"],
+                started=now, max_workers=options.max_workers, monotonic=options.monotonic, cancel=options.cancel,
+                kube=kube, budget=budget, env=child_env, groups=groups)
         if budget is not None:
             budget.measure(staging)
         redaction_start = options.monotonic()
@@ -244,6 +253,17 @@ def _credential_guard(spec: Mapping[str, Any]) -> tuple[dict[str, str], Redactor
     child_env = {key: value for key, value in os.environ.items() if key not in named}
     values = resolvable_values(references, os.environ)
     return child_env, literal_redactor("credentials", values, shortest=SHORTEST_MASKED)
+
+
+def _record_groups(root: Path, record: dict[str, Any], processes: dict[str, Any]) -> None:
+    """The running record says how to find its collectors' processes: if this process is killed -9,
+    recovery kills them from there. Called from collector threads, one at a time, while the main thread
+    waits for collection; a write that fails leaves them to `ProcessGroups.close` alone."""
+    record["collectorProcesses"] = processes
+    try:
+        executions.write(root, record)
+    except OSError as exc:
+        log.warning("%s: cannot record its collectors' processes: %s", record["id"], exc.strerror or exc)
 
 
 def _settle(record: dict[str, Any], spec: Mapping[str, Any], timed_out: bool, options: RunOptions,

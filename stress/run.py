@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # `python stre
 
 from stress import (cancel_backoff, concurrent_apply, concurrent_manual_runs, disk_full, fuzz,  # noqa: E402
                     hostile, hostile_files, hostile_inputs, kill9, lock_removal, lost_reload, redirects,
-                    upload_flap)
+                    orphans, sigterm_run, upload_flap)
 from stress.common import ROOT, WORKDIRS, Result  # noqa: E402
 
 BUDGET_S = 600
@@ -95,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         ("hostile redirects", lambda: redirects.run()),
         ("hostile inputs and credentials", lambda: hostile_inputs.run(rng)),
         ("fuzz (hypothesis)", lambda: fuzz.run(seed, total=10_000)),
+        ("sigterm-run", lambda: sigterm_run.run(rng, trials=48)),
+        ("orphans", lambda: orphans.run(rng, trials=24)),
     ]
     info = machine()
     print(f"make stress: seed {seed}, {info['nproc']} CPU ({info['cpu']}), Python {info['python']}, "

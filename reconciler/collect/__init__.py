@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any, Callable, Mapping
 
-from ..paths import FILE_MODE, ensure_dir
+from ..paths import DIR_MODE, FILE_MODE, ensure_dir
+from .groups import ProcessGroups
 
 if TYPE_CHECKING:
     from .kube.client import Kube
@@ -192,6 +193,7 @@ class CollectContext:
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     kube: Kube | None = None                         # the run's API connection; None: no cluster access
     warnings: list[str] = field(default_factory=list)  # what it could not collect yet went on without (RBAC)
+    groups: ProcessGroups = field(default_factory=ProcessGroups)  # the run's: children register here (host/proc)
 
     def cluster(self) -> Kube:
         """The API connection, for in-cluster collectors."""

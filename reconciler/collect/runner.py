@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from . import Budget, CollectContext, Collector, CollectorSpec, GuardedOutput, Output, Skipped
+from .groups import ProcessGroups
 
 if TYPE_CHECKING:
     from .kube.client import Kube
@@ -66,11 +67,13 @@ def run_collectors(specs: Sequence[CollectorSpec], registry: Registry, output: O
                    deadline: float, cluster: bool, started: datetime, max_workers: int = 4,
                    monotonic: Callable[[], float] = time.monotonic,
                    cancel: threading.Event | None = None, kube: Kube | None = None,
-                   budget: Budget | None = None, env: Mapping[str, str] | None = None) -> tuple[list[Outcome], bool]:
+                   budget: Budget | None = None, env: Mapping[str, str] | None = None,
+                   groups: ProcessGroups | None = None) -> tuple[list[Outcome], bool]:
     """(outcomes in spec order, timed_out). `deadline` is on `monotonic`'s clock; `started` stamps the
     collector-errors/ records; `kube` is the run's API connection, for in-cluster collectors; `budget`
     (limits.maxBundleSizeBytes) stops the collection once the staged bytes reach it; `env` is what
-    collectors and their child processes get as the environment (None: this process's)."""
+    collectors and their child processes get as the environment (None: this process's); `groups`
+    registers the collectors' child processes (the caller closes it)."""
     outcomes: list[Outcome | None] = [None] * len(specs)
     runnable: list[int] = []
     for index, spec in enumerate(specs):
@@ -80,7 +83,7 @@ def run_collectors(specs: Sequence[CollectorSpec], registry: Registry, output: O
         else:
             runnable.append(index)
     pool = _Pool(specs, registry, output, outcomes, deadline, max_workers, monotonic, cancel or threading.Event(),
-                 kube, budget, env)
+                 kube, budget, env, groups or ProcessGroups())
     timed_out = pool.run(runnable)
     done = [o for o in outcomes if o is not None]
     for outcome in done:
@@ -109,9 +112,9 @@ class _Pool:
     def __init__(self, specs: Sequence[CollectorSpec], registry: Registry, output: Output,
                  outcomes: list[Outcome | None], deadline: float, workers: int,
                  monotonic: Callable[[], float], cancel: threading.Event, kube: Kube | None,
-                 budget: Budget | None = None, env: Mapping[str, str] | None = None) -> None:
+                 budget: Budget | None, env: Mapping[str, str] | None, groups: ProcessGroups) -> None:
         self.specs, self.registry, self.output, self.outcomes = specs, registry, output, outcomes
-        self.cancel, self.kube, self.budget, self.env = cancel, kube, budget, env
+        self.cancel, self.kube, self.budget, self.env, self.groups = cancel, kube, budget, env, groups
         self.deadline, self.workers, self.monotonic = deadline, workers, monotonic
         self.todo: queue.SimpleQueue[int] = queue.SimpleQueue()
         self.changed = threading.Condition()
@@ -161,7 +164,7 @@ class _Pool:
                 ctx = CollectContext(output=GuardedOutput(self.output.root, cancelled, self.budget), cancelled=cancelled,
                                      timeout=max(0.001, min(own, self.deadline - start)),
                                      kube=None if spec.host else self.kube,
-                                     env=dict(os.environ if self.env is None else self.env))
+                                     env=dict(os.environ if self.env is None else self.env), groups=self.groups)
                 self.running[index] = (start + ctx.timeout, ctx)
             status, reason = "succeeded", None
             collector = self.registry.find(spec)

@@ -33,7 +33,7 @@ def journald(spec: CollectorSpec, ctx: CollectContext) -> None:
     out_rel = bundle_path(HOST_JOURNALD_DIR, name + ".txt")
     err_rel = bundle_path(HOST_JOURNALD_DIR, name + "-stderr.txt")
     with ctx.output.open(out_rel) as out, ctx.output.open(err_rel) as err:
-        done = run_process(argv, Deadline(ctx, seconds), stdout=out, stderr=err, env=ctx.env)
+        done = run_process(argv, Deadline(ctx, seconds), groups=ctx.groups, stdout=out, stderr=err, env=ctx.env)
     stop_if_cancelled(ctx)
     stderr = stderr_text(ctx.output, err_rel)
     if done.timed_out:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import IO, Mapping, Sequence
 
 from .. import CollectContext, Skipped
+from ..groups import ProcessGroups
 from .limits import Deadline
 
 
@@ -34,22 +35,25 @@ def find(name: str, ctx: CollectContext) -> str:
     return found
 
 
-def run(argv: Sequence[str], deadline: Deadline, *, stdout: IO[bytes], stderr: IO[bytes],
+def run(argv: Sequence[str], deadline: Deadline, *, groups: ProcessGroups, stdout: IO[bytes], stderr: IO[bytes],
         env: Mapping[str, str] | None = None, cwd: str | None = None) -> Exit:
-    child = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, env=env,
-                             cwd=cwd, start_new_session=True)
+    """Run `argv` to its end or the deadline, registered with the run's `groups` meanwhile."""
+    child = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
+                             env=groups.environ(env), cwd=cwd, start_new_session=True)
     try:
+        groups.started(child.pid)
         timed_out = _wait_for_exit(child.pid, deadline)
     finally:
         _kill_group(child.pid)
         child.wait()
+        groups.ended(child.pid)
     return Exit(child.returncode, timed_out)
 
 
 def capture(argv: Sequence[str], ctx: CollectContext, deadline: Deadline) -> tuple[int, bytes, bytes]:
     """(exit status, stdout, stderr) of a tool whose output is small and parsed whole."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        done = run(argv, deadline, stdout=out, stderr=err, env=ctx.env)
+        done = run(argv, deadline, groups=ctx.groups, stdout=out, stderr=err, env=ctx.env)
         if done.timed_out:
             deadline.check(os.path.basename(argv[0]))
         out.seek(0)
