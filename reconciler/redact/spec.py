@@ -206,7 +206,8 @@ def _go_regex(source: str, where: str) -> tuple[re.Pattern[bytes], Rewrite]:
     parts: list[_Mask | int | None] = []
     for index in range(1, pattern.groups + 1):
         name = names.get(index)
-        parts.append(_Mask(index) if name == "mask" else None if name == "drop" else first[name] if name else index)
+        parts.append(_Mask(index) if name == "mask" else None if name == "drop"
+                     else first[name] if name else index)
 
     def rewrite(match: re.Match[bytes]) -> list[Edit]:
         text = b"".join(part.text(match) if isinstance(part, _Mask) else match.group(part) or b""

@@ -29,7 +29,7 @@ TOKEN = re.compile(rb"\*\*\*TOKEN_(?P<type>[A-Z]+)_(?P<hex>[0-9A-F]{6})(?:_(?P<n
 TOKEN_PREFIX = b"***TOKEN_"
 
 # The name (lower case) that found the value, in this order: the first that matches types it.
-_BY_NAME: tuple[tuple[str, re.Pattern[bytes]], ...] = tuple((kind, re.compile(pattern)) for kind, pattern in (
+_BY_NAME: tuple[tuple[str, re.Pattern[bytes]], ...] = tuple((kind, re.compile(p)) for kind, p in (
     ("APIKEY", rb"api[-_. ]?key|access[-_. ]?key"),
     ("PASSWORD", rb"passw|passphrase|pwd|pass(?![a-z])"),
     ("DATABASE", rb"database|(?<![a-z])db[-_. ]?(?:url|uri|host|conn|dsn)|dsn|connection[-_ ]?string"),
@@ -40,7 +40,7 @@ _BY_NAME: tuple[tuple[str, re.Pattern[bytes]], ...] = tuple((kind, re.compile(pa
     ("KEY", rb"key|cert"),
 ))
 # The value's shape, when its name says nothing.
-_BY_SHAPE: tuple[tuple[str, re.Pattern[bytes]], ...] = tuple((kind, re.compile(pattern)) for kind, pattern in (
+_BY_SHAPE: tuple[tuple[str, re.Pattern[bytes]], ...] = tuple((kind, re.compile(p)) for kind, p in (
     ("APIKEY", rb"(?:AKIA|ASIA)[A-Z0-9]{16}"),
     ("TOKEN", rb"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]*|(?:gh[pousr]_|github_pat_|glpat-|xox[abposr]-)[\w-]+"),
     ("EMAIL", rb"[\w.%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"),
