@@ -5,7 +5,8 @@ its rules are tested as tables. `apply_retention` at the bottom is the thin shel
 schedule's records and bundle files, plans, and deletes.
 
 The rules, per schedule (`retention: {keepLast, keepFailed, maxAgeDays}`):
-- A run is its execution record and its bundle; they are kept or removed together.
+- A run is its execution record, its bundle and its token map (redaction_maps.py, when it has one);
+  they are kept or removed together.
 - "Newest" is by start time (then slot), never by id.
 - `keepLast`: the newest N finished runs are kept, whatever their outcome.
 - `keepFailed`: besides those, the newest M failed runs (counted over all runs, those inside `keepLast`
