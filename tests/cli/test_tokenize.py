@@ -112,6 +112,8 @@ def test_run_scope_draws_a_new_salt_each_run_and_schedule_scope_keeps_one(cli, w
     salt = state_dir / "redaction-salts" / "per-schedule"
     assert stat.S_IMODE(salt.stat().st_mode) == 0o600 and re.fullmatch(r"[0-9a-f]{64}\n", salt.read_text())
     assert [p.name for p in salt.parent.iterdir()] == ["per-schedule"]
+    strict = cli("--strict-permissions", "list")
+    assert strict.code == 0 and strict.err == "", strict.err    # salts are in the state layout too
     salt.write_text("not a salt\n")
     failed = cli("run", "per-schedule", "-o", "json")
     assert failed.code == 1 and "is not a salt" in json.loads(failed.out)["error"]["message"]
