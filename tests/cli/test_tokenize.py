@@ -199,3 +199,25 @@ def test_create_and_modify_set_redaction_with_redact_no_redact_and_tokenize(cli,
     before = path.read_bytes()
     both = cli("modify", "base", "--no-redact", "--tokenize", "-f", str(path))
     assert both.code == 2 and "--tokenize" in both.err and path.read_bytes() == before
+
+
+def test_a_tokenizing_run_keeps_its_own_credentials_hidden_and_out_of_the_map(cli, write_manifest, sink,
+                                                                               monkeypatch, state_dir):
+    hook_key = "hook-4e1d0b77a2c9f3"
+    monkeypatch.setenv("HOOK_KEY", hook_key)
+    leaky = (f'[{{run: {{collectorName: leak, command: sh, args: ["-c", "echo password={hook_key}; '
+             f'echo DB_PASSWORD={PASSWORD}"]}}}}]')
+    body = f"""          - name: tok
+            cron: "@daily"
+            redact: {{tokenize: true}}
+            collect: {{hostCollectors: {leaky}}}
+            notify:
+              - {{webhook: {sink.url}/hook, on: [success], headers: {{X-Hook-Key: {{env: HOOK_KEY}}}}}}
+"""
+    assert cli("apply", "-f", str(manifest(write_manifest, body))).code == 0
+    record = run(cli, "tok")
+    leak = files_of(Path(record["bundle"]["path"]))["host-collectors/run-host/leak.txt"]
+    assert leak.startswith(b"password=***HIDDEN***\nDB_PASSWORD=***TOKEN_PASSWORD_")
+    stored = Path(record["redaction"]["tokens"]["map"]).read_text()
+    assert hook_key not in stored and PASSWORD in stored
+    assert sink.wait_for(1)[0].headers["X-Hook-Key"] == hook_key
