@@ -149,11 +149,13 @@ def create(name: str, *, cron: str, timezone: str | None, namespaces: list[str] 
 
 
 def modify(name: str, *, cron: str | None, timezone: str | None, namespaces: list[str] | None,
-           specs: list[str] | None, upload: str | None, options: EditOptions, redaction: str | None = None) -> int:
+           specs: list[str] | None, upload: str | None, options: EditOptions,
+           redaction: str | None = None) -> int:
     from reconciler import manifest_edit
 
     changes = manifest_edit.Changes(cron=cron, timezone=timezone, namespaces=namespaces,
-                                    specs=spec_paths(options.manifest, specs), upload=upload, redaction=redaction)
+                                    specs=spec_paths(options.manifest, specs), upload=upload,
+                                    redaction=redaction)
 
     def change(doc: Document, path: str) -> str:
         manifest_edit.modify(doc, name, changes, source=path)

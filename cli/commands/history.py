@@ -20,7 +20,8 @@ def history(name: str | None, *, state_dir: str | None, limit: int, output: str,
     if name is not None and name not in state_store.read()["schedules"]:
         one = executions.find(state_store.root, name)   # `history ID`: that execution, in full
         if one is not None:
-            render.out(render.document({"items": [one]}, output) if output != "table" else render.execution_text(one))
+            shown = render.execution_text(one) if output == "table" else render.document({"items": [one]}, output)
+            render.out(shown)
             return 0
         if not executions.history(state_store.root, name, limit=1):
             from reconciler.inventory import find
