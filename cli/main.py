@@ -247,17 +247,30 @@ class RunStatus(str, enum.Enum):
 
 
 @app.command()
-def history(name: Annotated[Optional[str], typer.Argument(help="Only this schedule's executions.")] = None,
+def history(name: Annotated[Optional[str], typer.Argument(metavar="[NAME|EXECUTION_ID]", help="Only this schedule's "
+                                                          "executions, or this one execution in full.")] = None,
             count: Annotated[int, typer.Option("--limit", "-n", "--count", min=1, help="How many, newest first.")] = 20,
             status: Annotated[Optional[RunStatus], typer.Option("--status", help="Only runs that ended so.")] = None,
             since: Annotated[Optional[str], typer.Option("--since", metavar="DURATION|DATE", help="Only runs started "
                                                          "since: 30m, 2h, 7d, 2w, or an ISO 8601 date or time.")] = None,
             output: Annotated[ListOutput, typer.Option("-o", "--output")] = ListOutput.table) -> int:
-    """Executions, newest first."""
+    """Executions, newest first; given an execution id, that execution in full."""
     from .commands.history import history as show
 
     return show(name, state_dir=_state_dir(), limit=count, output=output.value,
                 status=status.value if status else None, since=since)
+
+
+@app.command("redaction-map")
+def redaction_map(execution_id: Annotated[str, typer.Argument(metavar="EXECUTION_ID",
+                                                              help="A run of a schedule with redact.tokenize.")],
+                  token: Annotated[Optional[str], typer.Option("--token", help="Only this token, with every "
+                                                               "place it was found.")] = None,
+                  output: Annotated[Output, typer.Option("-o", "--output")] = Output.text) -> int:
+    """A tokenizing run's token map: each token, its type, the value it stands for, where it is in the bundle."""
+    from .commands.redaction_map import redaction_map as show
+
+    return show(execution_id, state_dir=_state_dir(), token=token, output=output.value)
 
 
 @app.command()
@@ -424,6 +437,10 @@ EditSpecsOpt = Annotated[Optional[list[str]], typer.Option(
     "--spec", help="collect.specs (troubleshoot spec files); repeatable; replaces the list ('' empties it).")]
 EditUploadOpt = Annotated[Optional[str], typer.Option("--upload", help="upload.url: s3:// gs:// https:// file:// "
                                                       "('' removes the upload).")]
+EditRedactOpt = Annotated[Optional[bool], typer.Option("--redact/--no-redact", help="redact.enabled: mask secrets "
+                                                       "as ***HIDDEN*** (tokenization off), or redact nothing.")]
+EditTokenizeOpt = Annotated[bool, typer.Option("--tokenize", help="redact.tokenize: replace secrets with tokens "
+                                               "(***TOKEN_<TYPE>_<HEX>***), the token map kept on this host.")]
 EditApplyOpt = Annotated[bool, typer.Option("--apply", help="Apply the edited manifest to the state too.")]
 EditDryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show the file's diff and the plan; write nothing.")]
 EditOutputOpt = Annotated[Output, typer.Option("-o", "--output", help="The plan as text or JSON.")]
@@ -440,27 +457,31 @@ def _edit_options(manifest: str, output: Output, apply_: bool, dry_run: bool, lo
 @app.command()
 def create(name: str, cron: Annotated[str, typer.Option("--cron", help="Cron expression (5 fields or a macro).")],
            timezone: EditZoneOpt = None, namespace: EditNamespacesOpt = None, spec: EditSpecsOpt = None,
-           upload: EditUploadOpt = None, manifest: EditFileOpt = "schedules.yaml",
+           upload: EditUploadOpt = None, redact: EditRedactOpt = None, tokenize: EditTokenizeOpt = False,
+           manifest: EditFileOpt = "schedules.yaml",
            set_name: Annotated[Optional[str], typer.Option("--set", help="metadata.name of a new file [default: its "
                                                            "directory's name].")] = None,
            apply_: EditApplyOpt = False, dry_run: EditDryRunOpt = False,
            output: EditOutputOpt = Output.text, lock_timeout: LockTimeoutOpt = 30.0) -> int:
     """Add a schedule to the manifest (starting the file if it is missing) and show the plan."""
-    from .commands.edit import create as run
+    from .commands.edit import create as run, redaction_mode
 
     return run(name, cron=cron, timezone=timezone, namespaces=namespace, specs=spec, upload=upload,
+               redaction=redaction_mode(redact, tokenize),
                options=_edit_options(manifest, output, apply_, dry_run, lock_timeout, set_name=set_name))
 
 
 @app.command()
 def modify(name: str, cron: EditCronOpt = None, timezone: EditZoneOpt = None, namespace: EditNamespacesOpt = None,
-           spec: EditSpecsOpt = None, upload: EditUploadOpt = None, manifest: EditFileOpt = "schedules.yaml",
+           spec: EditSpecsOpt = None, upload: EditUploadOpt = None, redact: EditRedactOpt = None,
+           tokenize: EditTokenizeOpt = False, manifest: EditFileOpt = "schedules.yaml",
            apply_: EditApplyOpt = False, dry_run: EditDryRunOpt = False,
            output: EditOutputOpt = Output.text, lock_timeout: LockTimeoutOpt = 30.0) -> int:
     """Change a schedule in the manifest (only the fields given) and show the plan."""
-    from .commands.edit import modify as run
+    from .commands.edit import modify as run, redaction_mode
 
     return run(name, cron=cron, timezone=timezone, namespaces=namespace, specs=spec, upload=upload,
+               redaction=redaction_mode(redact, tokenize),
                options=_edit_options(manifest, output, apply_, dry_run, lock_timeout))
 
 

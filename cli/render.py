@@ -113,6 +113,10 @@ def execution_text(record: dict[str, Any]) -> str:
     redaction = record.get("redaction")
     if redaction:
         lines.append(f"Redaction:  {redaction['count']} value(s) masked in {len(redaction['byFile'])} file(s)")
+        if redaction.get("tokens") is not None:
+            from .render_redaction import tokens_line
+
+            lines.append(tokens_line(redaction["tokens"], record["id"]))
     if record.get("error"):
         lines.append(f"Error:      {record['error']['message']}")
     return "\n".join(lines) + "\n"

@@ -108,6 +108,22 @@ def _encode(record: dict[str, Any]) -> bytes:
     return (json.dumps(mask_data(record), indent=2, sort_keys=False) + "\n").encode("utf-8")
 
 
+_SLOT_IN_ID = re.compile(r"[a-z0-9.-]+-(\d{4})(\d\d)\d\dT\d{4}Z(?:-manual-\d+)?")
+
+
+def find(root: Path, run_id: str) -> dict[str, Any] | None:
+    """The record of execution `run_id`, or None; its id names its slot, hence its month's directory."""
+    match = _SLOT_IN_ID.fullmatch(run_id)
+    if match is None:
+        return None
+    try:
+        record = json.loads((root / "executions" / f"{match[1]}-{match[2]}" / f"{run_id}.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and record.get("id") == run_id and shape_problem(record) is None \
+        else None
+
+
 def _all(root: Path, schedule: str | None = None, *,
          skipped: list[dict[str, Any]] | None = None) -> Iterator[dict[str, Any]]:
     """Every usable record (of `schedule`); misshapen ones that are at least objects go to `skipped`."""

@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from . import bundle, executions
+from . import bundle, executions, redaction_maps
 from .clock import Clock
 from .collect import Budget, CollectorSpec, Output
 from .collect import spec as collect_spec
@@ -188,7 +188,8 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
         from .encryption import recipients_of
 
         recipients_of(spec["encrypt"]["ageRecipients"])
-    child_env, credentials = _credential_guard(spec)
+    child_env, credentials, credential_values = _credential_guard(spec)
+    tokens = redaction_maps.start(root, name, spec["redact"], hidden=credential_values)
     registry = options.registry if options.registry is not None else _builtin_collectors()
     kube = _cluster(collect, runnable_specs(specs, registry, collect["cluster"]))
     if options.output_dir is None:
@@ -211,7 +212,10 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
         if budget is not None:
             budget.measure(staging)
         redaction_start = options.monotonic()
-        report = redact_tree(staging, builtin=spec["redact"]["enabled"], redactors=[*redactors, credentials])
+        report = redact_tree(staging, builtin=spec["redact"]["enabled"], redactors=[*redactors, credentials],
+                             masker=tokens.tokenizer if tokens else None)
+        if tokens is not None:
+            tokens.locate(staging, report.by_file)
         redaction_ms = int((options.monotonic() - redaction_start) * 1000)
         results = analyze_dir(staging, analyzers)
         output.write_text("analysis.json", dumps_analysis(results))
@@ -227,6 +231,9 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
     record["bundle"] = {"path": str(written.path), "sizeBytes": written.size, "sha256": written.sha256,
                         "collectors": _counts(outcomes), "collectorResults": [o.to_json() for o in outcomes]}
     record["redaction"] = report.to_json()
+    if tokens is not None:   # only once the bundle is written: a map of no bundle would only keep secrets
+        record["redaction"]["tokens"] = tokens.save(root, record["id"], name,
+                                                    (spec.get("encrypt") or {}).get("ageRecipients"))
     record["warnings"] = sum(len(outcome.warnings) for outcome in outcomes)
     record["analysis"] = dict(counts(results), failing=[r.title for r in results if r.outcome == "fail"])
     too_large = None
@@ -239,8 +246,9 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
             deadline=run_deadline)
 
 
-def _credential_guard(spec: Mapping[str, Any]) -> tuple[dict[str, str], Redactor]:
-    """(the environment for the run's collectors, a redactor of the run's credentials). The upload's and
+def _credential_guard(spec: Mapping[str, Any]) -> tuple[dict[str, str], Redactor, frozenset[str]]:
+    """(the environment for the run's collectors, a redactor of the run's credentials, their values;
+    a tokenizing run keeps those ***HIDDEN***, out of its map). The upload's and
     webhooks' references name variables of this process, which a `run` collector's child would inherit (and
     `command: env` would put into the bundle): those variables are left out, and every value the references
     resolve to is masked in the bundle wherever it turns up, whether or not `redact.enabled`."""
@@ -252,7 +260,8 @@ def _credential_guard(spec: Mapping[str, Any]) -> tuple[dict[str, str], Redactor
     named = {str(ref["env"]) for _, ref in references if "env" in ref}
     child_env = {key: value for key, value in os.environ.items() if key not in named}
     values = resolvable_values(references, os.environ)
-    return child_env, literal_redactor("credentials", values, shortest=SHORTEST_MASKED)
+    return (child_env, literal_redactor("credentials", values, shortest=SHORTEST_MASKED),
+            frozenset(value for value in values if len(value) >= SHORTEST_MASKED))
 
 
 def _record_groups(root: Path, record: dict[str, Any], processes: dict[str, Any]) -> None:

@@ -57,5 +57,9 @@ STATE_DIR = Role(directory=True, children=_names(
         (r"manual-ids", Role(directory=True, children=_names((r"[^.].*", FILE))))))),   # a count per schedule
     (r"bundles", Role(directory=True, children=_names((r"[^.].*", _SCHEDULE_BUNDLES)))),   # every name: a schedule
     (r"logs", Role(directory=True, children=_names((r"audit\.log|daemon\.log(\.\d+)?", FILE)))),
+    (r"redaction-maps", Role(directory=True, children=_names(      # a token map per run: <execution-id>.json
+        (r"[^.].*\.json(\.age)?", FILE), (_temp(r".+\.json(\.age)?"), FILE)))),
+    (r"redaction-salts", Role(directory=True, children=_names(     # tokenScope: schedule: <schedule>
+        (r"[^.].*", FILE), (_temp(r".+"), FILE)))),
 ))
 STATE_FILE = "state.json"   # its presence makes a directory a state dir, whatever else it holds

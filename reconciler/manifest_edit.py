@@ -66,10 +66,16 @@ class Changes:
     suspend: bool | None = None
     labels: Mapping[str, str] | None = None
     collectors: Sequence[Mapping[str, Any]] | None = None   # collect.collectors (create: inline, troubleshoot's)
+    redaction: str | None = None   # one of REDACTION: --redact, --tokenize, --no-redact
 
     def empty(self) -> bool:
         return all(getattr(self, f) is None for f in ("cron", "timezone", "namespaces", "specs", "upload",
-                                                      "suspend", "labels", "collectors"))
+                                                      "suspend", "labels", "collectors", "redaction"))
+
+
+# `redaction` modes, as the `redact` keys that make them (the schema's defaults: enabled, not tokenized)
+REDACTION = {"mask": {"enabled": True, "tokenize": False}, "tokenize": {"enabled": True, "tokenize": True},
+             "off": {"enabled": False, "tokenize": False}}
 
 
 # -- load and render ------------------------------------------------------------------------------------
@@ -282,7 +288,8 @@ def create(doc: Document, name: str, changes: Changes, *, source: str = "the man
 
 def modify(doc: Document, name: str, changes: Changes, *, source: str = "the manifest") -> None:
     if changes.empty():
-        raise UsageError("nothing to change: give at least one of --cron, --timezone, --namespace, --spec, --upload")
+        raise UsageError("nothing to change: give at least one of --cron, --timezone, --namespace, --spec, --upload, "
+                         "--redact, --no-redact, --tokenize")
     _apply(doc, find(doc, name, source=source), changes)
 
 
@@ -386,6 +393,30 @@ def _apply(doc: Document, item: CommentedMap, changes: Changes) -> None:
         _set_key(collect, "collectors", listed, order=COLLECT_ORDER)
     if changes.upload is not None:
         _set_upload(doc, item, changes.upload)
+    if changes.redaction is not None:
+        _set_redaction(doc, item, REDACTION[changes.redaction])
+
+
+def _set_redaction(doc: Document, item: CommentedMap, wanted: Mapping[str, bool]) -> None:
+    """The schedule's `redact` keys that give `wanted`: a key the `defaults:` block (or the schema)
+    already gives is left out, one the schedule sets otherwise is changed, and a `redact:` left empty
+    goes (`tokenScope` and `redactors` stay as they are)."""
+    from ruamel.yaml.comments import CommentedMap
+
+    redact = item.get("redact")
+    if not isinstance(redact, CommentedMap):
+        redact = CommentedMap()
+        redact.fa.set_flow_style()
+    for key, value in wanted.items():
+        inherited = default(doc, "redact", key)
+        if bool(inherited if inherited is not None else REDACTION["mask"][key]) == value:
+            _remove_key(redact, key)
+        else:
+            _set_key(redact, key, value, order=("enabled", "redactors", "tokenize", "tokenScope"))
+    if redact:
+        _set_key(item, "redact", redact, order=KEY_ORDER)
+    else:
+        _remove_key(item, "redact")
 
 
 def _set_upload(doc: Document, item: CommentedMap, url: str) -> None:

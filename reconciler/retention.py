@@ -5,7 +5,8 @@ its rules are tested as tables. `apply_retention` at the bottom is the thin shel
 schedule's records and bundle files, plans, and deletes.
 
 The rules, per schedule (`retention: {keepLast, keepFailed, maxAgeDays}`):
-- A run is its execution record and its bundle; they are kept or removed together.
+- A run is its execution record, its bundle and its token map (redaction_maps.py, when it has one);
+  they are kept or removed together.
 - "Newest" is by start time (then slot), never by id.
 - `keepLast`: the newest N finished runs are kept, whatever their outcome.
 - `keepFailed`: besides those, the newest M failed runs (counted over all runs, those inside `keepLast`
@@ -58,6 +59,7 @@ class Run:
     upload_failed: bool = False
     record: str | None = None
     bundle: str | None = None
+    redaction_map: str | None = None   # a tokenizing run's token map (redaction_maps.py): goes with the run
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,8 @@ class Deletion:
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.run.id, "status": self.run.status, "time": self.run.time.isoformat(),
-                "record": self.run.record, "bundle": self.run.bundle, "reason": self.reason}
+                "record": self.run.record, "bundle": self.run.bundle,
+                "redactionMap": self.run.redaction_map, "reason": self.reason}
 
 
 def plan_retention(items: Iterable[Run], policy: Policy, now: datetime, *, force: bool = False) -> list[Deletion]:
@@ -169,8 +172,8 @@ def collect_runs(root: Path, schedule: str, *, current: Mapping[str, Any] | None
     records = {r["id"]: r for r in executions.history(root, schedule, skipped=misshapen) if "id" in r}
     if current is not None:
         records[current["id"]] = dict(current)
-    runs = [run_of(r, record_path=str(executions.record_path(root, dict(r))), bundles_dir=bundles_dir)
-            for r in records.values()]
+    runs = [_with_map(root, run_of(r, record_path=str(executions.record_path(root, dict(r))),
+                                   bundles_dir=bundles_dir)) for r in records.values()]
     claimed: set[str | None] = {r.bundle for r in runs if r.bundle}
     claimed |= {(r.get("bundle") or {}).get("path") for r in records.values()}
     claimed |= {r["bundle"].get("path") for r in misshapen if isinstance(r.get("bundle"), dict)}
@@ -182,6 +185,15 @@ def collect_runs(root: Path, schedule: str, *, current: Mapping[str, Any] | None
             runs.append(Run(id=path.name.removesuffix(".age").removesuffix(".tar.gz"), time=when, status=UNKNOWN,
                             bundle=str(path)))
     return runs
+
+
+def _with_map(root: Path, run: Run) -> Run:
+    from dataclasses import replace
+
+    from .redaction_maps import map_path
+
+    found = map_path(root, run.id)
+    return replace(run, redaction_map=str(found)) if found else run
 
 
 def apply_retention(root: Path, schedule: str, retention: Mapping[str, Any] | None, now: datetime, *,
@@ -199,13 +211,13 @@ def apply_retention(root: Path, schedule: str, retention: Mapping[str, Any] | No
 
 
 def remove(root: Path, deletions: Iterable[Deletion]) -> None:
-    """Delete each run's bundle, then its record (a crash in between leaves a record naming a missing
-    bundle, never an unlisted bundle). Files already gone (another process's retention) are fine. A
-    symbolic link on the way (bundles/, bundles/<schedule>/, executions/...) refuses the delete
-    (UnsafePath) instead of deleting from the link's target."""
+    """Delete each run's bundle and token map, then its record (a crash in between leaves a record
+    naming a missing bundle, never an unlisted bundle or map). Files already gone (another process's
+    retention) are fine. A symbolic link on the way (bundles/, bundles/<schedule>/, executions/...)
+    refuses the delete (UnsafePath) instead of deleting from the link's target."""
     from .nofollow import unlink_below
 
     for deletion in deletions:
-        for path in (deletion.run.bundle, deletion.run.record):
+        for path in (deletion.run.bundle, deletion.run.redaction_map, deletion.run.record):
             if path:
                 unlink_below(root, path)

@@ -122,12 +122,24 @@ def spec_paths(manifest: str, specs: list[str] | None) -> list[str] | None:
     return [s if not s or os.path.isabs(s) else os.path.relpath(os.path.abspath(s), base) for s in specs]
 
 
+def redaction_mode(redact: bool | None, tokenize: bool) -> str | None:
+    """--redact / --no-redact / --tokenize as a manifest_edit.REDACTION mode (None: left as it is)."""
+    from reconciler.errors import UsageError
+
+    if tokenize and redact is False:
+        raise UsageError("--tokenize redacts (with tokens), --no-redact does not: give one of them")
+    if tokenize:
+        return "tokenize"
+    return None if redact is None else "mask" if redact else "off"
+
+
 def create(name: str, *, cron: str, timezone: str | None, namespaces: list[str] | None, specs: list[str] | None,
-           upload: str | None, options: EditOptions) -> int:
+           upload: str | None, options: EditOptions, redaction: str | None = None) -> int:
     from reconciler import manifest_edit
 
     changes = manifest_edit.Changes(cron=cron, timezone=timezone or None, namespaces=namespaces or None,
-                                    specs=spec_paths(options.manifest, specs) or None, upload=upload or None)
+                                    specs=spec_paths(options.manifest, specs) or None, upload=upload or None,
+                                    redaction=redaction)
 
     def change(doc: Document, path: str) -> str:
         manifest_edit.create(doc, name, changes, source=path)
@@ -137,11 +149,13 @@ def create(name: str, *, cron: str, timezone: str | None, namespaces: list[str] 
 
 
 def modify(name: str, *, cron: str | None, timezone: str | None, namespaces: list[str] | None,
-           specs: list[str] | None, upload: str | None, options: EditOptions) -> int:
+           specs: list[str] | None, upload: str | None, options: EditOptions,
+           redaction: str | None = None) -> int:
     from reconciler import manifest_edit
 
     changes = manifest_edit.Changes(cron=cron, timezone=timezone, namespaces=namespaces,
-                                    specs=spec_paths(options.manifest, specs), upload=upload)
+                                    specs=spec_paths(options.manifest, specs), upload=upload,
+                                    redaction=redaction)
 
     def change(doc: Document, path: str) -> str:
         manifest_edit.modify(doc, name, changes, source=path)

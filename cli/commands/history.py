@@ -1,4 +1,5 @@
-"""sbsched history [NAME] [--status S] [--since DURATION|DATE] [--limit N]: executions, newest first."""
+"""sbsched history [NAME|EXECUTION_ID] [--status S] [--since DURATION|DATE] [--limit N]: executions, newest
+first; given an execution id, that execution in full."""
 from __future__ import annotations
 
 from .. import render
@@ -16,10 +17,15 @@ def history(name: str | None, *, state_dir: str | None, limit: int, output: str,
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     state_store = store(state_dir)
-    if name is not None:
-        from reconciler.inventory import find
+    if name is not None and name not in state_store.read()["schedules"]:
+        one = executions.find(state_store.root, name)   # `history ID`: that execution, in full
+        if one is not None:
+            shown = render.execution_text(one) if output == "table" else render.document({"items": [one]}, output)
+            render.out(shown)
+            return 0
+        if not executions.history(state_store.root, name, limit=1):
+            from reconciler.inventory import find
 
-        if name not in state_store.read()["schedules"] and not executions.history(state_store.root, name, limit=1):
             find(state_store.read(), name)  # raises NotFound with a suggestion
     records = executions.history(state_store.root, name, limit=limit, status=status, since=after)
     if output != "table":

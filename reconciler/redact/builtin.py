@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Iterable, Sequence
 
-MASK = b"***HIDDEN***"
-QUOTED_MASK = b'"' + MASK + b'"'   # a bare `key: ***HIDDEN***` would be a YAML alias: keep YAML parseable
+from .masker import context_of, masked, quoted
 
 Edit = tuple[int, int, bytes]      # replace line[start:end] with the bytes
 Rewrite = Callable[[re.Match[bytes]], Sequence[Edit]]
@@ -78,14 +77,15 @@ def splice(line: bytes, edits_per_match: Iterable[Sequence[Edit]]) -> tuple[byte
 
 
 def mask_groups(match: re.Match[bytes], *groups: str, quote_bare: bool = False) -> list[Edit]:
-    """Edits masking each named group that took part in the match and is not empty.
-
-    A group named `bare` (an unquoted value) is masked as `"***HIDDEN***"` when `quote_bare`."""
+    """Edits masking each named group that took part in the match and is not empty, with what the
+    run's masker gives (masker.py). A group named `bare` (an unquoted value) gets its mask quoted
+    when `quote_bare`."""
     edits = []
     for group in groups:
         start, end = match.span(group)
         if end > start:
-            edits.append((start, end, QUOTED_MASK if quote_bare and group == "bare" else MASK))
+            mask = masked(match.string[start:end], context_of(match, group))
+            edits.append((start, end, quoted(mask) if quote_bare and group == "bare" else mask))
     return edits
 
 
@@ -248,15 +248,18 @@ class _BlockSession(Session):
 
     def __init__(self) -> None:
         self.counted = False
+        self.context = b""   # what names the block's value, for the masker
 
-    def open_block(self) -> None:
-        self.pending, self.counted = True, False
+    def open_block(self, context: bytes) -> None:
+        self.pending, self.counted, self.context = True, False, context
 
     def mask_body(self, line: bytes) -> tuple[bytes, int]:
         """Everything but the indentation (and a CR) masked; the block's first masked line counts."""
         content = line.lstrip(b" \t")
         first, self.counted = not self.counted, True
-        return line[:len(line) - len(content)] + MASK + (b"\r" if line.endswith(b"\r") else b""), int(first)
+        cr = b"\r" if line.endswith(b"\r") else b""
+        mask = masked(content[:len(content) - len(cr)], self.context)
+        return line[:len(line) - len(content)] + mask + cr, int(first)
 
 
 _SECRET_HINT = rb"(?=[\w.\-/]*?(?i:pass|secret|token|credential|key))"   # cheap, in C: secret_name decides
@@ -300,7 +303,7 @@ class _AssignmentSession(_BlockSession):
         bare = match["bare"]
         if bare is not None and _BLOCK_INDICATOR.fullmatch(bare):
             if match["sep"] == b":" and not line[match.end("bare"):].split(b"#", 1)[0].strip():
-                self.open_block()
+                self.open_block(match["name"])
                 self.indent = match.start("name")
             return []
         return mask_values(match, *_VALUE_GROUPS, quote_bare=match["sep"] == b":")
@@ -341,7 +344,7 @@ class _PrivateKeySession(_BlockSession):
         line, count = _INLINE_KEY_BODY.apply(line)
         begins = list(_BEGIN.finditer(line))
         if begins and not _END.search(line, begins[-1].end()):
-            self.open_block()
+            self.open_block(b"private key")
         return line, count
 
 

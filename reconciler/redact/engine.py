@@ -24,7 +24,8 @@ import yaml
 from yaml.events import (CollectionEndEvent, CollectionStartEvent, DocumentStartEvent, Event,
                          MappingStartEvent, NodeEvent, ScalarEvent)
 
-from .builtin import BUILTIN_RULES, QUOTED_MASK, Rule, Session
+from .builtin import BUILTIN_RULES, Rule, Session
+from .masker import Masker, masked, quoted, using
 from .spec import Redactor
 
 BLOCK = 1 << 20            # bytes read at a time
@@ -57,10 +58,17 @@ class RedactionReport:
 YamlPaths = Sequence[tuple[str, tuple[str, ...]]]   # (redactor name, path) pairs
 
 
-def redact_tree(root: Path, *, builtin: bool = True, redactors: Sequence[Redactor] = ()) -> RedactionReport:
-    """Mask secrets in every regular file under `root` (a bundle's top directory), in place."""
+def redact_tree(root: Path, *, builtin: bool = True, redactors: Sequence[Redactor] = (),
+                masker: Masker | None = None) -> RedactionReport:
+    """Mask secrets in every regular file under `root` (a bundle's top directory), in place; each
+    masked value becomes what `masker` gives (default: ***HIDDEN***)."""
     if not root.is_dir():
         raise NotADirectoryError(f"not a directory: {root}")
+    with using(masker):
+        return _redact_files(root, builtin, redactors)
+
+
+def _redact_files(root: Path, builtin: bool, redactors: Sequence[Redactor]) -> RedactionReport:
     report = RedactionReport()
     for path, relative in _regular_files(root):
         if relative.lower().endswith(ARCHIVES):
@@ -378,8 +386,18 @@ def _splice_text(reader: _CharReader, out: IO[str], spans: Sequence[_Span]) -> N
     for span in spans:
         out.writelines(reader.take(span.start))
         trailing = ""
+        pieces = []
         for piece in reader.take(span.end):
+            pieces.append(piece)
             kept = piece.rstrip()
             trailing = piece[len(kept):] if kept else trailing + piece
-        out.write((": " if span.keyed else "") + QUOTED_MASK.decode() + trailing)
+        mask = masked(_scalar("".join(pieces)).encode(), span.redactor.encode())
+        out.write((": " if span.keyed else "") + quoted(mask).decode() + trailing)
     out.writelines(reader.take(None))
+
+
+def _scalar(text: str) -> str:
+    """A span's value as the masker sees it: without the `: ` after its key, and without the quotes
+    of a quoted scalar (`'pw'` and `pw` are one secret)."""
+    value = text.strip().removeprefix(":").strip()
+    return value[1:-1] if len(value) > 1 and value[0] == value[-1] and value[0] in "'\"" else value

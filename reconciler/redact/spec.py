@@ -17,7 +17,8 @@ import yaml
 
 from ..specfiles import read_spec_text, wrapped_documents
 from ..yamlio import SafeLoader
-from .builtin import MASK, Edit, Rewrite, Rule, Session, Substitution, SubstitutionRule, masking
+from .builtin import Edit, Rewrite, Rule, Session, Substitution, SubstitutionRule, masking
+from .masker import masked
 
 API_VERSIONS = ("troubleshoot.sh/v1beta2", "troubleshoot.replicated.com/v1beta1")
 
@@ -202,16 +203,29 @@ def _go_regex(source: str, where: str) -> tuple[re.Pattern[bytes], Rewrite]:
         first[names[index]] = index
     # per group, in order: the mask, nothing, or the index whose text it contributes (Go's `${name}`
     # is the leftmost group of that name)
-    parts: list[bytes | int | None] = []
+    parts: list[_Mask | int | None] = []
     for index in range(1, pattern.groups + 1):
         name = names.get(index)
-        parts.append(MASK if name == "mask" else None if name == "drop" else first[name] if name else index)
+        parts.append(_Mask(index) if name == "mask" else None if name == "drop"
+                     else first[name] if name else index)
 
     def rewrite(match: re.Match[bytes]) -> list[Edit]:
-        text = b"".join(part if isinstance(part, bytes) else match.group(part) or b""
+        text = b"".join(part.text(match) if isinstance(part, _Mask) else match.group(part) or b""
                         for part in parts if part is not None)
         return [(match.start(), match.end(), text)]
     return pattern, rewrite
+
+
+@dataclass(frozen=True)
+class _Mask:
+    """A `mask` group: what the run's masker gives for its text (troubleshoot masks it even when empty),
+    named by the text of the match before it (`"password": "`)."""
+
+    group: int
+
+    def text(self, match: re.Match[bytes]) -> bytes:
+        before = match.string[match.start():max(match.start(self.group), match.start())]
+        return masked(match.group(self.group) or b"", before)
 
 
 def _translate(source: str) -> str:
