@@ -154,14 +154,7 @@ def test_after_downtime_only_the_latest_slot_runs_as_catch_up(tmp_path):
 
 def test_an_apply_while_running_is_picked_up_old_slot_dropped_new_one_fired(tmp_path):
     clock = FakeClock(T0)
-    text = """apiVersion: sbsched/v1
-kind: ScheduleSet
-metadata: {name: d}
-defaults: {collect: {cluster: false, hostCollectors: [{ok: {}}]}}
-schedules:
-  - {name: a, cron: "0 13 * * *"}
-  - {name: gone, cron: "0 13 * * *"}
-"""
+    text = TWO
     store, path = make(tmp_path, '- {name: a, cron: "0 13 * * *"}\n- {name: gone, cron: "0 13 * * *"}\n', clock)
     path.write_text(text)
     apply(store, load_manifest(str(path)).manifest, now=clock.now())
