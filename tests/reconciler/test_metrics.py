@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from prometheus_client import REGISTRY as GLOBAL_REGISTRY
+from prometheus_client import generate_latest
 
 from reconciler import executions
 from reconciler.daemon import Daemon
@@ -13,6 +14,7 @@ from reconciler.metrics import Metrics
 
 from ..conftest import wait_until
 from ..fakes.clock import FakeClock
+from ..prometheus_tools import needs_promtool, promtool
 from .test_daemon import REGISTRY, T0, closed_gate, gate, make, records, settle  # noqa: F401 (closed_gate: fixture)
 
 P = "troubleshoot_scheduler"
@@ -154,3 +156,17 @@ def test_manual_runs_and_retries_have_no_lateness_and_skips_no_duration():
     assert value(metrics, "executions_total", schedule="s", status="completed") == 3
     assert value(metrics, "executions_total", schedule="s", status="skipped") == 1
     assert value(metrics, "upload_failures_total") == 0
+
+
+@needs_promtool
+def test_the_exposition_passes_promtool_lint_and_keeps_the_prd_name_beside_the_lint_clean_one():
+    metrics = Metrics()
+    metrics.loaded({"a": "2026-06-01T13:00:00+00:00", "b": None})
+    metrics.finished({"schedule": "a", "status": "failed", "reason": "bundle-too-large", "durationSeconds": 2.0,
+                      "bundle": {"sizeBytes": 2048}, "upload": {"status": "failed"}})
+    metrics.unscheduled("b")
+    text = generate_latest(metrics.registry).decode()
+    checked = promtool("check", "metrics", stdin=text)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert value(metrics, "jobs") == 2 and value(metrics, "jobs_total") == 2
+    assert f"# TYPE {P}_jobs gauge" in text and f"# TYPE {P}_jobs_total untyped" in text
