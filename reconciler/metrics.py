@@ -26,6 +26,7 @@ PREFIX = "troubleshoot_scheduler"
 DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200)
 SIZE_BUCKETS = tuple(float(1024 * 4 ** n) for n in range(12))       # 1 KiB .. 4 GiB, x4
 LIMIT_REASONS = ("bundle-too-large", "low-disk")
+ENDED = ("completed", "failed", "skipped")
 LATENESS_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 3600)
 
 
@@ -63,13 +64,21 @@ class Metrics:
     def loaded(self, last_success: Mapping[str, str | None]) -> None:
         """The daemon (re)read the state: schedule name -> its status.lastSuccessfulTime. Gauges of
         schedules no longer in the state are dropped, and every schedule counts as valid until
-        `unscheduled` says otherwise; counters stay (counters never go back)."""
+        `unscheduled` says otherwise; counters stay (counters never go back). A new schedule's
+        counters start at 0: Prometheus' increase() ignores a series that is born at 1, so its first
+        failure would otherwise fire no alert."""
         self.schedules.count = len(last_success)
         for gone in self._names - last_success.keys():
             for gauge in (self.next_run, self.last_success):
                 _remove(gauge, gone)
         self.invalid.clear()
+        new = last_success.keys() - self._names
         self._names = set(last_success)
+        for name in new:
+            for status in ENDED:
+                self.executions.labels(name, status)
+            for reason in LIMIT_REASONS:
+                self.limit_hits.labels(name, reason)
         for name, stamp in last_success.items():
             if stamp:
                 self.last_success.labels(name).set(datetime.fromisoformat(stamp).timestamp())

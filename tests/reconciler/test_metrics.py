@@ -170,3 +170,18 @@ def test_the_exposition_passes_promtool_lint_and_keeps_the_prd_name_beside_the_l
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert value(metrics, "jobs") == 2 and value(metrics, "jobs_total") == 2
     assert f"# TYPE {P}_jobs gauge" in text and f"# TYPE {P}_jobs_total untyped" in text
+
+
+def test_every_schedule_starts_with_zeroed_counters_so_that_its_first_failure_is_an_increase():
+    """Prometheus' increase() cannot see a series whose first scrape already reads 1: without the
+    zeros, a schedule's first failure (or limit hit) would never fire the alerts built on them."""
+    metrics = Metrics()
+    metrics.loaded({"a": None, "b": "2026-06-01T13:00:00+00:00"})
+    for name in ("a", "b"):
+        for status in ("completed", "failed", "skipped"):
+            assert value(metrics, "executions_total", schedule=name, status=status) == 0
+        for reason in ("bundle-too-large", "low-disk"):
+            assert value(metrics, "resource_limit_hits_total", schedule=name, reason=reason) == 0
+    metrics.finished({"schedule": "a", "status": "failed"})
+    metrics.loaded({"a": None})
+    assert value(metrics, "executions_total", schedule="a", status="failed") == 1, "a reload keeps the counts"
