@@ -16,11 +16,14 @@ What is counted (docs/operations.md has the table):
 """
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric, UnknownMetricFamily
+
+from . import engine
 
 PREFIX = "troubleshoot_scheduler"
 DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200)
@@ -71,6 +74,7 @@ class Metrics:
         for gone in self._names - last_success.keys():
             for gauge in (self.next_run, self.last_success):
                 _remove(gauge, gone)
+            self.schedules.timing.pop(gone, None)
         self.invalid.clear()
         new = last_success.keys() - self._names
         self._names = set(last_success)
@@ -83,17 +87,24 @@ class Metrics:
             if stamp:
                 self.last_success.labels(name).set(datetime.fromisoformat(stamp).timestamp())
 
-    def scheduled(self, schedule: str, wake: datetime | None) -> None:
-        """The schedule's next wake time was decided; None while it is suspended (the series goes)."""
+    def scheduled(self, schedule: str, wake: datetime | None, *, spec: Mapping[str, Any] | None = None,
+                  slot: datetime | None = None) -> None:
+        """The schedule's next wake time was decided; None while it is suspended (the series go). `slot`
+        (the cron time that wake runs, before jitter) and the spec's cron and zone give its interval."""
         if wake is not None:
             self.next_run.labels(schedule).set(wake.timestamp())
         else:
             _remove(self.next_run, schedule)
+        if wake is not None and spec is not None and slot is not None:
+            self.schedules.timing[schedule] = (spec["cron"], spec["timezone"], slot)
+        else:
+            self.schedules.timing.pop(schedule, None)
 
     def unscheduled(self, schedule: str) -> None:
         """The daemon cannot time this schedule (its zone or cron): skipped until the state changes."""
         self.invalid.labels(schedule).set(1)
         _remove(self.next_run, schedule)
+        self.schedules.timing.pop(schedule, None)
 
     def active(self, count: int) -> None:
         self.jobs_active.set(count)
@@ -121,19 +132,40 @@ class Metrics:
 
 
 class _Schedules:
-    """How many schedules the state holds, under two names. The PRD names it
+    """Series computed when scraped, from what the daemon told us.
+
+    How many schedules the state holds, under two names. The PRD names it
     `troubleshoot_scheduler_jobs_total`, a gauge, and a `_total` gauge is what promtool's lint
     refuses (Prometheus reserves the suffix for counters). Dashboards and alerts written against the
     PRD keep working: that name stays, untyped (which Prometheus stores like a gauge and the lint
-    accepts), beside the lint-clean gauge `troubleshoot_scheduler_jobs` (docs/decisions.md)."""
+    accepts), beside the lint-clean gauge `troubleshoot_scheduler_jobs` (docs/decisions.md).
+
+    Each timed schedule's interval (engine.interval_before its next slot), which the "no success for
+    twice its interval" alert needs: worked out here, at scrape time and cached, because the loop that
+    hands 1,000 slots over in one second must not search cron calendars backwards."""
 
     def __init__(self) -> None:
         self.count = 0
+        self.timing: dict[str, tuple[str, str, datetime]] = {}   # schedule -> (cron, zone, next slot)
 
     def collect(self) -> list[Metric]:
+        interval = GaugeMetricFamily(f"{PREFIX}_schedule_interval_seconds", "The longer of the two gaps between "
+                                     "the schedule's next slot and the two before it (a regular cron's period).",
+                                     labels=["schedule"])
+        for name, timing in sorted(self.timing.copy().items()):   # a copy: the loop thread updates it
+            gap = _interval(*timing)
+            if gap is not None:
+                interval.add_metric([name], gap)
         return [GaugeMetricFamily(f"{PREFIX}_jobs", "Schedules in the state.", value=self.count),
                 UnknownMetricFamily(f"{PREFIX}_jobs_total", "Schedules in the state (the PRD's name; "
-                                    f"untyped, as a _total gauge fails lint: use {PREFIX}_jobs).", value=self.count)]
+                                    f"untyped, as a _total gauge fails lint: use {PREFIX}_jobs).", value=self.count),
+                interval]
+
+
+@functools.lru_cache(maxsize=4096)
+def _interval(expr: str, zone: str, slot: datetime) -> float | None:
+    gap = engine.interval_before(expr, zone, slot)
+    return None if gap is None else gap.total_seconds()
 
 
 def _remove(gauge: Gauge, schedule: str) -> None:
