@@ -114,30 +114,39 @@ def test_a_restarted_daemon_takes_last_success_from_the_state_and_counts_interru
     assert value(metrics, "execution_duration_seconds_count") == 0
 
 
-def test_deleted_and_suspended_schedules_lose_their_next_run_series(tmp_path):
+def test_deleted_and_suspended_schedules_lose_their_next_run_and_interval_series(tmp_path):
     from reconciler.suspension import set_suspended
 
     from .test_daemon import reapply
 
     clock = FakeClock(T0)
-    body = '- {name: a, cron: "0 * * * *"}\n- {name: b, cron: "0 * * * *"}\n'
+    body = '- {name: a, cron: "0 * * * *"}\n- {name: b, cron: "0 9-17 * * 1-5"}\n'
     store, path = make(tmp_path, body, clock)
     metrics = Metrics()
     d = Daemon(store, clock, registry=REGISTRY, metrics=metrics)
     d.open()
     d.tick()
     assert value(metrics, "next_run_timestamp_seconds", schedule="b") == at(13).timestamp()
+    # T0 is a Monday at noon: b's next slot (13:00) follows two one-hour gaps, as a's does
+    assert value(metrics, "schedule_interval_seconds", schedule="a") == \
+        value(metrics, "schedule_interval_seconds", schedule="b") == 3600
+    clock.set(at(13, 0, 1))
+    d.tick()  # on time: the next slot is placed without the engine
+    settle(d)
+    assert value(metrics, "next_run_timestamp_seconds", schedule="a") == at(14).timestamp()
+    assert value(metrics, "schedule_interval_seconds", schedule="a") == 3600
     set_suspended(store, "a", suspended=True, now=clock.now(), lock_timeout=1, command="test")
     clock.advance(seconds=1)
     d.tick()
     assert value(metrics, "next_run_timestamp_seconds", schedule="a") is None
-    reapply(store, path, path.read_text().replace('  - {name: b, cron: "0 * * * *"}\n', ""), clock)
+    assert value(metrics, "schedule_interval_seconds", schedule="a") is None
+    reapply(store, path, path.read_text().replace('  - {name: b, cron: "0 9-17 * * 1-5"}\n', ""), clock)
     clock.advance(seconds=1)
     d.tick()
     d.close()
     assert value(metrics, "jobs_total") == 1
     assert value(metrics, "next_run_timestamp_seconds", schedule="b") is None
-
+    assert value(metrics, "schedule_interval_seconds", schedule="b") is None
 
 def test_manual_runs_and_retries_have_no_lateness_and_skips_no_duration():
     metrics = Metrics()
@@ -185,33 +194,3 @@ def test_every_schedule_starts_with_zeroed_counters_so_that_its_first_failure_is
     metrics.finished({"schedule": "a", "status": "failed"})
     metrics.loaded({"a": None})
     assert value(metrics, "executions_total", schedule="a", status="failed") == 1, "a reload keeps the counts"
-
-
-def test_each_timed_schedule_serves_its_interval_and_loses_it_when_suspended_or_deleted(tmp_path):
-    from reconciler.suspension import set_suspended
-
-    from .test_daemon import reapply
-
-    clock = FakeClock(T0)
-    body = '- {name: a, cron: "0 * * * *"}\n- {name: b, cron: "0 9-17 * * 1-5"}\n'
-    store, path = make(tmp_path, body, clock)
-    metrics = Metrics()
-    d = Daemon(store, clock, registry=REGISTRY, metrics=metrics)
-    d.open()
-    d.tick()
-    assert value(metrics, "schedule_interval_seconds", schedule="a") == 3600
-    # T0 is a Monday at noon: b's next slot (13:00) follows two one-hour gaps
-    assert value(metrics, "schedule_interval_seconds", schedule="b") == 3600
-    clock.set(at(13, 0, 1))
-    d.tick()
-    settle(d)
-    assert value(metrics, "schedule_interval_seconds", schedule="a") == 3600
-    set_suspended(store, "a", suspended=True, now=clock.now(), lock_timeout=1, command="test")
-    clock.advance(seconds=1)
-    d.tick()
-    assert value(metrics, "schedule_interval_seconds", schedule="a") is None
-    reapply(store, path, path.read_text().replace('  - {name: b, cron: "0 9-17 * * 1-5"}\n', ""), clock)
-    clock.advance(seconds=1)
-    d.tick()
-    d.close()
-    assert value(metrics, "schedule_interval_seconds", schedule="b") is None
