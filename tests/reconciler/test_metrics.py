@@ -187,8 +187,9 @@ def test_every_schedule_starts_with_zeroed_counters_so_that_its_first_failure_is
     metrics = Metrics()
     metrics.loaded({"a": None, "b": "2026-06-01T13:00:00+00:00"})
     for name in ("a", "b"):
-        for status in ("completed", "failed", "skipped"):
+        for status in ("completed", "failed"):
             assert value(metrics, "executions_total", schedule=name, status=status) == 0
+        assert value(metrics, "executions_total", schedule=name, status="skipped") is None, "rare, alerted on by none"
         for reason in ("bundle-too-large", "low-disk"):
             assert value(metrics, "resource_limit_hits_total", schedule=name, reason=reason) == 0
     metrics.finished({"schedule": "a", "status": "failed"})
