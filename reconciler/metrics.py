@@ -174,6 +174,7 @@ class _Schedules:
 
 @functools.lru_cache(maxsize=4096)
 def _interval(expr: str, zone: str, slot: datetime) -> float | None:
+    """Shared by the schedules with the same cron, zone and next slot: a large set has few distinct ones."""
     gap = engine.interval_before(expr, zone, slot)
     return None if gap is None else gap.total_seconds()
 
