@@ -233,7 +233,7 @@ class Daemon:
                     due = decision.due
                     next_entry = (decision.wake, name, decision.next_slot) if decision.wake else None
                     if self.metrics is not None:
-                        self.metrics.scheduled(name, decision.wake)
+                        self.metrics.scheduled(name, decision.wake, spec=record["spec"], slot=decision.next_slot)
                 if due is not None and self._start(due, record, gate):
                     started.append(due)
                 if next_entry is not None:
@@ -245,7 +245,7 @@ class Daemon:
             wake = engine.run_time(name, spec, following)
             heapq.heappush(self.heap, (wake, name, following))
             if self.metrics is not None:
-                self.metrics.scheduled(name, wake)
+                self.metrics.scheduled(name, wake, spec=spec, slot=following)
         for due in started:
             log.info("%s: started %s (%s, slot %s)", due.schedule, due.id, due.trigger, due.slot.isoformat(),
                      extra=run_fields(due.schedule, due.id, trigger=due.trigger))

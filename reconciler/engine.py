@@ -29,6 +29,7 @@ from .manifest import timezone_error
 ON_TIME = timedelta(seconds=60)   # a slot started within this of its run time is "schedule", not "catch-up"
 MISSED_WARNING = 100              # Kubernetes warns past 100 missed start times; so do we
 UTC = timezone.utc
+INTERVAL_HORIZON = timedelta(days=3653)  # ten years: two 29 Februaries and then some
 
 
 def slot_id(schedule: str, slot: datetime) -> str:
@@ -174,6 +175,22 @@ def _latest_at_or_before(expr: cron.CronExpr, zone: ZoneInfo, since: datetime, n
         if slots or start == since:
             return slots[-1]  # callers ask only when (since, now] holds a slot
         window *= 2
+
+
+def interval_before(expr_text: str, zone_name: str, slot: datetime) -> timedelta | None:
+    """The longer of the two gaps between `slot` and the two slots before it. For a regular cron that
+    is its period; right after a break (the weekend of a weekdays-only cron) it is the break, so an
+    alert on "no success for twice the interval" waits for two missed slots, not one after a break.
+    None when those slots lie more than INTERVAL_HORIZON back (or there are none)."""
+    expr, zone = cron.parse(expr_text), ZoneInfo(zone_name)
+    slots = [slot.astimezone(UTC)]
+    horizon = slots[0] - INTERVAL_HORIZON
+    for _ in range(2):
+        before = slots[-1] - timedelta(microseconds=1)
+        if not _slots_between(expr, zone, horizon, before, limit=1):
+            return None
+        slots.append(_latest_at_or_before(expr, zone, horizon, before))
+    return max(slots[0] - slots[1], slots[1] - slots[2])
 
 
 def next_due(state: dict[str, Any], now: datetime) -> tuple[str, datetime] | None:

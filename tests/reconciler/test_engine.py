@@ -124,3 +124,23 @@ def test_a_simulated_year_fires_exactly_the_cron_slots_once(zone, expr):
         expected.append(fire)
     assert [f.timestamp() for f in fired] == [e.timestamp() for e in expected]  # instants, not wall times
     assert len({f.timestamp() for f in fired}) == len(fired)  # no slot twice
+
+
+@pytest.mark.parametrize(("expr", "tz", "slot", "hours"), [
+    ("0 * * * *", "UTC", datetime(2026, 3, 4, 10, tzinfo=UTC), 1),                 # regular: its period
+    ("0 2 * * *", "UTC", datetime(2026, 3, 4, 2, tzinfo=UTC), 24),
+    ("0 9-17 * * 1-5", "UTC", datetime(2026, 3, 2, 10, tzinfo=UTC), 64),           # Mon 10:00: the weekend
+    ("0 9-17 * * 1-5", "UTC", datetime(2026, 3, 2, 11, tzinfo=UTC), 1),            # Mon 11:00: two 1 h gaps
+    ("0 0 1 1 *", "UTC", datetime(2027, 1, 1, tzinfo=UTC), 365 * 24),
+    # 02:30 falls in the spring-forward gap of 29 March: that run starts at 03:00, 23.5 h after the 28th's
+    ("30 2 * * *", "Europe/Berlin", datetime(2026, 3, 30, 0, 30, tzinfo=UTC), 23.5),
+    ("30 2 * * *", "Europe/Berlin", datetime(2026, 3, 31, 0, 30, tzinfo=UTC), 24),
+])
+def test_the_interval_before_a_slot_is_the_longer_of_the_two_gaps_that_lead_to_it(expr, tz, slot, hours):
+    assert engine.interval_before(expr, tz, slot) == timedelta(hours=hours)
+
+
+def test_the_interval_looks_back_ten_years_at_most():
+    assert engine.interval_before("0 0 29 2 *", "UTC", datetime(2028, 2, 29, tzinfo=UTC)) == timedelta(days=1461)
+    # 2104's previous 29 February is in 2096 (2100 is no leap year), the one before in 2092
+    assert engine.interval_before("0 0 29 2 *", "UTC", datetime(2104, 2, 29, tzinfo=UTC)) is None

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from prometheus_client import REGISTRY as GLOBAL_REGISTRY
+from prometheus_client import generate_latest
 
 from reconciler import executions
 from reconciler.daemon import Daemon
@@ -13,6 +14,7 @@ from reconciler.metrics import Metrics
 
 from ..conftest import wait_until
 from ..fakes.clock import FakeClock
+from ..prometheus_tools import needs_promtool, promtool
 from .test_daemon import REGISTRY, T0, closed_gate, gate, make, records, settle  # noqa: F401 (closed_gate: fixture)
 
 P = "troubleshoot_scheduler"
@@ -112,30 +114,39 @@ def test_a_restarted_daemon_takes_last_success_from_the_state_and_counts_interru
     assert value(metrics, "execution_duration_seconds_count") == 0
 
 
-def test_deleted_and_suspended_schedules_lose_their_next_run_series(tmp_path):
+def test_deleted_and_suspended_schedules_lose_their_next_run_and_interval_series(tmp_path):
     from reconciler.suspension import set_suspended
 
     from .test_daemon import reapply
 
     clock = FakeClock(T0)
-    body = '- {name: a, cron: "0 * * * *"}\n- {name: b, cron: "0 * * * *"}\n'
+    body = '- {name: a, cron: "0 * * * *"}\n- {name: b, cron: "0 9-17 * * 1-5"}\n'
     store, path = make(tmp_path, body, clock)
     metrics = Metrics()
     d = Daemon(store, clock, registry=REGISTRY, metrics=metrics)
     d.open()
     d.tick()
     assert value(metrics, "next_run_timestamp_seconds", schedule="b") == at(13).timestamp()
+    # T0 is a Monday at noon: b's next slot (13:00) follows two one-hour gaps, as a's does
+    assert value(metrics, "schedule_interval_seconds", schedule="a") == \
+        value(metrics, "schedule_interval_seconds", schedule="b") == 3600
+    clock.set(at(13, 0, 1))
+    d.tick()  # on time: the next slot is placed without the engine
+    settle(d)
+    assert value(metrics, "next_run_timestamp_seconds", schedule="a") == at(14).timestamp()
+    assert value(metrics, "schedule_interval_seconds", schedule="a") == 3600
     set_suspended(store, "a", suspended=True, now=clock.now(), lock_timeout=1, command="test")
     clock.advance(seconds=1)
     d.tick()
     assert value(metrics, "next_run_timestamp_seconds", schedule="a") is None
-    reapply(store, path, path.read_text().replace('  - {name: b, cron: "0 * * * *"}\n', ""), clock)
+    assert value(metrics, "schedule_interval_seconds", schedule="a") is None
+    reapply(store, path, path.read_text().replace('  - {name: b, cron: "0 9-17 * * 1-5"}\n', ""), clock)
     clock.advance(seconds=1)
     d.tick()
     d.close()
     assert value(metrics, "jobs_total") == 1
     assert value(metrics, "next_run_timestamp_seconds", schedule="b") is None
-
+    assert value(metrics, "schedule_interval_seconds", schedule="b") is None
 
 def test_manual_runs_and_retries_have_no_lateness_and_skips_no_duration():
     metrics = Metrics()
@@ -154,3 +165,33 @@ def test_manual_runs_and_retries_have_no_lateness_and_skips_no_duration():
     assert value(metrics, "executions_total", schedule="s", status="completed") == 3
     assert value(metrics, "executions_total", schedule="s", status="skipped") == 1
     assert value(metrics, "upload_failures_total") == 0
+
+
+@needs_promtool
+def test_the_exposition_passes_promtool_lint_and_keeps_the_prd_name_beside_the_lint_clean_one():
+    metrics = Metrics()
+    metrics.loaded({"a": "2026-06-01T13:00:00+00:00", "b": None})
+    metrics.finished({"schedule": "a", "status": "failed", "reason": "bundle-too-large", "durationSeconds": 2.0,
+                      "bundle": {"sizeBytes": 2048}, "upload": {"status": "failed"}})
+    metrics.unscheduled("b")
+    text = generate_latest(metrics.registry).decode()
+    checked = promtool("check", "metrics", stdin=text)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert value(metrics, "jobs") == 2 and value(metrics, "jobs_total") == 2
+    assert f"# TYPE {P}_jobs gauge" in text and f"# TYPE {P}_jobs_total untyped" in text
+
+
+def test_every_schedule_starts_with_zeroed_counters_so_that_its_first_failure_is_an_increase():
+    """Prometheus' increase() cannot see a series whose first scrape already reads 1: without the
+    zeros, a schedule's first failure (or limit hit) would never fire the alerts built on them."""
+    metrics = Metrics()
+    metrics.loaded({"a": None, "b": "2026-06-01T13:00:00+00:00"})
+    for name in ("a", "b"):
+        for status in ("completed", "failed"):
+            assert value(metrics, "executions_total", schedule=name, status=status) == 0
+        assert value(metrics, "executions_total", schedule=name, status="skipped") is None, "rare, alerted on by none"
+        for reason in ("bundle-too-large", "low-disk"):
+            assert value(metrics, "resource_limit_hits_total", schedule=name, reason=reason) == 0
+    metrics.finished({"schedule": "a", "status": "failed"})
+    metrics.loaded({"a": None})
+    assert value(metrics, "executions_total", schedule="a", status="failed") == 1, "a reload keeps the counts"
