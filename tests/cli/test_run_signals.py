@@ -84,6 +84,10 @@ def _running_with_child(state_dir: Path, parent: int) -> int | None:
     return _collector_group(parent)
 
 
+def _active(state_dir: Path) -> list[str]:
+    return json.loads((state_dir / "state.json").read_text())["schedules"]["hang"]["status"]["active"]
+
+
 def _assert_nothing_left(state_dir: Path, pgid: int) -> dict:
     """The one record is failed/interrupted, `active` is empty, no staging dir, the group is gone, and the
     collector's unredacted output is nowhere in the state dir."""
@@ -91,8 +95,7 @@ def _assert_nothing_left(state_dir: Path, pgid: int) -> dict:
     [record] = _records(state_dir)
     assert (record["status"], record["reason"]) == ("failed", "interrupted")
     assert "collectorProcesses" not in record
-    state = json.loads((state_dir / "state.json").read_text())
-    assert state["schedules"]["hang"]["status"]["active"] == []
+    assert _active(state_dir) == []
     assert list(state_dir.glob("bundles/*/.staging-*")) == []
     leaked = [p for p in state_dir.rglob("*") if p.is_file() and SECRET.encode() in p.read_bytes()]
     assert leaked == []
@@ -184,8 +187,9 @@ def test_kill_9_of_the_daemon_mid_collection_leaves_a_group_that_the_next_daemon
         started = run_sbsched("daemon", "start", env=env)
         assert started.code == 0, started.err
         try:
-            wait_until(lambda: all(r["status"] != "running" for r in _records(state_dir)), timeout=30,
-                       what="recovery")
+            # Recovery rewrites the record first, then clears `active` in the state: wait for both.
+            wait_until(lambda: all(r["status"] != "running" for r in _records(state_dir)) and not _active(state_dir),
+                       timeout=30, what="recovery")
             _assert_nothing_left(state_dir, pgid)
         finally:
             assert run_sbsched("daemon", "stop", "--grace", "5", env=env).code == 0
