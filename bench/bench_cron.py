@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from croniter import croniter  # noqa: E402
 
-from reconciler.cron import parse  # noqa: E402
+from reconciler.timing.cron import parse  # noqa: E402
 
 try:
     from apscheduler.triggers.cron import CronTrigger

@@ -7,9 +7,9 @@ from ._common import store
 
 def history(name: str | None, *, state_dir: str | None, limit: int, output: str, status: str | None = None,
             since: str | None = None) -> int:
-    from reconciler import executions
-    from reconciler.clock import SystemClock
-    from reconciler.errors import UsageError
+    from reconciler.base.clock import SystemClock
+    from reconciler.base.errors import UsageError
+    from reconciler.store import executions
 
     try:
         after = executions.parse_since(since, SystemClock().now()) if since else None
@@ -17,7 +17,7 @@ def history(name: str | None, *, state_dir: str | None, limit: int, output: str,
         raise UsageError(str(exc)) from None
     state_store = store(state_dir)
     if name is not None:
-        from reconciler.inventory import find
+        from reconciler.plan.inventory import find
 
         if name not in state_store.read()["schedules"] and not executions.history(state_store.root, name, limit=1):
             find(state_store.read(), name)  # raises NotFound with a suggestion

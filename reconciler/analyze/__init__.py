@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:   # the names below are loaded on first use: `validate` needs only `when_diagnostics`
     from .archive import BundleError
     from .diagnostics import when_diagnostics
-    from .engine import analyze_archive, analyze_dir
     from .results import (FAIL, NONE, PASS, SKIPPED, WARN, AnalyzerSpec, Result, analysis_json, counts,
                           dumps_analysis, skipped_count)
+    from .runner import analyze_archive, analyze_dir
     from .spec import AnalyzerSpecError, load_analyzers
 
-_WHERE = {"BundleError": "archive", "when_diagnostics": "diagnostics", "analyze_archive": "engine",
-          "analyze_dir": "engine", "AnalyzerSpecError": "spec", "load_analyzers": "spec",
+_WHERE = {"BundleError": "archive", "when_diagnostics": "diagnostics", "analyze_archive": "runner",
+          "analyze_dir": "runner", "AnalyzerSpecError": "spec", "load_analyzers": "spec",
           **{name: "results" for name in ("FAIL", "NONE", "PASS", "SKIPPED", "WARN", "AnalyzerSpec", "Result",
                                           "analysis_json", "counts", "dumps_analysis", "skipped_count")}}
 

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Sequence
 
 import yaml
 
-from ..yamlio import SafeLoader
+from ..base.yamlio import SafeLoader
 
 MASK = "***HIDDEN***"
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any, Callable, Mapping
 
-from ..paths import FILE_MODE, ensure_dir
+from ..store.paths import FILE_MODE, ensure_dir
 
 if TYPE_CHECKING:
     from .kube.client import Kube

@@ -15,9 +15,9 @@ from typing import Any, Iterable
 
 import yaml
 
-from ..specfiles import read_spec_text, wrapped_documents
-from ..yamlio import SafeLoader
+from ..base.yamlio import SafeLoader
 from .builtin import MASK, Edit, Rewrite, Rule, Session, Substitution, SubstitutionRule, masking
+from ..troubleshoot.specfiles import read_spec_text, wrapped_documents
 
 API_VERSIONS = ("troubleshoot.sh/v1beta2", "troubleshoot.replicated.com/v1beta1")
 
