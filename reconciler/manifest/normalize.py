@@ -8,7 +8,6 @@ value at its default, moving `defaults:` around or reordering schedules never sh
 from __future__ import annotations
 
 import posixpath
-import zoneinfo
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Callable, Mapping
@@ -16,6 +15,7 @@ from typing import Any, Callable, Mapping
 from ..base.yamlio import JsonPath
 from ..schemas import load as load_schema
 from ..timing import cron
+from ..timing.zones import timezone_error
 
 Problem = tuple[JsonPath, str, bool]  # (path, message, at_key)
 
@@ -185,18 +185,6 @@ def secret_references(spec: Mapping[str, Any]) -> list[tuple[str, Mapping[str, A
 
 def _has(raw: Mapping[str, Any], keys: tuple[str | int, ...]) -> bool:
     return not keys or keys[0] in raw
-
-
-@cache
-def timezone_error(name: str) -> str | None:
-    """None when `name` is an IANA zone; the host's own zone is refused so a manifest means the same everywhere."""
-    if name in ("localtime", "posixrules", "Factory") or name.startswith(("/", ".")):
-        return f"unknown time zone {name!r}: use an IANA name such as UTC or Europe/Berlin"
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-        return f"unknown time zone {name!r}: use an IANA name such as UTC or Europe/Berlin"
-    return None
 
 
 def _absolute_paths(spec: dict[str, Any], base_dir: str) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo
 
 from . import cron
-from ..manifest.normalize import timezone_error
+from .zones import timezone_error
 
 ON_TIME = timedelta(seconds=60)   # a slot started within this of its run time is "schedule", not "catch-up"
 MISSED_WARNING = 100              # Kubernetes warns past 100 missed start times; so do we

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from . import cron
 from ..base.errors import UsageError
-from ..manifest.normalize import timezone_error
+from .zones import timezone_error
 
 
 def fire_times(expr: str, zone: str, *, after: str | None, now: datetime, count: int) -> list[datetime]:
