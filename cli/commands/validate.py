@@ -6,10 +6,6 @@ from typing import Any
 from .. import render
 
 
-def validate(manifest: str, *, output: str) -> int:
-    return validate_files([manifest], output=output)
-
-
 def validate_files(manifests: list[str], *, output: str) -> int:
     """Each file checked on its own (pre-commit passes several); with several, JSON diagnostics name
     their `file`, and an unreadable file is reported and the others still checked."""

@@ -589,13 +589,6 @@ def _set_before(doc: Document, index: int, lines: list[str]) -> None:
     items.ca.items.setdefault(index, [None, None, None, None])[1] = tokens or None
 
 
-def _drop_own_comment(lines: list[str]) -> list[str]:
-    """The lines to keep of those above a deleted item: up to the last blank line (the comment directly
-    above the item is its own and goes with it)."""
-    blanks = [i for i, line in enumerate(lines) if not line.strip()]
-    return lines[:blanks[-1] + 1] if blanks else []
-
-
 def _dash_column(doc: Document, item: CommentedMap) -> int:
     """The column of a schedule's `-`: its first key's, less the sequence indent, plus the offset."""
     return max(0, int(item.lc.col or 0) - (doc.indent[1] - doc.indent[2]))
