@@ -15,9 +15,8 @@ import pytest
 from reconciler.daemon.logs import JsonFormatter, RotatingLog, TextFormatter, run_context, run_fields
 from reconciler.daemon.loop import Daemon
 
-from ...conftest import wait_until
 from ...fakes.clock import FakeClock
-from .test_loop import REGISTRY, T0, closed_gate, gate, make, settle  # noqa: F401 (closed_gate: fixture)
+from .test_loop import REGISTRY, T0, closed_gate, gate, make, settle, wait_done  # noqa: F401 (closed_gate: fixture)
 
 
 @pytest.fixture
@@ -78,7 +77,8 @@ def test_every_run_event_of_the_daemon_is_one_line_naming_schedule_and_execution
     d.open()
     clock.set(datetime(2026, 6, 1, 13, 0, 1, tzinfo=timezone.utc))
     d.tick()
-    wait_until(lambda: set(d.active) == {"held-20260601T1300Z"}, what="ok and bad to end")
+    wait_done(d, "ok-20260601T1300Z", "bad-20260601T1300Z")
+    assert set(d.active) == {"held-20260601T1300Z"}
     clock.set(datetime(2026, 6, 1, 14, 0, 1, tzinfo=timezone.utc))
     d.tick()
     gate.set()

@@ -23,6 +23,7 @@ from ...fakes.clock import FakeClock
 
 T0 = datetime(2026, 6, 1, 12, 0, 30, tzinfo=timezone.utc)
 gate = threading.Event()
+held = threading.Event()   # a `blocked` collector holds its run (whose running record is written by then)
 
 
 def ok(spec, ctx):
@@ -31,6 +32,7 @@ def ok(spec, ctx):
 
 def blocked(spec, ctx):
     """Holds its run open until the test opens the gate (or the run is cancelled)."""
+    held.set()
     while not gate.is_set() and not ctx.cancelled.is_set():
         gate.wait(0.01)
 
@@ -41,6 +43,7 @@ REGISTRY = Registry(host={"ok": ok, "blocked": blocked}, cluster={})
 @pytest.fixture(autouse=True)
 def closed_gate():
     gate.clear()
+    held.clear()
     yield
     gate.set()
 
@@ -75,6 +78,15 @@ def settle(d: Daemon) -> None:
     d.wait_idle()
     d.batcher.close()
     d.batcher = type(d.batcher)(d.store, d.clock, lock_timeout=5)
+
+
+def wait_done(d: Daemon, *run_ids: str, timeout: float = 10) -> None:
+    """After the tick that started them: wait on each run's own `done` event, which the daemon sets once
+    the run is accounted for (a run already gone from `active` is through)."""
+    with d.lock:
+        runs = [(run_id, d.active.get(run_id)) for run_id in run_ids]
+    for run_id, run in runs:
+        assert run is None or run.done.wait(timeout), f"{run_id} still running after {timeout} s"
 
 
 def test_a_due_slot_runs_once_under_its_slot_id_and_status_is_written(tmp_path):

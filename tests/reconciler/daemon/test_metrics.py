@@ -11,9 +11,8 @@ from reconciler.daemon.loop import Daemon
 from reconciler.daemon.metrics import Metrics
 from reconciler.store import executions
 
-from ...conftest import wait_until
 from ...fakes.clock import FakeClock
-from .test_loop import REGISTRY, T0, closed_gate, gate, make, records, settle  # noqa: F401 (closed_gate: fixture)
+from .test_loop import REGISTRY, T0, closed_gate, gate, held, make, records, settle, wait_done  # noqa: F401 (closed_gate: fixture)
 
 P = "troubleshoot_scheduler"
 
@@ -49,8 +48,8 @@ def test_runs_that_complete_fail_and_are_skipped_are_counted_with_their_duration
 
     clock.set(at(13, 0, 1))
     d.tick()
-    wait_until(lambda: set(d.active) == {"held-20260601T1300Z"}
-               and any(r["id"] == "held-20260601T1300Z" for r in records(store)), what="ok and bad to end")
+    wait_done(d, "ok-20260601T1300Z", "bad-20260601T1300Z")
+    assert held.wait(10) and set(d.active) == {"held-20260601T1300Z"}
     assert value(metrics, "jobs_active") == 1
     clock.set(at(14, 0, 1))
     d.tick()  # held is still running at its 14:00 slot: Forbid skips it
