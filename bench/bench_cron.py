@@ -1,4 +1,4 @@
-"""Next-fire throughput: reconciler.cron against croniter and APScheduler 3.
+"""Next-fire throughput: reconciler.timing.cron against croniter and APScheduler 3.
 
 Run ``python bench/bench_cron.py [--seconds 1.0]``.  Every contender walks the same cycle of
 (expression, zone, start) cases for about ``--seconds`` each and we report next-fire

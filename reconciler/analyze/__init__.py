@@ -6,7 +6,7 @@
     counts(results)                                               # {"pass": n, "warn": n, "fail": n}
     when_diagnostics("specs/app.yaml")                            # for validate: FILE:LINE:COL: path: message
 
-Modules: spec (loading), engine (dispatch, archive handling), cluster / nodes / workloads / pods / host /
+Modules: spec (loading), runner (dispatch, archive handling), cluster / nodes / workloads / pods / host /
 text (the analyzers), when / semver / quantity / selectors / gotemplate / jsonpath (their pure syntax),
 bundle_files (lenient, confined reading), results (data and analysis.json), diagnostics (validate).
 See docs/analysis.md.

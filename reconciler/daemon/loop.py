@@ -3,7 +3,7 @@
 It keeps a heap of (wake time, schedule) built from the state and rebuilt when another process
 changed the state's serial (apply signals a running daemon with SIGUSR1; the loop also reads the
 serial whenever it wakes, at least once a minute, so a missed signal costs at most a minute). Decisions come from the
-pure `engine`; runs go to a bounded thread pool; status changes are batched into few state writes.
+pure `timing.decisions`; runs go to a bounded thread pool; status changes are batched into few state writes.
 Only one daemon may serve a state dir: it holds a lock on daemon.pid for its whole life.
 """
 from __future__ import annotations
@@ -73,7 +73,7 @@ class Daemon:
 
     def __post_init__(self) -> None:
         self.heap: list[tuple[datetime, str, datetime | None]] = []  # (wake, schedule, the slot it starts)
-        # What the loop keeps of each schedule: the few fields the engine reads (`index`), and the whole
+        # What the loop keeps of each schedule: the few fields the decisions read (`index`), and the whole
         # record compressed (`packed`), unpacked by the run that needs it. With 10,000 schedules this is
         # ~15 MB instead of ~45 MB of parsed state.
         self.index: dict[str, dict[str, Any]] = {}
@@ -201,7 +201,7 @@ class Daemon:
     # Firing -----------------------------------------------------------------------------------------
     def _fire_due(self, now: datetime) -> None:
         """Start every schedule whose wake time has come. The common case, a slot reached on time with
-        the state unchanged since it was planned, skips the engine; and the runs of one tick are held
+        the state unchanged since it was planned, skips the decisions; and the runs of one tick are held
         at a gate until all are handed over, so they do not take the GIL from the dispatching loop:
         at 1,000 slots in one second, the cost per slot decides how late the last one is handed over."""
         gate, started = threading.Event(), []
@@ -439,7 +439,7 @@ class Daemon:
 
 
 def _slim(record: dict[str, Any], shared: dict[Any, Any]) -> dict[str, Any]:
-    """The fields of a state record that the engine and the loop read, small values shared."""
+    """The fields of a state record that the decisions and the loop read, small values shared."""
     spec, status, meta = record["spec"], record.get("status") or {}, record.get("metadata") or {}
     policy = spec.get("policy") or {}
     key = (policy.get("jitterSeconds", 0), policy.get("startingDeadlineSeconds"), policy.get("concurrency", "Forbid"))

@@ -2,7 +2,7 @@
 
 The plan is made under the lock from the state it will replace, so a concurrent apply can never be
 overwritten by a plan computed against an older serial. The transitions themselves are pure
-(`reconciler.state`); this module is the shell around them.
+(`plan/transitions.py`); this module is the shell around them.
 """
 from __future__ import annotations
 

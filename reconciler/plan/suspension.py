@@ -1,5 +1,5 @@
 """suspend / resume: a runtime pause in status (the manifest's `suspend` is the declarative one).
-Resuming records `resumedTime`, from which the engine counts, so slots that passed while suspended
+Resuming records `resumedTime`, from which the scheduling decisions count, so slots that passed while suspended
 never run: resume never floods."""
 from __future__ import annotations
 

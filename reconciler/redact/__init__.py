@@ -1,4 +1,4 @@
-"""Redaction of a staged bundle, in place, before it is archived (see engine.py)."""
+"""Redaction of a staged bundle, in place, before it is archived (see tree.py)."""
 from __future__ import annotations
 
 from .spec import Redactor, RedactorSpecError, literal_redactor, load_redactor_specs

@@ -22,7 +22,7 @@ def ensure_dir(path: Path) -> Path:
     """Create `path` and each missing parent 0700 whatever the umask (mkdir(parents=True) gives parents
     the umask's mode, and the umask can take bits from any mode). A directory that exists is left as it
     is: it may be /tmp, a share, or someone's working directory, and only the state dir's permission
-    check (reconciler/permissions.py) tightens directories of sbsched's own layout."""
+    check (store/permissions.py) tightens directories of sbsched's own layout."""
     missing = []
     parent = path
     while not parent.exists() and parent != parent.parent:

@@ -1,7 +1,7 @@
 """The state directory is private, and sbsched touches only what it made there.
 
 `check_state_dir` runs at the start of every command that uses the state dir. It looks only at the
-names of the state layout (reconciler/layout.py), through directory descriptors opened with
+names of the state layout (store/layout.py), through directory descriptors opened with
 O_NOFOLLOW, and:
 - refuses (exit 2) a directory with no state.json that holds anything else (a home, /opt, a typo in
   --state-dir), or an empty one with the sticky bit (/tmp): making it private would lock others out;

@@ -1,4 +1,4 @@
-"""The fixture specs over the real k3s bundle, analysis.json's shape, and the engine's rules: skipped kinds,
+"""The fixture specs over the real k3s bundle, analysis.json's shape, and the runner's rules: skipped kinds,
 exclusion, failures kept to one analyzer, and safe archive handling."""
 from __future__ import annotations
 

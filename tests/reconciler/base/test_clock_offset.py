@@ -1,4 +1,4 @@
-"""The stress harness's clock hook (reconciler/clock.py): off unless SBSCHED_CLOCK_OFFSET_SECONDS is set."""
+"""The stress harness's clock hook (reconciler/base/clock.py): off unless SBSCHED_CLOCK_OFFSET_SECONDS is set."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone

@@ -1,4 +1,4 @@
-"""The engine: flat memory on a large file, files it must leave alone, newline fidelity, failure safety."""
+"""Redacting a tree: flat memory on a large file, files it must leave alone, newline fidelity, failure safety."""
 from __future__ import annotations
 
 import gzip

@@ -1,4 +1,4 @@
-"""Tests for reconciler.cron: golden tables, unit tests, and properties checked against cronsim.
+"""Tests for reconciler.timing.cron: golden tables, unit tests, and properties checked against cronsim.
 
 cronsim 2.8 is the oracle.  Where it and our contract disagree, the contract wins and the
 difference is written down in docs/cron.md ("Where cronsim differs"); here those cases are
@@ -99,7 +99,7 @@ def _cronsim(expr: str, tz: ZoneInfo, after: datetime, n: int) -> list[str]:
 def _reference(expr: str, tz: ZoneInfo, after: datetime, n: int, until: datetime | None = None) -> list[str]:
     """The rules read literally: walk the real minutes in UTC and look at each one's wall time.
 
-    Simple on purpose and independent of reconciler.cron's search (field sets come from cronsim's
+    Simple on purpose and independent of reconciler.timing.cron's search (field sets come from cronsim's
     parser).  Fixed-time: the first pass of a wall time, plus one run at the first instant after a
     spring-forward gap that swallowed a matching wall time.  Wildcard: every real matching minute.
     """

@@ -1,4 +1,4 @@
-"""The engine on a fake clock: catch-up, deadlines, jitter, suspend/resume, DST over a year."""
+"""The scheduling decisions on a fake clock: catch-up, deadlines, jitter, suspend/resume, DST over a year."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -104,7 +104,7 @@ def test_a_cron_change_counts_from_the_change():
 @pytest.mark.parametrize("zone", ["America/New_York", "Europe/Berlin"])
 @pytest.mark.parametrize("expr", ["30 2 * * *", "0 * * * *", "15 1 * * 0", "*/20 1-3 * * *"])
 def test_a_simulated_year_fires_exactly_the_cron_slots_once(zone, expr):
-    """Drive the engine as the daemon would (wake at each wake time) through 2026, DST days included."""
+    """Drive the decisions as the daemon would (wake at each wake time) through 2026, DST days included."""
     tz = ZoneInfo(zone)
     start = datetime(2026, 1, 1, tzinfo=tz)
     rec = record(expr, zone, created=start)
