@@ -30,8 +30,8 @@ def set_strict_permissions(strict: bool | None) -> None:
 
 
 def store(state_dir: str | None, *, writes: bool = False) -> StateStore:
-    """The state of --state-dir, checked first (reconciler/permissions.py): what is not sbsched's is
-    refused; loose modes are fixed when the command `writes`, else reported, or refused when strict."""
+    """The state of --state-dir, checked first (reconciler/store/permissions.py): what is not sbsched's
+    is refused; loose modes are fixed when the command `writes`, else reported, or refused when strict."""
     from reconciler.store.paths import state_dir as resolve
     from reconciler.store.permissions import check_state_dir, strict_from_env
     from reconciler.store.state import StateStore
