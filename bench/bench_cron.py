@@ -1,4 +1,4 @@
-"""Next-fire throughput: reconciler.cron against croniter and APScheduler 3.
+"""Next-fire throughput: reconciler.timing.cron against croniter and APScheduler 3.
 
 Run ``python bench/bench_cron.py [--seconds 1.0]``.  Every contender walks the same cycle of
 (expression, zone, start) cases for about ``--seconds`` each and we report next-fire
@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from croniter import croniter  # noqa: E402
 
-from reconciler.cron import parse  # noqa: E402
+from reconciler.timing.cron import parse  # noqa: E402
 
 try:
     from apscheduler.triggers.cron import CronTrigger

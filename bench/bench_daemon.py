@@ -51,8 +51,8 @@ import gen_manifest  # noqa: E402  (a sibling module, found through the line abo
 from bench_cli import PYTHON, SBSCHED, run_process, sbsched_env, table  # noqa: E402
 
 if TYPE_CHECKING:
-    from reconciler.daemon import Daemon
-    from reconciler.engine import Due
+    from reconciler.daemon.loop import Daemon
+    from reconciler.timing.decisions import Due
 
 UTC = timezone.utc
 N_DUE = 1_000                   # schedules sharing one slot
@@ -161,9 +161,9 @@ def due_manifest(path: Path, slot: datetime, n: int) -> Path:
 
 
 def apply_in_process(root: Path, manifest: Path, now: datetime) -> None:
-    from reconciler.apply import apply
-    from reconciler.manifest_file import load_manifest
-    from reconciler.state_store import StateStore
+    from reconciler.manifest.load import load_manifest
+    from reconciler.plan.apply import apply
+    from reconciler.store.state import StateStore
 
     loaded = load_manifest(str(manifest))
     if loaded.manifest is None:
@@ -226,7 +226,7 @@ def profile_text(profiler: cProfile.Profile) -> str:
 
 def read_records(root: Path, run: DueRun, slot: datetime) -> None:
     """Start lateness and final status of every scheduled run, from the execution records."""
-    from reconciler import executions
+    from reconciler.store import executions
 
     records = [r for r in executions.history(root) if r.get("trigger") in ("schedule", "catch-up")]
     run.start_ms = [(datetime.fromisoformat(r["startTime"]) - datetime.fromisoformat(r["scheduledTime"]))
@@ -238,8 +238,8 @@ def read_records(root: Path, run: DueRun, slot: datetime) -> None:
 
 def sbsched_lateness(work: Path, *, profile: bool) -> DueRun:
     """Apply 1,000 same-slot schedules and serve them with the real Daemon (in this process)."""
-    from reconciler.daemon import Daemon
-    from reconciler.state_store import StateStore
+    from reconciler.daemon.loop import Daemon
+    from reconciler.store.state import StateStore
 
     root, clock, run = work / "state-due", OffsetClock(), DueRun()
     slot = (datetime.now(UTC) + timedelta(days=1)).replace(second=0, microsecond=0)

@@ -92,7 +92,7 @@ def validate(manifest: Annotated[Optional[str], typer.Option("-f", "--filename",
              files: Annotated[Optional[list[str]], typer.Argument(help="More manifests (as pre-commit passes "
                                                                   "them).", show_default=False)] = None) -> int:
     """Check manifests offline: schema, cron, zones, names, spec files. Exit 1 when invalid."""
-    from reconciler.errors import UsageError
+    from reconciler.base.errors import UsageError
 
     from .commands.validate import validate_files
 
@@ -115,7 +115,7 @@ ContextOpt = Annotated[Optional[str], typer.Option("--context", help="--target k
 
 
 def _kubernetes_only(target: Target, **given: object) -> None:
-    from reconciler.errors import UsageError
+    from reconciler.base.errors import UsageError
 
     used = [f"--{name.replace('_', '-')}" for name, value in given.items() if value is not None]
     if target is not Target.kubernetes and used:
@@ -210,7 +210,7 @@ def run_(name: Annotated[Optional[str], typer.Argument(help="A schedule in the s
          job_name: Annotated[Optional[str], typer.Option("--job-name", help="With --from-configmap: the Job's name, "
                                                          "which carries the CronJob's slot.")] = None) -> int:
     """Run one schedule now, in the foreground; exit 0 completed, 1 failed."""
-    from reconciler.errors import UsageError
+    from reconciler.base.errors import UsageError
 
     if (name is None) == (from_configmap is None):
         raise UsageError("run takes a schedule NAME or --from-configmap NAMESPACE/NAME (one of them)")
@@ -374,7 +374,7 @@ def reconcile(once: Annotated[bool, typer.Option("--once", help="One pass: fire 
               max_concurrent: MaxConcurrentOpt = None, log_format: LogFormatOpt = None,
               output: Annotated[Output3, typer.Option("-o", "--output")] = Output3.text) -> int:
     """Fire what is due now (and the latest missed slot per policy), wait for the runs, exit."""
-    from reconciler.errors import UsageError
+    from reconciler.base.errors import UsageError
 
     from .commands.daemon import reconcile_once
 
@@ -539,7 +539,7 @@ def import_troubleshoot(source: Annotated[Optional[str], typer.Option(
 
 def _command_line() -> str:
     """The command line for the audit log, secret-looking values masked."""
-    from reconciler.audit import command_line
+    from reconciler.store.audit import command_line
 
     return command_line(_Globals.argv)
 
@@ -574,7 +574,7 @@ class _StderrLines(logging.Handler):
 
 
 def _run(argv: list[str] | None) -> int:
-    from reconciler.errors import SbschedError
+    from reconciler.base.errors import SbschedError
 
     from . import interrupts_raise
 

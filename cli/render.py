@@ -8,7 +8,7 @@ import sys
 from datetime import timedelta
 from typing import Any, Iterable, Sequence
 
-from reconciler.masking import mask_data, mask_text
+from reconciler.base.masking import mask_data, mask_text
 
 NONE = "<none>"
 

@@ -40,7 +40,7 @@ def run(rng: random.Random, *, concurrent: int = CONCURRENT, rounds: int = ROUND
     variants = list(range(concurrent * rounds))
     manifests = {v: _manifest(work / f"m-{v:03d}.yaml", v) for v in variants}
     # What each manifest's plan is, alone: the normalized specs its apply would store (in process).
-    from reconciler.manifest_file import load_manifest
+    from reconciler.manifest.load import load_manifest
 
     for v in variants:
         loaded = load_manifest(str(manifests[v]))

@@ -159,13 +159,13 @@ class Fuzz:
 
     @staticmethod
     def allowed() -> tuple[type[BaseException], ...]:
-        from reconciler.errors import SbschedError
+        from reconciler.base.errors import SbschedError
         from reconciler.redact import RedactorSpecError
 
         return (SbschedError, RedactorSpecError)
 
     def load_manifest_text(self, data: bytes) -> None:
-        from reconciler.manifest_file import load_manifest
+        from reconciler.manifest.load import load_manifest
 
         self.manifest.write_bytes(data)
         try:
@@ -179,9 +179,9 @@ class Fuzz:
 
     def plan(self, manifest: Any) -> None:
         """A valid manifest all the way: plan, next state, serialized state, and each schedule's next slot."""
-        from reconciler import engine
-        from reconciler.state import next_state, plan_against
-        from reconciler.state_store import empty_state, serialize
+        from reconciler.plan.transitions import next_state, plan_against
+        from reconciler.store.state import empty_state, serialize
+        from reconciler.timing import decisions
 
         try:
             plan = plan_against(empty_state(), manifest, allow_empty=True)
@@ -191,8 +191,8 @@ class Fuzz:
         state = next_state(empty_state(), plan, NOW)
         state = json.loads(serialize(state))
         for name, record in state["schedules"].items():
-            engine.decide(name, record, NOW)
-            engine.decide(name, record, datetime(2026, 11, 1, 6, 30, tzinfo=UTC))
+            decisions.decide(name, record, NOW)
+            decisions.decide(name, record, datetime(2026, 11, 1, 6, 30, tzinfo=UTC))
 
     def redactor(self, text: str, sample: str) -> None:
         from reconciler.redact import load_redactor_specs, redact_tree
@@ -209,10 +209,10 @@ class Fuzz:
         redact_tree(self.bundle, builtin=True, redactors=redactors)
 
     def support_bundle(self, text: str) -> None:
-        from reconciler import specfiles
         from reconciler.analyze import load_analyzers
         from reconciler.analyze.diagnostics import when_diagnostics
         from reconciler.collect import spec as collect_spec
+        from reconciler.troubleshoot import specfiles
 
         self.spec.write_text(text, encoding="utf-8")
         path = str(self.spec)

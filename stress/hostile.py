@@ -6,7 +6,7 @@ no traceback, within its time and memory bounds, or, for the 100,000-schedule ma
 within the bounds documented in docs/reliability.md. Peak RSS is the child's own VmHWM, written by
 bench/peak.py (wait4's ru_maxrss would start at this process's size).
 
-The limits enforced (reconciler/manifest_file.py, reconciler/yamlio.py): files over 64 MiB are refused
+The limits enforced (reconciler/manifest/load.py, reconciler/base/yamlio.py): files over 64 MiB are refused
 before reading; nesting deeper than 64 levels (spec files: 1,000), counted while libyaml composes, so a
 document 100,000 levels deep stops at level 67 instead of overflowing the C stack; 5,000,000 node visits
 while building data, aliases counted each time they are expanded ("billion laughs"); UTF-8 only.

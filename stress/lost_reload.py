@@ -26,7 +26,7 @@ APPLIES = 200
 def _one_per_second() -> list[str]:
     """60 names whose jitter (59 s at most) starts one of them in each second of the minute: the daemon
     then wakes every second, so an unsignalled change is due to be found within a second or two."""
-    from reconciler.engine import jitter
+    from reconciler.timing.decisions import jitter
 
     names: dict[int, str] = {}
     n = 0
@@ -131,10 +131,10 @@ def _apply_unsignalled(state_dir: Path, manifest: Path) -> None:
     from datetime import datetime, timezone
     from unittest import mock
 
-    from reconciler import pidfile
-    from reconciler.apply import apply
-    from reconciler.manifest_file import load_manifest
-    from reconciler.state_store import StateStore
+    from reconciler.manifest.load import load_manifest
+    from reconciler.plan.apply import apply
+    from reconciler.store import pidfile
+    from reconciler.store.state import StateStore
 
     loaded = load_manifest(str(manifest))
     assert loaded.manifest is not None, loaded.diagnostics

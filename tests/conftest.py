@@ -7,7 +7,6 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,14 +90,14 @@ def write_manifest(tmp_path: Path) -> Callable[..., Path]:
     return write
 
 
-def wait_until(predicate: Callable[[], bool], *, timeout: float = 10.0, what: str = "condition") -> None:
-    """Wait on a condition (polled on an Event, never a bare sleep); fail the test when it never holds."""
-    tick = threading.Event()
+def wait_until(predicate: Callable[[], bool], *, timeout: float = 10.0, interval: float = 0.05,
+               what: str = "condition") -> None:
+    """A bounded poll: checks `predicate` every `interval` seconds (a real sleep between checks) and fails
+    the test if it does not hold within `timeout`. Only for state another process changes (a child's
+    files, its /proc entry, a daemon's records), which offers nothing to wait on; code running in the
+    test's own process sets events (a run's `done`, a collector's gate): wait on those instead."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        tick.wait(0.05)
-    if predicate():
-        return
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    while not predicate():
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler import schemas
-from reconciler.manifest_file import load_manifest_text
-from reconciler.yamlio import format_path
+from reconciler.base.yamlio import format_path
+from reconciler.manifest.load import load_manifest_text
 
 Path_ = tuple[str | int, ...]
 ROOT = schemas.load("schedules")

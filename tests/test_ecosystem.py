@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reconciler import yamlio
+from reconciler.base import yamlio
 
 from .conftest import SBSCHED, run_sbsched
 

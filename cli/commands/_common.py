@@ -4,14 +4,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from reconciler.manifest import ScheduleSet
-    from reconciler.state_store import StateStore
+    from reconciler.manifest.normalize import ScheduleSet
+    from reconciler.store.state import StateStore
 
 
 def valid_manifest(path: str) -> ScheduleSet:
     """diff and apply need a valid manifest: an invalid one is an error (exit 2), listed on stderr."""
-    from reconciler.errors import ManifestError
-    from reconciler.manifest_file import load_manifest
+    from reconciler.base.errors import ManifestError
+    from reconciler.manifest.load import load_manifest
 
     result = load_manifest(path)
     if result.manifest is None:
@@ -30,11 +30,11 @@ def set_strict_permissions(strict: bool | None) -> None:
 
 
 def store(state_dir: str | None, *, writes: bool = False) -> StateStore:
-    """The state of --state-dir, checked first (reconciler/permissions.py): what is not sbsched's is
-    refused; loose modes are fixed when the command `writes`, else reported, or refused when strict."""
-    from reconciler.paths import state_dir as resolve
-    from reconciler.permissions import check_state_dir, strict_from_env
-    from reconciler.state_store import StateStore
+    """The state of --state-dir, checked first (reconciler/store/permissions.py): what is not sbsched's
+    is refused; loose modes are fixed when the command `writes`, else reported, or refused when strict."""
+    from reconciler.store.paths import state_dir as resolve
+    from reconciler.store.permissions import check_state_dir, strict_from_env
+    from reconciler.store.state import StateStore
 
     root = resolve(state_dir)
     strict = _Permissions.strict if _Permissions.strict is not None else strict_from_env()

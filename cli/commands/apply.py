@@ -7,8 +7,8 @@ from ._common import store, valid_manifest
 
 def apply(manifest: str, *, state_dir: str | None, output: str, dry_run: bool, allow_empty: bool,
           lock_timeout: float, command: str) -> int:
-    from reconciler import apply as applying
-    from reconciler.clock import SystemClock
+    from reconciler.base.clock import SystemClock
+    from reconciler.plan import apply as applying
 
     desired = valid_manifest(manifest)
     plan = applying.apply(store(state_dir, writes=not dry_run), desired, now=SystemClock().now(), dry_run=dry_run,

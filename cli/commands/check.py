@@ -7,9 +7,9 @@ from ._common import store
 
 
 def check(name: str, *, state_dir: str | None, output: str) -> int:
-    from reconciler.errors import SbschedError
-    from reconciler.inventory import find
-    from reconciler.rbac_check import check_schedule
+    from reconciler.base.errors import SbschedError
+    from reconciler.plan.inventory import find
+    from reconciler.run.rbac_check import check_schedule
 
     report = check_schedule(name, find(store(state_dir).read(), name))
     if report.errors:   # a review that could not be made: the answer is unknown

@@ -12,11 +12,11 @@ AUDIT_ITEMS = 200   # runs named in one audit line; past that, how many more
 
 def cleanup(name: str | None, *, state_dir: str | None, dry_run: bool, force: bool, output: str,
             command: str = "sbsched cleanup") -> int:
-    from reconciler.audit import audit
-    from reconciler.clock import SystemClock
-    from reconciler.inventory import find
-    from reconciler.manifest import fill_defaults
-    from reconciler.retention import Policy, collect_runs, held_back, plan_retention, remove
+    from reconciler.base.clock import SystemClock
+    from reconciler.manifest.normalize import fill_defaults
+    from reconciler.plan.inventory import find
+    from reconciler.run.retention import Policy, collect_runs, held_back, plan_retention, remove
+    from reconciler.store.audit import audit
 
     state_store = store(state_dir, writes=not dry_run)
     state = state_store.read()

@@ -13,8 +13,8 @@ from ._common import store
 def start(*, state_dir: str | None, foreground: bool, flags: Mapping[str, Any], log_file: str | None = None) -> int:
     """`flags`: the settings given on the command line; config.yaml and the defaults fill in the rest
     (in the background child too, which gets only these flags and records them for `restart`)."""
-    from reconciler import daemon_config, service
-    from reconciler.health import parse_addr
+    from reconciler.daemon import config as daemon_config, service
+    from reconciler.daemon.health import parse_addr
 
     root = store(state_dir, writes=True).root
     settings = daemon_config.resolve(root, flags)   # a bad setting fails here, not in the child
@@ -33,8 +33,8 @@ def start(*, state_dir: str | None, foreground: bool, flags: Mapping[str, Any], 
 def restart(*, state_dir: str | None, grace: float | None, flags: Mapping[str, Any]) -> int:
     """Stop (as `stop`), then start in the background with the flags the daemon was started with, these
     flags on top; config.yaml is read anew. Not running: start it."""
-    from reconciler import daemon_config, service
-    from reconciler.pidfile import PidFile
+    from reconciler.daemon import config as daemon_config, service
+    from reconciler.store.pidfile import PidFile
 
     root = store(state_dir, writes=True).root
     running = PidFile(root).running()
@@ -48,7 +48,7 @@ def restart(*, state_dir: str | None, grace: float | None, flags: Mapping[str, A
 
 
 def reconcile_once(*, state_dir: str | None, flags: Mapping[str, Any], output: str) -> int:
-    from reconciler import daemon_config, service
+    from reconciler.daemon import config as daemon_config, service
 
     root = store(state_dir, writes=True).root
     settings = daemon_config.resolve(root, flags)
@@ -64,7 +64,7 @@ def reconcile_once(*, state_dir: str | None, flags: Mapping[str, Any], output: s
 
 
 def stop(*, state_dir: str | None, grace: float | None) -> int:
-    from reconciler import daemon_config, service
+    from reconciler.daemon import config as daemon_config, service
 
     root = store(state_dir).root
     info = service.stop(root, grace=grace if grace is not None else daemon_config.resolve(root, {}).grace)
@@ -73,8 +73,8 @@ def stop(*, state_dir: str | None, grace: float | None) -> int:
 
 
 def reload(*, state_dir: str | None) -> int:
-    from reconciler.errors import SbschedError
-    from reconciler.pidfile import signal_daemon
+    from reconciler.base.errors import SbschedError
+    from reconciler.store.pidfile import signal_daemon
 
     info = signal_daemon(store(state_dir).root, signal.SIGHUP)
     if info is None:
@@ -86,10 +86,10 @@ def reload(*, state_dir: str | None) -> int:
 def status(*, state_dir: str | None, output: str) -> int:
     """Exit 0 when the daemon runs, 3 when it does not (as `systemctl status`). Health is what the daemon's
     /healthz and /readyz say; without an endpoint, the state and lock checks are made here."""
-    from reconciler.clock import SystemClock
-    from reconciler.engine import next_due, record_problem
-    from reconciler.health import Health, probe
-    from reconciler.pidfile import PidFile
+    from reconciler.base.clock import SystemClock
+    from reconciler.daemon.health import Health, probe
+    from reconciler.store.pidfile import PidFile
+    from reconciler.timing.decisions import next_due, record_problem
 
     state_store = store(state_dir)
     info = PidFile(state_store.root).running()

@@ -6,7 +6,7 @@ from ._common import store, valid_manifest
 
 
 def diff(manifest: str, *, state_dir: str | None, output: str, allow_empty: bool) -> int:
-    from reconciler.state import plan_against
+    from reconciler.plan.transitions import plan_against
 
     desired = valid_manifest(manifest)
     plan = plan_against(store(state_dir).read(), desired, allow_empty=allow_empty)

@@ -10,7 +10,7 @@ from .. import render
 from ._common import store
 
 if TYPE_CHECKING:
-    from reconciler.manifest_edit import Document
+    from reconciler.manifest.edit import Document
 
 
 @dataclass(frozen=True)
@@ -29,9 +29,9 @@ class EditOptions:
 def edit(options: EditOptions, change: Callable[[Document, str], str], *, create_missing: bool = False) -> int:
     """Load (or start) the manifest, let `change` edit it (returning what it did, for people), check,
     plan, write, show, and apply when asked. Exit 0 done, 1 the edit makes the manifest invalid, 2 error."""
-    from reconciler import manifest_edit
-    from reconciler.errors import ManifestError, UsageError
-    from reconciler.manifest_file import read_text
+    from reconciler.base.errors import ManifestError, UsageError
+    from reconciler.manifest import edit as manifest_edit
+    from reconciler.manifest.load import read_text
 
     path = options.manifest
     expected: bytes | None
@@ -55,8 +55,8 @@ def edit(options: EditOptions, change: Callable[[Document, str], str], *, create
 
 def finish(options: EditOptions, doc: Document, new_text: str, expected: bytes | None, what: str) -> int:
     """Validate `new_text` as the manifest, plan it, write it (unless unchanged or --dry-run), show it."""
-    from reconciler.manifest_file import load_manifest_text, write_manifest
-    from reconciler.state import plan_against
+    from reconciler.manifest.load import load_manifest_text, write_manifest
+    from reconciler.plan.transitions import plan_against
 
     path = options.manifest
     result = load_manifest_text(new_text, path)
@@ -82,8 +82,8 @@ def finish(options: EditOptions, doc: Document, new_text: str, expected: bytes |
     elif not unchanged:
         write_manifest(path, new_text, expected=expected)
     if options.apply and not options.dry_run:
-        from reconciler import apply as applying
-        from reconciler.clock import SystemClock
+        from reconciler.base.clock import SystemClock
+        from reconciler.plan import apply as applying
 
         plan = applying.apply(state_store, result.manifest, now=SystemClock().now(), allow_empty=options.allow_empty,
                               lock_timeout=options.lock_timeout, command=options.command,
@@ -109,7 +109,7 @@ def unified_diff(path: str, before: str, after: str) -> str:
 
 def set_from_directory(path: str) -> str:
     """A new file's set: its directory's name, made a DNS-1123 label ("default" when nothing is left)."""
-    from reconciler.names import dns_label
+    from reconciler.base.names import dns_label
 
     return dns_label(os.path.basename(os.path.dirname(os.path.abspath(path))), max_length=63) or "default"
 
@@ -135,7 +135,7 @@ def redaction_mode(redact: bool | None, tokenize: bool) -> str | None:
 
 def create(name: str, *, cron: str, timezone: str | None, namespaces: list[str] | None, specs: list[str] | None,
            upload: str | None, options: EditOptions, redaction: str | None = None) -> int:
-    from reconciler import manifest_edit
+    from reconciler.manifest import edit as manifest_edit
 
     changes = manifest_edit.Changes(cron=cron, timezone=timezone or None, namespaces=namespaces or None,
                                     specs=spec_paths(options.manifest, specs) or None, upload=upload or None,
@@ -151,7 +151,7 @@ def create(name: str, *, cron: str, timezone: str | None, namespaces: list[str] 
 def modify(name: str, *, cron: str | None, timezone: str | None, namespaces: list[str] | None,
            specs: list[str] | None, upload: str | None, options: EditOptions,
            redaction: str | None = None) -> int:
-    from reconciler import manifest_edit
+    from reconciler.manifest import edit as manifest_edit
 
     changes = manifest_edit.Changes(cron=cron, timezone=timezone, namespaces=namespaces,
                                     specs=spec_paths(options.manifest, specs), upload=upload,
@@ -165,7 +165,7 @@ def modify(name: str, *, cron: str | None, timezone: str | None, namespaces: lis
 
 
 def delete(name: str, *, options: EditOptions) -> int:
-    from reconciler import manifest_edit
+    from reconciler.manifest import edit as manifest_edit
 
     def change(doc: Document, path: str) -> str:
         manifest_edit.delete(doc, name, source=path)
@@ -175,7 +175,7 @@ def delete(name: str, *, options: EditOptions) -> int:
 
 
 def set_enabled(name: str, *, enabled: bool, options: EditOptions) -> int:
-    from reconciler import manifest_edit
+    from reconciler.manifest import edit as manifest_edit
 
     def change(doc: Document, path: str) -> str:
         manifest_edit.set_suspended(doc, name, not enabled, source=path)

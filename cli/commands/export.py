@@ -8,7 +8,7 @@ from ._common import valid_manifest
 
 if TYPE_CHECKING:
     from reconciler.k8s.render import Export
-    from reconciler.manifest import ScheduleSet
+    from reconciler.manifest.normalize import ScheduleSet
 
 
 def default_image() -> str:
@@ -39,7 +39,7 @@ def render_set(manifest: str, *, image: str | None, namespace: str,
                allow_literal_secrets: bool = False) -> tuple[Export, ScheduleSet]:
     """The manifest's objects: valid manifest or exit 2, no literal secret (LiteralSecrets, exit 1, each
     named on stderr) unless allowed, its files read, the RBAC derived, rendered."""
-    from reconciler.errors import UsageError
+    from reconciler.base.errors import UsageError
     from reconciler.k8s.inputs import gather
     from reconciler.k8s.names import namespace_problem
     from reconciler.k8s.render import ExportOptions, render
@@ -55,7 +55,7 @@ def render_set(manifest: str, *, image: str | None, namespace: str,
 def _check_literal_secrets(desired: ScheduleSet, *, allow: bool) -> None:
     """Each secret the set writes literally, one line on stderr: a warning when allowed, else an error, and
     then LiteralSecrets (nothing is rendered)."""
-    from reconciler.errors import LiteralSecrets
+    from reconciler.base.errors import LiteralSecrets
     from reconciler.k8s.literals import SUGGESTION, literal_secrets
 
     found = [line for name in sorted(desired.schedules) for line in literal_secrets(name, desired.schedules[name])]

@@ -8,9 +8,9 @@ from ._common import store
 
 def history(name: str | None, *, state_dir: str | None, limit: int, output: str, status: str | None = None,
             since: str | None = None) -> int:
-    from reconciler import executions
-    from reconciler.clock import SystemClock
-    from reconciler.errors import UsageError
+    from reconciler.base.clock import SystemClock
+    from reconciler.base.errors import UsageError
+    from reconciler.store import executions
 
     try:
         after = executions.parse_since(since, SystemClock().now()) if since else None
@@ -24,7 +24,7 @@ def history(name: str | None, *, state_dir: str | None, limit: int, output: str,
             render.out(shown)
             return 0
         if not executions.history(state_store.root, name, limit=1):
-            from reconciler.inventory import find
+            from reconciler.plan.inventory import find
 
             find(state_store.read(), name)  # raises NotFound with a suggestion
     records = executions.history(state_store.root, name, limit=limit, status=status, since=after)

@@ -9,17 +9,17 @@ from .. import render
 from .edit import EditOptions, edit
 
 if TYPE_CHECKING:
-    from reconciler.manifest_edit import Document
+    from reconciler.manifest.edit import Document
 
 DEFAULT_DIR = os.path.join("~", ".troubleshoot", "scheduled-jobs")
 
 
 def import_troubleshoot(*, source: str | None, timezone: str | None, options: EditOptions) -> int:
     """Exit 0 every job imported (or imported before), 1 some could not be (listed), 2 error."""
-    from reconciler import manifest_edit
-    from reconciler import troubleshoot_import as ts
-    from reconciler.errors import UsageError
-    from reconciler.hostzone import host_zone
+    from reconciler.base.errors import UsageError
+    from reconciler.manifest import edit as manifest_edit
+    from reconciler.timing.hostzone import host_zone
+    from reconciler.troubleshoot import scheduled_jobs as ts
 
     directory = os.path.expanduser(source or DEFAULT_DIR)
     if not os.path.isdir(directory):

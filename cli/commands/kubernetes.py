@@ -38,8 +38,8 @@ def apply(manifest: str, *, image: str | None, namespace: str, kubeconfig: str |
 
 def _plan(manifest: str, *, image: str | None, namespace: str, kubeconfig: str | None, context: str | None,
           allow_empty: bool, allow_literal_secrets: bool) -> tuple[ClusterPlan, list[dict[str, object]], Kube]:
+    from reconciler.base.errors import ConflictError, LiteralSecrets, UsageError
     from reconciler.collect.kube.client import ClusterSettings, open_cluster
-    from reconciler.errors import ConflictError, LiteralSecrets, UsageError
     from reconciler.k8s.cluster import plan
 
     try:

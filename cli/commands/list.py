@@ -6,8 +6,8 @@ from ._common import store
 
 
 def list_schedules(*, state_dir: str | None, selector: list[str], output: str) -> int:
-    from reconciler.clock import SystemClock
-    from reconciler.inventory import list_items, parse_selector
+    from reconciler.base.clock import SystemClock
+    from reconciler.plan.inventory import list_items, parse_selector
 
     items = list_items(store(state_dir).read(), parse_selector(selector), SystemClock().now())
     if output != "table":

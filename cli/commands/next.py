@@ -7,15 +7,15 @@ from ._common import store
 
 def next_times(name: str | None, *, cron: str | None, timezone: str | None, after: str | None, count: int,
                state_dir: str | None) -> int:
-    from reconciler.clock import SystemClock
-    from reconciler.errors import UsageError
-    from reconciler.nexttimes import fire_times
+    from reconciler.base.clock import SystemClock
+    from reconciler.base.errors import UsageError
+    from reconciler.timing.nexttimes import fire_times
 
     if (name is None) == (cron is None):
         raise UsageError("give either a schedule NAME or --cron EXPR", hint="sbsched next nightly, or "
                          "sbsched next --cron '0 2 * * *' --timezone Europe/Berlin")
     if name is not None:
-        from reconciler.inventory import find
+        from reconciler.plan.inventory import find
 
         if timezone:
             raise UsageError("--timezone goes with --cron; a schedule has its own timezone")

@@ -18,8 +18,8 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 def run(name: str, *, state_dir: str | None, output: str, output_dir: str | None, lock_timeout: float) -> int:
     """Exit 128+N after signal N (SIGTERM, SIGINT, SIGHUP), as a shell reports a command it killed."""
-    from reconciler.clock import SystemClock
-    from reconciler.executor import RunOptions, execute
+    from reconciler.base.clock import SystemClock
+    from reconciler.run.executor import RunOptions, execute
 
     options = RunOptions(output_dir=Path(output_dir).resolve() if output_dir else None, lock_timeout=lock_timeout)
     with _cancelled_by_signals(options) as received:
@@ -53,7 +53,7 @@ def _cancelled_by_signals(options: RunOptions) -> Iterator[list[int]]:
 
 
 def run_from_configmap(reference: str, *, output: str, output_dir: str | None, job_name: str | None) -> int:
-    from reconciler.clock import SystemClock
+    from reconciler.base.clock import SystemClock
     from reconciler.k8s.runner import default_output_dir, run_from_configmap as execute
 
     directory = Path(output_dir).resolve() if output_dir else default_output_dir()
@@ -61,7 +61,7 @@ def run_from_configmap(reference: str, *, output: str, output_dir: str | None, j
 
 
 def _show(record: dict[str, Any], output: str) -> int:
-    from reconciler.masking import mask_data
+    from reconciler.base.masking import mask_data
 
     record = mask_data(record)   # as executions.write stored it
     if output != "text":

@@ -6,9 +6,9 @@ from ._common import store
 
 
 def status(name: str, *, state_dir: str | None, output: str) -> int:
-    from reconciler.clock import SystemClock
-    from reconciler.executions import recent
-    from reconciler.inventory import find, item
+    from reconciler.base.clock import SystemClock
+    from reconciler.plan.inventory import find, item
+    from reconciler.store.executions import recent
 
     state_store = store(state_dir)
     view = item(name, find(state_store.read(), name), SystemClock().now())

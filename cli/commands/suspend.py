@@ -6,8 +6,8 @@ from ._common import store
 
 
 def set_suspended(name: str, *, suspended: bool, state_dir: str | None, lock_timeout: float, command: str) -> int:
-    from reconciler.clock import SystemClock
-    from reconciler.suspension import set_suspended as change
+    from reconciler.base.clock import SystemClock
+    from reconciler.plan.suspension import set_suspended as change
 
     changed = change(store(state_dir, writes=True), name, suspended=suspended, now=SystemClock().now(),
                      lock_timeout=lock_timeout, command=command)

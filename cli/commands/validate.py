@@ -6,15 +6,11 @@ from typing import Any
 from .. import render
 
 
-def validate(manifest: str, *, output: str) -> int:
-    return validate_files([manifest], output=output)
-
-
 def validate_files(manifests: list[str], *, output: str) -> int:
     """Each file checked on its own (pre-commit passes several); with several, JSON diagnostics name
     their `file`, and an unreadable file is reported and the others still checked."""
-    from reconciler.errors import SbschedError
-    from reconciler.manifest_file import load_manifest
+    from reconciler.base.errors import SbschedError
+    from reconciler.manifest.load import load_manifest
 
     several, worst = len(manifests) > 1, 0
     diagnostics: list[dict[str, Any]] = []

@@ -6,7 +6,7 @@
     counts(results)                                               # {"pass": n, "warn": n, "fail": n}
     when_diagnostics("specs/app.yaml")                            # for validate: FILE:LINE:COL: path: message
 
-Modules: spec (loading), engine (dispatch, archive handling), cluster / nodes / workloads / pods / host /
+Modules: spec (loading), runner (dispatch, archive handling), cluster / nodes / workloads / pods / host /
 text (the analyzers), when / semver / quantity / selectors / gotemplate / jsonpath (their pure syntax),
 bundle_files (lenient, confined reading), results (data and analysis.json), diagnostics (validate).
 See docs/analysis.md.
@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:   # the names below are loaded on first use: `validate` needs only `when_diagnostics`
     from .archive import BundleError
     from .diagnostics import when_diagnostics
-    from .engine import analyze_archive, analyze_dir
     from .results import (FAIL, NONE, PASS, SKIPPED, WARN, AnalyzerSpec, Result, analysis_json, counts,
                           dumps_analysis, skipped_count)
+    from .runner import analyze_archive, analyze_dir
     from .spec import AnalyzerSpecError, load_analyzers
 
-_WHERE = {"BundleError": "archive", "when_diagnostics": "diagnostics", "analyze_archive": "engine",
-          "analyze_dir": "engine", "AnalyzerSpecError": "spec", "load_analyzers": "spec",
+_WHERE = {"BundleError": "archive", "when_diagnostics": "diagnostics", "analyze_archive": "runner",
+          "analyze_dir": "runner", "AnalyzerSpecError": "spec", "load_analyzers": "spec",
           **{name: "results" for name in ("FAIL", "NONE", "PASS", "SKIPPED", "WARN", "AnalyzerSpec", "Result",
                                           "analysis_json", "counts", "dumps_analysis", "skipped_count")}}
 

@@ -9,7 +9,7 @@ import tarfile
 import zlib
 from pathlib import Path, PurePosixPath
 
-from ..errors import SbschedError
+from ..base.errors import SbschedError
 
 VERSION_FILE = "version.yaml"
 _CHUNK = 1 << 20

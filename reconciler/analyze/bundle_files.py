@@ -12,14 +12,13 @@
 from __future__ import annotations
 
 import glob as globmod
-import json
 import os
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import yaml
 
-from ..yamlio import SafeLoader
+from ..base.yamlio import SafeLoader
 
 MASK = "***HIDDEN***"
 
@@ -80,10 +79,6 @@ class Bundle:
         full = os.path.join(globmod.escape(str(self.root)), cleaned)
         hits = globmod.glob(full, include_hidden=True)
         return sorted(os.path.relpath(hit, self.root) for hit in hits)
-
-
-def load_json(data: bytes) -> Any:
-    return json.loads(data)
 
 
 def list_items(document: Any) -> list[dict[str, Any]]:

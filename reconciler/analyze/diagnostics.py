@@ -12,10 +12,10 @@ from typing import Any, Iterator
 
 import yaml
 
-from ..specfiles import read_spec_text
-from ..yamlio import SafeLoader
 from . import when
+from ..base.yamlio import SafeLoader
 from .spec import ANALYZER_KINDS, AnalyzerSpecError
+from ..troubleshoot.specfiles import read_spec_text
 
 Node = yaml.Node
 

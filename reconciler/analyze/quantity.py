@@ -33,14 +33,6 @@ def parse_quantity(text: str) -> Fraction:
     raise QuantityError(f"unable to parse quantity's suffix: {text!r}")
 
 
-def is_quantity(text: str) -> bool:
-    try:
-        parse_quantity(text)
-    except QuantityError:
-        return False
-    return True
-
-
 def as_int64(text: str) -> int:
     """The quantity as a whole number, as Quantity.AsInt64 gives it (host memory and disk analyzers);
     a fractional value is an error there, as in troubleshoot ("could not parse quantity")."""

@@ -14,10 +14,10 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
-from ..errors import SbschedError
-from ..specfiles import read_spec_text, wrapped_documents
-from ..yamlio import SafeLoader
+from ..base.errors import SbschedError
+from ..base.yamlio import SafeLoader
 from .results import AnalyzerSpec
+from ..troubleshoot.specfiles import read_spec_text, wrapped_documents
 
 ANALYZER_KINDS = frozenset({"SupportBundle", "Analyzer", "Preflight", "HostPreflight"})
 _CLUSTER_ORDER = (

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any, Callable, Mapping
 
-from ..paths import DIR_MODE, FILE_MODE, ensure_dir
+from ..store.paths import DIR_MODE, FILE_MODE, ensure_dir
 from .groups import ProcessGroups
 
 if TYPE_CHECKING:

@@ -15,10 +15,10 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
-from ..errors import SbschedError
-from ..specfiles import read_spec_text, wrapped_documents
-from ..yamlio import SafeLoader
 from . import CollectorSpec
+from ..base.errors import SbschedError
+from ..base.yamlio import SafeLoader
+from ..troubleshoot.specfiles import read_spec_text, wrapped_documents
 
 HOST_KINDS = frozenset({"HostCollector", "HostPreflight"})
 CLUSTER_KINDS = frozenset({"SupportBundle", "Collector", "Preflight"})

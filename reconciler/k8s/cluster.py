@@ -11,10 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
-from ..errors import ConflictError, SbschedError
-from ..plan import Action
 from . import names
+from ..base.errors import ConflictError, SbschedError
 from .plan import APPLY_ORDER, ClusterPlan, Ref, make_plan
+from ..plan.plan import Action
 
 if TYPE_CHECKING:
     from ..collect.kube.client import Kube

@@ -17,9 +17,9 @@ import posixpath
 import re
 from typing import Any, Mapping
 
-from ..errors import SbschedError
-from ..manifest import normalize
-from ..schema import validate as schema_validate
+from ..base.errors import SbschedError
+from ..manifest.normalize import normalize
+from ..manifest.schema import validate as schema_validate
 
 SCHEDULE_KEY = "schedule.json"
 API_VERSION = "sbsched/v1"

@@ -6,14 +6,14 @@ from __future__ import annotations
 from functools import cache
 
 
+from ..base.errors import SbschedError
 from ..collect import CollectorSpec
 from ..collect import spec as collect_spec
-from ..errors import SbschedError
-from ..manifest import ScheduleSet
-from ..rbac_check import needed_access
-from ..specfiles import read_spec_text
 from .configmap import referenced_files
+from ..manifest.normalize import ScheduleSet
 from .render import ScheduleInputs
+from ..run.rbac_check import needed_access
+from ..troubleshoot.specfiles import read_spec_text
 
 
 def gather(manifest: ScheduleSet, *, namespace: str) -> dict[str, ScheduleInputs]:

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
-from ..plan import FORMAT_VERSION, Action, FieldChange, has_changes, summary
+from ..plan.plan import FORMAT_VERSION, Action, FieldChange, has_changes, summary
 
 SERVER_METADATA = ("uid", "resourceVersion", "generation", "creationTimestamp", "managedFields", "selfLink",
                    "deletionTimestamp", "deletionGracePeriodSeconds")

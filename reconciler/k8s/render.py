@@ -21,9 +21,9 @@ from typing import Any, Mapping, Protocol, Sequence
 
 import yaml
 
-from ..errors import SbschedError
-from ..manifest import ScheduleSet, secret_references
 from . import configmap, names
+from ..base.errors import SbschedError
+from ..manifest.normalize import ScheduleSet, secret_references
 
 RUN_MARGIN_SECONDS = 300   # redaction, the archive and the upload come after the run's own timeout
 RUNNER_UID = 65532         # the Dockerfile's user

@@ -19,13 +19,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..clock import Clock
-from ..errors import NotFound, UsageError
-from ..executor import RunOptions, execute
-from ..files import atomic_write
-from ..paths import ensure_dir
-from ..state_store import StateStore
+from ..base.clock import Clock
+from ..base.errors import NotFound, UsageError
 from .configmap import unpack
+from ..run.executor import RunOptions, execute
+from ..store.atomic import atomic_write
+from ..store.paths import ensure_dir
+from ..store.state import StateStore
 
 
 def parse_reference(reference: str, default_namespace: str | None) -> tuple[str | None, str]:

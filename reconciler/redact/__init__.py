@@ -1,8 +1,8 @@
-"""Redaction of a staged bundle, in place, before it is archived (see engine.py)."""
+"""Redaction of a staged bundle, in place, before it is archived (see tree.py)."""
 from __future__ import annotations
 
-from .engine import RedactionReport, redact_tree
 from .spec import Redactor, RedactorSpecError, literal_redactor, load_redactor_specs
+from .tree import RedactionReport, redact_tree
 
 __all__ = ["RedactionReport", "Redactor", "RedactorSpecError", "literal_redactor", "load_redactor_specs",
            "redact_tree"]

@@ -2,7 +2,7 @@
 
 A rule works on one line at a time (bytes, without its newline), so a file of any size is redacted
 with flat memory. Each rule names `needles`: a line that contains none of them cannot be changed by
-the rule, which lets the engine skip whole blocks of a file with a few `bytes.find` calls instead of
+the rule, which lets tree.py skip whole blocks of a file with a few `bytes.find` calls instead of
 running every regex on every line (`needles` match the raw line, `folded` the lowercased line; a rule
 with neither sees every line). `requires` (lowercase) must all be in a line as well: Python's regex
 engine is slow on long lines, so a rule is not run where it cannot match.
@@ -25,7 +25,7 @@ Rewrite = Callable[[re.Match[bytes]], Sequence[Edit]]
 
 
 class Session(ABC):
-    """A rule's state within one file. `pending` asks the engine for the next line whatever it holds
+    """A rule's state within one file. `pending` asks tree.py for the next line whatever it holds
     (inside a private key block, a YAML block scalar, after a selector line)."""
 
     pending: bool = False

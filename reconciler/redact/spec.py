@@ -15,8 +15,8 @@ from typing import Any, Iterable
 
 import yaml
 
-from ..specfiles import read_spec_text, wrapped_documents
-from ..yamlio import SafeLoader
+from ..base.yamlio import SafeLoader
+from ..troubleshoot.specfiles import read_spec_text, wrapped_documents
 from .builtin import Edit, Rewrite, Rule, Session, Substitution, SubstitutionRule, masking
 from .masker import masked
 

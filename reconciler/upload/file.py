@@ -11,10 +11,10 @@ import shutil
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from ..files import atomic_file
-from ..paths import ensure_dir
 from . import UploadRequest
 from .retry import UploadError, from_os_error
+from ..store.atomic import atomic_file
+from ..store.paths import ensure_dir
 
 CHUNK = 1024 * 1024
 

@@ -8,8 +8,8 @@ import socket
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from reconciler.audit import MASK, command_line
-from tests.reconciler.test_retention import write_history
+from reconciler.store.audit import MASK, command_line
+from tests.reconciler.run.test_retention import write_history
 
 from ..conftest import run_sbsched, wait_until
 

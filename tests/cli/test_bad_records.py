@@ -8,10 +8,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from reconciler import executions
+from reconciler.store import executions
 
 from ..conftest import run_sbsched
-from ..reconciler.test_retention import on_disk, write_history
+from ..reconciler.run.test_retention import on_disk, write_history
 
 BAD = [("startTime", 5), ("bundle", "x"), ("status", 3), ("durationSeconds", "fast")]
 

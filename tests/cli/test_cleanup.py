@@ -5,7 +5,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from tests.reconciler.test_retention import on_disk, write_history
+from tests.reconciler.run.test_retention import on_disk, write_history
 
 
 def applied(cli, write_manifest, retention: str = "{keepLast: 10, keepFailed: 3, maxAgeDays: 20}") -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import daemon_config
-from reconciler.errors import UsageError
+from reconciler.base.errors import UsageError
+from reconciler.daemon import config as daemon_config
 
 from ..conftest import run_sbsched
 

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from reconciler.state_store import StateStore
+from reconciler.store.state import StateStore
 
 from ..conftest import run_sbsched, wait_until
 

@@ -15,9 +15,9 @@ import signal
 import subprocess
 from pathlib import Path
 
-from reconciler.clock import SystemClock
-from reconciler.executor import RunOptions, execute
-from reconciler.state_store import StateStore
+from reconciler.base.clock import SystemClock
+from reconciler.run.executor import RunOptions, execute
+from reconciler.store.state import StateStore
 
 from ..conftest import SBSCHED, run_sbsched
 
@@ -93,7 +93,7 @@ def test_the_final_status_change_is_sent_even_when_the_record_cannot_be_rewritte
     must still clear its run from `active` there (the record itself is settled at the next start)."""
     import pytest
 
-    from reconciler import executions
+    from reconciler.store import executions
 
     assert run_sbsched("apply", "-f", str(_manifest(tmp_path / "m.yaml", 2))).code == 0
     real_write, writes, calls = executions.write, [], []

@@ -178,8 +178,8 @@ def test_spec_paths_are_written_relative_to_the_manifest(cli, chdir, tmp_path, m
 
 
 def test_a_file_changed_while_it_was_edited_is_not_overwritten(chdir, monkeypatch):
-    from reconciler.errors import ManifestError
-    from reconciler.manifest_file import write_manifest
+    from reconciler.base.errors import ManifestError
+    from reconciler.manifest.load import write_manifest
 
     path = str(chdir / "schedules.yaml")
     with pytest.raises(ManifestError, match="changed while it was being edited"):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pyrage
 
-from reconciler.encryption import decrypt_bundle
+from reconciler.run.encryption import decrypt_bundle
 
 from .test_run import manifest
 

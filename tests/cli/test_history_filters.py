@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from reconciler import executions
+from reconciler.store import executions
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.reconciler.test_troubleshoot_import import troubleshoot_matches
+from tests.reconciler.troubleshoot.test_scheduled_jobs import troubleshoot_matches
 
 
 def job(job_id: str, name: str, schedule: str, *, namespace: str = "", auto: bool = False, upload: str = "",
@@ -114,7 +114,7 @@ def test_jobs_cron_cannot_express_are_listed_and_exit_1_the_rest_imported(cli, j
 def test_timezone_flag_overrides_the_host_zone_and_a_missing_zone_is_an_error(cli, jobs_dir, work, monkeypatch):
     assert cli("import", "troubleshoot", "--from", str(jobs_dir), "--timezone", "Asia/Tokyo", "--dry-run").code == 0
     monkeypatch.delenv("TZ")
-    monkeypatch.setattr("reconciler.hostzone.host_zone", lambda *a, **k: None)
+    monkeypatch.setattr("reconciler.timing.hostzone.host_zone", lambda *a, **k: None)
     result = cli("import", "troubleshoot", "--from", str(jobs_dir))
     assert result.code == 2 and "--timezone" in result.err
     assert not (work / "schedules.yaml").exists()

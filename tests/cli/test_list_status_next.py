@@ -128,7 +128,7 @@ def test_a_schedule_the_host_cannot_time_is_named_by_list_status_and_reconcile_a
     internal error); the schedule is named as not scheduled, the others run."""
     from datetime import datetime, timezone
 
-    from reconciler.state_store import StateStore
+    from reconciler.store.state import StateStore
 
     from ..conftest import run_sbsched
 

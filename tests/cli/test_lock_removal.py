@@ -11,7 +11,7 @@ import signal
 import subprocess
 from datetime import datetime, timezone
 
-from reconciler.state_store import StateStore
+from reconciler.store.state import StateStore
 
 from ..conftest import SBSCHED, run_sbsched, wait_until
 

@@ -9,10 +9,10 @@ import subprocess
 
 import pytest
 
-from reconciler import specfiles
 from reconciler.analyze.spec import AnalyzerSpecError, read_spec
 from reconciler.collect import spec as collect_spec
 from reconciler.redact import RedactorSpecError, load_redactor_specs
+from reconciler.troubleshoot import specfiles
 
 from ..conftest import SBSCHED
 

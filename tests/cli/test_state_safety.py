@@ -8,7 +8,7 @@ import socket
 import subprocess
 from datetime import datetime, timezone
 
-from reconciler.state_store import StateStore
+from reconciler.store.state import StateStore
 
 from ..conftest import SBSCHED, run_sbsched
 

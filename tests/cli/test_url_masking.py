@@ -52,7 +52,7 @@ def test_create_and_modify_with_a_presigned_url_keep_its_signature_out_of_audit_
 
 @pytest.mark.parametrize("log_format", ["text", "json"])
 def test_log_lines_mask_url_query_values_and_passwords(log_format, capsys):
-    from reconciler.logs import configure_logging
+    from reconciler.daemon.logs import configure_logging
 
     configure_logging(log_format)
     try:
@@ -66,7 +66,7 @@ def test_log_lines_mask_url_query_values_and_passwords(log_format, capsys):
 
 
 def test_execution_records_mask_url_query_values(tmp_path):
-    from reconciler import executions
+    from reconciler.store import executions
 
     record = {"id": "s-20260101T0000Z", "schedule": "s", "scheduledTime": "2026-01-01T00:00:00+00:00",
               "status": "failed", "error": {"class": "transient",
@@ -85,7 +85,7 @@ def test_execution_records_mask_url_query_values(tmp_path):
     ("a question? and/or this", "a question? and/or this"),
 ])
 def test_urls_in_text_are_masked_and_masking_twice_changes_nothing(text, shown):
-    from reconciler.masking import mask_text
+    from reconciler.base.masking import mask_text
 
     assert mask_text(text) == shown
     assert mask_text(shown) == shown

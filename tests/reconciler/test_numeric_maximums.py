@@ -6,11 +6,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from reconciler import schemas
-from reconciler.apply import apply
 from reconciler.collect.runner import Registry
-from reconciler.daemon import Daemon
-from reconciler.manifest_file import load_manifest
-from reconciler.state_store import StateStore
+from reconciler.daemon.loop import Daemon
+from reconciler.manifest.load import load_manifest
+from reconciler.plan.apply import apply
+from reconciler.store.state import StateStore
 
 from ..fakes.clock import FakeClock
 

@@ -29,8 +29,8 @@ def test_a_collectors_value_that_is_not_a_list_is_one_malformed_entry(tmp_path):
 
 def test_a_spec_path_with_a_nul_character_is_reported_not_raised(tmp_path):
     """`specs: ["\\0"]` made validate raise ValueError (embedded null byte) from open()."""
-    from reconciler import specfiles
-    from reconciler.manifest_file import load_manifest
+    from reconciler.manifest.load import load_manifest
+    from reconciler.troubleshoot import specfiles
 
     manifest = tmp_path / "schedules.yaml"
     manifest.write_text('apiVersion: sbsched/v1\nkind: ScheduleSet\nmetadata: {name: g}\nschedules:\n'

@@ -10,9 +10,9 @@ import subprocess
 import pytest
 import yaml
 
-from reconciler import yamlio
 from reconciler.analyze.bundle_files import load_yaml
 from reconciler.analyze.spec import AnalyzerSpecError, read_spec
+from reconciler.base import yamlio
 from reconciler.collect import spec as collect_spec
 from reconciler.redact import RedactorSpecError, load_redactor_specs
 

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Sequence
 
-from ...errors import SbschedError, TransientError
+from ...base.errors import SbschedError, TransientError
 
 CONNECT_TIMEOUT = 10.0   # seconds to reach the API server; reads get the collector's own timeout
 POOL_SIZE = 16           # connections kept to the API server (bounded parallel collection uses them)

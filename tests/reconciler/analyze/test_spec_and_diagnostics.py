@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.analyze import AnalyzerSpec, AnalyzerSpecError, load_analyzers, when_diagnostics
-from reconciler.errors import SbschedError
+from reconciler.base.errors import SbschedError
 
 from .conftest import SPECS
 

@@ -10,11 +10,11 @@ import re
 import pytest
 import yaml
 
+from reconciler.collect import spec as collect_spec
 from reconciler.k8s import configmap
 from reconciler.k8s.names import label_problem, prune_selector
-from reconciler.manifest_file import load_manifest
-from reconciler.rbac_check import needed_access
-from reconciler.collect import spec as collect_spec
+from reconciler.manifest.load import load_manifest
+from reconciler.run.rbac_check import needed_access
 
 MANIFEST = """
 # yaml-language-server: $schema=../schemas/schedules.schema.json

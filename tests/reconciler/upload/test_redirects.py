@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import notify
+from reconciler.run import notify
 from reconciler.upload import RetryPolicy, UploadRequest, upload
 from reconciler.upload.credentials import Secrets
 from tests.delivery_fixtures import (Reply, elsewhere, elsewhere_sink, http_sink, https_sink,  # noqa: F401

@@ -1,0 +1,219 @@
+"""Pure: a schema-valid ScheduleSet document → normalized schedule specs, plus semantic problems.
+
+Normalizing means the spec that is stored and compared is complete: `defaults:` deep-merged under the
+schedule (the schedule's keys win), then every schema default filled in, then paths made absolute
+against the manifest's directory. Because both sides of a diff are normalized this way, writing a
+value at its default, moving `defaults:` around or reordering schedules never shows as a change.
+"""
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Callable, Mapping
+
+from ..base.yamlio import JsonPath
+from ..schemas import load as load_schema
+from ..timing import cron
+from ..timing.zones import timezone_error
+
+Problem = tuple[JsonPath, str, bool]  # (path, message, at_key)
+
+
+@dataclass(frozen=True)
+class ScheduleSet:
+    """A validated manifest: the set's name and its schedules' normalized specs by name."""
+
+    name: str
+    schedules: Mapping[str, dict[str, Any]]
+    source: str = ""
+
+
+def normalize(data: Mapping[str, Any], *, base_dir: str, source: str = "",
+              schema_invalid: frozenset[int] = frozenset()) -> tuple[ScheduleSet, list[Problem]]:
+    """Normalize every schedule and run the checks a JSON Schema cannot express.
+
+    Schedules listed in `schema_invalid` (indices) failed the schema: they get only the checks that
+    are safe on any shape (name clashes, cron, zone), so that all errors are still reported at once.
+    """
+    problems: list[Problem] = []
+    defaults = data.get("defaults") or {}
+    specs: dict[str, dict[str, Any]] = {}
+    first_index: dict[str, int] = {}
+    for index, raw in enumerate(data.get("schedules") or []):
+        path: JsonPath = ("schedules", index)
+        if index in schema_invalid:
+            problems.extend(_light_check(raw, path, first_index, index))
+            continue
+        name = raw["name"]
+        if name in first_index:
+            problems.extend(_light_check(raw, path, first_index, index))
+            continue
+        first_index[name] = index
+        spec = fill_defaults(deep_merge(defaults, {k: v for k, v in raw.items() if k != "name"}))
+        problems.extend(_check(spec, path, raw))
+        specs[name] = _absolute_paths(spec, base_dir)
+    metadata = data.get("metadata")
+    set_name = metadata.get("name") if isinstance(metadata, dict) else None
+    return ScheduleSet(name=set_name if isinstance(set_name, str) else "", schedules=specs, source=source), problems
+
+
+def _light_check(raw: Any, path: JsonPath, first_index: dict[str, int], index: int) -> list[Problem]:
+    if not isinstance(raw, dict):
+        return []
+    problems: list[Problem] = []
+    name = raw.get("name")
+    if isinstance(name, str):
+        if name in first_index:
+            problems.append(((*path, "name"), f"duplicate schedule name {name!r} (first at schedules[{first_index[name]}])",
+                             False))
+        first_index.setdefault(name, index)
+    if isinstance(raw.get("cron"), str):
+        try:
+            cron.parse(raw["cron"])
+        except cron.CronError as exc:
+            problems.append(((*path, "cron"), f"invalid cron {raw['cron']!r}: {exc}", False))
+    if isinstance(raw.get("timezone"), str) and (zone_error := timezone_error(raw["timezone"])):
+        problems.append(((*path, "timezone"), zone_error, False))
+    return problems
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Mappings merge key by key; anything else (lists, scalars, null) in `override` replaces."""
+    out = dict(base)
+    for key, value in override.items():
+        below = out.get(key)
+        if isinstance(value, dict) and isinstance(below, dict):
+            out[key] = deep_merge(below, value)
+        else:
+            out[key] = value
+    return out
+
+
+def fill_defaults(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The spec with every schema default filled in, recursively (also used on stored specs, so a
+    default added by a newer sbsched does not show as a change)."""
+    return _schedule_filler()(spec)  # type: ignore[no-any-return]
+
+
+Filler = Callable[[Any], Any]
+
+
+@cache
+def _schedule_filler() -> Filler:
+    root = load_schema("schedules")
+    filler = _compile(_resolve(root, root["$defs"]["schedule"]))
+    assert filler is not None
+    return filler
+
+
+def _resolve(root: dict[str, Any], node: Any) -> Any:
+    """Inline local $refs once, so that the schema can be compiled by a plain walk."""
+    if isinstance(node, dict):
+        if "$ref" in node:
+            return _resolve(root, root["$defs"][node["$ref"].rsplit("/", 1)[-1]])
+        return {k: _resolve(root, v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_resolve(root, v) for v in node]
+    return node
+
+
+def _compile(schema: Mapping[str, Any]) -> Filler | None:
+    """Turn the schema's `default`s into a function, once: walking the schema for each of 10,000
+    schedules cost more than parsing them. None where nothing below has a default."""
+    props = schema.get("properties")
+    if props:
+        entries = [(key, _compile(sub), "default" in sub, sub.get("default")) for key, sub in props.items()]
+
+        def fill_object(value: Any) -> Any:
+            if not isinstance(value, dict):
+                return value
+            out = dict(value)
+            for key, fill, has_default, default in entries:
+                if key in out:
+                    if fill is not None:
+                        out[key] = fill(out[key])
+                elif has_default:
+                    fresh = dict(default) if isinstance(default, dict) else list(default) if isinstance(default, list) \
+                        else default
+                    out[key] = fill(fresh) if fill is not None else fresh
+            return out
+
+        return fill_object
+    items = schema.get("items")
+    fill_item = _compile(items) if isinstance(items, dict) else None
+    if fill_item is None:
+        return None
+    return lambda value: [fill_item(v) for v in value] if isinstance(value, list) else value
+
+
+def _check(spec: Mapping[str, Any], path: JsonPath, raw: Mapping[str, Any]) -> list[Problem]:
+    """Semantic checks; a problem in a value that came from `defaults:` is placed at the schedule."""
+    problems: list[Problem] = []
+
+    def at(*keys: str | int) -> JsonPath:
+        return (*path, *keys) if _has(raw, keys[:1]) else path
+
+    try:
+        cron.parse(spec["cron"])
+    except cron.CronError as exc:
+        problems.append(((*path, "cron"), f"invalid cron {spec['cron']!r}: {exc}", False))
+    zone_error = timezone_error(spec["timezone"])
+    if zone_error:
+        problems.append((at("timezone"), zone_error, False))
+    upload = spec.get("upload")
+    if upload is not None:
+        url = upload.get("url")
+        if not url:
+            problems.append((at("upload"), "upload.url is required (here or in defaults.upload)", False))
+        elif url.split("://", 1)[0] in ("s3", "gs") and not url.split("://", 1)[1].split("/", 1)[0]:
+            problems.append((at("upload", "url"), f"{url!r} names no bucket", False))
+    return problems
+
+
+def secret_references(spec: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """Every `{env}` / `{file}` reference of a normalized spec, with where it is used: what a run resolves,
+    keeps from its collectors' environment and masks in its bundle, and what an export leaves to a Secret."""
+    upload = spec.get("upload") or {}
+    places = [(f"upload.credentials.{key}", ref) for key, ref in sorted((upload.get("credentials") or {}).items())]
+    headers = (upload.get("options") or {}).get("headers") or {}
+    places += [(f"upload.options.headers.{key}", ref) for key, ref in sorted(headers.items())]
+    for i, hook in enumerate(spec.get("notify") or []):
+        places += [(f"notify[{i}].headers.{key}", ref) for key, ref in sorted((hook.get("headers") or {}).items())]
+    return [(where, ref) for where, ref in places if isinstance(ref, Mapping) and ("env" in ref or "file" in ref)]
+
+
+def _has(raw: Mapping[str, Any], keys: tuple[str | int, ...]) -> bool:
+    return not keys or keys[0] in raw
+
+
+def _absolute_paths(spec: dict[str, Any], base_dir: str) -> dict[str, Any]:
+    """Paths in a manifest are relative to the manifest file; the daemon needs them absolute."""
+
+    def absolute(p: str) -> str:
+        return posixpath.normpath(posixpath.join(base_dir, p))
+
+    collect = spec["collect"]
+    collect["specs"] = [absolute(p) for p in collect["specs"]]
+    if collect["kubeconfig"]:
+        collect["kubeconfig"] = absolute(collect["kubeconfig"])
+    spec["redact"]["redactors"] = [absolute(p) for p in spec["redact"]["redactors"]]
+    def absolute_refs(headers: dict[str, Any]) -> dict[str, Any]:
+        return {k: {"file": absolute(v["file"])} if isinstance(v, dict) and "file" in v else v
+                for k, v in headers.items()}
+
+    for hook in spec["notify"]:
+        hook["headers"] = absolute_refs(hook["headers"])
+    upload = spec.get("upload")
+    if upload:
+        options, creds = upload["options"], upload["credentials"]
+        if "headers" in options:
+            options["headers"] = absolute_refs(options["headers"])
+        if "caFile" in options:
+            options["caFile"] = absolute(options["caFile"])
+        if "serviceAccountFile" in creds:
+            creds["serviceAccountFile"] = absolute(creds["serviceAccountFile"])
+        for ref in creds.values():
+            if isinstance(ref, dict) and "file" in ref:
+                ref["file"] = absolute(ref["file"])
+    return spec

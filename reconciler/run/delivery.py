@@ -1,0 +1,116 @@
+"""The post-run stage: upload the bundle, notify, apply retention. The executor calls `deliver` once per
+run, after the archive is written and before the final record is.
+
+What it writes into the record:
+- `upload` (design §2): `{url, status: uploaded|failed, attempts, bytes, durationSeconds, error}`,
+  `url` the final object URL without query string or user info, `error` `{class, message}` or null.
+  Left as it is (null) when the schedule has no `upload`, when there is no archive, or when the run
+  did not get as far as a bundle worth sending (only `completed` runs and `failed` ones with reason
+  `timeout` or `bundle-too-large`, whose partial bundle is still wanted, are uploaded).
+- A completed run whose upload failed becomes `status: failed`, `reason: upload`, `error: {class:
+  transient|permanent, message}`, the class being the upload's last error's; one whose upload missed
+  the run's deadline becomes `reason: timeout`, class transient. The local bundle stays, and retention
+  will not remove it (unless `cleanup --force`).
+Nothing else: notifications go out on a background thread (their outcome is logged on
+`sbsched.notify`), and retention's removals are logged on `sbsched.delivery`.
+
+Secrets: references are resolved here, into memory, for this delivery only; every message that reaches
+the record or a log passes through `Secrets.scrub`.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from . import notify, retention
+from ..upload import RetryPolicy, UploadError, UploadRequest, object_url, upload
+from ..upload.credentials import Secrets
+from ..upload.retry import CANCELLED, DEADLINE, Sleep
+
+log = logging.getLogger("sbsched.delivery")
+
+
+def deliver(root: Path, set_name: str, schedule: str, spec: Mapping[str, Any], record: dict[str, Any],
+            archive: Path | None, *, previous_status: str | None, env: Mapping[str, str] = os.environ,
+            sleep: Sleep = time.sleep, stopped: Callable[[], str | None] = lambda: None,
+            deadline: float | None = None, now: datetime) -> None:
+    """Upload (per `spec["upload"]`), notify (per `spec["notify"]`), then apply `spec["retention"]` to the
+    schedule's runs; updates `record` in place. Never raises for a failed upload, webhook or deletion.
+    A run passes its cancel event's `wait` as `sleep`, and as `stopped` why it was cancelled: an upload
+    cut short by the cancel leaves the run failed with that reason, as a cancelled collection does.
+    `deadline` (a `time.monotonic()` time) is the run's: an upload still going then is given up, and
+    a completed run becomes failed, reason `timeout`, transient."""
+    destination = spec.get("upload")
+    if destination and destination.get("url") and archive is not None and archive.is_file() and _worth_sending(record):
+        _upload(set_name, schedule, spec, record, archive, env=env, sleep=sleep, stopped=stopped, deadline=deadline)
+    hooks = spec.get("notify") or []
+    if hooks:
+        notify.send(hooks, record, previous_status=previous_status, env=env, sleep=sleep)
+    try:
+        removed = retention.apply_retention(root, schedule, spec.get("retention"), now, current=record)
+    except OSError as exc:
+        log.warning("%s: retention for %s failed: %s", record.get("id"), schedule, exc.strerror or exc)
+        return
+    except Exception as exc:  # e.g. a hand-edited record with a bad time: the run itself is unaffected
+        log.warning("%s: retention for %s failed: %s: %s", record.get("id"), schedule, type(exc).__name__, exc)
+        return
+    for deletion in removed:
+        log.info("%s: retention removed %s (%s)", record.get("id"), deletion.run.id, deletion.reason)
+
+
+def _worth_sending(record: Mapping[str, Any]) -> bool:
+    return record.get("status") == "completed" or (record.get("status") == "failed"
+                                                   and record.get("reason") in ("timeout", "bundle-too-large"))
+
+
+def _upload(set_name: str, schedule: str, spec: Mapping[str, Any], record: dict[str, Any], archive: Path, *,
+            env: Mapping[str, str], sleep: Sleep, stopped: Callable[[], str | None], deadline: float | None) -> None:
+    destination = spec["upload"]
+    policy = spec.get("policy") or {}
+    retry = RetryPolicy(retries=int(policy.get("retries", 2)), backoff_seconds=float(policy.get("backoffSeconds", 30)))
+    secrets = Secrets(env)
+    sha = (record.get("bundle") or {}).get("sha256") or _sha256(archive)
+    request = UploadRequest(archive, object_url(destination["url"], set_name, schedule, archive.name),
+                            options=destination.get("options") or {}, credentials=destination.get("credentials") or {},
+                            metadata={"execution-id": str(record["id"]), "sha256": sha}, secrets=secrets,
+                            deadline=deadline)
+
+    def on_retry(error: UploadError, attempt: int, delay: float) -> None:
+        log.warning("%s: upload attempt %d of %d failed (%s): %s; next in %.1fs", record["id"], attempt,
+                    retry.retries + 1, error.error_class, secrets.scrub(error.message), delay)
+
+    outcome = upload(request, retry, sleep=sleep, on_retry=on_retry)
+    record["upload"] = outcome.to_json()
+    if outcome.status == "uploaded":
+        log.info("%s: uploaded %d bytes to %s in %.1fs (%d attempt(s))", record["id"], outcome.bytes, outcome.url,
+                 outcome.duration_seconds, outcome.attempts)
+        return
+    assert outcome.error is not None
+    log.error("%s: upload to %s failed after %d attempt(s) (%s): %s; the bundle stays at %s", record["id"],
+              outcome.url, outcome.attempts, outcome.error["class"], outcome.error["message"], archive)
+    reason = stopped() if outcome.stopped == CANCELLED else None
+    if reason is not None:
+        record["status"], record["reason"] = "failed", reason
+        record["error"] = {"class": "permanent", "message": f"the run was stopped during its upload: {reason}"}
+    elif outcome.stopped == DEADLINE and record.get("status") == "completed":   # a slow server may recover
+        record["status"], record["reason"] = "failed", "timeout"
+        record["error"] = {"class": "transient",
+                           "message": f"the upload did not finish within policy.timeoutSeconds "
+                                      f"({policy.get('timeoutSeconds')}s): {outcome.error['message']}"}
+    elif record.get("status") == "completed":
+        record["status"], record["reason"] = "failed", "upload"
+        record["error"] = {"class": outcome.error["class"],
+                           "message": f"upload failed after {outcome.attempts} attempt(s): {outcome.error['message']}"}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,109 @@
+"""Checks that files a manifest references are troubleshoot specs of the right kind.
+
+troubleshoot accepts a spec as a plain document (`apiVersion: troubleshoot.sh/v1beta2`, `kind:
+SupportBundle`) or wrapped in a ConfigMap/Secret whose data values are such documents (its
+"labelled specs"); both are accepted here.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import errno
+import os
+import stat
+from typing import Any, Iterable
+
+import yaml
+
+from ..base.yamlio import SafeLoader
+
+MAX_SPEC_BYTES = 64 * 1024 * 1024   # as for manifests: a spec file is a few KB; /dev/zero is not one
+
+COLLECT_KINDS = frozenset({"SupportBundle", "Collector", "HostCollector", "Preflight", "HostPreflight", "Analyzer"})
+REDACT_KINDS = frozenset({"Redactor"})
+
+
+def read_spec_text(path: str) -> str:
+    """A spec file's text, as `open(path, encoding="utf-8").read()` would give it, but only from a regular
+    file of at most MAX_SPEC_BYTES: a manifest naming /dev/zero, a FIFO or a huge file as a spec made
+    validate (and a daemon run) read until memory ran out, or block. Raises OSError / UnicodeDecodeError."""
+    try:
+        info = os.stat(path)
+    except ValueError:  # a NUL character in the path: open() and stat() raise ValueError, not OSError
+        raise OSError(errno.EINVAL, "not a valid path (it holds a NUL character)", path) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
+    if not stat.S_ISREG(info.st_mode):
+        raise OSError(errno.EINVAL, "not a regular file", path)
+    with open(path, "rb") as handle:
+        raw = handle.read(MAX_SPEC_BYTES + 1)
+    if len(raw) > MAX_SPEC_BYTES:
+        raise OSError(errno.EFBIG, f"over the {MAX_SPEC_BYTES // 2**20} MiB spec file limit", path)
+    return raw.decode("utf-8")
+
+
+def spec_kinds(text: str) -> set[str]:
+    """The troubleshoot kinds defined in a YAML text (possibly multi-document); raises yaml.YAMLError."""
+    return {str(doc.get("kind", "")) for raw in yaml.load_all(text, Loader=SafeLoader)
+            for doc in wrapped_documents(raw)}
+
+
+def wrapped_documents(doc: Any) -> list[dict[str, Any]]:
+    """The troubleshoot documents in one parsed YAML document: itself, or those a ConfigMap/Secret wraps."""
+    if not isinstance(doc, dict):
+        return []
+    api = str(doc.get("apiVersion", ""))
+    if api.startswith(("troubleshoot.sh/", "troubleshoot.replicated.com/")):
+        return [doc]
+    if api == "v1" and doc.get("kind") in ("ConfigMap", "Secret"):
+        return [inner for text in _wrapped_values(doc) if "troubleshoot" in text for inner in _parse_all(text)]
+    return []
+
+
+def _parse_all(text: str) -> list[dict[str, Any]]:
+    try:
+        return [d for raw in yaml.load_all(text, Loader=SafeLoader) for d in wrapped_documents(raw)]
+    except yaml.YAMLError:
+        return []
+
+
+def _wrapped_values(doc: dict[str, Any]) -> Iterable[str]:
+    for key in ("data", "stringData"):
+        for value in (doc.get(key) or {}).values():
+            if not isinstance(value, str):
+                continue
+            if key == "data" and doc.get("kind") == "Secret":
+                try:
+                    value = base64.b64decode(value, validate=True).decode("utf-8")
+                except (binascii.Error, UnicodeDecodeError):
+                    continue
+            yield value
+
+
+def check_file(path: str, wanted: frozenset[str]) -> str | None:
+    """None when `path` holds at least one troubleshoot spec of a `wanted` kind; else why not."""
+    displayed = shown(path)
+    try:
+        text = read_spec_text(path)
+    except FileNotFoundError:
+        return f"file not found: {displayed}"
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"cannot read {displayed}: {getattr(exc, 'strerror', None) or exc}"
+    try:
+        kinds = spec_kinds(text)
+    except yaml.YAMLError:
+        return f"{displayed} is not valid YAML"
+    if not kinds & wanted:
+        found = f"; found kind {', '.join(sorted(kinds))}" if kinds else ""
+        return (f"{displayed} is not a troubleshoot spec: expected apiVersion troubleshoot.sh/v1beta2 with kind "
+                f"{' or '.join(sorted(wanted, key=_KIND_ORDER.index))}{found}")
+    return None
+
+
+_KIND_ORDER = ("SupportBundle", "HostCollector", "Collector", "Preflight", "HostPreflight", "Analyzer", "Redactor")
+
+
+def shown(path: str) -> str:
+    """Paths are absolute internally; show them relative to where the user stands when that is shorter."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative

@@ -1,0 +1,55 @@
+"""YAML loading: YAML 1.2 scalars, structural problems collected, hostile input bounded."""
+from __future__ import annotations
+
+import pytest
+
+from reconciler.base import yamlio
+
+
+def test_scalars_follow_yaml_1_2_core_not_1_1():
+    doc = yamlio.load("a: [on, off, yes, no, y, true, False, 2026-01-01, 010, 0o17, 0x1f, 1_000, 1.5, .inf, ~, null]")
+    assert doc.data == {"a": ["on", "off", "yes", "no", "y", True, False, "2026-01-01", 10, 15, 31, "1_000", 1.5,
+                              float("inf"), None, None]}
+
+
+def test_duplicate_and_non_string_keys_are_problems_not_exceptions():
+    doc = yamlio.load("a: 1\na: 2\n3: x\n")
+    assert doc.data == {"a": 2, "3": "x"}
+    assert doc.problems == [(("a",), "duplicate key 'a'"), (("3",), "mapping keys must be strings, got 3")]
+
+
+def test_locate_finds_values_keys_and_the_nearest_ancestor():
+    doc = yamlio.load("top:\n  items:\n    - {name: x, cron: bad}\n")
+    assert yamlio.locate(doc.root, ["top", "items", 0, "cron"]) == (3, 23)
+    assert yamlio.locate(doc.root, ["top", "items", 0, "cron"], key=True) == (3, 17)
+    assert yamlio.locate(doc.root, ["top", "items", 5, "x"]) == (3, 5)
+    assert yamlio.locate(None, ["x"]) == (1, 1)
+
+
+def test_a_billion_laughs_stops_at_the_node_budget(monkeypatch):
+    monkeypatch.setattr(yamlio, "MAX_NODES", 10_000)
+    lol = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 10) + "]\n" for i in range(6))
+    with pytest.raises(yamlio.YamlSyntaxError, match="more than 10,000 nodes"):
+        yamlio.load(lol)
+
+
+def test_deep_nesting_is_refused():
+    with pytest.raises(yamlio.YamlSyntaxError, match="nesting deeper than 64"):
+        yamlio.load("[" * 100 + "]" * 100)
+
+
+def test_syntax_errors_carry_a_line_and_column():
+    with pytest.raises(yamlio.YamlSyntaxError) as info:
+        yamlio.load("a: 1\nb: [1, 2\nc: 3\n")
+    assert info.value.line >= 2 and info.value.message.startswith("YAML syntax error: ")
+
+
+def test_paths_format_like_kubectl():
+    assert yamlio.format_path(["schedules", 0, "policy", "timeoutSeconds"]) == "schedules[0].policy.timeoutSeconds"
+    assert yamlio.format_path(["labels", "app.kubernetes.io/name"]) == "labels['app.kubernetes.io/name']"
+
+
+def test_problems_on_keys_and_aliased_nodes_are_placed():
+    doc = yamlio.load("a:\n  !!int x: 1\n  b: !!float y\n")
+    assert doc.problems == [(("a", "x"), "'x' is not a valid int"), (("a", "b"), "'y' is not a valid float")]

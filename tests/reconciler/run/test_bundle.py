@@ -1,0 +1,82 @@
+"""Bundle naming, troubleshoot's metadata files, and the streaming archive."""
+from __future__ import annotations
+
+import hashlib
+import stat
+import tarfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+
+from reconciler.collect import CollectorSpec, Output
+from reconciler.collect.runner import Outcome
+from reconciler.run import bundle
+
+NOW = datetime(2026, 11, 23, 14, 5, 9, tzinfo=timezone.utc)
+
+
+def test_names_are_utc_seconds_with_suffixes_for_the_same_second():
+    assert bundle.bundle_name(NOW, set()) == "support-bundle-2026-11-23T14_05_09"
+    taken = {"support-bundle-2026-11-23T14_05_09", "support-bundle-2026-11-23T14_05_09-1"}
+    assert bundle.bundle_name(NOW, taken) == "support-bundle-2026-11-23T14_05_09-2"
+
+
+def test_a_claim_passes_over_staging_dirs_and_archives_of_the_same_second(tmp_path):
+    directory = tmp_path / "b"
+    first, staging = bundle.claim(directory, NOW)
+    assert first == "support-bundle-2026-11-23T14_05_09" and staging == directory / f".staging-{first}"
+    assert staging.is_dir() and stat.S_IMODE(staging.stat().st_mode) == 0o700
+    (directory / "support-bundle-2026-11-23T14_05_09-1.tar.gz.age").write_bytes(b"")   # a finished run's
+    (directory / "support-bundle-2026-11-23T14_05_09-2.tar.gz").symlink_to(tmp_path / "nowhere")
+    assert bundle.claim(directory, NOW)[0] == "support-bundle-2026-11-23T14_05_09-3"
+    assert sorted(p.name for p in directory.iterdir()) == [
+        ".staging-support-bundle-2026-11-23T14_05_09", ".staging-support-bundle-2026-11-23T14_05_09-3",
+        "support-bundle-2026-11-23T14_05_09-1.tar.gz.age", "support-bundle-2026-11-23T14_05_09-2.tar.gz"]
+
+
+def test_runs_claiming_names_in_one_second_all_at_once_get_distinct_names(tmp_path):
+    """The race of 18 concurrent runs that left 17 bundles: choosing a name, then creating it."""
+    count = 16
+    start = threading.Barrier(count)
+
+    def one(_: int) -> str:
+        start.wait()
+        return bundle.claim(tmp_path / "b", NOW)[0]
+
+    with ThreadPoolExecutor(count) as pool:
+        names = list(pool.map(one, range(count)))
+    assert len(set(names)) == count
+    assert {p.name for p in (tmp_path / "b").iterdir()} == {f".staging-{name}" for name in names}
+
+
+def test_summary_reads_like_troubleshoots():
+    outcomes = [Outcome(CollectorSpec("cpu", {}, True), "succeeded", None, 12),
+                Outcome(CollectorSpec("run", {"collectorName": "uptime"}, True), "failed", "x", 1500),
+                Outcome(CollectorSpec("clusterInfo", {}, False), "skipped", "y", 0)]
+    text = bundle.summary(outcomes, redaction_ms=7, duration_ms=2000)
+    assert text.splitlines()[:6] == [
+        "============ Collectors summary =============", "Succeeded (S), eXcluded (X), Failed (F)",
+        "=============================================", "run/uptime (F)  : 1,500ms", "cpu (S)         : 12ms",
+        "clusterInfo (X) : 0ms"]
+    assert text.endswith("Duration: 2,000ms\n")
+
+
+def test_the_archive_has_one_top_directory_and_a_true_hash(tmp_path):
+    staging = tmp_path / "support-bundle-x"
+    out = Output(staging)
+    out.write_text("host-collectors/system/cpu.json", "{}")
+    bundle.write_metadata(out, [], redaction_ms=0, duration_ms=1)
+    made = bundle.archive(staging, tmp_path / "out" / "support-bundle-x.tar.gz")
+    data = made.path.read_bytes()
+    assert made.size == len(data) and made.sha256 == hashlib.sha256(data).hexdigest()
+    assert oct(made.path.stat().st_mode & 0o777) == "0o600"
+    with tarfile.open(made.path) as tar:
+        names = sorted(tar.getnames())
+        assert names == ["support-bundle-x", "support-bundle-x/analysis.json", "support-bundle-x/execution-data",
+                         "support-bundle-x/execution-data/summary.txt", "support-bundle-x/host-collectors",
+                         "support-bundle-x/host-collectors/system", "support-bundle-x/host-collectors/system/cpu.json",
+                         "support-bundle-x/version.yaml"]
+        assert {m.uid for m in tar.getmembers()} == {0}
+        assert tar.extractfile("support-bundle-x/version.yaml").read().decode().startswith(
+            "apiVersion: troubleshoot.sh/v1beta2\nkind: SupportBundle\n")
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["support-bundle-x.tar.gz"]
