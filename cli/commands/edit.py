@@ -124,7 +124,7 @@ def spec_paths(manifest: str, specs: list[str] | None) -> list[str] | None:
 
 def redaction_mode(redact: bool | None, tokenize: bool) -> str | None:
     """--redact / --no-redact / --tokenize as a manifest_edit.REDACTION mode (None: left as it is)."""
-    from reconciler.errors import UsageError
+    from reconciler.base.errors import UsageError
 
     if tokenize and redact is False:
         raise UsageError("--tokenize redacts (with tokens), --no-redact does not: give one of them")

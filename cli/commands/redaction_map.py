@@ -8,7 +8,7 @@ from ._common import store
 
 
 def redaction_map(run_id: str, *, state_dir: str | None, token: str | None, output: str) -> int:
-    from reconciler.errors import NotFound
+    from reconciler.base.errors import NotFound
     from reconciler.run.redaction_maps import load_map
 
     document = load_map(store(state_dir).root, run_id)

@@ -11,7 +11,7 @@ from .. import render
 from ._common import store
 
 if TYPE_CHECKING:
-    from reconciler.executor import RunOptions
+    from reconciler.run.executor import RunOptions
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 

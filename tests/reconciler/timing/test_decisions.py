@@ -137,10 +137,10 @@ def test_a_simulated_year_fires_exactly_the_cron_slots_once(zone, expr):
     ("30 2 * * *", "Europe/Berlin", datetime(2026, 3, 31, 0, 30, tzinfo=UTC), 24),
 ])
 def test_the_interval_before_a_slot_is_the_longer_of_the_two_gaps_that_lead_to_it(expr, tz, slot, hours):
-    assert engine.interval_before(expr, tz, slot) == timedelta(hours=hours)
+    assert decisions.interval_before(expr, tz, slot) == timedelta(hours=hours)
 
 
 def test_the_interval_looks_back_ten_years_at_most():
-    assert engine.interval_before("0 0 29 2 *", "UTC", datetime(2028, 2, 29, tzinfo=UTC)) == timedelta(days=1461)
+    assert decisions.interval_before("0 0 29 2 *", "UTC", datetime(2028, 2, 29, tzinfo=UTC)) == timedelta(days=1461)
     # 2104's previous 29 February is in 2096 (2100 is no leap year), the one before in 2092
-    assert engine.interval_before("0 0 29 2 *", "UTC", datetime(2104, 2, 29, tzinfo=UTC)) is None
+    assert decisions.interval_before("0 0 29 2 *", "UTC", datetime(2104, 2, 29, tzinfo=UTC)) is None
