@@ -93,6 +93,11 @@ def plan_text(plan: Any, *, applied: bool = False, dry_run: bool = False) -> str
                      f"{counts['delete']} deleted, {counts['no-op']} unchanged.")
     else:
         lines.append(f"Plan for set {plan.set_name!r}: {tally}." + (" (dry run: nothing written)" if dry_run else ""))
+    upgraded = getattr(plan, "upgraded", ())   # schedules applied before spec snapshots (a state plan only)
+    if upgraded:
+        done = "Snapshotted" if applied else "Apply will snapshot"
+        lines.append(f"{done} the spec files of {len(upgraded)} unchanged schedule(s) applied before spec "
+                     f"snapshots: {', '.join(upgraded)}.")
     return "\n".join(lines) + "\n"
 
 
