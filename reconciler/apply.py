@@ -30,18 +30,21 @@ Check = Callable[[Plan], None]   # raises when the plan is not the one expected 
 
 def apply(store: StateStore, desired: ScheduleSet, *, now: datetime, dry_run: bool = False,
           allow_empty: bool = False, lock_timeout: float = 30.0, command: str = "sbsched apply",
-          on_wait: Callable[[str], None] | None = None, expect: Check | None = None) -> Plan:
+          on_wait: Callable[[str], None] | None = None, expect: Check | None = None,
+          with_basis: bool = True) -> Plan:
     """Plan and, unless dry-run or no-op, write. A no-op apply does not touch state.json at all, unless
-    it upgrades schedules written before spec snapshots. `expect` vets the plan made under the lock."""
+    it upgrades schedules written before spec snapshots. `expect` vets the plan made under the lock;
+    `with_basis`: the plan carries the state's basis (JSON output; `expect` gets it whatever this says)."""
     desired = snapshot(desired)
+    with_basis = with_basis or expect is not None
     if dry_run:
-        plan = plan_for(store, store.read(), desired, allow_empty=allow_empty)[0]
+        plan = plan_for(store, store.read(), desired, allow_empty=allow_empty, with_basis=with_basis)[0]
         if expect is not None:
             expect(plan)
         return plan
     with store.locked(timeout=lock_timeout, command=command, now=now, on_wait=on_wait):
         state = store.read()
-        plan, upgraded = plan_for(store, state, desired, allow_empty=allow_empty)
+        plan, upgraded = plan_for(store, state, desired, allow_empty=allow_empty, with_basis=with_basis)
         if expect is not None:
             expect(plan)
         if not plan.has_changes and not plan.upgraded:
@@ -70,11 +73,12 @@ def _write(store: StateStore, state: Mapping[str, Any], desired: ScheduleSet, pl
                    **({"upgraded": list(plan.upgraded)} if plan.upgraded else {})})
 
 
-def plan_for(store: StateStore, state: Mapping[str, Any], desired: ScheduleSet, *,
-             allow_empty: bool) -> tuple[Plan, Upgrade]:
+def plan_for(store: StateStore, state: Mapping[str, Any], desired: ScheduleSet, *, allow_empty: bool,
+             with_basis: bool = True) -> tuple[Plan, Upgrade]:
     """The plan of snapshotted `desired` against `state` as apply would make it: the set's schedules written
     before snapshots read into snapshot form first (a file that cannot be read is logged), and the applied
-    snapshots of every spec file that changed at hand, so that the plan names what changed inside it."""
+    snapshots of every spec file that changed at hand, so that the plan names what changed inside it.
+    `with_basis`: it carries `state`'s basis (what a saved plan is checked against)."""
     base = os.path.dirname(os.path.abspath(desired.source)) if desired.source else os.getcwd()
     upgraded = upgrade(state, desired.name, base)
     for note in upgraded.notes:
@@ -91,7 +95,7 @@ def plan_for(store: StateStore, state: Mapping[str, Any], desired: ScheduleSet, 
                 except SnapshotError as exc:   # the plan still shows the digest's change
                     log.warning("%s: %s", name, exc.message)
     plan = plan_against(upgraded.state, desired, allow_empty=allow_empty, contents=contents,
-                        basis=state_basis(state))
+                        basis=state_basis(state) if with_basis else None)
     noop = {c.name for c in plan.changes if c.action is Action.NOOP}
     return replace(plan, upgraded=tuple(n for n in upgraded.names if n in noop)), upgraded
 

@@ -18,6 +18,7 @@ they did, and the next apply of its set upgrades it (`upgrade`), snapshotting th
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -91,19 +92,21 @@ def snapshot(desired: ScheduleSet) -> ScheduleSet:
         return digests[path]
 
     base = os.path.dirname(os.path.abspath(desired.source)) if desired.source else os.getcwd()
-    schedules = {name: stored_form(spec, base, digest_of) for name, spec in desired.schedules.items()}
+    shown = functools.cache(lambda path: display_path(path, base))   # 10,000 schedules name a few files
+    schedules = {name: stored_form(spec, shown, digest_of) for name, spec in desired.schedules.items()}
     files = {path: digest for spec in schedules.values() for path, digest in (spec.get(FILES) or {}).items()}
     inputs = {"manifest": {"path": _shown(desired.source), "sha256": desired.digest},
               FILES: dict(sorted(files.items()))}
     return replace(desired, schedules=schedules, contents=contents, inputs=inputs)
 
 
-def stored_form(spec: Mapping[str, Any], base_dir: str, digest_of: Callable[[str], str | None]) -> dict[str, Any]:
-    """`spec` with its spec files named relative to `base_dir` and their digests in `specFiles`."""
+def stored_form(spec: Mapping[str, Any], display: Callable[[str], str],
+                digest_of: Callable[[str], str | None]) -> dict[str, Any]:
+    """`spec` with its spec files named by `display` (relative to the manifest) and their digests in `specFiles`."""
     paths = spec_paths(spec)
     if not paths:
         return dict(spec)
-    shown = {path: display_path(path, base_dir) for path in paths}
+    shown = {path: display(path) for path in paths}
     out = dict(spec)
     collect, redact = spec.get("collect") or {}, spec.get("redact") or {}
     if collect.get("specs"):
@@ -153,7 +156,8 @@ def upgrade(state: Mapping[str, Any], set_name: str, base_dir: str) -> Upgrade:
             contents[digest] = data
             return digest
 
-        schedules[name] = dict(schedules[name], spec=stored_form(schedules[name]["spec"], base_dir, digest_of))
+        schedules[name] = dict(schedules[name], spec=stored_form(schedules[name]["spec"],
+                                                                 lambda path: display_path(path, base_dir), digest_of))
     return Upgrade(dict(state, schedules=schedules), tuple(legacy), contents, tuple(notes))
 
 

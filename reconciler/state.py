@@ -26,10 +26,11 @@ def plan_against(state: Mapping[str, Any], desired: ScheduleSet, *, allow_empty:
     """The plan, with the empty-manifest guard: deleting a whole set needs --allow-empty (like flux's
     prune safety), because an empty `schedules:` is more often a templating accident than an intent.
     `contents`: the stored side's spec snapshots by digest, for the fields inside changed spec files;
-    `basis`: the state's (a published mirror says what its host's was), else computed from `state`."""
+    `basis`: the state's `state_basis` (a published mirror says what its host's was), for the plan to
+    carry; None where nothing shows or checks it (0.15 s of 10,000 schedules a text diff need not pay)."""
     plan = make_plan(stored_schedules(state), desired, serial=state["serial"], lineage=state.get("lineage"),
                      contents=contents)
-    plan = replace(plan, basis=basis or state_basis(state))
+    plan = replace(plan, basis=basis)
     deletes = plan.summary[Action.DELETE.value]
     if plan.empty_manifest and deletes and not allow_empty:
         raise UsageError(f"the manifest lists no schedules: this would delete all {deletes} schedules of set "

@@ -37,6 +37,7 @@ def apply(manifest: str, *, state_dir: str | None, output: str, dry_run: bool, a
         desired = valid_manifest(manifest)
     plan = applying.apply(store(state_dir, writes=not dry_run), desired, now=SystemClock().now(), dry_run=dry_run,
                           allow_empty=allow_empty, lock_timeout=lock_timeout, command=command, expect=expect,
+                          with_basis=output == "json",
                           on_wait=lambda holder: render.err(f"sbsched: waiting up to {lock_timeout:g}s for the state lock "
                                                             f"held by {holder}"))
     if output == "json":

@@ -20,7 +20,8 @@ def diff(manifest: str, *, state_dir: str | None, output: str, allow_empty: bool
         plan = plan_against_mirror(state, desired, allow_empty=allow_empty)
     else:
         state_store = store(state_dir)
-        plan = plan_for(state_store, state_store.read(), desired, allow_empty=allow_empty)[0]
+        plan = plan_for(state_store, state_store.read(), desired, allow_empty=allow_empty,
+                        with_basis=output == "json" or out is not None)[0]
     if out is not None:
         from reconciler.saved_plan import save
 

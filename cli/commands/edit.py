@@ -72,7 +72,8 @@ def finish(options: EditOptions, doc: Document, new_text: str, expected: bytes |
     state_store = store(options.state_dir, writes=options.apply and not options.dry_run)
     unchanged = expected is not None and new_text.encode("utf-8") == expected
     desired = snapshot(result.manifest)
-    plan = plan_for(state_store, state_store.read(), desired, allow_empty=options.allow_empty)[0]
+    plan = plan_for(state_store, state_store.read(), desired, allow_empty=options.allow_empty,
+                    with_basis=options.output == "json")[0]
     first, _, more = what.partition("\n")
     message = f"{path}: {first}" + (" (already so: the file is unchanged)" if unchanged else "") + \
         (f"\n{more}" if more else "")
@@ -88,6 +89,7 @@ def finish(options: EditOptions, doc: Document, new_text: str, expected: bytes |
         from reconciler.clock import SystemClock
 
         plan = applying.apply(state_store, desired, now=SystemClock().now(), allow_empty=options.allow_empty,
+                              with_basis=options.output == "json",
                               lock_timeout=options.lock_timeout, command=options.command,
                               on_wait=lambda holder: render.err(f"sbsched: waiting up to {options.lock_timeout:g}s "
                                                                 f"for the state lock held by {holder}"))
