@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from .documents import decode
 from .errors import ManifestError, SbschedError
 from .files import atomic_write
 from .manifest import ScheduleSet
@@ -75,16 +76,8 @@ def load(path: str) -> SavedPlan:
         raise PlanFileError(f"{path}: no such file") from None
     except OSError as exc:
         raise PlanFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if len(raw) > MAX_PLAN_BYTES:
-        raise PlanFileError(f"{path}: over the {MAX_PLAN_BYTES // 2**20} MiB plan file limit")
-    try:
-        document = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise PlanFileError(f"{path}: not JSON: a saved plan is what `sbsched diff --out` writes") from None
-    problem = _shape_problem(document)
-    if problem:
-        raise PlanFileError(f"{path}: not a saved plan ({problem})", hint="`sbsched diff -f MANIFEST --out PLAN` "
-                                                                          "writes one")
+    document = decode(raw, limit=MAX_PLAN_BYTES, what=path, kind="saved plan", problem=_shape_problem,
+                      error=PlanFileError, hint="`sbsched diff -f MANIFEST --out PLAN` writes one")
     return SavedPlan(path, document)
 
 

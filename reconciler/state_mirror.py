@@ -36,6 +36,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping
 
+from .documents import decode
 from .errors import SbschedError
 from .manifest import ScheduleSet
 from .masking import mask_data
@@ -163,17 +164,10 @@ def fetch(source: str) -> dict[str, Any]:
         raw = download(UploadRequest(Path(os.devnull), source), limit=MAX_BYTES)
     except UploadError as exc:
         raise MirrorError(f"--state: cannot read the state mirror: {exc.message}") from None
-    if len(raw) > MAX_BYTES:
-        raise MirrorError(f"--state {public_url(source)}: over the {MAX_BYTES // 2**20} MiB mirror limit")
-    try:
-        doc = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise MirrorError(f"--state {public_url(source)}: not JSON, so not a state mirror") from None
-    problem = _shape_problem(doc)
-    if problem:
-        raise MirrorError(f"--state {public_url(source)}: not a state mirror ({problem})",
-                          hint=f"config.yaml's {SETTING} on the host publishes one")
-    return doc  # type: ignore[no-any-return]
+    document: dict[str, Any] = decode(raw, limit=MAX_BYTES, what=f"--state {public_url(source)}",
+                                      kind="state mirror", problem=_shape_problem, error=MirrorError,
+                                      hint=f"config.yaml's {SETTING} on the host publishes one")
+    return document
 
 
 def _shape_problem(doc: Any) -> str | None:

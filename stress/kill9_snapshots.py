@@ -133,7 +133,9 @@ def run(rng: random.Random, *, trials: int = 40) -> Result:
     plans = [_plan(work, 0), _plan(work, 1)]
     expected: list[dict[str, Any]] = []
     durations, locked = [], []
-    for plan in plans:        # calibration: the specs each plan yields, and how long an apply takes
+    for calibration in range(4):   # the specs each plan yields, and how long an apply (writing and pruning) takes
+        plan = plans[calibration % 2]
+        _write_specs(plan, calibration % 2, -1 - calibration // 2)
         begun = time.monotonic()
         proc = subprocess.Popen([SBSCHED, "apply", "-f", str(plan)], env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True)
@@ -143,13 +145,15 @@ def run(rng: random.Random, *, trials: int = 40) -> Result:
         if proc.returncode != 0:
             result.fail(f"calibration apply of {plan.parent.name}: exit {proc.returncode}: {err.strip()[:200]}")
             return result
-        durations.append(time.monotonic() - begun)
-        locked.append(time.monotonic() - held_at)
-        expected.append(specs_of(read_json(state_dir / "state.json")))
-    full, window = max(durations) * 1.1, max(locked) * 1.2
-    current, landed, killed_in_lock, most_orphans, runs_checked = 1, 0, 0, 0, 0
-    held = expected[1]            # the specs state.json holds
-    content = {0: -1, 1: -1}      # the trial whose content each plan's applied snapshots hold
+        if calibration >= 2:   # the first two only start the store: nothing to prune yet
+            durations.append(time.monotonic() - begun)
+            locked.append(time.monotonic() - held_at)
+        else:
+            expected.append(specs_of(read_json(state_dir / "state.json")))
+    full, window = max(durations) * 1.2, max(locked) * 1.6   # past the end too: the prune is last
+    current, landed, killed_in_lock, finished, most_orphans, runs_checked = 1, 0, 0, 0, 0, 0
+    held = specs_of(read_json(state_dir / "state.json"))   # the specs state.json holds
+    content = {0: -2, 1: -2}      # the trial whose content each plan's applied snapshots hold (calibration: -2)
     for trial in range(trials):
         target = 1 - current
         _write_specs(plans[target], target, trial)
@@ -161,6 +165,7 @@ def run(rng: random.Random, *, trials: int = 40) -> Result:
             wait_until(lambda: _lock_held(state_dir) or proc.poll() is not None, timeout=60, interval=0.0005)
         delay = rng.uniform(0, window if in_lock else full)
         wait_until(lambda: proc.poll() is not None, timeout=delay, interval=0.0005)
+        finished += proc.poll() is not None
         killed_in_lock += proc.poll() is None and in_lock and _lock_held(state_dir)
         kill9(proc)
         result.trials += 1
@@ -204,7 +209,7 @@ def run(rng: random.Random, *, trials: int = 40) -> Result:
     result.details = {"schedules": SCHEDULES, "spec files per plan": FILES + 1,
                       "apply seconds": round(max(durations), 3), "locked seconds": round(max(locked), 3),
                       "new plan after kill": landed, "old plan after kill": result.trials - landed,
-                      "killed holding the lock": int(killed_in_lock),
+                      "killed holding the lock": int(killed_in_lock), "finished before the kill": finished,
                       "most unreferenced snapshots after a kill": most_orphans,
                       "temp files before cleanup": len(debris_before), "runs checked": runs_checked,
                       "snapshots after cleanup": len(list((state_dir / "spec-snapshots").iterdir()))}

@@ -61,6 +61,8 @@ def test_a_collector_added_to_a_referenced_spec_is_an_update_that_names_it(cli, 
     text = cli("diff", "-f", str(manifest))
     assert text.code == 1, text.out
     assert "~ nightly: update" in text.out
+    assert (f"    specFiles[specs/app.yaml]: sha256:{hashlib.sha256(APP_SPEC.encode()).hexdigest()[:12]} -> sha256:"
+            in text.out)
     assert 'specFiles[specs/app.yaml].collectors[secret/db-password]: null -> {"name": "db-password"' in text.out
     plan = json.loads(cli("diff", "-f", str(manifest), "-o", "json").out)
     (change,) = plan["changes"]
@@ -105,6 +107,8 @@ def test_snapshots_are_private_content_addressed_files_and_go_when_nothing_refer
     assert all(name == hashlib.sha256(data).hexdigest() for name, data in stored.items())
     assert (state_dir / "spec-snapshots").stat().st_mode & 0o777 == 0o700
     assert {(p.stat().st_mode & 0o777) for p in (state_dir / "spec-snapshots").iterdir()} == {0o600}
+    strict = cli("--strict-permissions", "list")   # the layout knows them: nothing to refuse
+    assert strict.code == 0 and not strict.err
     spec = json.loads((state_dir / "state.json").read_text())["schedules"]["nightly"]["spec"]
     assert spec["collect"]["specs"] == ["specs/app.yaml"] and spec["redact"]["redactors"] == ["specs/redactor.yaml"]
     assert spec["specFiles"] == {"specs/app.yaml": hashlib.sha256(APP_SPEC.encode()).hexdigest(),
@@ -206,7 +210,8 @@ def test_upgrading_names_a_file_that_is_gone_and_the_apply_snapshots_the_manifes
     assert diffed.code == 1
     assert (f"sbsched: warning: nightly: {old.parent / 'specs' / 'app.yaml'}, applied before spec snapshots, "
             "cannot be read (No such file or directory): what changed in it cannot be shown") in diffed.err
-    assert 'specFiles[specs/app.yaml]: null -> "' in diffed.out
+    assert '    collect.specs[0]: "../old/specs/app.yaml" -> "specs/app.yaml"\n' in diffed.out
+    assert "    specFiles[specs/app.yaml]: null -> sha256:" in diffed.out
     assert json.loads((state_dir / "state.json").read_text())["schedules"]["nightly"]["spec"]["collect"]["specs"] \
         == [str(old.parent / "specs" / "app.yaml")]   # until it is applied, it stays as it was
     assert cli("apply", "-f", str(new)).code == 0

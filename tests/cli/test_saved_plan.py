@@ -134,7 +134,7 @@ def test_the_host_applies_a_plan_made_in_another_checkout(cli, repo, state_dir, 
 
 @pytest.mark.parametrize("content, message", [
     (None, "plan.json: no such file"),
-    ("{not json", "plan.json: not JSON: a saved plan is what `sbsched diff --out` writes"),
+    ("{not json", "plan.json: not JSON, so not a saved plan"),
     ('{"format_version": "1.0", "set": "production", "changes": [], "summary": {}}',
      "plan.json: not a saved plan (format_version 1.0: this sbsched reads 1.1 and later 1.x plans)"),
     ('{"format_version": "1.1", "set": "production", "changes": [], "inputs": null}',
