@@ -137,3 +137,19 @@ def test_ci_plans_against_the_mirror_and_the_host_applies_that_plan(tmp_path):
     assert run_sbsched("diff", "-f", "schedules.yaml", "--state", str(share), env=ci_env, cwd=ci).code == 0
     ran = run_sbsched("run", "nightly", "-o", "json", env=host_env, cwd=host)
     assert ran.code == 0 and json.loads(ran.out)["status"] == "completed"
+
+
+def test_a_daemon_start_publishes_a_mirror_configured_after_the_last_apply(tmp_path, state_dir):
+    """Configuring stateMirror takes a daemon (re)start, as every config.yaml setting does: that fills it."""
+    from ..conftest import wait_until
+
+    env = dict(os.environ, TROUBLESHOOT_SCHEDULER_DIR=str(state_dir))
+    assert run_sbsched("apply", "-f", str(checkout(tmp_path / "host")), env=env).code == 0
+    (state_dir / "config.yaml").write_text(f"stateMirror: file://{tmp_path / 'share'}/\n")
+    assert run_sbsched("daemon", "start", env=env).code == 0
+    try:
+        wait_until(lambda: (tmp_path / "share" / "state-mirror.json").exists(), what="the mirror")
+    finally:
+        assert run_sbsched("daemon", "stop", env=env).code == 0
+    mirror = json.loads((tmp_path / "share" / "state-mirror.json").read_text())
+    assert list(mirror["schedules"]) == ["nightly"] and mirror["serial"] == 1
