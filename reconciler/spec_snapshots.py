@@ -93,14 +93,14 @@ def snapshot(desired: ScheduleSet) -> ScheduleSet:
 
     base = os.path.dirname(os.path.abspath(desired.source)) if desired.source else os.getcwd()
     shown = functools.cache(lambda path: display_path(path, base))   # 10,000 schedules name a few files
-    schedules = {name: stored_form(spec, shown, digest_of) for name, spec in desired.schedules.items()}
+    schedules = {name: stored_form(spec, shown, digest_of=digest_of) for name, spec in desired.schedules.items()}
     files = {path: digest for spec in schedules.values() for path, digest in (spec.get(FILES) or {}).items()}
     inputs = {"manifest": {"path": _shown(desired.source), "sha256": desired.digest},
               FILES: dict(sorted(files.items()))}
     return replace(desired, schedules=schedules, contents=contents, inputs=inputs)
 
 
-def stored_form(spec: Mapping[str, Any], display: Callable[[str], str],
+def stored_form(spec: Mapping[str, Any], display: Callable[[str], str], *,
                 digest_of: Callable[[str], str | None]) -> dict[str, Any]:
     """`spec` with its spec files named by `display` (relative to the manifest) and their digests in `specFiles`."""
     paths = spec_paths(spec)
@@ -157,7 +157,8 @@ def upgrade(state: Mapping[str, Any], set_name: str, base_dir: str) -> Upgrade:
             return digest
 
         schedules[name] = dict(schedules[name], spec=stored_form(schedules[name]["spec"],
-                                                                 lambda path: display_path(path, base_dir), digest_of))
+                                                                 lambda path: display_path(path, base_dir),
+                                                                 digest_of=digest_of))
     return Upgrade(dict(state, schedules=schedules), tuple(legacy), contents, tuple(notes))
 
 
