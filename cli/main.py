@@ -128,23 +128,37 @@ def diff(manifest: ManifestOpt, output: Annotated[Output, typer.Option("-o", "--
          namespace: Annotated[Optional[str], typer.Option("-n", "--namespace", help="--target kubernetes: as for "
                                                           "`export kubernetes` (default: default).")] = None,
          kubeconfig: KubeconfigOpt = None, context: ContextOpt = None,
-         allow_literal_secrets: AllowLiteralOpt = None) -> int:
+         allow_literal_secrets: AllowLiteralOpt = None,
+         out: Annotated[Optional[str], typer.Option("--out", metavar="PLAN", help="Also save the plan here, for "
+                                                    "`sbsched apply PLAN` to apply exactly.")] = None,
+         state: Annotated[Optional[str], typer.Option("--state", metavar="URL|PATH", help="Plan against a published "
+                                                      "state mirror (config.yaml's stateMirror) instead of the "
+                                                      "state dir: no lock, nothing local read or written.")] = None
+         ) -> int:
     """Show the plan against the stored state (or the cluster). Exit 0 clean, 1 changes, 2 error."""
     _kubernetes_only(target, image=image, namespace=namespace, kubeconfig=kubeconfig, context=context,
                      allow_literal_secrets=allow_literal_secrets)
     if target is Target.kubernetes:
+        from reconciler.base.errors import UsageError
+
         from .commands import kubernetes
 
+        if out is not None or state is not None:
+            raise UsageError("--out and --state: only with --target state")
         return kubernetes.diff(manifest, image=image, namespace=namespace or "default", kubeconfig=kubeconfig,
                                context=context, output=output.value, allow_empty=allow_empty,
                                allow_literal_secrets=bool(allow_literal_secrets))
     from .commands.diff import diff as run
 
-    return run(manifest, state_dir=_state_dir(), output=output.value, allow_empty=allow_empty)
+    return run(manifest, state_dir=_state_dir(), output=output.value, allow_empty=allow_empty, state=state, out=out)
 
 
 @app.command()
-def apply(manifest: ManifestOpt,
+def apply(plan: Annotated[Optional[str], typer.Argument(metavar="[PLAN]", help="A plan saved by `diff --out`: "
+                                                        "applied exactly, or refused (exit 1) when its state or "
+                                                        "inputs moved.", show_default=False)] = None,
+          manifest: Annotated[Optional[str], typer.Option("-f", "--filename", help="The ScheduleSet manifest (with "
+                                                          "PLAN: where it is, if not where the plan says).")] = None,
           dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan, write nothing.")] = False,
           allow_empty: AllowEmptyOpt = False,
           output: Annotated[Output, typer.Option("-o", "--output")] = Output.text,
@@ -154,9 +168,16 @@ def apply(manifest: ManifestOpt,
           kubeconfig: KubeconfigOpt = None, context: ContextOpt = None,
           allow_literal_secrets: AllowLiteralOpt = None) -> int:
     """Write the manifest's plan into the state (or the cluster): create, update and delete this set's schedules."""
+    from reconciler.base.errors import UsageError
+
     _kubernetes_only(target, image=image, namespace=namespace, kubeconfig=kubeconfig, context=context,
                      allow_literal_secrets=allow_literal_secrets)
+    if plan is None and manifest is None:
+        raise UsageError("apply needs a manifest (-f FILE) or a saved plan (PLAN, from `diff --out`)")
+    if plan is not None and (target is Target.kubernetes or allow_empty):
+        raise UsageError("a saved plan is applied as it is: without --target kubernetes or --allow-empty")
     if target is Target.kubernetes:
+        assert manifest is not None
         from .commands import kubernetes
 
         return kubernetes.apply(manifest, image=image, namespace=namespace or "default", kubeconfig=kubeconfig,
@@ -164,8 +185,8 @@ def apply(manifest: ManifestOpt,
                                 allow_literal_secrets=bool(allow_literal_secrets))
     from .commands.apply import apply as run
 
-    return run(manifest, state_dir=_state_dir(), output=output.value, dry_run=dry_run, allow_empty=allow_empty,
-               lock_timeout=lock_timeout, command=_command_line())
+    return run(manifest or "", state_dir=_state_dir(), output=output.value, dry_run=dry_run, allow_empty=allow_empty,
+               lock_timeout=lock_timeout, command=_command_line(), saved=plan)
 
 
 @app.command("list")

@@ -60,6 +60,11 @@ def scalar(value: Any) -> str:
     return mask_text(str(value))
 
 
+def digest(value: Any) -> str:
+    """A spec file's sha256 in a text plan: 12 hex digits tell versions apart (JSON has all 64)."""
+    return f"sha256:{value[:12]}" if isinstance(value, str) else "null"
+
+
 def plan_json(plan: Any) -> str:
     """A plan (the state's or a cluster's) as one JSON document, URL credentials masked as in `scalar`."""
     return to_json(mask_data(plan.to_json()))
@@ -82,7 +87,8 @@ def plan_text(plan: Any, *, applied: bool = False, dry_run: bool = False) -> str
             head += f" (cron {spec['cron']!r}, {spec['timezone']})"
         lines.append(paint(head, code))
         for field in change.fields:
-            lines.append(f"    {field.path}: {scalar(field.before)} -> {scalar(field.after)}")
+            shown = digest if field.path.startswith("specFiles[") and "]." not in field.path else scalar
+            lines.append(f"    {field.path}: {shown(field.before)} -> {shown(field.after)}")
     counts = plan.summary
     tally = (f"{counts['create']} to create, {counts['update']} to update, {counts['delete']} to delete, "
              f"{counts['no-op']} unchanged")
@@ -93,6 +99,11 @@ def plan_text(plan: Any, *, applied: bool = False, dry_run: bool = False) -> str
                      f"{counts['delete']} deleted, {counts['no-op']} unchanged.")
     else:
         lines.append(f"Plan for set {plan.set_name!r}: {tally}." + (" (dry run: nothing written)" if dry_run else ""))
+    upgraded = getattr(plan, "upgraded", ())   # schedules applied before spec snapshots (a state plan only)
+    if upgraded:
+        done = "Snapshotted" if applied else "Apply will snapshot"
+        lines.append(f"{done} the spec files of {len(upgraded)} unchanged schedule(s) applied before spec "
+                     f"snapshots: {', '.join(upgraded)}.")
     return "\n".join(lines) + "\n"
 
 

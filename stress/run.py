@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # `python stre
 from stress import (cancel_backoff, concurrent_apply, concurrent_manual_runs, disk_full, fuzz,  # noqa: E402
                     hostile, hostile_files, hostile_inputs, kill9, lock_removal, lost_reload, redirects,
                     orphans, sigterm_run, upload_flap)
+from stress import kill9_snapshots  # noqa: E402
 from stress.common import ROOT, WORKDIRS, Result  # noqa: E402
 
 BUDGET_S = 600
@@ -83,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(seed)
     scenarios: list[tuple[str, Callable[[], Result]]] = [
         ("kill -9 (apply, daemon)", lambda: kill9.run(rng, trials=100)),
+        ("kill -9 (apply with spec snapshots)", lambda: kill9_snapshots.run(rng, trials=40)),
         ("concurrent apply", lambda: concurrent_apply.run(rng)),
         ("lost reload", lambda: lost_reload.run()),
         ("concurrent manual runs", lambda: concurrent_manual_runs.run()),

@@ -80,18 +80,21 @@ def test_the_github_workflow_is_valid_yaml_with_the_documented_steps():
     assert flow["permissions"] == {"contents": "read", "pull-requests": "write"}
     steps = flow["jobs"]["plan"]["steps"]
     names = [step.get("name") for step in steps]
-    assert names == ["Check out", "Set up Python", "Install sbsched", "Validate", "Plan against the base branch",
-                     "Post the plan"]
+    assert names == ["Check out", "Set up Python", "Install sbsched", "Validate", "Plan against the host's state",
+                     "Upload the plan", "Post the plan"]
     assert steps[0]["uses"].startswith("actions/checkout@") and steps[0]["with"]["fetch-depth"] == 0
     assert "sbsched validate" in steps[3]["run"] and re.search(r"\bsbsched .*\bdiff -f", steps[4]["run"])
-    assert "gh pr comment" in steps[5]["run"] and steps[5]["if"] == "always()"
+    assert steps[5]["uses"].startswith("actions/upload-artifact@") and steps[5]["with"]["name"] == "sbsched-plan"
+    assert "gh pr comment" in steps[6]["run"] and steps[6]["if"] == "always()"
     documented = (ROOT / "docs" / "ci.md").read_text()
     assert all(f"**{name}**" in documented for name in names)
 
 
-def test_the_github_workflows_plan_step_shows_what_the_pull_request_changes(tmp_path):
-    """The `Plan against the base branch` script, run as the runner would (bash -e), in a repository
-    whose pull request changes one schedule's cron: the plan names that change, and the step passes."""
+@pytest.mark.parametrize("mirror", [False, True], ids=["base-branch", "state-mirror"])
+def test_the_github_workflows_plan_step_shows_what_the_pull_request_changes(tmp_path, mirror):
+    """The plan step's script, run as the runner would (bash -e), in a repository whose pull request changes
+    one schedule's cron: the plan names that change, and the step passes. Against a state mirror (the host's
+    state, published to a file:// share) it also saves the plan, which the host then applies exactly."""
     steps = {step["name"]: step for step in workflow()["jobs"]["plan"]["steps"]}
     repo = tmp_path / "repo"
     repo.mkdir()
@@ -108,15 +111,30 @@ def test_the_github_workflows_plan_step_shows_what_the_pull_request_changes(tmp_
            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
            **{key: value.replace("${{ github.event.pull_request.base.sha }}", base)
               .replace("${{ github.event.pull_request.head.sha }}", head)
-              for key, value in {**workflow().get("env", {}), **steps["Plan against the base branch"]["env"]}.items()}}
+              for key, value in {**workflow().get("env", {}), **steps["Plan against the host's state"]["env"]}.items()}}
+    env["STATE_MIRROR"] = ""   # the repository variable, unset
     (tmp_path / "runner").mkdir()
-    for name in ("Validate", "Plan against the base branch"):
+    host = {**env, "TROUBLESHOOT_SCHEDULER_DIR": str(tmp_path / "host-state")}
+    if mirror:
+        (tmp_path / "host-state").mkdir(mode=0o700)
+        (tmp_path / "host-state" / "config.yaml").write_text(f"stateMirror: file://{tmp_path / 'share'}/\n")
+        subprocess.run([*git, "checkout", "-q", base], check=True)
+        assert run_sbsched("apply", "-f", "schedules.yaml", env=host, cwd=repo).code == 0   # what the host runs
+        subprocess.run([*git, "checkout", "-q", head], check=True)
+        env["STATE_MIRROR"] = f"file://{tmp_path / 'share'}/"
+        env["TROUBLESHOOT_SCHEDULER_DIR"] = str(tmp_path / "ci-state")
+    for name in ("Validate", "Plan against the host's state"):
         proc = subprocess.run(["bash", "-e", "-c", steps[name]["run"]], cwd=repo, env=env, capture_output=True,
                               text=True, timeout=120)
         assert proc.returncode == 0, proc.stdout + proc.stderr
     plan = (tmp_path / "runner" / "plan.md").read_text()
     assert "~ nightly: update" in plan and "cron: \"0 2 * * *\" -> \"0 3 * * *\"" in plan
     assert "1 to update" in plan
+    assert (tmp_path / "runner" / "plan.json").exists() == mirror
+    if mirror:
+        assert not (tmp_path / "ci-state").exists()
+        applied = run_sbsched("apply", str(tmp_path / "runner" / "plan.json"), env=host, cwd=repo)
+        assert applied.code == 0 and "1 updated" in applied.out, applied.err
 
 
 def test_shell_completion_completes_commands_and_choices(tmp_path):

@@ -11,7 +11,8 @@ def check(name: str, *, state_dir: str | None, output: str) -> int:
     from reconciler.plan.inventory import find
     from reconciler.run.rbac_check import check_schedule
 
-    report = check_schedule(name, find(store(state_dir).read(), name))
+    state_store = store(state_dir)
+    report = check_schedule(name, find(state_store.read(), name), state_store.root)
     if report.errors:   # a review that could not be made: the answer is unknown
         first = report.errors[0]
         raise SbschedError(f"{len(report.errors)} access review(s) failed at {report.server}; first: "

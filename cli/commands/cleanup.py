@@ -15,6 +15,7 @@ def cleanup(name: str | None, *, state_dir: str | None, dry_run: bool, force: bo
     from reconciler.base.clock import SystemClock
     from reconciler.manifest.normalize import fill_defaults
     from reconciler.plan.inventory import find
+    from reconciler.plan.spec_snapshots import collect_garbage
     from reconciler.run.retention import Policy, collect_runs, held_back, plan_retention, remove
     from reconciler.store.audit import audit
 
@@ -32,10 +33,11 @@ def cleanup(name: str | None, *, state_dir: str | None, dry_run: bool, force: bo
         kept += [] if force else [dict(d.to_json(), schedule=schedule) for d in held_back(runs, policy, now)]
         if not dry_run:
             remove(state_store.root, deletions)
+    snapshots = [] if name is not None else collect_garbage(state_store, now=now, command=command, dry_run=dry_run)
     summary = {"runs": len(removed), "bundles": sum(1 for r in removed if r["bundle"]),
                "records": sum(1 for r in removed if r["record"]), "bytes": sum(r["bytes"] for r in removed),
-               "heldBack": len(kept)}
-    if removed and not dry_run:
+               "heldBack": len(kept), "specSnapshots": len(snapshots)}
+    if (removed or snapshots) and not dry_run:
         audit(state_store.root / "logs" / "audit.log", now=now, command=command, event="cleanup",
               details={"schedule": name, "force": force, "summary": summary,
                        "removed": [{"schedule": r["schedule"], "id": r["id"], "status": r["status"],
@@ -55,6 +57,8 @@ def cleanup(name: str | None, *, state_dir: str | None, dry_run: bool, force: bo
                    + ", ".join(r["id"] for r in kept))
     render.out(f"{verb} {summary['runs']} run(s): {summary['bundles']} bundle(s), {summary['records']} record(s), "
                f"{summary['bytes'] / 1024 / 1024:.1f} MiB." if removed else "Nothing to remove.")
+    if snapshots:
+        render.out(f"{verb} {len(snapshots)} spec snapshot(s) no schedule references.")
     return 0
 
 

@@ -56,7 +56,8 @@ def edit(options: EditOptions, change: Callable[[Document, str], str], *, create
 def finish(options: EditOptions, doc: Document, new_text: str, expected: bytes | None, what: str) -> int:
     """Validate `new_text` as the manifest, plan it, write it (unless unchanged or --dry-run), show it."""
     from reconciler.manifest.load import load_manifest_text, write_manifest
-    from reconciler.plan.transitions import plan_against
+    from reconciler.plan.apply import plan_for
+    from reconciler.plan.spec_snapshots import snapshot
 
     path = options.manifest
     result = load_manifest_text(new_text, path)
@@ -70,7 +71,9 @@ def finish(options: EditOptions, doc: Document, new_text: str, expected: bytes |
         return 1
     state_store = store(options.state_dir, writes=options.apply and not options.dry_run)
     unchanged = expected is not None and new_text.encode("utf-8") == expected
-    plan = plan_against(state_store.read(), result.manifest, allow_empty=options.allow_empty)
+    desired = snapshot(result.manifest)
+    plan = plan_for(state_store, state_store.read(), desired, allow_empty=options.allow_empty,
+                    with_basis=options.output == "json")[0]
     first, _, more = what.partition("\n")
     message = f"{path}: {first}" + (" (already so: the file is unchanged)" if unchanged else "") + \
         (f"\n{more}" if more else "")
@@ -83,9 +86,11 @@ def finish(options: EditOptions, doc: Document, new_text: str, expected: bytes |
         write_manifest(path, new_text, expected=expected)
     if options.apply and not options.dry_run:
         from reconciler.base.clock import SystemClock
+        from reconciler.daemon.state_mirror import publish_quietly
         from reconciler.plan import apply as applying
 
-        plan = applying.apply(state_store, result.manifest, now=SystemClock().now(), allow_empty=options.allow_empty,
+        plan = applying.apply(state_store, desired, now=SystemClock().now(), allow_empty=options.allow_empty,
+                              with_basis=options.output == "json", after_write=publish_quietly,
                               lock_timeout=options.lock_timeout, command=options.command,
                               on_wait=lambda holder: render.err(f"sbsched: waiting up to {options.lock_timeout:g}s "
                                                                 f"for the state lock held by {holder}"))

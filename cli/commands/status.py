@@ -5,13 +5,20 @@ from .. import render
 from ._common import store
 
 
+DRIFT = {"none": "as applied", "changed": "DRIFT: {file} changed since it was applied",
+         "missing": "DRIFT: {file} is gone", "unknown": "applied from an unrecorded place"}
+
+
 def status(name: str, *, state_dir: str | None, output: str) -> int:
     from reconciler.base.clock import SystemClock
     from reconciler.plan.inventory import find, item
+    from reconciler.plan.spec_snapshots import drift
     from reconciler.store.executions import recent
 
     state_store = store(state_dir)
-    view = item(name, find(state_store.read(), name), SystemClock().now())
+    record = find(state_store.read(), name)
+    view = item(name, record, SystemClock().now())
+    view["specFiles"] = drift(record)
     view["recentRuns"] = recent(state_store.root, name, limit=5)
     if output != "table":
         render.out(render.document(view, output))
@@ -32,6 +39,9 @@ def status(name: str, *, state_dir: str | None, output: str) -> int:
         f"Active:               {', '.join(st.get('active') or []) or render.NONE}",
         "Spec:",
         *("  " + line for line in render.to_yaml(spec).splitlines()),
+        *(["Spec files (runs use the applied snapshots):"] if view["specFiles"] else []),
+        *(f"  {f['path']}  sha256 {f['sha256'][:12]}  {DRIFT[f['drift']].format(file=f['file'])}"
+          for f in view["specFiles"]),
         "Recent runs:",
     ]
     runs = view["recentRuns"]

@@ -10,7 +10,7 @@ exactly alike are run once, as troubleshoot's support-bundle does (DedupAnalyzer
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import yaml
 
@@ -71,9 +71,9 @@ def analyzers_of(documents: Iterable[Any], source: str) -> list[AnalyzerSpec]:
     return found
 
 
-def read_spec(path: str) -> list[Any]:
+def read_spec(path: str, read: Callable[[str], str] = read_spec_text) -> list[Any]:
     try:
-        return list(yaml.load_all(read_spec_text(path), Loader=SafeLoader))
+        return list(yaml.load_all(read(path), Loader=SafeLoader))
     except FileNotFoundError:
         raise AnalyzerSpecError(f"spec file not found: {path}") from None
     except IsADirectoryError:
@@ -94,13 +94,15 @@ def _identity(spec: AnalyzerSpec) -> str:
 
 
 def load_analyzers(spec_paths: Iterable[str], inline: Iterable[Mapping[str, Any]] = (),
-                   inline_host: Iterable[Mapping[str, Any]] = (), *, strict: bool = True) -> list[AnalyzerSpec]:
+                   inline_host: Iterable[Mapping[str, Any]] = (), *, strict: bool = True,
+                   read: Callable[[str], str] = read_spec_text) -> list[AnalyzerSpec]:
     """Every analyzer of the spec files (in order), then the inline ones; cluster analyzers first, then host
     analyzers (troubleshoot runs them in that order); identical cluster analyzers once. `strict`: a file
-    of no kind that carries analyzers is an error (`analyze --spec`); a schedule's specs may be collector-only."""
+    of no kind that carries analyzers is an error (`analyze --spec`); a schedule's specs may be collector-only.
+    `read` gives a file's text (a run reads the applied snapshots)."""
     found: list[AnalyzerSpec] = []
     for path in spec_paths:
-        documents = read_spec(path)
+        documents = read_spec(path, read)
         kinds = {str(d.get("kind")) for doc in documents for d in wrapped_documents(doc)}
         if strict and not kinds & ANALYZER_KINDS:
             shown = ", ".join(sorted(kinds)) or "no troubleshoot document"

@@ -11,7 +11,7 @@ the same shape. A collector with `exclude: true` is recorded as skipped, as trou
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import yaml
 
@@ -58,12 +58,14 @@ def entries(items: Any, *, host: bool, source: str) -> list[CollectorSpec]:
 
 
 def load(paths: Iterable[str], *, inline_collectors: Iterable[Mapping[str, Any]] = (),
-         inline_host_collectors: Iterable[Mapping[str, Any]] = ()) -> list[CollectorSpec]:
-    """Every collector of a schedule: spec files first (in manifest order), then inline entries."""
+         inline_host_collectors: Iterable[Mapping[str, Any]] = (),
+         read: Callable[[str], str] = read_spec_text) -> list[CollectorSpec]:
+    """Every collector of a schedule: spec files first (in manifest order), then inline entries. `read`
+    gives a file's text (a run reads the applied snapshots: spec_snapshots.reader)."""
     found: list[CollectorSpec] = []
     for path in paths:
         try:
-            documents = list(yaml.load_all(read_spec_text(path), Loader=SafeLoader))
+            documents = list(yaml.load_all(read(path), Loader=SafeLoader))
         except OSError as exc:
             raise SpecLoadError(f"cannot read spec {path}: {exc.strerror}") from None
         except (yaml.YAMLError, UnicodeDecodeError) as exc:

@@ -5,6 +5,7 @@ maxConcurrent: 8          # runs at once (1-256)            --max-concurrent
 metricsAddr: 127.0.0.1:9090   # /metrics, /healthz, /readyz  --metrics-addr (null: not served)
 logFormat: json           # text | json                      --log-format
 grace: 120                # seconds `daemon stop` lets runs finish   --grace
+stateMirror: s3://bucket/prefix/   # publish the state for CI's `diff --state` (state_mirror.py)
 ```
 
 A missing file is no settings; a file that cannot be read, is not a mapping, has an unknown key or a
@@ -24,6 +25,7 @@ from ..base.errors import UsageError
 
 FILE = "config.yaml"
 DEFAULTS: dict[str, Any] = {"maxConcurrent": 4, "metricsAddr": None, "logFormat": "text", "grace": 60.0}
+KNOWN = (*DEFAULTS, "stateMirror")   # stateMirror is apply's (state_mirror.py), not the loop's: no default, no flag
 LOG_FORMATS = ("text", "json")
 
 
@@ -54,7 +56,7 @@ def read(root: Path) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise UsageError(f"{path}: expected a mapping of {', '.join(DEFAULTS)}")
+        raise UsageError(f"{path}: expected a mapping of {', '.join(KNOWN)}")
     for key, value in data.items():
         check(str(key), value, where=str(path))
     return dict(data)
@@ -62,10 +64,10 @@ def read(root: Path) -> dict[str, Any]:
 
 def check(key: str, value: Any, *, where: str) -> None:
     """UsageError when `value` is not a valid `key` setting."""
-    if key not in DEFAULTS:
-        close = difflib.get_close_matches(str(key), list(DEFAULTS), n=1)
+    if key not in KNOWN:
+        close = difflib.get_close_matches(str(key), list(KNOWN), n=1)
         raise UsageError(f"{where}: unknown setting {key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""),
-                         hint=f"settings: {', '.join(DEFAULTS)}")
+                         hint=f"settings: {', '.join(KNOWN)}")
     bad = None
     if key == "maxConcurrent" and (isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 256):
         bad = "an integer from 1 to 256"
@@ -73,6 +75,10 @@ def check(key: str, value: Any, *, where: str) -> None:
         bad = "text or json"
     elif key == "grace" and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
         bad = "a number of seconds, 0 or more"
+    elif key == "stateMirror" and value is not None:
+        from .state_mirror import setting_problem
+
+        bad = setting_problem(value)
     elif key == "metricsAddr" and value is not None:
         from .health import parse_addr
 

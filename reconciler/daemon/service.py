@@ -64,6 +64,9 @@ def serve(root: Path, *, max_concurrent: int, log_format: str, once: bool = Fals
     if not once:
         _audit(root, clock, "daemon-start", {"stateDir": str(root), "maxConcurrent": max_concurrent,
                                              "metricsAddr": server.address if server is not None else None})
+        from .state_mirror import publish_quietly   # a stateMirror just configured is filled without an apply
+
+        threading.Thread(target=publish_quietly, args=(root,), name="sbsched-mirror", daemon=True).start()
     try:
         return daemon.run()
     finally:

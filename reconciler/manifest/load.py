@@ -3,8 +3,9 @@ FILE:LINE:COL. This is the shell around the pure `yamlio` / `schema` / `manifest
 only part that touches the disk (the manifest itself and the spec files it references)."""
 from __future__ import annotations
 
+import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from . import schema
@@ -79,10 +80,14 @@ def load_manifest_text(text: str, path: str) -> LoadResult:
     if isinstance(doc.data.get("schedules"), list) or doc.data.get("schedules", 0) is None:
         manifest, semantic = normalize(doc.data, base_dir=base_dir, source=path, schema_invalid=invalid)
         problems += semantic
-    problems += _spec_file_problems(doc.data, base_dir)
+    files: dict[str, bytes] = {}
+    problems += _spec_file_problems(doc.data, base_dir, files)
     diagnostics = tuple(sorted({_place(path, doc.root, p) for p in problems},
                                key=lambda d: (d.line, d.column, d.path, d.message)))
-    return LoadResult(None if diagnostics else manifest, diagnostics)
+    if diagnostics or manifest is None:
+        return LoadResult(None, diagnostics)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return LoadResult(replace(manifest, digest=digest, files=files), diagnostics)
 
 
 def _place(file: str, root: Any, problem: Problem) -> Diagnostic:
@@ -91,9 +96,10 @@ def _place(file: str, root: Any, problem: Problem) -> Diagnostic:
     return Diagnostic(file, line, column, yamlio.format_path(path), message)
 
 
-def _spec_file_problems(data: dict[str, Any], base_dir: str) -> list[Problem]:
+def _spec_file_problems(data: dict[str, Any], base_dir: str, kept: dict[str, bytes]) -> list[Problem]:
     """Checked on the raw document (not the normalized specs), so that files named in `defaults:` or in a
-    schedule with other errors are checked too; each file is read once however many schedules name it."""
+    schedule with other errors are checked too; each file is read once however many schedules name it,
+    and the bytes of those that pass are kept in `kept`."""
     seen: dict[tuple[str, frozenset[str]], str | None] = {}
     places: list[tuple[JsonPath, Any]] = [(("defaults",), data.get("defaults"))]
     schedules = data.get("schedules")
@@ -111,7 +117,7 @@ def _spec_file_problems(data: dict[str, Any], base_dir: str) -> list[Problem]:
                     continue
                 absolute = os.path.normpath(os.path.join(base_dir, file))
                 if (absolute, kinds) not in seen:
-                    seen[(absolute, kinds)] = specfiles.check_file(absolute, kinds)
+                    seen[(absolute, kinds)] = specfiles.check_file(absolute, kinds, keep=kept)
                     if section == "collect" and seen[(absolute, kinds)] is None:
                         outcomes[absolute] = _when_problems(absolute)
                 if error := seen[(absolute, kinds)]:

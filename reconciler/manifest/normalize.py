@@ -8,7 +8,8 @@ value at its default, moving `defaults:` around or reordering schedules never sh
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
+import zoneinfo
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Callable, Mapping
 
@@ -22,11 +23,19 @@ Problem = tuple[JsonPath, str, bool]  # (path, message, at_key)
 
 @dataclass(frozen=True)
 class ScheduleSet:
-    """A validated manifest: the set's name and its schedules' normalized specs by name."""
+    """A validated manifest: the set's name and its schedules' normalized specs by name.
+
+    As loaded, spec file paths are absolute and `files` holds each file's bytes as they were validated.
+    `spec_snapshots.snapshot` makes the form that is planned and stored: paths relative to the manifest's
+    directory, each spec's `specFiles` digests, the files' bytes in `contents` by digest, and `inputs`."""
 
     name: str
     schedules: Mapping[str, dict[str, Any]]
     source: str = ""
+    digest: str = ""                                            # sha256 of the manifest's text
+    files: Mapping[str, bytes] = field(default_factory=dict)    # absolute spec path -> bytes, as validated
+    contents: Mapping[str, bytes] | None = None                 # sha256 -> bytes; None: not snapshotted yet
+    inputs: Mapping[str, Any] | None = None                     # what a saved plan checks before it is applied
 
 
 def normalize(data: Mapping[str, Any], *, base_dir: str, source: str = "",

@@ -12,8 +12,12 @@ from typing import Any, Iterable, Mapping, Protocol
 
 from ..base.errors import ConflictError
 from ..manifest.normalize import ScheduleSet, fill_defaults
+from .spec_diff import file_changes
 
-FORMAT_VERSION = "1.0"  # diff/apply -o json; bumped in the minor only when keys are added
+FILES = "specFiles"   # a stored spec's {spec file path: sha256 of its snapshot} (spec_snapshots.py)
+
+FORMAT_VERSION = "1.1"  # diff/apply -o json; bumped in the minor only when keys are added (1.1: serial,
+                        # lineage, basis, inputs: what a saved plan is checked against)
 
 
 class Action(str, enum.Enum):
@@ -64,6 +68,9 @@ class Plan:
     serial: int = 0                 # the state serial the plan was made against
     empty_manifest: bool = False    # `schedules:` listed nothing
     lineage: str | None = None
+    basis: str | None = None        # digest of every stored schedule's set and spec (state.basis)
+    inputs: Mapping[str, Any] | None = None   # the manifest's and spec files' digests (ScheduleSet.inputs)
+    upgraded: tuple[str, ...] = ()  # no-op schedules whose stored form is upgraded by apply (spec_snapshots)
 
     @property
     def has_changes(self) -> bool:
@@ -81,6 +88,10 @@ class Plan:
                          "fields": [{"path": f.path, "before": f.before, "after": f.after} for f in c.fields]}
                         for c in self.changes],
             "summary": self.summary,
+            "serial": self.serial,
+            "lineage": self.lineage,
+            "basis": self.basis,
+            "inputs": self.inputs,
         }
 
 
@@ -93,8 +104,9 @@ class StoredSchedule:
 
 
 def make_plan(stored: Mapping[str, StoredSchedule], desired: ScheduleSet, *, serial: int = 0,
-              lineage: str | None = None) -> Plan:
-    """Compare normalized specs; field-level detail (deepdiff) only for the schedules that differ."""
+              lineage: str | None = None, contents: Mapping[str, bytes] | None = None) -> Plan:
+    """Compare normalized specs; field-level detail (deepdiff) only for the schedules that differ, and
+    inside each changed spec file whose both versions are in `contents` (or the set's own contents)."""
     conflicts = sorted(f"{name!r} (owned by set {stored[name].set!r})" for name in desired.schedules
                        if name in stored and stored[name].set != desired.name)
     if conflicts:
@@ -102,6 +114,7 @@ def make_plan(stored: Mapping[str, StoredSchedule], desired: ScheduleSet, *, ser
                             hint="schedule names are unique in the whole state dir; rename them, or delete them "
                                  "from the other set first")
     changes: list[Change] = []
+    texts = {**(contents or {}), **(desired.contents or {})}
     for name, after in desired.schedules.items():
         if name not in stored:
             changes.append(Change(name, Action.CREATE, None, after))
@@ -112,24 +125,35 @@ def make_plan(stored: Mapping[str, StoredSchedule], desired: ScheduleSet, *, ser
         if before == after:
             changes.append(Change(name, Action.NOOP, before, after))
         else:
-            changes.append(Change(name, Action.UPDATE, before, after, field_changes(before, after)))
+            changes.append(Change(name, Action.UPDATE, before, after, field_changes(before, after, texts)))
     for name, record in stored.items():
         if record.set == desired.name and name not in desired.schedules:
             changes.append(Change(name, Action.DELETE, fill_defaults(record.spec), None))
     changes.sort(key=lambda c: c.name)
-    return Plan(desired.name, tuple(changes), serial=serial, empty_manifest=not desired.schedules, lineage=lineage)
+    return Plan(desired.name, tuple(changes), serial=serial, empty_manifest=not desired.schedules, lineage=lineage,
+                inputs=desired.inputs)
 
 
-def field_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[FieldChange, ...]:
-    """Leaf-level differences as dotted paths (`policy.timeoutSeconds`, `collect.specs[1]`)."""
+def field_changes(before: Mapping[str, Any], after: Mapping[str, Any],
+                  contents: Mapping[str, bytes] | None = None) -> tuple[FieldChange, ...]:
+    """Leaf-level differences as dotted paths (`policy.timeoutSeconds`, `collect.specs[1]`); a spec file
+    whose digest changed is `specFiles[<path>]`, followed by the entries that changed inside it."""
     from deepdiff import DeepDiff  # 0.2 s to import: only when something changed
 
-    tree = DeepDiff(dict(before), dict(after), view="tree", verbose_level=2)
+    tree = DeepDiff({k: v for k, v in before.items() if k != FILES}, {k: v for k, v in after.items() if k != FILES},
+                    view="tree", verbose_level=2)
     out: list[FieldChange] = []
     for report in tree.values():
         for level in report:
             steps = level.path(output_format="list")
             out.append(FieldChange(_dotted(steps), _value(level.t1), _value(level.t2)))
+    old, new = before.get(FILES) or {}, after.get(FILES) or {}
+    texts = contents or {}
+    for path in sorted(old.keys() | new.keys()):
+        if old.get(path) != new.get(path):
+            out.append(FieldChange(f"{FILES}[{path}]", old.get(path), new.get(path)))
+            out += [FieldChange(*change) for change in file_changes(path, texts.get(old.get(path) or ""),
+                                                                    texts.get(new.get(path) or ""))]
     out.sort(key=lambda f: f.path)
     return tuple(out)
 

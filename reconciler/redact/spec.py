@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import yaml
 
@@ -41,13 +41,14 @@ class Redactor:
         return self.files is None or self.files.fullmatch(path) is not None
 
 
-def load_redactor_specs(paths: list[str]) -> list[Redactor]:
+def load_redactor_specs(paths: list[str], *, read: Callable[[str], str] = read_spec_text) -> list[Redactor]:
     """Every redactor of every Redactor spec in these files, in order; RedactorSpecError on the first
-    file that is missing, not YAML, holds no Redactor, or has a redactor that cannot compile."""
+    file that is missing, not YAML, holds no Redactor, or has a redactor that cannot compile. `read`
+    gives a file's text (a run reads the applied snapshots)."""
     redactors: list[Redactor] = []
     seen: set[str] = set()
     for path in paths:
-        for index, item in enumerate(_spec_redactors(path)):
+        for index, item in enumerate(_spec_redactors(path, read)):
             key = repr(item)
             if key not in seen:   # a ConfigMap may carry one spec under two keys: run it once
                 seen.add(key)
@@ -55,9 +56,9 @@ def load_redactor_specs(paths: list[str]) -> list[Redactor]:
     return redactors
 
 
-def _spec_redactors(path: str) -> list[Any]:
+def _spec_redactors(path: str, read: Callable[[str], str]) -> list[Any]:
     try:
-        text = read_spec_text(path)
+        text = read(path)
     except FileNotFoundError:
         raise RedactorSpecError(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:

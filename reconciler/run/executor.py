@@ -30,6 +30,7 @@ from ..collect import Budget, CollectorSpec, Output
 from ..collect import spec as collect_spec
 from ..collect.groups import ProcessGroups
 from ..collect.runner import Outcome, Registry, run_collectors, runnable_specs
+from ..plan import spec_snapshots
 from ..plan.transitions import mark_finished, mark_started
 from ..store import executions
 from ..store.nofollow import real_directory, rmtree_below
@@ -180,11 +181,12 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
     from ..redact import load_redactor_specs, redact_tree
 
     collect, analyze = spec["collect"], spec["analyze"]
+    read = spec_snapshots.reader(root, spec)   # what was applied, whatever the files on disk say now
     specs = collect_spec.load(collect["specs"], inline_collectors=collect["collectors"],
-                              inline_host_collectors=collect["hostCollectors"])
-    redactors = load_redactor_specs(spec["redact"]["redactors"]) if spec["redact"]["enabled"] else []
+                              inline_host_collectors=collect["hostCollectors"], read=read)
+    redactors = load_redactor_specs(spec["redact"]["redactors"], read=read) if spec["redact"]["enabled"] else []
     analyzers = load_analyzers(collect["specs"], inline=analyze["analyzers"], inline_host=analyze["hostAnalyzers"],
-                               strict=False) if analyze["enabled"] else []
+                               strict=False, read=read) if analyze["enabled"] else []
     if spec.get("encrypt"):   # a recipient that cannot be used fails the run before collecting for nothing
         from .encryption import recipients_of
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from ..collect import CollectorSpec
@@ -246,15 +247,17 @@ def review(kube: Kube, accesses: Iterable[Access], *, timeout: float = 30.0,
         return {verdict.access: verdict for verdict in pool.map(ask, distinct)}
 
 
-def check_schedule(name: str, entry: Mapping[str, Any]) -> Report:
-    """Load the schedule's collectors as a run does, connect as a run does, and review each access."""
+def check_schedule(name: str, entry: Mapping[str, Any], root: Path) -> Report:
+    """Load the schedule's collectors as a run does (from the applied snapshots of state dir `root`),
+    connect as a run does, and review each access."""
     from ..collect import spec as collect_spec
     from ..collect.kube.client import ClusterSettings, open_cluster
     from ..manifest.normalize import fill_defaults
+    from ..plan.spec_snapshots import reader
 
     collect = fill_defaults(entry["spec"])["collect"]
     specs = collect_spec.load(collect["specs"], inline_collectors=collect["collectors"],
-                              inline_host_collectors=collect["hostCollectors"])
+                              inline_host_collectors=collect["hostCollectors"], read=reader(root, entry["spec"]))
     namespaces = tuple(collect["namespaces"])
     if not in_cluster(specs, cluster=collect["cluster"]):
         return Report(name, "", Derived(), {})

@@ -50,6 +50,7 @@ _SCHEDULE_BUNDLES = Role(directory=True, children=_names(
 STATE_DIR = Role(directory=True, children=_names(
     (r"state\.json|state\.json\.backup|state\.lock|daemon\.pid", FILE),
     (r"state\.lock\.d", Role(directory=True)),   # the state lock's directory: flocked, never holds anything
+    (r"mirror\.lock\.d", Role(directory=True)),  # orders stateMirror publishes (state_mirror.py), likewise empty
     (_temp(r"state\.json(\.backup)?"), FILE),
     (r"config\.yaml", USERS),
     (r"executions", Role(directory=True, children=_names(
@@ -61,5 +62,7 @@ STATE_DIR = Role(directory=True, children=_names(
         (r"[^.].*\.json(\.age)?", FILE), (_temp(r".+\.json(\.age)?"), FILE)))),
     (r"redaction-salts", Role(directory=True, children=_names(     # tokenScope: schedule: <schedule>
         (r"[^.].*", FILE), (_temp(r".+"), FILE)))),
+    (r"spec-snapshots", Role(directory=True, children=_names(      # applied spec files: <sha256>
+        (r"[0-9a-f]{64}", FILE), (_temp(r"[0-9a-f]{64}"), FILE)))),
 ))
 STATE_FILE = "state.json"   # its presence makes a directory a state dir, whatever else it holds

@@ -27,6 +27,11 @@ def read_spec_text(path: str) -> str:
     """A spec file's text, as `open(path, encoding="utf-8").read()` would give it, but only from a regular
     file of at most MAX_SPEC_BYTES: a manifest naming /dev/zero, a FIFO or a huge file as a spec made
     validate (and a daemon run) read until memory ran out, or block. Raises OSError / UnicodeDecodeError."""
+    return read_spec_bytes(path).decode("utf-8")
+
+
+def read_spec_bytes(path: str) -> bytes:
+    """`read_spec_text`'s bytes, undecoded: what a spec snapshot keeps. Raises OSError."""
     try:
         info = os.stat(path)
     except ValueError:  # a NUL character in the path: open() and stat() raise ValueError, not OSError
@@ -39,7 +44,7 @@ def read_spec_text(path: str) -> str:
         raw = handle.read(MAX_SPEC_BYTES + 1)
     if len(raw) > MAX_SPEC_BYTES:
         raise OSError(errno.EFBIG, f"over the {MAX_SPEC_BYTES // 2**20} MiB spec file limit", path)
-    return raw.decode("utf-8")
+    return raw
 
 
 def spec_kinds(text: str) -> set[str]:
@@ -80,11 +85,13 @@ def _wrapped_values(doc: dict[str, Any]) -> Iterable[str]:
             yield value
 
 
-def check_file(path: str, wanted: frozenset[str]) -> str | None:
-    """None when `path` holds at least one troubleshoot spec of a `wanted` kind; else why not."""
+def check_file(path: str, wanted: frozenset[str], *, keep: dict[str, bytes] | None = None) -> str | None:
+    """None when `path` holds at least one troubleshoot spec of a `wanted` kind; else why not. `keep`
+    gets the bytes that passed, so that what apply snapshots is exactly what was checked."""
     displayed = shown(path)
     try:
-        text = read_spec_text(path)
+        raw = read_spec_bytes(path)
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         return f"file not found: {displayed}"
     except (OSError, UnicodeDecodeError) as exc:
@@ -97,6 +104,8 @@ def check_file(path: str, wanted: frozenset[str]) -> str | None:
         found = f"; found kind {', '.join(sorted(kinds))}" if kinds else ""
         return (f"{displayed} is not a troubleshoot spec: expected apiVersion troubleshoot.sh/v1beta2 with kind "
                 f"{' or '.join(sorted(wanted, key=_KIND_ORDER.index))}{found}")
+    if keep is not None:
+        keep[path] = raw
     return None
 
 

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 from .credentials import Secrets
 from .retry import RetryPolicy, Sleep, UploadError, call_with_retries
 
-__all__ = ["SCHEMES", "Outcome", "RetryPolicy", "UploadError", "UploadRequest", "Uploader", "object_url",
+__all__ = ["SCHEMES", "Outcome", "RetryPolicy", "UploadError", "UploadRequest", "Uploader", "fetch", "object_url",
            "public_url", "scheme_of", "upload", "uploader_for"]
 
 SCHEMES: dict[str, str] = {"s3": "s3", "gs": "gcs", "http": "http", "https": "http", "file": "file"}
@@ -60,13 +60,23 @@ def scheme_of(url: str) -> str:
 
 def uploader_for(url: str) -> Uploader:
     """The default uploader of `url`'s scheme, its module imported now (lazily, once)."""
+    make: Callable[[], Uploader] = _scheme_module(url).default
+    return make()
+
+
+def fetch(request: UploadRequest, *, limit: int) -> bytes:
+    """One download of the object at `request.url` (a published state mirror), at most `limit` + 1 bytes,
+    through its scheme's module, with the request's options and credentials; UploadError when it fails."""
+    download: Callable[[UploadRequest, int], bytes] = _scheme_module(request.url).fetch
+    return download(request, limit)
+
+
+def _scheme_module(url: str) -> Any:
     scheme = scheme_of(url)
     if scheme not in SCHEMES:
-        raise UploadError(f"unsupported upload URL scheme {scheme + '://' if scheme else url!r}: "
+        raise UploadError(f"unsupported URL scheme {scheme + '://' if scheme else url!r}: "
                           "use s3://, gs://, https://, http:// or file://", transient=False)
-    module = importlib.import_module(f"{__name__}.{SCHEMES[scheme]}")
-    make: Callable[[], Uploader] = module.default
-    return make()
+    return importlib.import_module(f"{__name__}.{SCHEMES[scheme]}")
 
 
 def object_url(url: str, set_name: str, schedule: str, file_name: str) -> str:

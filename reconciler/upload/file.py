@@ -43,3 +43,13 @@ class FileUploader:
 
 def default() -> FileUploader:
     return FileUploader()
+
+
+def fetch(request: UploadRequest, limit: int) -> bytes:
+    """The file a file:// URL names (a published state mirror)."""
+    target = target_path(request.url)
+    try:
+        with open(target, "rb") as source:
+            return source.read(limit + 1)
+    except OSError as exc:
+        raise from_os_error(exc, what=f"file://{target}") from exc

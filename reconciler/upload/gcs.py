@@ -69,6 +69,22 @@ class GcsUploader:
                 raise watchdog.error(what) or from_google(exc, what=what) from exc
 
 
+def fetch(request: UploadRequest, limit: int) -> bytes:
+    """The object a gs:// URL names (a published state mirror), with the request's credentials."""
+    bucket_name, key = bucket_and_key(request.url)
+    what = public_url(request.url)
+    try:
+        client = _client(request)
+        guard(client._http, what=what, show=public_url)
+        data: bytes = client.bucket(bucket_name).blob(key).download_as_bytes(end=limit, retry=None,
+                                                                              timeout=GcsUploader().timeout)
+        return data
+    except UploadError:
+        raise
+    except Exception as exc:
+        raise from_google(exc, what=what) from exc
+
+
 def _client(request: UploadRequest) -> storage.Client:
     env = request.secrets.env
     emulator = env.get("STORAGE_EMULATOR_HOST")

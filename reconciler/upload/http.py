@@ -87,5 +87,26 @@ class HttpUploader:
                 raise watchdog.error(what) or from_requests(exc, what=what) from exc
 
 
+def fetch(request: UploadRequest, limit: int) -> bytes:
+    """GET the object an http(s):// URL names (a published state mirror: a presigned or a plain URL), with
+    `options.headers`, the CA settings of an upload, and only same-origin redirects."""
+    headers = {name: request.secrets.header(name, value, what="options.headers")
+               for name, value in (request.options.get("headers") or {}).items()}
+    what = f"GET {public_url(request.url)}"
+    try:
+        with guard(requests.Session(), what=what, show=public_url) as session:
+            response = session.get(request.url, headers=headers, timeout=DEFAULT_TIMEOUT, stream=True,
+                                   verify=verify_setting(request.options, request.secrets.env))
+            with response:
+                if not 200 <= response.status_code < 300:
+                    raise from_http_status(response.status_code, response.reason or "", response.headers, what=what)
+                data: bytes = response.raw.read(limit + 1, decode_content=True)
+                return data
+    except UploadError:
+        raise
+    except (requests.exceptions.RequestException, OSError) as exc:
+        raise from_requests(exc, what=what) from exc
+
+
 def default() -> HttpUploader:
     return HttpUploader()

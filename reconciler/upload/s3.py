@@ -134,3 +134,17 @@ def _new_session(**kwargs: Any) -> boto3.session.Session:
 
 def default() -> S3Uploader:
     return S3Uploader()
+
+
+def fetch(request: UploadRequest, limit: int) -> bytes:
+    """The object an s3:// URL names (a published state mirror), with the request's options and credentials."""
+    bucket, key = bucket_and_key(request.url)
+    try:
+        response = _client(request, S3Uploader().client_config).get_object(Bucket=bucket, Key=key)
+        with response["Body"] as body:
+            data: bytes = body.read(limit + 1)
+            return data
+    except UploadError:
+        raise
+    except Exception as exc:
+        raise from_botocore(exc, what=public_url(request.url)) from exc

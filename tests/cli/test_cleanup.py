@@ -36,7 +36,8 @@ def test_dry_run_lists_what_would_go_and_deletes_nothing(cli, write_manifest, st
     assert result.code == 0, result.err
     report = json.loads(result.out)
     assert report["dryRun"] is True and report["summary"]["runs"] == 88   # 100 - 10 newest - 2 more failed
-    assert report["summary"] == {"runs": 88, "bundles": 88, "records": 88, "bytes": 8800, "heldBack": 0}
+    assert report["summary"] == {"runs": 88, "bundles": 88, "records": 88, "bytes": 8800, "heldBack": 0,
+                                 "specSnapshots": 0}
     assert {item["schedule"] for item in report["items"]} == {"nightly"}
     assert len(on_disk(state_dir, "nightly")[0]) == 100
 

@@ -148,7 +148,7 @@ def test_dry_run_shows_the_file_diff_and_the_plan_and_writes_nothing(cli, chdir)
 def test_json_output_is_the_plan_document(cli, chdir):
     result = cli("modify", "hourly", "--cron", "@daily", "-o", "json")
     plan = json.loads(result.out)
-    assert plan["format_version"] == "1.0" and plan["summary"]["create"] == 3
+    assert plan["format_version"] == "1.1" and plan["summary"]["create"] == 3
     assert "modified schedule 'hourly'" in result.err
 
 

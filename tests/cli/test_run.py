@@ -166,17 +166,21 @@ def test_run_of_an_unknown_schedule_is_exit_2(cli):
     assert result.code == 2 and "no schedule named 'nope'" in result.err
 
 
-def test_run_with_a_broken_spec_file_fails_cleanly_and_is_recorded(cli, write_manifest, tmp_path):
+def test_run_with_a_broken_spec_file_fails_cleanly_and_is_recorded(cli, write_manifest, tmp_path, state_dir):
     spec = tmp_path / "repo" / "specs" / "gone.yaml"
     spec.write_text("apiVersion: troubleshoot.sh/v1beta2\nkind: HostCollector\nspec: {collectors: [{cpu: {}}]}\n")
     path = manifest(write_manifest, """          - {name: broken, cron: "@daily", collect: {specs: [specs/gone.yaml]}}""")
     cli("apply", "-f", str(path))
-    spec.write_text("kind: [\n")
+    spec.write_text("kind: [\n")   # the file on disk: runs read the snapshot that was applied
+    assert json.loads(cli("run", "broken", "-o", "json").out)["status"] == "completed"
+    (snapshot,) = (state_dir / "spec-snapshots").iterdir()
+    snapshot.write_text("kind: [\n")   # the snapshot itself: that one the run cannot use
     result = cli("run", "broken", "-o", "json")
     assert result.code == 1
     record = json.loads(result.out)
     assert (record["status"], record["reason"]) == ("failed", "spec")
-    assert "is not valid YAML" in record["error"]["message"] and record["error"]["class"] == "permanent"
+    assert "was changed after it was applied" in record["error"]["message"]
+    assert record["error"]["class"] == "permanent"
     assert json.loads(cli("history", "-o", "json").out)["items"][0]["status"] == "failed"
 
 

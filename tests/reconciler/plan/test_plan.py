@@ -54,5 +54,5 @@ def test_an_empty_desired_set_is_flagged_for_the_allow_empty_guard():
 def test_plan_json_has_the_contract_shape():
     plan = make_plan({}, ScheduleSet("prod", {"a": spec()}))
     doc = plan.to_json()
-    assert list(doc) == ["format_version", "set", "changes", "summary"]
+    assert list(doc) == ["format_version", "set", "changes", "summary", "serial", "lineage", "basis", "inputs"]
     assert doc["changes"][0] == {"name": "a", "action": "create", "before": None, "after": spec(), "fields": []}
