@@ -4,17 +4,24 @@ A file is read in blocks of whole lines. A block none of whose lines holds a rul
 builtin.py) is copied as is: most of a log is, and it costs a few `bytes.find` calls, not a regex a
 line. Lines that do hold one go through the rules in order, as troubleshoot pipes a file through its
 redactors: built-ins first, then each Redactor spec's values and regexes. yamlPath removals run before
-the lines, on the original text, while it still parses.
+the lines, on the original text, while it still parses. A JSON or YAML file must come out a document
+of the same structure (structure.py): one that would not is redacted value by value instead.
 
 Output goes to a temporary file beside the original (mode 0600), which replaces it only if something
-was masked. Binary files (a NUL in the first 8 KiB), nested archives and anything that is not a regular
-file (symlinks, wherever they point) are left alone.
+was masked. A gzip-compressed file is redacted inside, decompressed to a temporary file beside it and
+compressed again. A file that is not text (a NUL in its first 8 KiB, compressed or not: archives,
+binaries) is not scanned and the report says so; anything that is not a regular file (symlinks,
+wherever they point) is left alone.
 """
 from __future__ import annotations
 
+import gzip
+import io
 import os
+import shutil
 import stat
 import tempfile
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,25 +31,29 @@ import yaml
 from yaml.events import (CollectionEndEvent, CollectionStartEvent, DocumentStartEvent, Event,
                          MappingStartEvent, NodeEvent, ScalarEvent)
 
-from .builtin import BUILTIN_RULES, QUOTED_MASK, Rule, Session
+from . import structure
+from .builtin import BUILTIN_RULES, MASK, QUOTED_MASK, Rule, Session, secret_key
 from .spec import Redactor
 
 BLOCK = 1 << 20            # bytes read at a time
 LINE_LIMIT = 4 << 20       # a longer line is cut (at a `}` or space if it has one) to keep memory flat
 BINARY_SNIFF = 8192
-ARCHIVES = (".tar", ".tar.gz", ".tgz", ".gz", ".zip")
+GZIP_MAGIC = b"\x1f\x8b"
+GZIP_LEVEL = 6             # what the bundle's own archive uses
 
 
 @dataclass
 class RedactionReport:
-    """What was masked: counts only, never a value."""
+    """What was masked: counts only, never a value; and the files that were not scanned, with why."""
 
     count: int = 0
     by_redactor: dict[str, int] = field(default_factory=dict)
     by_file: dict[str, int] = field(default_factory=dict)
+    not_scanned: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"count": self.count, "byRedactor": dict(self.by_redactor), "byFile": dict(self.by_file)}
+        return {"count": self.count, "byRedactor": dict(self.by_redactor), "byFile": dict(self.by_file),
+                "notScanned": dict(self.not_scanned)}
 
     def add(self, path: str, counts: Counter[str]) -> None:
         total = sum(counts.values())
@@ -57,14 +68,16 @@ class RedactionReport:
 YamlPaths = Sequence[tuple[str, tuple[str, ...]]]   # (redactor name, path) pairs
 
 
+class NotText(Exception):
+    """The file is not scanned; the message says why (`binary`, `unreadable gzip`)."""
+
+
 def redact_tree(root: Path, *, builtin: bool = True, redactors: Sequence[Redactor] = ()) -> RedactionReport:
     """Mask secrets in every regular file under `root` (a bundle's top directory), in place."""
     if not root.is_dir():
         raise NotADirectoryError(f"not a directory: {root}")
     report = RedactionReport()
     for path, relative in _regular_files(root):
-        if relative.lower().endswith(ARCHIVES):
-            continue
         rules = [rule for rule in BUILTIN_RULES if rule.applies_to(relative)] if builtin else []
         yaml_paths: list[tuple[str, tuple[str, ...]]] = []
         for redactor in redactors:
@@ -72,8 +85,21 @@ def redact_tree(root: Path, *, builtin: bool = True, redactors: Sequence[Redacto
                 rules += redactor.rules
                 yaml_paths += [(redactor.name, yaml_path) for yaml_path in redactor.yaml_paths]
         if rules or yaml_paths:
-            report.add(relative, _redact_file(path, rules, yaml_paths))
+            try:
+                report.add(relative, _redact_file(path, relative, _Rules(rules, yaml_paths, builtin)))
+            except NotText as reason:
+                report.not_scanned[relative] = str(reason)
     return report
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """What runs on one file: its line rules, its yamlPaths, and whether a secret's name masks a value
+    when the file is redacted value by value (the built-ins are on)."""
+
+    lines: Sequence[Rule]
+    yaml_paths: YamlPaths
+    secret_keys: bool
 
 
 def _regular_files(root: Path) -> Iterator[tuple[Path, str]]:
@@ -88,20 +114,59 @@ def _regular_files(root: Path) -> Iterator[tuple[Path, str]]:
                 yield path, path.relative_to(root).as_posix()
 
 
-def _redact_file(path: Path, rules: Sequence[Rule], yaml_paths: YamlPaths) -> Counter[str]:
-    """yamlPath first, on the text as collected (a masked line may no longer parse), then the lines."""
+def _redact_file(path: Path, relative: str, rules: _Rules) -> Counter[str]:
+    """yamlPath first, on the text as collected (a masked line may no longer parse), then the lines.
+    NotText when the file is not text."""
     counts: Counter[str] = Counter()
     with _open(path) as source:
-        if b"\0" in source.read(BINARY_SNIFF):
-            return counts
-    if yaml_paths:
-        _rewrite(path, lambda source, out: _yaml_stage(source, out, yaml_paths, counts))
-    if rules:
-        _rewrite(path, lambda source, out: _line_stage(source, out, rules, counts))
+        head = source.read(BINARY_SNIFF)
+    if head.startswith(GZIP_MAGIC):
+        return _redact_compressed(path, relative.removesuffix(".gz"), rules)
+    if b"\0" in head:
+        raise NotText("binary")
+    if rules.yaml_paths:
+        _rewrite(path, lambda source, out: _yaml_stage(source, out, rules.yaml_paths, counts))
+    if rules.lines:
+        kind = structure.kind_of(relative, head)
+        _rewrite(path, lambda source, out: _line_stage(source, out, rules, counts, kind))
     return counts
 
 
-def _open(path: Path) -> IO[bytes]:
+def _redact_compressed(path: Path, relative: str, rules: _Rules) -> Counter[str]:
+    """The text inside a gzip file, streamed: decompressed to a 0600 temporary file beside it, redacted
+    there like any file, and compressed again only if something was masked."""
+    descriptor, plain = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".plain")
+    try:
+        with open(descriptor, "wb") as out, gzip.open(_open(path)) as inflated:
+            head = inflated.read(BINARY_SNIFF)
+            if b"\0" in head:   # a tar (ustar headers are NUL-padded) or any other binary
+                raise NotText("binary")
+            out.write(head)
+            shutil.copyfileobj(inflated, out, BLOCK)
+    except (EOFError, zlib.error, gzip.BadGzipFile):
+        os.unlink(plain)
+        raise NotText("unreadable gzip") from None
+    except BaseException:
+        os.unlink(plain)
+        raise
+    try:
+        os.chmod(plain, 0o600)
+        counts = _redact_file(Path(plain), relative, rules)
+        if counts:
+            _rewrite(path, lambda _, out: _compress(plain, out))
+        return counts
+    finally:
+        os.unlink(plain)
+
+
+def _compress(plain: str, descriptor: int) -> bool:
+    with open(plain, "rb") as source, open(descriptor, "wb", closefd=False) as raw, \
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=GZIP_LEVEL, mtime=0) as out:
+        shutil.copyfileobj(source, out, BLOCK)
+    return True
+
+
+def _open(path: Path | str) -> IO[bytes]:
     return open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb")
 
 
@@ -126,11 +191,55 @@ def _rewrite(path: Path, stage: Callable[[IO[bytes], int], bool]) -> None:
 
 # --- lines ------------------------------------------------------------------------------------------
 
-def _line_stage(source: IO[bytes], descriptor: int, rules: Sequence[Rule], counts: Counter[str]) -> bool:
-    before = sum(counts.values())
+def _line_stage(source: IO[bytes], descriptor: int, rules: _Rules, counts: Counter[str],
+                kind: structure.Kind | None) -> bool:
+    found: Counter[str] = Counter()
     with open(descriptor, "wb", buffering=BLOCK, closefd=False) as out:
-        _redact_lines(source, out, rules, counts)
-    return sum(counts.values()) > before
+        _redact_lines(source, out, rules.lines, found)
+    # a YAML scalar may be folded over lines the rules see one at a time: a YAML file is read as a document
+    # even when the lines masked nothing
+    if kind is not None and (found or kind == "yaml"):
+        _keep_structure(source, descriptor, rules, found, kind)
+    counts.update(found)
+    return bool(found)
+
+
+def _keep_structure(source: IO[bytes], descriptor: int, rules: _Rules, found: Counter[str],
+                    kind: structure.Kind) -> None:
+    """If the file was a document and the redacted text is not one of the same shape, or a secret's name
+    still holds an unmasked value in it, redact the original value by value instead (`found` then
+    counts that pass)."""
+    if os.fstat(source.fileno()).st_size > structure.LIMIT:
+        return
+    source.seek(0)
+    original = source.read()
+    documents = structure.parse(kind, original)
+    if documents is None:
+        return
+    secret_keys = _secret_key if rules.secret_keys else None
+    redacted = structure.parse(kind, os.pread(descriptor, 2 * structure.LIMIT, 0)) if found else documents
+    whole = redacted is not None and (not found or structure.kept(documents, redacted, MASK.decode()))
+    if whole and not (secret_keys and structure.leaks(redacted or [], secret_keys, MASK.decode())):
+        return
+    documents = structure.parse(kind, original) or []   # afresh: `leaks` may have changed them
+    found.clear()
+    masked = structure.redact_document(documents, lambda text: _redact_text(text, rules.lines, found),
+                                       secret_keys, MASK.decode())
+    if masked:
+        found["secret-assignment"] += masked
+    os.ftruncate(descriptor, 0)
+    os.pwrite(descriptor, structure.dump(kind, documents, original), 0)
+
+
+def _secret_key(name: str) -> bool:
+    return secret_key(name.encode("utf-8", "surrogatepass"))
+
+
+def _redact_text(text: str, rules: Sequence[Rule], counts: Counter[str]) -> str:
+    """One string value through the line rules."""
+    out = io.BytesIO()
+    _redact_lines(io.BytesIO(text.encode("utf-8", "surrogatepass")), out, rules, counts)
+    return out.getvalue().decode("utf-8", "surrogatepass")
 
 
 def _redact_lines(source: IO[bytes], out: IO[bytes], rules: Sequence[Rule], counts: Counter[str]) -> None:
