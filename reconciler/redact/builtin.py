@@ -3,8 +3,9 @@
 A rule works on one line at a time (bytes, without its newline), so a file of any size is redacted
 with flat memory. Each rule names `needles`: a line that contains none of them cannot be changed by
 the rule, which lets the engine skip whole blocks of a file with a few `bytes.find` calls instead of
-running every regex on every line (`needles` match the raw line, `folded` the lowercased line; a rule
-with neither sees every line). `requires` (lowercase) must all be in a line as well: Python's regex
+running every regex on every line (`needles` match the raw line, `folded` the lowercased line, `scan`
+is a regex with a literal prefix for a family of prefixes, `ghp_`/`gho_`/..., searched as fast as one
+needle; a rule with none of them sees every line). `requires` (lowercase) must all be in a line as well: Python's regex
 engine is slow on long lines, so a rule is not run where it cannot match.
 
 The built-ins port troubleshoot's `getRedactors()` (pkg/redact/redact.go) and add what real collector
@@ -45,6 +46,7 @@ class Rule(ABC):
     needles: tuple[bytes, ...] = ()
     folded: tuple[bytes, ...] = ()
     requires: tuple[bytes, ...] = ()
+    scan: re.Pattern[bytes] | None = None
 
     def applies_to(self, path: str) -> bool:
         """Whether the rule runs on this bundle-relative path at all."""
@@ -56,7 +58,7 @@ class Rule(ABC):
 
     @property
     def every_line(self) -> bool:
-        return not self.needles and not self.folded
+        return not self.needles and not self.folded and self.scan is None
 
 
 def splice(line: bytes, edits_per_match: Iterable[Sequence[Edit]]) -> tuple[bytes, int]:
@@ -130,6 +132,7 @@ class SubstitutionRule(Rule, Session):
     folded: tuple[bytes, ...] = ()
     requires: tuple[bytes, ...] = ()
     path: re.Pattern[str] | None = None
+    scan: re.Pattern[bytes] | None = None
 
     def applies_to(self, path: str) -> bool:
         return self.path is None or self.path.fullmatch(path) is not None
@@ -182,7 +185,7 @@ _INDEX_WORDS = frozenset({b"topology", b"sort", b"partition", b"primary", b"fore
 _NOT_SECRET_LAST = frozenset({b"name", b"names", b"ref", b"file", b"files", b"path", b"dir", b"type", b"kind",
                               b"mode", b"ttl", b"seconds", b"expiry", b"expiration", b"expires", b"length",
                               b"size", b"count", b"enabled", b"namespace", b"version", b"format", b"url",
-                              b"selector", b"policy"})
+                              b"selector", b"policy", b"stdin", b"prompt"})
 
 
 @lru_cache(maxsize=4096)   # the same names (env vars, config keys) come back on every object
@@ -451,6 +454,25 @@ def _json_string_field(key: bytes) -> Substitution:
 
 _SECRET_COLLECTOR_FILE = re.compile(r"secrets/.*\.json")
 
+# `Cookie: a=1; b=2` (every value) and `Set-Cookie: id=1; Path=/; HttpOnly` (the cookie's, not its attributes'),
+# as a header line, an `http.Header` in JSON (`"Set-Cookie": ["id=1; Path=/"]`) or Go's `map[Cookie:[a=1]]`.
+_COOKIE_HEADER = re.compile(rb"(?i)(?<![\w-])(?:set-)?cookie2?(?:\\*[\"'])?[ \t]*[:=][ \t]*(?:\[[ \t]*)?"
+                            rb"(?:\\*[\"'])?(?P<pairs>[^\r\n\"'\]\\]*)")
+_COOKIE_PAIR = re.compile(rb"(?:^|;)[ \t]*(?P<name>[^=;,\s]+)=(?P<value>[^;,\s]*)")
+_COOKIE_ATTRIBUTES = frozenset({b"path", b"domain", b"expires", b"max-age", b"samesite", b"priority", b"version",
+                                b"comment", b"secure", b"httponly", b"partitioned"})
+
+
+def _cookie_values(match: re.Match[bytes]) -> list[Edit]:
+    start = match.start("pairs")
+    return [(start + pair.start("value"), start + pair.end("value"), MASK)
+            for pair in _COOKIE_PAIR.finditer(match["pairs"])
+            if pair["value"] and pair["name"].lower() not in _COOKIE_ATTRIBUTES and pair["value"] != MASK]
+
+
+def _secret_flag(match: re.Match[bytes]) -> list[Edit]:
+    return mask_values(match, "value") if secret_name(match["name"].lstrip(b"-")) else []
+
 
 BUILTIN_RULES: tuple[Rule, ...] = (
     SubstitutionRule("aws-access-key-id", (masking(
@@ -484,6 +506,24 @@ BUILTIN_RULES: tuple[Rule, ...] = (
         "credentials", flags=re.I),), folded=(b"authorization",)),
     SubstitutionRule("jwt", (masking(
         rb"(?P<jwt>eyJ(?<![\w-]eyJ)[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]*)", "jwt"),), needles=(b"eyJ",)),
+    # Tokens whose prefix names them (GitHub's `ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`, `github_pat_`; Slack's
+    # `xoxb-`, `xoxp-`, `xoxa-`, `xoxr-`, `xoxs-`, `xoxo-`, app-level `xapp-`): wherever they stand.
+    SubstitutionRule("github-token", (masking(
+        rb"(?<![A-Za-z0-9_])(?P<token>gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{50,251})(?![A-Za-z0-9_])",
+        "token"),), scan=re.compile(rb"gh(?:[pousr]|ithub_pat)_")),
+    SubstitutionRule("slack-token", (masking(
+        rb"(?<![A-Za-z0-9-])(?P<token>(?:xox[abposr]|xapp)-[0-9A-Za-z-]{10,250})", "token"),),
+        scan=re.compile(rb"x(?:ox[abposr]|app)-")),
+    SubstitutionRule("cookie-header", (Substitution(_COOKIE_HEADER, _cookie_values),), folded=(b"cookie",)),
+    # curl's `-u user:password` (`--user`, `--proxy-user`, `-U`): the password; the user is kept
+    SubstitutionRule("curl-user", (masking(
+        rb"(?i)\bcurl\b.*?(?<![\w-])(?:-u|--user|--proxy-user)(?:[ \t]+|=)\\*[\"']?[^\s:\"'\\]*:"
+        rb"(?P<password>[^\s\"'\\]+)", "password"),), folded=(b"curl",), requires=(b"-u",)),
+    # `--password pw`, `--client-secret "pw"`: a flag that names a secret, its value after a space
+    SubstitutionRule("secret-flag", (Substitution(re.compile(
+        rb"(?<![\w-])(?P<name>--?[\w.-]*?(?i:pass|secret|token|credential|key)[\w.-]*)[ \t]+(?P<q>[\"']?)"
+        rb"(?P<value>[^\s\"'-][^\s\"']*)(?P=q)(?![^\s])"), _secret_flag),),
+        folded=(b"pass", b"secret", b"token", b"credential", b"key"), requires=(b"-",)),
     SecretAssignmentRule("secret-assignment", folded=(b"pass", b"secret", b"token", b"credential", b"key",
                                                       b"authorization", b"cookie")),
     PrivateKeyRule("private-key", needles=(b"PRIVATE KEY",)),

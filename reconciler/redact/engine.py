@@ -18,6 +18,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -289,22 +290,30 @@ def _blocks(source: IO[bytes]) -> Iterator[bytes]:
         yield rest
 
 
+Needle = bytes | re.Pattern[bytes]   # a needle, or a rule's `scan`
+
+
 class _Lines:
     """One file's rules with their state, and the needles that pick the lines they must see."""
 
     def __init__(self, rules: Sequence[Rule], counts: Counter[str]) -> None:
         # (rule, session, whether it sees every line, its needles, what it requires as well); a stateless
         # rule is its own session
-        self.sessions = [(rule, rule.open(), rule.every_line, frozenset(rule.needles + rule.folded),
+        self.sessions = [(rule, rule.open(), rule.every_line,
+                          frozenset(rule.needles + rule.folded + ((rule.scan,) if rule.scan else ())),
                           frozenset(rule.requires)) for rule in rules]
         self.stateful = [session for rule, session, *_ in self.sessions if not isinstance(rule, Session)]
         self.every_line = any(rule.every_line for rule in rules)
         self.all_needles = sorted({needle for rule in rules for needle in rule.needles})
         self.all_folded = sorted({needle for rule in rules for needle in rule.folded + rule.requires})
+        self.scans = list(dict.fromkeys(rule.scan for rule in rules if rule.scan is not None))
         # what is searched for in a block: a line with `"key"` has `key`, so only `key` is needed
-        self.folded = _minimal({needle for rule in rules for needle in rule.folded})
-        self.needles = [needle for needle in _minimal(set(self.all_needles))
-                        if not any(folded in needle.lower() for folded in self.folded)]
+        folded = _minimal({needle for rule in rules for needle in rule.folded})
+        self.folded = [(needle, _gate(needle, folded=True)) for needle in folded]
+        self.needles = [(needle, _gate(needle, folded=False)) for needle in _minimal(set(self.all_needles))
+                        if not any(f in needle.lower() for f in folded)]
+        # a scan's pattern starts with a literal letter (see builtin.Rule.scan): its gate
+        self.scan_gates = [(scan, _gate(scan.pattern[:1], folded=False, single=True)) for scan in self.scans]
         self.counts = counts
 
     @property
@@ -312,21 +321,35 @@ class _Lines:
         return any(session.pending for session in self.stateful)
 
     def line_starts(self, block: bytes) -> list[int]:
-        """Offsets of the lines in `block` that hold a needle, in order."""
+        """Offsets of the lines in `block` that hold a needle, in order. A needle is searched for only if its
+        gate byte is in the block: one memchr, ~40x cheaper than a `find` of the needle itself, so a block
+        without the letters the needles need (random hex, base64-free binary logs) costs almost nothing."""
         starts: set[int] = set()
-        lowered = block.lower() if self.folded else block
-        for text, needles in ((block, self.needles), (lowered, self.folded)):
-            for needle in needles:
-                found = text.find(needle)
-                while found >= 0:
-                    starts.add(text.rfind(b"\n", 0, found) + 1)
-                    next_line = text.find(b"\n", found) + 1
-                    found = text.find(needle, next_line) if next_line else -1
+        seen: dict[bytes, bool] = {}
+
+        def open_gate(gate: tuple[bytes, ...]) -> bool:
+            for byte in gate:
+                if byte not in seen:
+                    seen[byte] = block.find(byte) >= 0
+            return not gate or any(seen[byte] for byte in gate)
+
+        lowered = b""
+        for text_needles, folded in ((self.needles, False), (self.folded, True)):
+            for needle, gate in text_needles:
+                if not open_gate(gate):
+                    continue
+                if folded and not lowered:
+                    lowered = block.lower()
+                _mark(lowered if folded else block, needle, starts)
+        for scan, gate in self.scan_gates:
+            if open_gate(gate):
+                starts.update(block.rfind(b"\n", 0, match.start()) + 1 for match in scan.finditer(block))
         return sorted(starts)
 
-    def _present(self, body: bytes) -> set[bytes]:
+    def _present(self, body: bytes) -> set[Needle]:
         lowered = body.lower()
-        return {n for n in self.all_needles if n in body} | {n for n in self.all_folded if n in lowered}
+        return ({n for n in self.all_needles if n in body} | {n for n in self.all_folded if n in lowered}
+                | {scan for scan in self.scans if scan.search(body)})
 
     def feed(self, line: bytes, previous: bytes, hit: bool) -> bytes:
         """The line through every rule that concerns it; `hit`: it holds a needle (line_starts)."""
@@ -342,6 +365,31 @@ class _Lines:
                     body = new
                     present = self._present(body) if hit else present
         return body + b"\n" if newline else body
+
+
+def _mark(text: bytes, needle: bytes, starts: set[int]) -> None:
+    """Add the start of every line of `text` that holds `needle`."""
+    found = text.find(needle)
+    while found >= 0:
+        starts.add(text.rfind(b"\n", 0, found) + 1)
+        next_line = text.find(b"\n", found) + 1
+        found = text.find(needle, next_line) if next_line else -1
+
+
+_RARITY = b"zqxjkvbpygfwmucldrhsnioate"   # English letters, the rarest first
+
+
+def _gate(needle: bytes, *, folded: bool, single: bool = False) -> tuple[bytes, ...]:
+    """Bytes one of which a block must hold for `needle` to be in it: its rarest letter (either case when
+    the needle is searched in the lowercased block). None for a one-byte needle, itself a memchr."""
+    letters = [byte for byte in needle.lower() if byte in _RARITY]
+    if (len(needle) < 2 and not single) or not letters:
+        return ()
+    rarest = min(letters, key=_RARITY.index)
+    if folded:
+        return bytes([rarest]), bytes([rarest]).upper()
+    at = needle.lower().index(rarest)
+    return (needle[at:at + 1],)
 
 
 def _minimal(needles: set[bytes]) -> list[bytes]:
