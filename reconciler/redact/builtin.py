@@ -510,7 +510,7 @@ BUILTIN_RULES: tuple[Rule, ...] = (
     # `xoxb-`, `xoxp-`, `xoxa-`, `xoxr-`, `xoxs-`, `xoxo-`, app-level `xapp-`): wherever they stand.
     SubstitutionRule("github-token", (masking(
         rb"(?<![A-Za-z0-9_])(?P<token>gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{50,251})(?![A-Za-z0-9_])",
-        "token"),), scan=re.compile(rb"gh(?:[pousr]|ithub_pat)_")),
+        "token"),), scan=re.compile(rb"g(?:h[pousr]|ithub_pat)_")),
     SubstitutionRule("slack-token", (masking(
         rb"(?<![A-Za-z0-9-])(?P<token>(?:xox[abposr]|xapp)-[0-9A-Za-z-]{10,250})", "token"),),
         scan=re.compile(rb"x(?:ox[abposr]|app)-")),
