@@ -463,15 +463,25 @@ _COOKIE_ATTRIBUTES = frozenset({b"path", b"domain", b"expires", b"max-age", b"sa
                                 b"comment", b"secure", b"httponly", b"partitioned"})
 
 
+_FIRST_COOKIE = re.compile(rb"[ \t]*(?P<value>[^;,\s]+)")
+
+
 def _cookie_values(match: re.Match[bytes]) -> list[Edit]:
+    """Every cookie's value; a first cookie without a name or value (`Cookie: abc`, `abc==`) is a value all
+    the same."""
     start = match.start("pairs")
-    return [(start + pair.start("value"), start + pair.end("value"), MASK)
-            for pair in _COOKIE_PAIR.finditer(match["pairs"])
-            if pair["value"] and pair["name"].lower() not in _COOKIE_ATTRIBUTES and pair["value"] != MASK]
+    edits = [(start + pair.start("value"), start + pair.end("value"), MASK)
+             for pair in _COOKIE_PAIR.finditer(match["pairs"])
+             if pair["value"].strip(b"=") and pair["name"].lower() not in _COOKIE_ATTRIBUTES and pair["value"] != MASK]
+    first = _FIRST_COOKIE.match(match["pairs"])
+    if first and not first["value"].partition(b"=")[2].strip(b"=") and first["value"] != MASK \
+            and first["value"].partition(b"=")[0].lower() not in _COOKIE_ATTRIBUTES:
+        edits.insert(0, (start + first.start("value"), start + first.end("value"), MASK))
+    return edits
 
 
 def _secret_flag(match: re.Match[bytes]) -> list[Edit]:
-    return mask_values(match, "value") if secret_name(match["name"].lstrip(b"-")) else []
+    return mask_values(match, "quoted", "value") if secret_name(match["name"].lstrip(b"-")) else []
 
 
 BUILTIN_RULES: tuple[Rule, ...] = (
@@ -521,8 +531,8 @@ BUILTIN_RULES: tuple[Rule, ...] = (
         rb"(?P<password>[^\s\"'\\]+)", "password"),), folded=(b"curl",), requires=(b"-u",)),
     # `--password pw`, `--client-secret "pw"`: a flag that names a secret, its value after a space
     SubstitutionRule("secret-flag", (Substitution(re.compile(
-        rb"(?<![\w-])(?P<name>--?[\w.-]*?(?i:pass|secret|token|credential|key)[\w.-]*)[ \t]+(?P<q>[\"']?)"
-        rb"(?P<value>[^\s\"'-][^\s\"']*)(?P=q)(?![^\s])"), _secret_flag),),
+        rb"(?<![\w-])(?P<name>--?[\w.-]*?(?i:pass|secret|token|credential|key)[\w.-]*)[ \t]+"
+        rb"(?:(?P<q>[\"'])(?P<quoted>[^\"']+)(?P=q)|(?P<value>[^\s\"'-]\S*))"), _secret_flag),),
         folded=(b"pass", b"secret", b"token", b"credential", b"key"), requires=(b"-",)),
     SecretAssignmentRule("secret-assignment", folded=(b"pass", b"secret", b"token", b"credential", b"key",
                                                       b"authorization", b"cookie")),
