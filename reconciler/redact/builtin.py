@@ -320,9 +320,11 @@ class SecretAssignmentRule(Rule):
 
     name: str
     folded: tuple[bytes, ...]
+    requires: tuple[bytes, ...] = ()
+    headers: bool = False   # only the lists under a credential header's name (Authorization, Cookie)
 
     def open(self) -> Session:
-        return _AssignmentSession()
+        return _AssignmentSession(self.headers)
 
 
 class _AssignmentSession(_BlockSession):
@@ -330,6 +332,10 @@ class _AssignmentSession(_BlockSession):
     mode = b""                 # while pending: b"|" a block scalar, b"-" a block list, b"[" a flow list
     items_at: int | None = None   # a block list's item column, once its first item is seen
     depth = 0                  # a flow list's nesting (1: its own items)
+
+    def __init__(self, headers: bool) -> None:
+        super().__init__()
+        self.headers = headers
 
     def feed(self, line: bytes, previous: bytes) -> tuple[bytes, int]:
         if self.pending:
@@ -350,8 +356,10 @@ class _AssignmentSession(_BlockSession):
 
     def _edits(self, line: bytes, match: re.Match[bytes]) -> list[Edit]:
         listed = match["list"] is not None or match["end"] is not None
-        if not (secret_key(match["name"]) if listed else secret_name(match["name"])):   # a header's values too
-            return []
+        secret = secret_name(match["name"])
+        header_list = listed and not secret and secret_key(match["name"])
+        if header_list != self.headers or not (secret or header_list):
+            return []   # each name is one instance's: a secret's name, or a header's with a list
         if match["list"] is not None:
             self.depth = 0
             return [edit for item in self._flow(line, match.start("list")) for edit in item]
@@ -481,7 +489,8 @@ def _cookie_values(match: re.Match[bytes]) -> list[Edit]:
 
 
 def _secret_flag(match: re.Match[bytes]) -> list[Edit]:
-    return mask_values(match, "quoted", "value") if secret_name(match["name"].lstrip(b"-")) else []
+    return mask_values(match, "quoted", "value") if secret_name(match["name"].lstrip(b"-")) else []   # a regex
+    # beginning with a literal `-` is searched at C speed; a lookbehind first would be tried at every byte
 
 
 BUILTIN_RULES: tuple[Rule, ...] = (
@@ -531,11 +540,14 @@ BUILTIN_RULES: tuple[Rule, ...] = (
         rb"(?P<password>[^\s\"'\\]+)", "password"),), folded=(b"curl",), requires=(b"-u",)),
     # `--password pw`, `--client-secret "pw"`: a flag that names a secret, its value after a space
     SubstitutionRule("secret-flag", (Substitution(re.compile(
-        rb"(?<![\w-])(?P<name>--?[\w.-]*?(?i:pass|secret|token|credential|key)[\w.-]*)[ \t]+"
+        rb"-(?<![^\s\"'=\[,(]-)(?P<name>-?[\w.-]*?(?i:pass|secret|token|credential|key)[\w.-]*)[ \t]+"
         rb"(?:(?P<q>[\"'])(?P<quoted>[^\"']+)(?P=q)|(?P<value>[^\s\"'-]\S*))"), _secret_flag),),
         folded=(b"pass", b"secret", b"token", b"credential", b"key"), requires=(b"-",)),
-    SecretAssignmentRule("secret-assignment", folded=(b"pass", b"secret", b"token", b"credential", b"key",
-                                                      b"authorization", b"cookie")),
+    SecretAssignmentRule("secret-assignment", folded=(b"pass", b"secret", b"token", b"credential", b"key")),
+    # `"Authorization": [` / `Cookie: [`: the header's values as a list (Go's http.Header, in JSON over many
+    # lines); `rbac.authorization.k8s.io` on every RBAC object has no `[` after it and costs nothing
+    SecretAssignmentRule("credential-header-list", folded=(b"authorization", b"cookie"), requires=(b"[",),
+                         headers=True),
     PrivateKeyRule("private-key", needles=(b"PRIVATE KEY",)),
     SubstitutionRule("kurl-installer-fields", tuple(_json_string_field(key) for key in (
         rb"bootstrapToken", rb"certKey", rb"kubeadmToken",

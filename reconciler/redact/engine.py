@@ -25,6 +25,7 @@ import tempfile
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator, NamedTuple, Sequence
 
@@ -249,8 +250,8 @@ def _redact_lines(source: IO[bytes], out: IO[bytes], rules: Sequence[Rule], coun
     previous = b""
     for block in _blocks(source):
         view = memoryview(block)
-        starts = lines.line_starts(block)
-        hits, upcoming = set(starts), iter(starts)
+        hits = lines.line_starts(block)
+        upcoming = iter(hits)
         pos, size = 0, len(block)
         while pos < size:
             if not lines.every_line and not lines.pending:   # skip to the next line with a needle
@@ -260,7 +261,8 @@ def _redact_lines(source: IO[bytes], out: IO[bytes], rules: Sequence[Rule], coun
                 if pos == size:
                     break
             end = block.find(b"\n", pos) + 1 or size
-            out.write(lines.feed(block[pos:end], _line_before(block, pos) if pos else previous, pos in hits))
+            out.write(lines.feed(block[pos:end], _line_before(block, pos) if pos else previous,
+                                 hits.get(pos, _NOTHING)))
             pos = end
         previous = _line_before(block, size)
 
@@ -291,40 +293,63 @@ def _blocks(source: IO[bytes]) -> Iterator[bytes]:
 
 
 Needle = bytes | re.Pattern[bytes]   # a needle, or a rule's `scan`
+_NOTHING: frozenset[Needle] = frozenset()
+
+
+@dataclass(frozen=True)
+class _Needles:
+    """What a list of rules searches a block for, worked out once per list (files share their rules)."""
+
+    needles: tuple[tuple[bytes, tuple[bytes, ...]], ...]          # raw needles, each with its gate
+    folded: tuple[tuple[bytes, tuple[bytes, ...]], ...]           # searched in the lowercased block
+    scans: tuple[tuple[re.Pattern[bytes], tuple[bytes, ...]], ...]
+    keys: tuple[frozenset[Needle], ...]   # per rule: the searched needles that make it worth a closer look
+    asks: tuple[tuple[tuple[bytes, ...], tuple[bytes, ...], tuple[bytes, ...]], ...]   # per rule: needles,
+    #                                                                                   folded, requires
+
+    @staticmethod
+    @lru_cache(maxsize=64)
+    def of(rules: tuple[Rule, ...]) -> _Needles:
+        # a line with `"key"` has `key`, so only `key` is searched for
+        folded = _minimal({needle for rule in rules for needle in rule.folded})
+        raw = [needle for needle in _minimal({needle for rule in rules for needle in rule.needles})
+               if not any(f in needle.lower() for f in folded)]
+        scans = list(dict.fromkeys(rule.scan for rule in rules if rule.scan is not None))
+        return _Needles(
+            tuple((needle, _gate(needle, folded=False)) for needle in raw),
+            tuple((needle, _gate(needle, folded=True)) for needle in folded),
+            # a scan's pattern starts with a literal letter (see builtin.Rule.scan): its gate
+            tuple((scan, _gate(scan.pattern[:1], folded=False, single=True)) for scan in scans),
+            tuple(frozenset([*(n for n in raw if any(n in own for own in rule.needles)),
+                             *(f for f in folded if any(f in own.lower() for own in rule.needles + rule.folded)),
+                             *(scan for scan in scans if scan is rule.scan)]) for rule in rules),
+            tuple((rule.needles, rule.folded, rule.requires) for rule in rules))
 
 
 class _Lines:
     """One file's rules with their state, and the needles that pick the lines they must see."""
 
     def __init__(self, rules: Sequence[Rule], counts: Counter[str]) -> None:
-        # (rule, session, whether it sees every line, its needles, what it requires as well); a stateless
-        # rule is its own session
-        self.sessions = [(rule, rule.open(), rule.every_line,
-                          frozenset(rule.needles + rule.folded + ((rule.scan,) if rule.scan else ())),
-                          frozenset(rule.requires)) for rule in rules]
-        self.stateful = [session for rule, session, *_ in self.sessions if not isinstance(rule, Session)]
+        # (rule, session, whether it sees every line); a stateless rule is its own session
+        self.sessions = [(rule, rule.open(), rule.every_line) for rule in rules]
+        self.stateful = [(index, session) for index, (rule, session, _) in enumerate(self.sessions)
+                         if not isinstance(rule, Session)]
         self.every_line = any(rule.every_line for rule in rules)
-        self.all_needles = sorted({needle for rule in rules for needle in rule.needles})
-        self.all_folded = sorted({needle for rule in rules for needle in rule.folded + rule.requires})
-        self.scans = list(dict.fromkeys(rule.scan for rule in rules if rule.scan is not None))
-        # what is searched for in a block: a line with `"key"` has `key`, so only `key` is needed
-        folded = _minimal({needle for rule in rules for needle in rule.folded})
-        self.folded = [(needle, _gate(needle, folded=True)) for needle in folded]
-        self.needles = [(needle, _gate(needle, folded=False)) for needle in _minimal(set(self.all_needles))
-                        if not any(f in needle.lower() for f in folded)]
-        # a scan's pattern starts with a literal letter (see builtin.Rule.scan): its gate
-        self.scan_gates = [(scan, _gate(scan.pattern[:1], folded=False, single=True)) for scan in self.scans]
+        plan = _Needles.of(tuple(rules))
+        self.needles, self.folded, self.scans, self.keys, self.asks = (plan.needles, plan.folded, plan.scans,
+                                                                       plan.keys, plan.asks)
+        self.candidates: dict[frozenset[Needle], tuple[int, ...]] = {}   # a line's needles -> rules to look at
         self.counts = counts
 
     @property
     def pending(self) -> bool:
-        return any(session.pending for session in self.stateful)
+        return any(session.pending for _, session in self.stateful)
 
-    def line_starts(self, block: bytes) -> list[int]:
-        """Offsets of the lines in `block` that hold a needle, in order. A needle is searched for only if its
-        gate byte is in the block: one memchr, ~40x cheaper than a `find` of the needle itself, so a block
-        without the letters the needles need (random hex, base64-free binary logs) costs almost nothing."""
-        starts: set[int] = set()
+    def line_starts(self, block: bytes) -> dict[int, frozenset[Needle]]:
+        """The lines of `block` that hold a needle: their offsets, with the needles each holds. A needle is
+        searched for only if its gate byte is in the block: one memchr, ~40x cheaper than a `find` of the
+        needle itself, so a block without the letters the needles need (random hex) costs almost nothing."""
+        found: dict[int, set[Needle]] = {}
         seen: dict[bytes, bool] = {}
 
         def open_gate(gate: tuple[bytes, ...]) -> bool:
@@ -334,46 +359,61 @@ class _Lines:
             return not gate or any(seen[byte] for byte in gate)
 
         lowered = b""
-        for text_needles, folded in ((self.needles, False), (self.folded, True)):
+        for text_needles, is_folded in ((self.needles, False), (self.folded, True)):
             for needle, gate in text_needles:
-                if not open_gate(gate):
-                    continue
-                if folded and not lowered:
-                    lowered = block.lower()
-                _mark(lowered if folded else block, needle, starts)
-        for scan, gate in self.scan_gates:
+                if open_gate(gate):
+                    if is_folded and not lowered:
+                        lowered = block.lower()
+                    _mark(lowered if is_folded else block, needle, found)
+        for scan, gate in self.scans:
             if open_gate(gate):
-                starts.update(block.rfind(b"\n", 0, match.start()) + 1 for match in scan.finditer(block))
-        return sorted(starts)
+                for match in scan.finditer(block):
+                    found.setdefault(block.rfind(b"\n", 0, match.start()) + 1, set()).add(scan)
+        return {start: frozenset(needles) for start, needles in sorted(found.items())}
 
-    def _present(self, body: bytes) -> set[Needle]:
-        lowered = body.lower()
-        return ({n for n in self.all_needles if n in body} | {n for n in self.all_folded if n in lowered}
-                | {scan for scan in self.scans if scan.search(body)})
+    def _candidates(self, found: frozenset[Needle]) -> tuple[int, ...]:
+        """The rules (indices) a line holding these needles may concern, and those that see every line
+        (lines repeat their needles: cached)."""
+        chosen = self.candidates.get(found)
+        if chosen is None:
+            chosen = self.candidates[found] = tuple(
+                index for index, keys in enumerate(self.keys) if self.sessions[index][2] or not keys.isdisjoint(found))
+        return chosen
 
-    def feed(self, line: bytes, previous: bytes, hit: bool) -> bytes:
-        """The line through every rule that concerns it; `hit`: it holds a needle (line_starts)."""
+    def feed(self, line: bytes, previous: bytes, found: frozenset[Needle]) -> bytes:
+        """The line through every rule that concerns it; `found`: the needles line_starts found on it. A rule
+        it may concern is asked precisely, on the line as the rules before left it: one of its own needles
+        (`"key"`, not only the `key` searched for) and everything it requires."""
         newline = line.endswith(b"\n")
         body = line[:-1] if newline else line
-        present = self._present(body) if hit else set()
-        for rule, session, every_line, needles, requires in self.sessions:
-            if session.pending or every_line or hit and not needles.isdisjoint(present) and requires <= present:
-                new, count = session.feed(body, previous)
-                if count:
-                    self.counts[rule.name] += count
-                if new is not body:
-                    body = new
-                    present = self._present(body) if hit else present
+        order = self._candidates(found)
+        pending = [index for index, session in self.stateful if session.pending]
+        if pending:
+            order = tuple(sorted({*order, *pending}))
+        lowered = b""
+        for index in order:
+            rule, session, every_line = self.sessions[index]
+            if not (session.pending or every_line):
+                lowered = lowered or body.lower()
+                needles, folded, requires = self.asks[index]
+                if not (((rule.scan is not None and rule.scan in found) or any(map(body.__contains__, needles))
+                         or any(map(lowered.__contains__, folded))) and all(map(lowered.__contains__, requires))):
+                    continue
+            new, count = session.feed(body, previous)
+            if count:
+                self.counts[rule.name] += count
+            if new is not body:
+                body, lowered = new, b""
         return body + b"\n" if newline else body
 
 
-def _mark(text: bytes, needle: bytes, starts: set[int]) -> None:
-    """Add the start of every line of `text` that holds `needle`."""
-    found = text.find(needle)
-    while found >= 0:
-        starts.add(text.rfind(b"\n", 0, found) + 1)
-        next_line = text.find(b"\n", found) + 1
-        found = text.find(needle, next_line) if next_line else -1
+def _mark(text: bytes, needle: bytes, found: dict[int, set[Needle]]) -> None:
+    """Record `needle` on every line of `text` that holds it (by the line's start)."""
+    at = text.find(needle)
+    while at >= 0:
+        found.setdefault(text.rfind(b"\n", 0, at) + 1, set()).add(needle)
+        next_line = text.find(b"\n", at) + 1
+        at = text.find(needle, next_line) if next_line else -1
 
 
 _RARITY = b"zqxjkvbpygfwmucldrhsnioate"   # English letters, the rarest first
