@@ -23,7 +23,8 @@ from typing import Any, Iterable, Iterator, Mapping
 from .errors import NotFound, SbschedError, UnsafePath
 from .files import atomic_write
 from .nofollow import real_directory
-from .redact.tokens import TOKEN, Tokenizer
+from .redact.masker import TOKEN
+from .redact.tokens import Tokenizer
 
 MAPS = "redaction-maps"
 SALTS = "redaction-salts"
