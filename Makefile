@@ -24,8 +24,8 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
-stress: $(STAMP)
-	$(BIN)/python stress/run.py
+stress: $(STAMP)   # SEED=N replays a run's random choices (its seed is printed first and last)
+	$(BIN)/python stress/run.py $(if $(SEED),--seed $(SEED))
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -128,6 +128,11 @@ def execution_text(record: dict[str, Any]) -> str:
             from .render_redaction import tokens_line
 
             lines.append(tokens_line(redaction["tokens"], record["id"]))
+        skipped = redaction.get("notScanned") or {}
+        if skipped:   # never silently passed: a binary or an unreadable archive may hold what was not masked
+            reasons = ", ".join(sorted(set(skipped.values())))
+            shown = ", ".join(sorted(skipped)[:5]) + (f", ... ({len(skipped) - 5} more)" if len(skipped) > 5 else "")
+            lines.append(f"Not scanned: {len(skipped)} file{'s' * (len(skipped) != 1)} ({reasons}): {shown}")
     if record.get("error"):
         lines.append(f"Error:      {record['error']['message']}")
     return "\n".join(lines) + "\n"

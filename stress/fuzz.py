@@ -1,7 +1,9 @@
 """Hypothesis-driven fuzz of everything that reads what users write: the manifest loader (text, bytes and
 manifest-shaped documents, valid ones then planned, serialized and scheduled), troubleshoot Redactor specs
 (loaded, their Go regexes and globs translated, then run over a small bundle), SupportBundle specs
-(collectors and analyzers, `when` expressions placed). In process: 10,000 cases in all by default.
+(collectors and analyzers, `when` expressions placed), and redaction's own output: documents with planted
+secrets at every depth must still parse to the same structure with no secret left, and planted lines must
+lose their secrets. In process: 10,000 cases in all by default.
 
 A case passes when it returns or raises one of the project's own errors (SbschedError and its subclasses,
 RedactorSpecError); any other exception is a failure, reported with Hypothesis's smallest example.
@@ -12,6 +14,7 @@ import contextlib
 import io
 import json
 import os
+import shutil
 import time
 import traceback
 from datetime import datetime, timezone
@@ -132,6 +135,65 @@ support_bundle_docs = st.fixed_dictionaries({
         "analyzers": maybe(analyzers), "hostAnalyzers": maybe(analyzers)}))})
 
 
+# -- redaction's own output: documents that must stay documents, secrets that must not survive ------------
+SECRET_NAMES = ["password", "DB_PASSWORD", "apiKey", "client_secret", "token", "aws_secret_access_key", "passwords",
+                "privateKey", "Authorization", "Set-Cookie"]
+PLAIN_NAMES = ["name", "value", "keepLast", "tokenizer", "passwordPolicy", "secretName", "key", "authorization",
+               "data", "", "a b", 'q"uote', "x:y", "-", "#", "env"]
+TRICKY = ['say "hi"', "back\\slash", "colon: here", "{", "[1, 2", "line\nbreak", "***HIDDEN***", "password=plain",
+          "- dash", "yes", "null", "", " ", "é", "\t", "&anchor", "*alias", "%", "@at", "`tick`"]
+planted_serial = iter(range(10**9))
+
+
+def planted_secrets() -> st.SearchStrategy[str]:
+    """`Zf<n>k`, unique, sometimes followed by characters a serializer must escape."""
+    return st.builds(lambda tail: f"Zf{next(planted_serial)}k{tail}", st.sampled_from(["", '"', "\\", ":", "/+=", "'"]))
+
+
+def planted_documents() -> st.SearchStrategy[Any]:
+    """JSON-like documents whose secret-named keys hold planted secrets (or lists of them) at every depth, in
+    objects, in arrays and in strings that hold JSON documents themselves."""
+    leaves = st.one_of(st.sampled_from(TRICKY), st.text(max_size=12), st.integers(-9, 10**9), st.booleans(),
+                       st.none(), st.floats(allow_nan=False, allow_infinity=False))
+
+    def extend(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+        secret = st.tuples(st.sampled_from(SECRET_NAMES),
+                           st.one_of(planted_secrets(), st.lists(planted_secrets(), min_size=1, max_size=3)))
+        plain = st.tuples(st.sampled_from(PLAIN_NAMES), inner)
+        mapping = st.lists(st.one_of(secret, plain), max_size=5).map(dict)
+        return st.one_of(mapping, st.lists(inner, max_size=4), mapping.map(json.dumps))
+    return st.recursive(leaves, extend, max_leaves=30).filter(lambda d: isinstance(d, (dict, list)))
+
+
+SERIALIZERS: dict[str, Callable[[Any, int], str]] = {
+    "compact.json": lambda d, width: json.dumps(d, ensure_ascii=width % 2 == 0),
+    "indented.json": lambda d, width: json.dumps(d, indent=2),
+    "block.yaml": lambda d, width: yaml.safe_dump(d, sort_keys=False, allow_unicode=True, width=width),
+    "flow.yaml": lambda d, width: yaml.safe_dump(d, sort_keys=False, default_flow_style=True, width=width),
+}
+LINE_SHAPES = ["DB_PASSWORD={s}", "password: {s}", '"token": "{s}"', "--password {s}", "curl -u admin:{s} http://h",
+               "Authorization: Bearer {s}", "Cookie: a={s}; b={s}", "postgres://u:{s}@db/x", "msg=\"password={s}\"",
+               "{{\"name\":\"API_TOKEN\",\"value\":\"{s}\"}}", "passwords: [{s}, {s}]", "client_secret = '{s}'"]
+secret_words = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._@+/=-]{5,20}", fullmatch=True)
+
+
+def skeleton(document: Any) -> list[tuple[str, str]]:
+    """Every node's path and kind; a scalar's kind is "scalar" whatever its type: what redaction keeps."""
+    out: list[tuple[str, str]] = []
+    stack: list[tuple[str, Any]] = [("$", document)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, dict):
+            out.append((path, "map:" + json.dumps([str(k) for k in node])))
+            stack += [(f"{path}.{json.dumps(str(k))}", v) for k, v in node.items()]
+        elif isinstance(node, list):
+            out.append((path, f"list:{len(node)}"))
+            stack += [(f"{path}[{i}]", v) for i, v in enumerate(node)]
+        else:
+            out.append((path, "scalar"))
+    return out
+
+
 def wrapped(doc_strategy: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[str]:
     """A spec as YAML text: plain, two documents, or wrapped in a ConfigMap as troubleshoot allows."""
     def render(doc: dict[str, Any], how: int) -> str:
@@ -208,6 +270,50 @@ class Fuzz:
                                                                                           "value": sample}]}}))
         redact_tree(self.bundle, builtin=True, redactors=redactors)
 
+    def redaction_documents(self, document: Any, width: int) -> None:
+        """Each serialization redacted: it must still parse, to the same skeleton, with no planted secret left."""
+        from reconciler.redact import redact_tree
+
+        root = self.dir / "redact-docs"
+        shutil.rmtree(root, ignore_errors=True)
+        root.mkdir()
+        for name, serialize in SERIALIZERS.items():
+            (root / name).write_text(serialize(document, width), encoding="utf-8")
+        redact_tree(root)
+        planted = {word.split("k", 1)[0] for text in [json.dumps(document)] for word in text.split("Zf")[1:]}
+        for name in SERIALIZERS:
+            text = (root / name).read_text(encoding="utf-8")
+            try:
+                after = json.loads(text) if name.endswith(".json") else yaml.safe_load(text)
+            except (ValueError, yaml.YAMLError) as exc:
+                self.count("corrupted")
+                raise AssertionError(f"corrupted {name}: {exc}") from None
+            if skeleton(after) != skeleton(document):
+                self.count("corrupted")
+                raise AssertionError(f"{name} changed its structure")
+            leaked = sorted(f"Zf{n}k" for n in planted if f"Zf{n}k" in text)
+            if leaked:
+                self.count("leaked")
+                raise AssertionError(f"{name} leaked {leaked}")
+
+    def redaction_lines(self, shapes: list[tuple[int, str]], noise: str) -> None:
+        """Planted shapes on lines of noise, in a log: every secret masked."""
+        from reconciler.redact import redact_tree
+
+        root = self.dir / "redact-lines"
+        shutil.rmtree(root, ignore_errors=True)
+        root.mkdir()
+        secrets = [f"Zf{next(planted_serial)}k{word}" for _ in shapes for word in ["x"]]
+        lines = [LINE_SHAPES[i % len(LINE_SHAPES)].format(s=secret) + suffix
+                 for (i, suffix), secret in zip(shapes, secrets)]
+        (root / "app.log").write_text("\n".join(f"{noise} {line}" for line in lines) + "\n", encoding="utf-8")
+        redact_tree(root)
+        text = (root / "app.log").read_text(encoding="utf-8")
+        leaked = [secret for secret in secrets if secret in text]
+        if leaked:
+            self.count("leaked")
+            raise AssertionError(f"leaked {leaked} from {lines}")
+
     def support_bundle(self, text: str) -> None:
         from reconciler.analyze import load_analyzers
         from reconciler.analyze.diagnostics import when_diagnostics
@@ -263,16 +369,21 @@ def run(run_seed: int = 1, *, total: int = 10_000) -> Result:
         fuzz.load_manifest_text(yaml.safe_dump(doc, allow_unicode=True).encode("utf-8"))
 
     plan = [  # (name, share of the total, body, strategies)
-        ("manifest: shaped documents", 0.30, manifest_doc, (manifests(spec_file),)),
+        ("manifest: shaped documents", 0.25, manifest_doc, (manifests(spec_file),)),
         ("manifest: YAML of any data", 0.08, lambda d: fuzz.load_manifest_text(
             yaml.safe_dump(d, allow_unicode=True).encode("utf-8")), (json_values,)),
         ("manifest: any text", 0.08, lambda t: fuzz.load_manifest_text(t.encode("utf-8", "surrogatepass")),
          (st.text(max_size=300),)),
         ("manifest: any bytes", 0.04, fuzz.load_manifest_text, (st.binary(max_size=300),)),
-        ("Redactor specs (loaded, then run)", 0.25, fuzz.redactor, (wrapped(redactor_docs), st.text(max_size=40))),
+        ("Redactor specs (loaded, then run)", 0.20, fuzz.redactor, (wrapped(redactor_docs), st.text(max_size=40))),
         ("Redactor: any text", 0.05, lambda t: fuzz.redactor(t, "x"), (st.text(max_size=200),)),
         ("SupportBundle specs (collectors, analyzers)", 0.15, fuzz.support_bundle, (wrapped(support_bundle_docs),)),
         ("SupportBundle: any text", 0.05, fuzz.support_bundle, (st.text(max_size=200),)),
+        ("redaction: documents (corrupted? leaked?)", 0.06, fuzz.redaction_documents,
+         (planted_documents(), st.integers(20, 200))),
+        ("redaction: planted lines (leaked?)", 0.04, fuzz.redaction_lines,
+         (st.lists(st.tuples(st.integers(0, 99), st.sampled_from(["", " tail", ";", ",", '"', "\r"])), min_size=1,
+                   max_size=6), st.sampled_from(["", "2026-12-06T10:00:00Z level=info", '{"msg":', "- ", "  "]))),
     ]
     for name, share, body, strategies in plan:
         examples = max(1, round(total * share))
@@ -281,6 +392,8 @@ def run(run_seed: int = 1, *, total: int = 10_000) -> Result:
         result.details[name] = ran
         if failure:
             result.fail(failure)
+    result.details["redaction: corrupted documents"] = fuzz.counts.get("corrupted", 0)
+    result.details["redaction: leaked secrets"] = fuzz.counts.get("leaked", 0)
     result.seconds = time.monotonic() - started
     return result
 

@@ -1,7 +1,7 @@
 """make stress: the real sbsched binary under faults, load and hostile input; a table, a JSON report.
 
     .venv/bin/python stress/run.py                 # every scenario (~7 min on 2 cores), seed from the clock
-    .venv/bin/python stress/run.py --seed 42       # the same random choices again
+    .venv/bin/python stress/run.py --seed 42       # the same random choices again (make stress SEED=42)
     .venv/bin/python stress/run.py --only kill     # scenarios whose name contains "kill"
 
 Writes bench/results/stress-<date>.json (machine, seed, commit, every scenario's trials, failures and
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     total = time.monotonic() - started
     print()
     print(table(results))
-    print(f"\ntotal {total:.0f} s (budget {BUDGET_S} s), seed {seed}")
+    print(f"\ntotal {total:.0f} s (budget {BUDGET_S} s), seed {seed}: `make stress SEED={seed}` replays it")
     failures = [(r.name, f) for r in results for f in r.failures]
     for name, failure in failures:
         print(f"FAIL {name}: {failure}")

@@ -105,7 +105,8 @@ def test_a_control_character_in_any_string_field_is_refused_at_that_field(tmp_pa
 
 
 REPO = Path(__file__).resolve().parent.parent
-LINE_RULES = {"reconciler/redact/builtin.py"}   # redaction rules run per line: `$` before the line's own "\n"
+# redaction rules (and jsonline.py, which fits their edits to a JSON line) run per line: `$` before its own "\n"
+LINE_RULES = {"reconciler/redact/builtin.py", "reconciler/redact/jsonline.py"}
 
 
 def _unescaped_dollar(pattern: str | bytes) -> bool:

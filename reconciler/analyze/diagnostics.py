@@ -6,8 +6,6 @@ line in the file, elsewhere the position of the wrapping value.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any, Iterator
 
 import yaml
@@ -15,7 +13,7 @@ import yaml
 from . import when
 from ..base.yamlio import SafeLoader
 from .spec import ANALYZER_KINDS, AnalyzerSpecError
-from ..troubleshoot.specfiles import read_spec_text
+from ..troubleshoot.specfiles import read_spec_text, wrapped_texts
 
 Node = yaml.Node
 
@@ -146,32 +144,6 @@ def _problems(document: Node) -> Iterator[tuple[Node, str, str]]:
                     break
 
 
-def _wrapped(document: Node, text: str) -> Iterator[tuple[Node, int, int, str]]:
-    """Troubleshoot specs inside a ConfigMap/Secret: (value node, line offset, column offset, inner text)."""
-    if _scalar(_get(document, "apiVersion")) != "v1" or _scalar(_get(document, "kind")) not in ("ConfigMap", "Secret"):
-        return
-    secret = _scalar(_get(document, "kind")) == "Secret"
-    lines = text.splitlines()
-    for key in ("data", "stringData"):
-        data = _get(document, key)
-        if not isinstance(data, yaml.MappingNode):
-            continue
-        for _, value in data.value:
-            inner = _scalar(value)
-            if secret and key == "data":
-                try:
-                    inner = base64.b64decode(inner, validate=True).decode("utf-8")
-                except (binascii.Error, UnicodeDecodeError):
-                    continue
-                yield value, -1, -1, inner
-            elif isinstance(value, yaml.ScalarNode) and value.style == "|" and value.start_mark.line + 1 < len(lines):
-                body_line = value.start_mark.line + 1
-                indent = len(lines[body_line]) - len(lines[body_line].lstrip(" "))
-                yield value, body_line, indent, inner
-            else:
-                yield value, -1, -1, inner
-
-
 def when_diagnostics(spec_path: str) -> list[str]:
     """`FILE:LINE:COL: analyzers[i].<kind>.outcomes[j].<fail|warn|pass>.when: message` for every bad `when`.
     A file that is not YAML gives none (validate reports that on its own); one that cannot be read raises."""
@@ -189,7 +161,7 @@ def when_diagnostics(spec_path: str) -> list[str]:
     for document in documents:
         for node, path, message in _problems(document):
             found.append((node.start_mark.line + 1, node.start_mark.column + 1, f"{path}: {message}"))
-        for value, line0, col0, inner in _wrapped(document, text):
+        for value, line0, col0, inner in wrapped_texts(document, text):
             try:
                 inner_documents = [d for d in yaml.compose_all(inner, Loader=SafeLoader) if d is not None]
             except yaml.YAMLError:

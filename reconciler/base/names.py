@@ -1,7 +1,8 @@
 """Pure: any text as a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a
-letter or digit), the shape of schedule and set names."""
+letter or digit), the shape of schedule and set names; and the did-you-mean hint for a mistyped name."""
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 
@@ -28,3 +29,11 @@ def unique(label: str, taken: set[str], *, max_length: int = 52) -> str:
         if candidate not in taken:
             return candidate
         n += 1
+
+
+def did_you_mean(word: str, options: list[str]) -> str:
+    """` (did you mean 'x'?)` for the closest of `options`, or "": the hint of every unknown-key error."""
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if not close:
+        close = [o for o in options if o.lower() == word.lower()]
+    return f" (did you mean {close[0]!r}?)" if close else ""

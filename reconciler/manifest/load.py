@@ -105,7 +105,9 @@ def _spec_file_problems(data: dict[str, Any], base_dir: str, kept: dict[str, byt
     schedules = data.get("schedules")
     places += [(("schedules", i), s) for i, s in enumerate(schedules if isinstance(schedules, list) else [])]
     problems: list[Problem] = []
-    outcomes: dict[str, list[str]] = {}   # spec file -> its bad `when`s, reported where each schedule names it
+    # (spec file, kinds) -> its problems inside (bad `when`s, bad Redactor fields), reported where each
+    # schedule names it
+    outcomes: dict[tuple[str, frozenset[str]], list[str]] = {}
     for where, block in places:
         if not isinstance(block, dict):
             continue
@@ -118,12 +120,12 @@ def _spec_file_problems(data: dict[str, Any], base_dir: str, kept: dict[str, byt
                 absolute = os.path.normpath(os.path.join(base_dir, file))
                 if (absolute, kinds) not in seen:
                     seen[(absolute, kinds)] = specfiles.check_file(absolute, kinds, keep=kept)
-                    if section == "collect" and seen[(absolute, kinds)] is None:
-                        outcomes[absolute] = _when_problems(absolute)
+                    if seen[(absolute, kinds)] is None:
+                        check = _when_problems if section == "collect" else _redactor_problems
+                        outcomes[(absolute, kinds)] = check(absolute)
                 if error := seen[(absolute, kinds)]:
                     problems.append(((*where, section, key, i), error, False))
-                problems += [((*where, section, key, i), message, False)
-                             for message in outcomes.get(absolute, []) if section == "collect"]
+                problems += [((*where, section, key, i), message, False) for message in outcomes.get((absolute, kinds), [])]
     return problems
 
 
@@ -136,6 +138,14 @@ def _when_problems(path: str) -> list[str]:
                 for line in when_diagnostics(path)]
     except SbschedError:
         return []   # an unreadable spec was reported by check_file already
+
+
+def _redactor_problems(path: str) -> list[str]:
+    """Redactor spec fields that cannot be used (types, globs, regexes), each placed in the spec file."""
+    from ..redact.spec import redactor_spec_problems
+
+    return [f"bad Redactor spec: {specfiles.shown(path)}{line.removeprefix(path)}"
+            for line in redactor_spec_problems(path)]
 
 
 def write_manifest(path: str, text: str, *, expected: bytes | None) -> None:

@@ -10,11 +10,11 @@ Python's `$` also matches before a final newline, so jsonschema's `re.search` to
 """
 from __future__ import annotations
 
-import difflib
 import re
 from functools import cache
 from typing import Any, Callable, Iterator
 
+from ..base.names import did_you_mean
 from ..base.yamlio import JsonPath
 from ..schemas import load as load_schema
 
@@ -91,7 +91,7 @@ def _explain(error: Any) -> Iterator[tuple[JsonPath, str, bool]]:
     elif keyword == "additionalProperties":
         known = sorted(schema.get("properties", {}))
         for key in sorted(set(instance) - set(known)):
-            yield (*path, key), f"unknown key {key!r}{_did_you_mean(key, known)}", True
+            yield (*path, key), f"unknown key {key!r}{did_you_mean(key, known)}", True
     elif keyword == "required":
         missing = error.validator_value
         for key in missing:
@@ -101,7 +101,7 @@ def _explain(error: Any) -> Iterator[tuple[JsonPath, str, bool]]:
         yield path, f"expected {_expected_types(error.validator_value)}, got {_describe(instance)}", False
     elif keyword == "enum":
         options = error.validator_value
-        close = _did_you_mean(str(instance), [str(o) for o in options])
+        close = did_you_mean(str(instance), [str(o) for o in options])
         yield path, f"expected one of {', '.join(map(str, options))}; got {_describe(instance)}{close}", False
     elif keyword == "const":
         yield path, f"expected {error.validator_value!r}, got {_describe(instance)}", False
@@ -133,13 +133,6 @@ def _branch_of_its_type(errors: list[Any] | None) -> list[Any]:
     typed = [found for found in branches.values()
              if not any(e.validator == "type" and not e.relative_path for e in found)]
     return typed[0] if len(typed) == 1 else []
-
-
-def _did_you_mean(word: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    if not close:
-        close = [o for o in options if o.lower() == word.lower()]
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _expected_types(value: str | list[str]) -> str:

@@ -3,8 +3,9 @@
 A rule works on one line at a time (bytes, without its newline), so a file of any size is redacted
 with flat memory. Each rule names `needles`: a line that contains none of them cannot be changed by
 the rule, which lets tree.py skip whole blocks of a file with a few `bytes.find` calls instead of
-running every regex on every line (`needles` match the raw line, `folded` the lowercased line; a rule
-with neither sees every line). `requires` (lowercase) must all be in a line as well: Python's regex
+running every regex on every line (`needles` match the raw line, `folded` the lowercased line, `scan`
+is a regex with a literal prefix for a family of prefixes, `ghp_`/`gho_`/..., searched as fast as one
+needle; a rule with none of them sees every line). `requires` (lowercase) must all be in a line as well: Python's regex
 engine is slow on long lines, so a rule is not run where it cannot match.
 
 The built-ins port troubleshoot's `getRedactors()` (pkg/redact/redact.go) and add what real collector
@@ -18,7 +19,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Iterable, Sequence
 
-from .masker import context_of, masked, quoted
+from . import jsonline
+from .masker import context_of, holds_mask, is_mask, masked, quoted, unquoted
 
 Edit = tuple[int, int, bytes]      # replace line[start:end] with the bytes
 Rewrite = Callable[[re.Match[bytes]], Sequence[Edit]]
@@ -42,6 +44,7 @@ class Rule(ABC):
     needles: tuple[bytes, ...] = ()
     folded: tuple[bytes, ...] = ()
     requires: tuple[bytes, ...] = ()
+    scan: re.Pattern[bytes] | None = None
 
     def applies_to(self, path: str) -> bool:
         """Whether the rule runs on this bundle-relative path at all."""
@@ -53,27 +56,40 @@ class Rule(ABC):
 
     @property
     def every_line(self) -> bool:
-        return not self.needles and not self.folded
+        return not self.needles and not self.folded and self.scan is None
 
 
 def splice(line: bytes, edits_per_match: Iterable[Sequence[Edit]]) -> tuple[bytes, int]:
-    """Apply non-overlapping edits; a match counts once if any of its edits changed the line.
+    """Apply non-overlapping edits, fitted to the line's JSON tokens if it is JSON (jsonline.fit: a JSON
+    line stays JSON); a match counts once if any of its edits changed the line.
 
     Returns the line itself, uncopied, when nothing changed: the common case on a matched line."""
-    parts: list[bytes] = []
-    last = count = 0
-    for edits in edits_per_match:
-        changed = False
+    chosen: list[Edit] = []
+    matches: list[int] = []   # the match each chosen edit comes from
+    last = 0
+    for number, edits in enumerate(edits_per_match):
         for start, end, text in edits:
             if start < last or line[start:end] == text:
                 continue
-            parts += (line[last:start], text)
-            last, changed = end, True
-        count += changed
-    if not count:
+            chosen.append((start, end, text))
+            matches.append(number)
+            last = end
+    if not chosen:
+        return line, 0
+    fitted = jsonline.fit(line, chosen, masked)
+    if fitted != chosen:   # widened or dropped: a match counts if what remains still changes its part
+        fitted = [(start, end, text) for start, end, text in fitted if line[start:end] != text]
+        matches = [match for (start, end, _), match in zip(chosen, matches)
+                   if any(s < end and start < e or s == start for s, e, _ in fitted)]
+    parts: list[bytes] = []
+    last = 0
+    for start, end, text in fitted:
+        parts += (line[last:start], text)
+        last = end
+    if not parts:
         return line, 0
     parts.append(line[last:])
-    return b"".join(parts), count
+    return b"".join(parts), len(set(matches))
 
 
 def mask_groups(match: re.Match[bytes], *groups: str, quote_bare: bool = False) -> list[Edit]:
@@ -115,6 +131,7 @@ class SubstitutionRule(Rule, Session):
     folded: tuple[bytes, ...] = ()
     requires: tuple[bytes, ...] = ()
     path: re.Pattern[str] | None = None
+    scan: re.Pattern[bytes] | None = None
 
     def applies_to(self, path: str) -> bool:
         return self.path is None or self.path.fullmatch(path) is not None
@@ -152,9 +169,9 @@ class LookBackRule(Rule, Session):
 # --- what counts as a secret's name -----------------------------------------------------------------
 
 _SEGMENT = re.compile(rb"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
-_SECRET_WORDS = frozenset({b"password", b"passwd", b"passphrase", b"secret", b"token", b"credential",
-                           b"credentials", b"apikey", b"secretkey", b"accesskey", b"privatekey", b"authtoken",
-                           b"accesstoken"})
+_SECRET_WORDS = frozenset({b"password", b"passwords", b"passwd", b"passphrase", b"secret", b"secrets", b"token",
+                           b"tokens", b"credential", b"credentials", b"apikey", b"secretkey", b"accesskey",
+                           b"privatekey", b"authtoken", b"accesstoken"})
 # `key` and `pass` count only as the last word of a longer name (`api_key`, `tls.key`, `DB_PASS`):
 # alone they are a toleration's key or a test count, and `bridge-nf-pass-vlan` passes nothing. A key
 # that indexes something is not a secret either (`topologyKey` is on every Deployment).
@@ -167,7 +184,7 @@ _INDEX_WORDS = frozenset({b"topology", b"sort", b"partition", b"primary", b"fore
 _NOT_SECRET_LAST = frozenset({b"name", b"names", b"ref", b"file", b"files", b"path", b"dir", b"type", b"kind",
                               b"mode", b"ttl", b"seconds", b"expiry", b"expiration", b"expires", b"length",
                               b"size", b"count", b"enabled", b"namespace", b"version", b"format", b"url",
-                              b"selector", b"policy"})
+                              b"selector", b"policy", b"stdin", b"prompt"})
 
 
 @lru_cache(maxsize=4096)   # the same names (env vars, config keys) come back on every object
@@ -182,6 +199,15 @@ def secret_name(name: bytes) -> bool:
     return len(words) > 1 and words[-1] in _QUALIFIED_WORDS and words[-2] not in _INDEX_WORDS
 
 
+# Header names whose whole value is a credential, when it stands as a value of its own (a parsed document).
+_CREDENTIAL_HEADERS = frozenset({b"authorization", b"proxy-authorization", b"cookie", b"set-cookie"})
+
+
+def secret_key(name: bytes) -> bool:
+    """Whether a document's key holds a secret as its whole value: a secret's name, or a credential header."""
+    return secret_name(name) or name.lower() in _CREDENTIAL_HEADERS
+
+
 # troubleshoot's env-var names (substrings, case-insensitive), plus ours.
 _TROUBLESHOOT_ENV_NAME = re.compile(
     rb"(?i)password|token|database|user|secret_?access_?key|access_?key_?id|owner_?account")
@@ -194,9 +220,10 @@ def secret_env_name(name: bytes) -> bool:
 
 # --- value syntax shared by the rules ---------------------------------------------------------------
 
-# A value after `name:` / `name =`: JSON-escaped `\"...\"`, `"..."` with escapes, `'...'`, or bare up
-# to whitespace, a quote or `,;&}]` (a bare value never starts with `{[`: that is a structure).
-_VALUE = (rb"""(?:\\"(?P<eq>[^"]*?)\\"|"(?P<dq>(?:[^"\\]|\\.)*)"|'(?P<sq>[^']*)'"""
+# A value after `name:` / `name =`: JSON-escaped `\"...\"` (or escaped again, `\\\"...\\\"`), `"..."` with
+# escapes, `'...'`, or bare up to whitespace, a quote or `,;&}]` (a bare value never starts with `{[`: that is
+# a structure).
+_VALUE = (rb"""(?:\\+"(?P<eq>(?:[^"\\]|\\+[^"\\])*)\\+"|"(?P<dq>(?:[^"\\]|\\.)*)"|'(?P<sq>[^']*)'"""
           rb"""|(?P<bare>[^\s"',;&{}\[\]][^\s"',;&}\]]*))""")
 _VALUE_GROUPS = ("eq", "dq", "sq", "bare")
 _NOT_VALUES = frozenset({b"null", b"~", b"true", b"false"})   # `AUTH_PASS_CREDENTIALS: false` hides nothing
@@ -262,51 +289,131 @@ class _BlockSession(Session):
         return line[:len(line) - len(content)] + mask + cr, int(first)
 
 
-_SECRET_HINT = rb"(?=[\w.\-/]*?(?i:pass|secret|token|credential|key))"   # cheap, in C: secret_name decides
+_SECRET_HINT = rb"(?=[\w.\-/]*?(?i:pass|secret|token|credential|key|authorization|cookie))"   # cheap, in C:
+#                                                                                  secret_name decides
 # `TOKEN=Bearer abc` (an Authorization value kept in a variable): the scheme is kept, the credential masked.
 _AUTH_SCHEME = rb"(?:(?i:bearer|basic|digest|token|negotiate)[ \t]+(?=[^\s\"',;&{}\[\]]))?"
-_KEY_VALUE = re.compile(rb"(?<![\w.\-/])" + _SECRET_HINT + rb"(?P<name>[\w.\-/]++)(?:\\?[\"'])?[ \t]*"
-                        rb"(?P<sep>[:=])[ \t]*" + _AUTH_SCHEME + rb"(?=" + _VALUE + rb")")
+_KEY_VALUE = re.compile(rb"(?<![\w.\-/])" + _SECRET_HINT + rb"(?P<name>[\w.\-/]++)(?:\\*[\"'])?[ \t]*"
+                        rb"(?P<sep>[:=])[ \t]*" + _AUTH_SCHEME
+                        + rb"(?=(?P<list>\[)|(?P<end>(?:[ \t]+#.*)?\r?$)|" + _VALUE + rb")")
+# A list's items: flow (`[a, "b"]`, on one line or many, JSON too) or a YAML block (`- a` lines).
+_FLOW_TOKEN = re.compile(rb"""[ \t]*(?:(?P<open>[\[{])|(?P<close>[\]}])|(?P<comma>,)"""
+                         rb"""|(?P<item>"(?:[^"\\]|\\.)*"|'[^']*'|[^\s,\[\]{}"'][^,\[\]{}]*?)"""
+                         rb"""(?=[ \t]*(?:[,\]}]|\r?$))|(?P<other>\S))""")
+_BLOCK_ITEM = re.compile(rb"""(?P<indent>[ \t]*)-(?:[ \t]+(?P<item>"(?:[^"\\]|\\.)*"|'[^']*'"""
+                         rb"""|[^\s#'"\[\]{}|>&*!%@`][^#]*?))?[ \t]*(?:[ \t]#.*)?\r?$""")
+_MAPPING_ENTRY = re.compile(rb"""[^\s'"][^#]*?:(?:[ \t]|$)""")
+
+
+def _unmasked(item: bytes) -> bool:
+    """An item to mask: not null or a boolean, and not masked already (`Basic ***HIDDEN***`, a token)."""
+    return item not in _NOT_VALUES and item.strip(b"\"'") not in _NOT_VALUES and not holds_mask(item)
 
 
 @dataclass(frozen=True)
 class SecretAssignmentRule(Rule):
     """`NAME=value`, `name: value`, `"name": "value"` where the name holds a secret (`secret_name`);
-    a YAML block scalar (`password: |`) masks the more-indented lines that follow.
+    a YAML block scalar (`password: |`) masks the more-indented lines that follow, and a list under
+    such a name (`passwords: [a, b]`, `- a` lines, a JSON array over many lines) has each of its own
+    scalar items masked (mappings in it are left to the rules: their keys are judged themselves).
 
     The value is captured in a lookahead, so a non-secret pair consumes only its name: a secret inside
     another pair's quoted value (`msg="retry password=x"`) is still found."""
 
     name: str
     folded: tuple[bytes, ...]
+    requires: tuple[bytes, ...] = ()
+    headers: bool = False   # only the lists under a credential header's name (Authorization, Cookie)
 
     def open(self) -> Session:
-        return _AssignmentSession()
+        return _AssignmentSession(self.headers)
 
 
 class _AssignmentSession(_BlockSession):
-    indent = 0   # the key's column: block scalar lines indented further belong to it
+    indent = 0                 # the key's column: a block scalar's lines, a block list's items are further in
+    mode = b""                 # while pending: b"|" a block scalar, b"-" a block list, b"[" a flow list
+    items_at: int | None = None   # a block list's item column, once its first item is seen
+    depth = 0                  # a flow list's nesting (1: its own items)
+
+    def __init__(self, headers: bool) -> None:
+        super().__init__()
+        self.headers = headers
 
     def feed(self, line: bytes, previous: bytes) -> tuple[bytes, int]:
         if self.pending:
-            content = line.lstrip(b" \t")
-            if not content.strip():
+            if not line.strip():
                 return line, 0
-            if len(line) - len(content) > self.indent:
-                return self.mask_body(line)
-            self.pending = False
-        return splice(line, (self._edits(line, m) for m in _KEY_VALUE.finditer(line)))
+            if self.mode == b"|":
+                if len(line) - len(line.lstrip(b" \t")) > self.indent:
+                    return self.mask_body(line)
+                self.pending = False
+            elif self.mode == b"[":
+                return splice(line, sorted([*self._flow(line, 0), *self._pairs(line)]))
+            elif (item := self._block_item(line)) is not None:
+                return splice(line, sorted([*item, *self._pairs(line)]))
+        return splice(line, sorted(self._pairs(line)))
+
+    def _pairs(self, line: bytes) -> list[list[Edit]]:
+        return [edits for match in _KEY_VALUE.finditer(line) if (edits := self._edits(line, match))]
 
     def _edits(self, line: bytes, match: re.Match[bytes]) -> list[Edit]:
-        if not secret_name(match["name"]):
+        listed = match["list"] is not None or match["end"] is not None
+        secret = secret_name(match["name"])
+        header_list = listed and not secret and secret_key(match["name"])
+        if header_list != self.headers or not (secret or header_list):
+            return []   # each name is one instance's: a secret's name, or a header's with a list
+        if match["list"] is not None:
+            self.depth, self.context = 0, match["name"]
+            return [edit for item in self._flow(line, match.start("list")) for edit in item]
+        if match["end"] is not None:
+            if match["sep"] == b":":   # `passwords:` at the end of a line: a block list may follow
+                self.pending, self.mode, self.items_at = True, b"-", None
+                self.indent, self.context = match.start("name"), match["name"]
             return []
         bare = match["bare"]
         if bare is not None and _BLOCK_INDICATOR.fullmatch(bare):
             if match["sep"] == b":" and not line[match.end("bare"):].split(b"#", 1)[0].strip():
                 self.open_block(match["name"])
-                self.indent = match.start("name")
+                self.mode, self.indent = b"|", match.start("name")
             return []
         return mask_values(match, *_VALUE_GROUPS, quote_bare=match["sep"] == b":")
+
+    def _flow(self, line: bytes, start: int) -> list[list[Edit]]:
+        """Mask the list's own scalar items from `start` on; a list left open goes on on the next lines."""
+        found: list[list[Edit]] = []
+        for token in _FLOW_TOKEN.finditer(line, start):
+            if token["open"]:
+                self.depth += 1
+            elif token["close"]:
+                self.depth -= 1
+                if self.depth <= 0:
+                    break
+            elif token["item"] and self.depth == 1 and _unmasked(token["item"]):
+                found.append([(token.start("item"), token.end("item"), self._item_mask(token["item"]))])
+            elif token["other"] and self.depth <= 0:
+                break
+        self.pending, self.mode = self.depth > 0, b"["
+        return found
+
+    def _block_item(self, line: bytes) -> list[list[Edit]] | None:
+        """A block list's item masked ([] for one that is a mapping or list; None when the list has ended:
+        the line is then a line like any other)."""
+        indent = len(line) - len(line.lstrip(b" \t"))
+        item = _BLOCK_ITEM.fullmatch(line)
+        if item is not None and indent >= self.indent and self.items_at in (None, indent):
+            self.items_at = indent
+            value = item["item"]
+            if value is None or not _unmasked(value) or _MAPPING_ENTRY.match(value):
+                return []
+            return [[(item.start("item"), item.end("item"), self._item_mask(value))]]
+        if self.items_at is not None and indent > self.items_at:
+            return []   # a line inside an item (a mapping's next key): its own pairs still count
+        self.pending = False
+        return None
+
+    def _item_mask(self, item: bytes) -> bytes:
+        """A list item's mask, quoted (a list item may be bare), named by the list's key."""
+        return quoted(masked(unquoted(item), self.context))
 
 
 _PEM_LABEL = rb"(?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
@@ -361,6 +468,38 @@ def _json_string_field(key: bytes) -> Substitution:
 
 _SECRET_COLLECTOR_FILE = re.compile(r"secrets/.*\.json")
 
+# `Cookie: a=1; b=2` (every value) and `Set-Cookie: id=1; Path=/; HttpOnly` (the cookie's, not its attributes'),
+# as a header line, an `http.Header` in JSON (`"Set-Cookie": ["id=1; Path=/"]`) or Go's `map[Cookie:[a=1]]`.
+_COOKIE_HEADER = re.compile(rb"(?i)(?<![\w-])(?:set-)?cookie2?(?:\\*[\"'])?[ \t]*[:=][ \t]*(?:\[[ \t]*)?"
+                            rb"(?:\\*[\"'])?(?P<pairs>[^\r\n\"'\]\\]*)")
+_COOKIE_PAIR = re.compile(rb"(?:^|;)[ \t]*(?P<name>[^=;,\s]+)=(?P<value>[^;,\s]*)")
+_COOKIE_ATTRIBUTES = frozenset({b"path", b"domain", b"expires", b"max-age", b"samesite", b"priority", b"version",
+                                b"comment", b"secure", b"httponly", b"partitioned"})
+
+
+_FIRST_COOKIE = re.compile(rb"[ \t]*(?P<value>[^;,\s]+)")
+
+
+def _cookie_values(match: re.Match[bytes]) -> list[Edit]:
+    """Every cookie's value, named by its cookie; a first cookie without a name or value (`Cookie: abc`,
+    `abc==`) is a value all the same, named by the header."""
+    start = match.start("pairs")
+    edits = [(start + pair.start("value"), start + pair.end("value"), masked(pair["value"], pair["name"]))
+             for pair in _COOKIE_PAIR.finditer(match["pairs"])
+             if pair["value"].strip(b"=") and pair["name"].lower() not in _COOKIE_ATTRIBUTES
+             and not is_mask(pair["value"])]
+    first = _FIRST_COOKIE.match(match["pairs"])
+    if first and not first["value"].partition(b"=")[2].strip(b"=") and not is_mask(first["value"]) \
+            and first["value"].partition(b"=")[0].lower() not in _COOKIE_ATTRIBUTES:
+        edits.insert(0, (start + first.start("value"), start + first.end("value"),
+                         masked(first["value"], context_of(match, "pairs"))))
+    return edits
+
+
+def _secret_flag(match: re.Match[bytes]) -> list[Edit]:
+    return mask_values(match, "quoted", "value") if secret_name(match["name"].lstrip(b"-")) else []   # a regex
+    # beginning with a literal `-` is searched at C speed; a lookbehind first would be tried at every byte
+
 
 BUILTIN_RULES: tuple[Rule, ...] = (
     SubstitutionRule("aws-access-key-id", (masking(
@@ -386,13 +525,37 @@ BUILTIN_RULES: tuple[Rule, ...] = (
     SubstitutionRule("connection-string-fields", (masking(
         rb"\b(?:data source|location|user id|password|server|database|uid|pwd) *= *(?P<value>[^;]+);",
         "value", flags=re.I),), needles=(b";",), requires=(b"=",)),
+    # a header's value, or the first of a list of them (`"Authorization": ["Bearer x"]`, Go's http.Header);
+    # never a structure (`"authorization": {` in a CRD's schema)
     SubstitutionRule("authorization-header", (masking(
-        rb"(?<![\w-])(?:proxy-)?authorization[\"']?[ \t]*[:=][ \t]*[\"'\[]?[ \t]*"
-        rb"(?:(?:bearer|basic|digest|token|negotiate|ntlm)[ \t]+)?(?P<credentials>[^\s\"',\]]+)",
+        rb"(?<![\w-])(?:proxy-)?authorization(?:\\*[\"'])?[ \t]*[:=][ \t]*(?:\[[ \t]*)?(?:\\*[\"'])?[ \t]*"
+        rb"(?:(?:bearer|basic|digest|token|negotiate|ntlm)[ \t]+)?(?P<credentials>[^\s\"',\[\]{}\\][^\s\"',\]\\]*)",
         "credentials", flags=re.I),), folded=(b"authorization",)),
     SubstitutionRule("jwt", (masking(
         rb"(?P<jwt>eyJ(?<![\w-]eyJ)[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]*)", "jwt"),), needles=(b"eyJ",)),
+    # Tokens whose prefix names them (GitHub's `ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`, `github_pat_`; Slack's
+    # `xoxb-`, `xoxp-`, `xoxa-`, `xoxr-`, `xoxs-`, `xoxo-`, app-level `xapp-`): wherever they stand.
+    SubstitutionRule("github-token", (masking(
+        rb"(?<![A-Za-z0-9_])(?P<token>gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{50,251})(?![A-Za-z0-9_])",
+        "token"),), scan=re.compile(rb"g(?:h[pousr]|ithub_pat)_")),
+    SubstitutionRule("slack-token", (masking(
+        rb"(?<![A-Za-z0-9-])(?P<token>(?:xox[abposr]|xapp)-[0-9A-Za-z-]{10,250})", "token"),),
+        scan=re.compile(rb"x(?:ox[abposr]|app)-")),
+    SubstitutionRule("cookie-header", (Substitution(_COOKIE_HEADER, _cookie_values),), folded=(b"cookie",)),
+    # curl's `-u user:password` (`--user`, `--proxy-user`, `-U`): the password; the user is kept
+    SubstitutionRule("curl-user", (masking(
+        rb"(?i)\bcurl\b.*?(?<![\w-])(?:-u|--user|--proxy-user)(?:[ \t]+|=)\\*[\"']?[^\s:\"'\\]*:"
+        rb"(?P<password>[^\s\"'\\]+)", "password"),), folded=(b"curl",), requires=(b"-u",)),
+    # `--password pw`, `--client-secret "pw"`: a flag that names a secret, its value after a space
+    SubstitutionRule("secret-flag", (Substitution(re.compile(
+        rb"-(?<![^\s\"'=\[,(]-)(?P<name>-?[\w.-]*?(?i:pass|secret|token|credential|key)[\w.-]*)[ \t]+"
+        rb"(?:(?P<q>[\"'])(?P<quoted>[^\"']+)(?P=q)|(?P<value>[^\s\"'-]\S*))"), _secret_flag),),
+        folded=(b"pass", b"secret", b"token", b"credential", b"key"), requires=(b"-",)),
     SecretAssignmentRule("secret-assignment", folded=(b"pass", b"secret", b"token", b"credential", b"key")),
+    # `"Authorization": [` / `Cookie: [`: the header's values as a list (Go's http.Header, in JSON over many
+    # lines); `rbac.authorization.k8s.io` on every RBAC object has no `[` after it and costs nothing
+    SecretAssignmentRule("credential-header-list", folded=(b"authorization", b"cookie"), requires=(b"[",),
+                         headers=True),
     PrivateKeyRule("private-key", needles=(b"PRIVATE KEY",)),
     SubstitutionRule("kurl-installer-fields", tuple(_json_string_field(key) for key in (
         rb"bootstrapToken", rb"certKey", rb"kubeadmToken",

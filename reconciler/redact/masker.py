@@ -14,6 +14,12 @@ from contextvars import ContextVar
 from typing import Iterator, Protocol
 
 MASK = b"***HIDDEN***"
+# A token (tokens.py): `***TOKEN_<TYPE>_<HEX>***`, a second value with the same type and HEX numbered inside.
+TOKEN = re.compile(rb"\*\*\*TOKEN_(?P<type>[A-Z]+)_(?P<hex>[0-9A-F]{6})(?:_(?P<n>[0-9]{1,6}))?\*\*\*")
+# Anything a masker writes: the structure check and every "masked already?" test accept all of them.
+_ANY_MASK = re.escape(MASK) + b"|" + TOKEN.pattern
+_MASKS = re.compile(_ANY_MASK)
+_TEXT_MASKS = re.compile(_ANY_MASK.decode())
 
 
 class Masker(Protocol):
@@ -37,6 +43,25 @@ _CURRENT: ContextVar[Masker] = ContextVar("sbsched_masker", default=Hidden())
 def masked(value: bytes, context: bytes) -> bytes:
     """The current run's replacement for `value`."""
     return _CURRENT.get().mask(value, context)
+
+
+def is_mask(value: bytes | str) -> bool:
+    """Whether `value` is, whole, a mask some masker writes (`***HIDDEN***`, a token)."""
+    if isinstance(value, str):
+        return _TEXT_MASKS.fullmatch(value) is not None
+    return _MASKS.fullmatch(value) is not None
+
+
+def holds_mask(value: bytes | str) -> bool:
+    """Whether `value` holds a mask some masker writes (`Basic ***HIDDEN***`): it was masked already."""
+    if isinstance(value, str):
+        return _TEXT_MASKS.search(value) is not None
+    return _MASKS.search(value) is not None
+
+
+def unquoted(value: bytes) -> bytes:
+    """A scalar as the masker sees it: without the quotes of a quoted one (`'pw'` and `pw` are one secret)."""
+    return value[1:-1] if len(value) > 1 and value[:1] == value[-1:] and value[:1] in (b"'", b'"') else value
 
 
 def quoted(mask: bytes) -> bytes:

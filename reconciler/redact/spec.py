@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, TypeVar
 
 import yaml
 
-from ..base.yamlio import SafeLoader
-from ..troubleshoot.specfiles import read_spec_text, wrapped_documents
+from ..base.yamlio import JsonPath, SafeLoader, format_path, locate
+from ..base.names import did_you_mean
+from ..troubleshoot.specfiles import read_spec_text, wrapped_texts
 from .builtin import Edit, Rewrite, Rule, Session, Substitution, SubstitutionRule, masking
 from .masker import masked
 
@@ -42,69 +43,83 @@ class Redactor:
 
 
 def load_redactor_specs(paths: list[str], *, read: Callable[[str], str] = read_spec_text) -> list[Redactor]:
-    """Every redactor of every Redactor spec in these files, in order; RedactorSpecError on the first
-    file that is missing, not YAML, holds no Redactor, or has a redactor that cannot compile. `read`
-    gives a file's text (a run reads the applied snapshots)."""
+    """Every redactor of every Redactor spec in these files, in order. A file with a problem (missing, not
+    YAML, no Redactor in it, a field of the wrong type, a regex or glob that cannot compile) raises
+    RedactorSpecError with its first problem, placed, and how many more there are: a spec is refused
+    when it is loaded, before collection, never half-way through a run. `read` gives a file's text (a
+    run reads the applied snapshots)."""
     redactors: list[Redactor] = []
     seen: set[str] = set()
     for path in paths:
-        for index, item in enumerate(_spec_redactors(path, read)):
-            key = repr(item)
+        found, problems = _read(path, read)
+        if problems:
+            more = len(problems) - 1
+            raise RedactorSpecError(problems[0] + (f" (and {more} more problem{'s' * (more > 1)})" if more else ""))
+        for key, redactor in found:
             if key not in seen:   # a ConfigMap may carry one spec under two keys: run it once
                 seen.add(key)
-                redactors.append(_compile(item, index, path))
+                redactors.append(redactor)
     return redactors
 
 
-def _spec_redactors(path: str, read: Callable[[str], str]) -> list[Any]:
+def redactor_spec_problems(path: str) -> list[str]:
+    """Every problem of a Redactor spec file, `FILE:LINE:COL: spec.redactors[i].<field>: message`, in file
+    order: what `sbsched validate` reports."""
+    return _read(path, read_spec_text)[1]
+
+
+Place = Callable[[int, int], tuple[int, int]]   # 0-based line and column in a text -> 1-based in the file
+Problem = tuple[JsonPath, str, bool]             # (path in the document, message, placed at the key)
+
+
+def _read(path: str, read: Callable[[str], str]) -> tuple[list[tuple[str, Redactor]], list[str]]:
     try:
         text = read(path)
     except FileNotFoundError:
-        raise RedactorSpecError(f"{path}: file not found") from None
+        return [], [f"{path}: file not found"]
     except (OSError, UnicodeDecodeError) as exc:
-        raise RedactorSpecError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+        return [], [f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}"]
     try:
-        documents = [doc for raw in yaml.load_all(text, Loader=SafeLoader)
-                     for doc in wrapped_documents(raw)]
+        documents = _documents(text, lambda line, column: (line + 1, column + 1))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or exc
-        raise RedactorSpecError(f"{path}: not valid YAML{where}: {problem}") from None
-    specs = [doc for doc in documents if doc.get("kind") == "Redactor"]
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        return [], [f"{path}{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}"]
+    specs = [(data, node, place) for data, node, place in documents if data.get("kind") == "Redactor"]
     if not specs:
-        kinds = sorted({str(doc.get("kind")) for doc in documents})
+        kinds = sorted({str(data.get("kind")) for data, _, _ in documents})
         found = f"; found kind {', '.join(kinds)}" if kinds else ""
-        raise RedactorSpecError(f"{path}: no Redactor spec (expected apiVersion troubleshoot.sh/v1beta2, "
-                                f"kind Redactor, plain or in a ConfigMap/Secret){found}")
-    items: list[Any] = []
-    for spec in specs:
-        if spec.get("apiVersion") not in API_VERSIONS:
-            raise RedactorSpecError(f"{path}: unsupported apiVersion {spec.get('apiVersion')!r} "
-                                    "for kind Redactor")
-        items += _list(_mapping(spec.get("spec"), f"{path}: spec").get("redactors"), f"{path}: spec.redactors")
-    return items
+        return [], [f"{path}: no Redactor spec (expected apiVersion troubleshoot.sh/v1beta2, kind Redactor, "
+                    f"plain or in a ConfigMap/Secret){found}"]
+    redactors: list[tuple[str, Redactor]] = []
+    placed: list[tuple[int, int, str]] = []
+    for data, node, place in specs:
+        problems: list[Problem] = []
+        redactors += _compile_document(data, problems)
+        for field, message, at_key in problems:
+            line, column = locate(node, field, key=at_key)
+            placed.append((*place(line - 1, column - 1), f"{format_path(field)}: {message}"))
+    return redactors, [f"{path}:{line}:{column}: {message}" for line, column, message in sorted(placed)]
 
 
-def _compile(item: Any, index: int, path: str) -> Redactor:
-    if not isinstance(item, dict):
-        raise RedactorSpecError(f"{path}: redactor {index} must be a mapping")
-    name = str(item.get("name") or f"unnamed-{index}")
-    where = f"{path}: redactor {name!r}"
-    removals = _mapping(item.get("removals"), f"{where}: removals")
-    rules: list[Rule] = []
-    for value in _list(removals.get("values"), f"{where}: removals.values"):
-        rules.append(_literal(name, _literal_value(value, where)))
-    for number, regex in enumerate(_list(removals.get("regex"), f"{where}: removals.regex")):
-        rules.append(_regex_rule(name, _mapping(regex, f"{where}: removals.regex[{number}]"),
-                                 f"{where}: removals.regex[{number}]"))
-    yaml_paths = tuple(tuple(str(yaml_path).split("."))
-                       for yaml_path in _list(removals.get("yamlPath"), f"{where}: removals.yamlPath"))
-    selector = _mapping(item.get("fileSelector"), f"{where}: fileSelector")
-    globs = ([selector["file"]] if selector.get("file") else []) + _list(selector.get("files"),
-                                                                         f"{where}: fileSelector.files")
-    files = re.compile("|".join(_glob(str(g), where) for g in globs)) if globs else None
-    return Redactor(name, tuple(rules), yaml_paths, files)
+def _documents(text: str, place: Place) -> list[tuple[dict[str, Any], yaml.Node, Place]]:
+    """The troubleshoot documents of a text with their nodes, and where their text lies in the file: plain,
+    or inside a ConfigMap/Secret (as `specfiles.wrapped_documents` finds them, an unparseable value is none)."""
+    found: list[tuple[dict[str, Any], yaml.Node, Place]] = []
+    for node in yaml.compose_all(text, Loader=SafeLoader):
+        data = _construct(node)
+        if not isinstance(data, dict):
+            continue
+        if str(data.get("apiVersion", "")).startswith(("troubleshoot.sh/", "troubleshoot.replicated.com/")):
+            found.append((data, node, place))
+            continue
+        for value, line0, column0, inner in wrapped_texts(node, text):
+            if "troubleshoot" in inner:
+                try:
+                    found += _documents(inner, _inside(place, value, line0, column0))
+                except yaml.YAMLError:
+                    continue
+    return found
 
 
 def literal_redactor(name: str, values: Iterable[str], *, shortest: int = 1) -> Redactor:
@@ -115,31 +130,128 @@ def literal_redactor(name: str, values: Iterable[str], *, shortest: int = 1) -> 
     return Redactor(name, tuple(_literal(name, line.encode()) for line in lines), ())
 
 
-def _mapping(value: Any, where: str) -> dict[str, Any]:
+def _inside(place: Place, value: yaml.Node, line0: int, column0: int) -> Place:
+    """Places in a wrapped text: shifted into a literal block, else the wrapping value's own place."""
+    if line0 >= 0:
+        return lambda line, column: place(line0 + line, column0 + column)
+    at = value.start_mark
+    return lambda line, column: place(at.line, at.column)
+
+
+def _construct(node: yaml.Node) -> Any:
+    loader = SafeLoader("")
+    try:
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _compile_document(doc: dict[str, Any], problems: list[Problem]) -> list[tuple[str, Redactor]]:
+    if doc.get("apiVersion") not in API_VERSIONS:
+        problems.append((("apiVersion",), f"unsupported apiVersion {doc.get('apiVersion')!r} for kind Redactor",
+                         False))
+    spec = _fields(doc.get("spec"), ("spec",), ("redactors",), problems) or {}
+    compiled = []
+    for index, item in enumerate(_items(spec.get("redactors"), ("spec", "redactors"), problems)):
+        redactor = _compile(item, index, ("spec", "redactors", index), problems)
+        if redactor is not None:
+            compiled.append((repr(item), redactor))
+    return compiled
+
+
+def _compile(item: Any, index: int, where: JsonPath, problems: list[Problem]) -> Redactor | None:
+    """One `spec.redactors` entry, every field checked (troubleshoot's Go types: a wrong type fails its
+    unmarshalling too); None when it has a problem."""
+    before = len(problems)
+    fields = _fields(item, where, ("name", "fileSelector", "removals"), problems)
+    if fields is None:
+        return None
+    name = _string(fields.get("name"), (*where, "name"), problems) or f"unnamed-{index}"
+    selector = _fields(fields.get("fileSelector"), (*where, "fileSelector"), ("file", "files"), problems) or {}
+    globs = [((*where, "fileSelector", "file"), _string(selector.get("file"), (*where, "fileSelector", "file"),
+                                                         problems))]
+    globs += [((*where, "fileSelector", "files", i), _string(glob, (*where, "fileSelector", "files", i), problems,
+                                                             empty=True))
+              for i, glob in enumerate(_items(selector.get("files"), (*where, "fileSelector", "files"), problems))]
+    patterns = [_attempt(_glob, glob, path, problems) for path, glob in globs if glob is not None]
+    removals = _fields(fields.get("removals"), (*where, "removals"), ("values", "regex", "yamlPath"), problems) or {}
+    rules: list[Rule | None] = []
+    for i, value in enumerate(_items(removals.get("values"), (*where, "removals", "values"), problems)):
+        literal = _attempt(_literal_value, value, (*where, "removals", "values", i), problems)
+        rules.append(None if literal is None else _literal(name, literal))
+    for i, regex in enumerate(_items(removals.get("regex"), (*where, "removals", "regex"), problems)):
+        rules.append(_regex_rule(name, regex, (*where, "removals", "regex", i), problems))
+    yaml_paths = []
+    for i, yaml_path in enumerate(_items(removals.get("yamlPath"), (*where, "removals", "yamlPath"), problems)):
+        text = _string(yaml_path, (*where, "removals", "yamlPath", i), problems, empty=True)
+        if text == "":
+            problems.append(((*where, "removals", "yamlPath", i), "must not be empty", False))
+        elif text is not None:
+            yaml_paths.append(tuple(text.split(".")))
+    if len(problems) > before:
+        return None
+    files = re.compile("|".join(p for p in patterns if p is not None)) if patterns else None
+    return Redactor(name, tuple(rule for rule in rules if rule is not None), tuple(yaml_paths), files)
+
+
+T = TypeVar("T")
+
+
+def _attempt(convert: Callable[[Any], T], value: Any, where: JsonPath, problems: list[Problem]) -> T | None:
+    """convert(value), or None with its ValueError recorded as a problem at `where`."""
+    try:
+        return convert(value)
+    except ValueError as exc:
+        problems.append((where, str(exc), False))
+        return None
+
+
+def _fields(value: Any, where: JsonPath, known: tuple[str, ...], problems: list[Problem]) -> dict[str, Any] | None:
+    """A mapping (null: empty), each unknown key a problem; None when it is not a mapping."""
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise RedactorSpecError(f"{where} must be a mapping")
+        problems.append((where, "must be a mapping", False))
+        return None
+    for key in value:
+        if key not in known:
+            problems.append(((*where, str(key)), f"unknown key {str(key)!r}{did_you_mean(str(key), list(known))}",
+                             True))
     return value
 
 
-def _list(value: Any, where: str) -> list[Any]:
+def _items(value: Any, where: JsonPath, problems: list[Problem]) -> list[Any]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise RedactorSpecError(f"{where} must be a list")
+        problems.append((where, "must be a list", False))
+        return []
     return value
+
+
+def _string(value: Any, where: JsonPath, problems: list[Problem], *, empty: bool = False) -> str | None:
+    """A string, or None (unset; `empty`: only null is unset, troubleshoot's Go zero value otherwise)."""
+    if value is None or (value == "" and not empty):
+        return None
+    if not isinstance(value, str):
+        problems.append((where, f"must be a string, got {_kind_of(value)}", False))
+        return None
+    return value
+
+
+def _kind_of(value: Any) -> str:
+    return "a list" if isinstance(value, list) else "a mapping" if isinstance(value, dict) else repr(value)
 
 
 # --- removals ---------------------------------------------------------------------------------------
 
-def _literal_value(value: Any, where: str) -> bytes:
+def _literal_value(value: Any) -> bytes:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise RedactorSpecError(f"{where}: removals.values holds {value!r}; quote it as a string")
+        raise ValueError(f"must be a string, got {_kind_of(value)}" + (" (quote it)" if isinstance(value, bool)
+                                                                         else ""))
     text = str(value)
     if not text or "\n" in text:
-        raise RedactorSpecError(f"{where}: removals.values entries must be non-empty and on one line "
-                                f"(values are matched within a line)")
+        raise ValueError("entries must be non-empty and on one line (values are matched within a line)")
     return text.encode()
 
 
@@ -149,16 +261,23 @@ def _literal(name: str, value: bytes) -> Rule:
                             needles=(value,))
 
 
-def _regex_rule(name: str, regex: dict[str, Any], where: str) -> Rule:
-    if not isinstance(regex.get("redactor"), str) or not regex["redactor"]:
-        raise RedactorSpecError(f"{where}: `redactor` (a regex) is required")
-    substitution = Substitution(*_go_regex(regex["redactor"], f"{where}.redactor"))
-    selector = regex.get("selector")
-    if not selector:
-        return SubstitutionRule(name, (substitution,))
-    if not isinstance(selector, str):
-        raise RedactorSpecError(f"{where}: `selector` must be a regex string")
-    return SelectorRule(name, _go_regex(selector, f"{where}.selector")[0], substitution)
+def _regex_rule(name: str, regex: Any, where: JsonPath, problems: list[Problem]) -> Rule | None:
+    fields = _fields(regex, where, ("selector", "redactor"), problems)
+    if fields is None:
+        return None
+    redactor = _string(fields.get("redactor"), (*where, "redactor"), problems)
+    selector = _string(fields.get("selector"), (*where, "selector"), problems)
+    if redactor is None:
+        if fields.get("redactor") in (None, ""):
+            problems.append((where, "`redactor` (a regex) is required", False))
+        return None
+    substitution = _attempt(_go_regex, redactor, (*where, "redactor"), problems)
+    selects = None if selector is None else _attempt(_go_regex, selector, (*where, "selector"), problems)
+    if substitution is None or (selector is not None and selects is None):
+        return None
+    if selects is None:
+        return SubstitutionRule(name, (Substitution(*substitution),))
+    return SelectorRule(name, selects[0], Substitution(*substitution))
 
 
 @dataclass(frozen=True)
@@ -192,12 +311,13 @@ _NAMED_GROUP = re.compile(r"\(\?P?<([A-Za-z0-9_]+)>")
 _CLASS_ESCAPES = frozenset("dDsSwW")
 
 
-def _go_regex(source: str, where: str) -> tuple[re.Pattern[bytes], Rewrite]:
-    """The compiled translation, and the rewrite giving troubleshoot's replacement for a match."""
+def _go_regex(source: str) -> tuple[re.Pattern[bytes], Rewrite]:
+    """The compiled translation, and the rewrite giving troubleshoot's replacement for a match; ValueError
+    when it cannot compile."""
     try:
         pattern = re.compile(_translate(source).encode())
     except (re.error, ValueError) as exc:
-        raise RedactorSpecError(f"{where}: invalid regex {source!r}: {exc}") from None
+        raise ValueError(f"invalid regex {source!r}: {getattr(exc, 'msg', exc)}") from None
     names = {index: name.partition("_")[2] for name, index in pattern.groupindex.items()}
     first: dict[str, int] = {}
     for index in sorted(names, reverse=True):
@@ -301,9 +421,10 @@ def _translate_class(text: str) -> str:
 
 # --- fileSelector globs -----------------------------------------------------------------------------
 
-def _glob(glob: str, where: str) -> str:
+def _glob(glob: str) -> str:
     """gobwas/glob with `/` as separator (what troubleshoot uses): `*` any run without `/`, `**` any run,
-    `?` one character but `/`, `[abc]`/`[!a-z]` classes, `{a,b}` alternatives, `\\` escapes."""
+    `?` one character but `/`, `[abc]`/`[!a-z]` classes, `{a,b}` alternatives, `\\` escapes. ValueError
+    when it cannot be used (a class range backwards, `[e-1]`, is no glob either)."""
     out: list[str] = []
     depth = 0
     i = 0
@@ -319,7 +440,7 @@ def _glob(glob: str, where: str) -> str:
         elif char == "[":
             end = glob.find("]", i + 2)
             if end < 0:
-                raise RedactorSpecError(f"{where}: invalid file glob {glob!r}: unclosed [")
+                raise ValueError(f"invalid file glob {glob!r}: unclosed [")
             body = glob[i + 1:end]
             negated = body.startswith("!")
             members = body[1:] if negated else body
@@ -340,5 +461,10 @@ def _glob(glob: str, where: str) -> str:
             out.append(re.escape(char))
         i += 1
     if depth:
-        raise RedactorSpecError(f"{where}: invalid file glob {glob!r}: unclosed {{")
-    return "(?:" + "".join(out) + ")"
+        raise ValueError(f"invalid file glob {glob!r}: unclosed {{")
+    pattern = "(?:" + "".join(out) + ")"
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"invalid file glob {glob!r}: {exc.msg}") from None
+    return pattern

@@ -22,10 +22,9 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
-from .masker import MASK
+from .masker import MASK, TOKEN, is_mask
 
 HEX_DIGITS = 6
-TOKEN = re.compile(rb"\*\*\*TOKEN_(?P<type>[A-Z]+)_(?P<hex>[0-9A-F]{6})(?:_(?P<n>[0-9]{1,6}))?\*\*\*")
 TOKEN_PREFIX = b"***TOKEN_"
 
 # The name (lower case) that found the value, in this order: the first that matches types it.
@@ -88,7 +87,7 @@ class Tokenizer:
         self._by_value: dict[bytes, bytes] = {}
 
     def mask(self, value: bytes, context: bytes) -> bytes:
-        if not value or value == MASK or TOKEN.fullmatch(value):
+        if not value or is_mask(value):
             return value or MASK   # masked already, by an earlier rule on the same line
         if TOKEN_PREFIX in value:   # a rule's match took in what an earlier one tokenized: map the original
             value = TOKEN.sub(self._original, value)

@@ -11,7 +11,10 @@ age-encrypted, `<execution-id>.json.age`, like the bundle. It goes with its run:
 from __future__ import annotations
 
 import base64
+import contextlib
 import errno
+import gzip
+import io
 import json
 import os
 import re
@@ -21,7 +24,9 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from ..base.errors import NotFound, SbschedError, UnsafePath
-from ..redact.tokens import TOKEN, Tokenizer
+from ..redact.masker import TOKEN
+from ..redact.tokens import Tokenizer
+from ..redact.tree import GZIP_MAGIC
 from ..store.atomic import atomic_write
 from ..store.nofollow import real_directory
 
@@ -126,7 +131,7 @@ def _read(path: Path) -> bytes:
 def _tokens_in(path: Path) -> Iterator[tuple[int, str]]:
     """(line number, token) for every token-shaped text in the file, read in blocks."""
     line, rest = 1, b""
-    with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb") as source:
+    with _text_of(path) as source:
         while True:
             chunk = source.read(BLOCK)
             data = rest + chunk
@@ -143,6 +148,20 @@ def _tokens_in(path: Path) -> Iterator[tuple[int, str]]:
             keep = max(cut, end, 0)   # the next block starts here: after the last token taken
             line += data.count(b"\n", counted, keep)
             rest = data[keep:]
+
+
+@contextlib.contextmanager
+def _text_of(path: Path) -> Iterator[io.BufferedIOBase]:
+    """The file's text: a gzip file decompressed (redaction masks inside one, engine.py), so its lines are
+    those of the text it holds."""
+    with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb") as raw:
+        compressed = raw.read(len(GZIP_MAGIC)) == GZIP_MAGIC
+        raw.seek(0)
+        if not compressed:
+            yield raw
+            return
+        with gzip.GzipFile(fileobj=raw, mode="rb") as inflated:
+            yield inflated
 
 
 def _value(value: bytes) -> dict[str, str]:

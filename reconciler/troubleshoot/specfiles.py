@@ -11,7 +11,7 @@ import binascii
 import errno
 import os
 import stat
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import yaml
 
@@ -83,6 +83,47 @@ def _wrapped_values(doc: dict[str, Any]) -> Iterable[str]:
                 except (binascii.Error, UnicodeDecodeError):
                     continue
             yield value
+
+
+def wrapped_texts(document: yaml.Node, text: str) -> Iterator[tuple[yaml.Node, int, int, str]]:
+    """The texts a ConfigMap/Secret node wraps, for placing what is inside them: (value node, line offset,
+    column offset, inner text). In a literal block (`|`) the inner text's line L, column C is the file's
+    line offset + L, column offset + C; elsewhere (-1, -1) the value node itself is the place."""
+    fields = _scalar_fields(document)
+    if fields.get("apiVersion") != "v1" or fields.get("kind") not in ("ConfigMap", "Secret"):
+        return
+    secret = fields.get("kind") == "Secret"
+    lines = text.splitlines()
+    for key in ("data", "stringData"):
+        data = _node_fields(document).get(key)
+        if not isinstance(data, yaml.MappingNode):
+            continue
+        for _, value in data.value:
+            if not isinstance(value, yaml.ScalarNode):
+                continue
+            inner = str(value.value)
+            if secret and key == "data":
+                try:
+                    inner = base64.b64decode(inner, validate=True).decode("utf-8")
+                except (binascii.Error, UnicodeDecodeError):
+                    continue
+                yield value, -1, -1, inner
+            elif value.style == "|" and value.start_mark.line + 1 < len(lines):
+                body_line = value.start_mark.line + 1
+                indent = len(lines[body_line]) - len(lines[body_line].lstrip(" "))
+                yield value, body_line, indent, inner
+            else:
+                yield value, -1, -1, inner
+
+
+def _node_fields(node: yaml.Node) -> dict[str, yaml.Node]:
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {str(k.value): v for k, v in node.value if isinstance(k, yaml.ScalarNode)}
+
+
+def _scalar_fields(node: yaml.Node) -> dict[str, str]:
+    return {k: str(v.value) for k, v in _node_fields(node).items() if isinstance(v, yaml.ScalarNode)}
 
 
 def check_file(path: str, wanted: frozenset[str], *, keep: dict[str, bytes] | None = None) -> str | None:

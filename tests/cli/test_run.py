@@ -240,3 +240,32 @@ def test_sbsched_run_uploads_to_s3_and_gcs_and_the_objects_match_the_records_sha
     assert (gcs_record["status"], gcs_record["upload"]["url"]) == ("completed", f"gs://{gcs_bucket}/{name}")
     blob = gcs_client(gcs_env).bucket(gcs_bucket).blob(name)
     assert hashlib.sha256(blob.download_as_bytes()).hexdigest() == gcs_record["bundle"]["sha256"]
+
+
+def test_a_copied_gzip_log_is_redacted_inside_and_a_binary_is_reported_not_scanned(cli, write_manifest, tmp_path,
+                                                                                   state_dir):
+    """A `copy` of a compressed log went into the bundle unscanned, and binaries were passed without a word."""
+    import gzip
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "app.log.gz").write_bytes(gzip.compress(b"starting\npassword=gz-planted-pw\nready\n"))
+    (logs / "core.bin").write_bytes(b"\x7fELF\0\0\0password=bin-planted-pw\n")
+    path = manifest(write_manifest, f"""          - name: copies
+            cron: "@daily"
+            collect:
+              hostCollectors:
+                - copy: {{collectorName: logs, path: "{logs}/*"}}""")
+    cli("apply", "-f", str(path))
+    result = cli("run", "copies", "-o", "json")
+    assert result.code == 0, result.err
+    record = json.loads(result.out)
+    files = members(Path(record["bundle"]["path"]))
+    [log] = [data for name, data in files.items() if name.endswith("app.log.gz")]
+    assert gzip.decompress(log) == b"starting\npassword=***HIDDEN***\nready\n"
+    assert record["redaction"]["byFile"] == {"host-collectors/logs/app.log.gz": 1}
+    assert record["redaction"]["notScanned"] == {"host-collectors/logs/core.bin": "binary"}
+    [stored] = json.loads(cli("history", "copies", "-o", "json").out)["items"]
+    assert stored["redaction"] == record["redaction"]
+    text = cli("run", "copies").out
+    assert "Not scanned: 1 file (binary): host-collectors/logs/core.bin" in text

@@ -197,3 +197,28 @@ def test_a_bad_when_in_a_spec_is_a_validation_error_placed_in_the_spec_file(cli,
     assert result.code == 1
     assert "schedules[0].collect.specs[0]: bad analyzer outcome: " in result.err
     assert "bad-when.yaml:9:21: analyzers[0].clusterVersion.outcomes[0].fail.when: " in result.err
+
+
+def test_a_bad_redactor_field_is_a_validation_error_placed_in_the_spec_file(cli, write_manifest, tmp_path):
+    """A non-string fileSelector.file and a glob that is no regex reached the run (make stress, fuzz)."""
+    spec = tmp_path / "repo" / "specs" / "bad-redactor.yaml"
+    spec.parent.mkdir(parents=True, exist_ok=True)
+    spec.write_text("apiVersion: troubleshoot.sh/v1beta2\nkind: Redactor\nmetadata: {name: r}\nspec:\n  redactors:\n"
+                    "    - fileSelector: {file: [e-1]}\n    - fileSelector: {files: ['logs/[e-1].log']}\n")
+    path = write_manifest("""
+        apiVersion: sbsched/v1
+        kind: ScheduleSet
+        metadata: {name: w}
+        schedules:
+          - name: a
+            cron: "@daily"
+            redact: {redactors: [specs/bad-redactor.yaml]}
+    """)
+    result = cli("validate", "-f", str(path))
+    assert result.code == 1
+    lines = result.err.splitlines()
+    assert [line.split(": bad Redactor spec: ")[1].split("specs/", 1)[1] for line in lines[:-1]] == [
+        "bad-redactor.yaml:6:28: spec.redactors[0].fileSelector.file: must be a string, got a list",
+        "bad-redactor.yaml:7:30: spec.redactors[1].fileSelector.files[0]: invalid file glob 'logs/[e-1].log': "
+        "bad character range e-1"]
+    assert "schedules.yaml:7:26: schedules[0].redact.redactors[0]: bad Redactor spec: " in lines[0]

@@ -44,7 +44,7 @@ def test_each_fixture_loads_and_takes_effect(tmp_path: Path, fixture: str, text:
     write(tmp_path, {"a/log.txt": f"before {text} after\n{text}\nnothing here\n"})
     report = redact_tree(tmp_path, builtin=False, redactors=redactors)
     assert read(tmp_path, "a/log.txt") == f"before {MASK} after\n{MASK}\nnothing here\n"
-    assert report.to_json() == {"count": 2, "byRedactor": {name: 2}, "byFile": {"a/log.txt": 2}}
+    assert report.to_json() == {"count": 2, "byRedactor": {name: 2}, "byFile": {"a/log.txt": 2}, "notScanned": {}}
 
 
 def test_all_fixtures_load_together_in_order() -> None:
@@ -200,10 +200,10 @@ def test_yaml_path_applies_to_every_document(tmp_path: Path) -> None:
      "ConfigMap/Secret); found kind SupportBundle"),
     ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n", "no Redactor spec"),
     (HEADER + "    - name: bad\n      removals: {regex: [{redactor: '(?P<mask>[a-z'}]}\n",
-     "redactor 'bad': removals.regex[0].redactor: invalid regex '(?P<mask>[a-z': unterminated character set"),
-    (HEADER + "    - removals: {values: ['']}\n", "removals.values entries must be non-empty"),
+     "spec.redactors[0].removals.regex[0].redactor: invalid regex '(?P<mask>[a-z': unterminated character set"),
+    (HEADER + "    - removals: {values: ['']}\n", "removals.values[0]: entries must be non-empty"),
     (HEADER + "    - fileSelector: {file: 'a/{b'}\n", "invalid file glob 'a/{b'"),
-    (HEADER.replace("  redactors:\n", "  redactors: {name: x}\n"), "spec.redactors must be a list"),
+    (HEADER.replace("  redactors:\n", "  redactors: {name: x}\n"), "spec.redactors: must be a list"),
 ])
 def test_a_bad_spec_is_a_one_line_error_naming_the_file(tmp_path: Path, content: str | None,
                                                          message: str) -> None:
@@ -213,4 +213,4 @@ def test_a_bad_spec_is_a_one_line_error_naming_the_file(tmp_path: Path, content:
     with pytest.raises(RedactorSpecError) as caught:
         load_redactor_specs([spec("e2e.yaml"), str(path)])
     text = str(caught.value)
-    assert text.startswith(f"{path}: ") and message in text and "\n" not in text
+    assert text.startswith(f"{path}:") and message in text and "\n" not in text

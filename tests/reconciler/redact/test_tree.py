@@ -56,20 +56,38 @@ def archive_bytes() -> dict[str, bytes]:
     with zipfile.ZipFile(zip_buffer, "w", compression=zipfile.ZIP_STORED) as archive:
         archive.writestr("inner.log", text)
     return {"a.tar": tar_buffer.getvalue(), "a.tar.gz": gzip.compress(tar_buffer.getvalue()),
-            "a.tgz": gzip.compress(tar_buffer.getvalue()), "a.log.gz": gzip.compress(text),
-            "a.zip": zip_buffer.getvalue(), "core.bin": b"ELF\0\0\0" + text * 10,
-            "text-named-like.TGZ": text}   # left alone by its name alone: no NUL in it
+            "a.tgz": gzip.compress(tar_buffer.getvalue()), "a.zip": zip_buffer.getvalue(),
+            "core.bin": b"ELF\0\0\0" + text * 10, "a.gz": gzip.compress(b"ELF\0\0\0" + text * 10)}
 
 
-def test_binary_files_and_nested_archives_are_left_byte_identical(tmp_path: Path) -> None:
+def test_binary_files_and_nested_archives_are_left_byte_identical_and_reported(root: Path) -> None:
     files = archive_bytes()
     for name, data in files.items():
-        (tmp_path / name).write_bytes(data)
+        (root / name).write_bytes(data)
+    (root / "broken.log.gz").write_bytes(gzip.compress(b"password=" + SECRET + b"\n" * 1000)[:40])
     assert SECRET in files["a.tar"] and SECRET in files["a.zip"]   # plain text inside, left alone all the same
-    report = redact_tree(tmp_path)
+    report = redact_tree(root)
     for name, data in files.items():
-        assert (tmp_path / name).read_bytes() == data, name
+        assert (root / name).read_bytes() == data, name
     assert report.count == 0
+    assert report.not_scanned == {**{name: "binary" for name in files}, "broken.log.gz": "unreadable gzip"}
+    assert sorted(os.listdir(root)) == sorted([*files, "broken.log.gz"])   # no temporary file left
+
+
+def test_text_is_redacted_whatever_its_name_and_inside_gzip(root: Path) -> None:
+    text = b"2024-05-01 connecting\npassword=" + SECRET + b"\n" + b"level=info done\n" * 50_000
+    (root / "text-named-like.TGZ").write_bytes(text)
+    (root / "app.log.gz").write_bytes(gzip.compress(text))
+    (root / "clean.log.gz").write_bytes(gzip.compress(b"nothing to hide\n"))
+    clean = (root / "clean.log.gz").read_bytes()
+    report = redact_tree(root)
+    expected = text.replace(SECRET, MASK)
+    assert (root / "text-named-like.TGZ").read_bytes() == expected
+    assert gzip.decompress((root / "app.log.gz").read_bytes()) == expected
+    assert (root / "app.log.gz").stat().st_mode & 0o777 == 0o600
+    assert (root / "clean.log.gz").read_bytes() == clean   # untouched: not even re-compressed
+    assert report.by_file == {"app.log.gz": 1, "text-named-like.TGZ": 1} and report.not_scanned == {}
+    assert sorted(os.listdir(root)) == ["app.log.gz", "clean.log.gz", "text-named-like.TGZ"]
 
 
 def test_symlinks_are_never_followed_out_of_the_bundle(tmp_path: Path) -> None:
