@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ..base.clock import Clock
-from ..base.errors import StateError, UnsafePath
+from ..base.errors import PERMANENT, TRANSIENT, StateError, UnsafePath
 from ..base.gcpause import paused_gc
 from ..collect.groups import kill_recorded
 from ..collect.runner import Registry
@@ -345,7 +345,7 @@ class Daemon:
         upload is not run again: delivery retried it per the same policy, and re-collecting won't help."""
         entry = self.index.get(record["schedule"])
         error = record.get("error") or {}
-        if entry is None or record["status"] != "failed" or error.get("class") != "transient" or self.stopping.is_set() \
+        if entry is None or record["status"] != "failed" or error.get("class") != TRANSIENT or self.stopping.is_set() \
                 or record.get("reason") == "upload":
             return
         policy = self.policies(record["schedule"])
@@ -374,7 +374,7 @@ class Daemon:
         entry = executions.new_record(due.id, due.schedule, record["set"], trigger=due.trigger, slot=due.slot,
                                       dispatched=now, status="skipped")
         entry.update(endTime=now.isoformat(), durationSeconds=0, reason=reason,
-                     error={"class": "permanent", "message": why})
+                     error={"class": PERMANENT, "message": why})
         executions.write(self.store.root, entry)
         self.results.append(entry)
         log.log(level, "%s: skipped %s: %s", due.schedule, due.id, why,
@@ -406,7 +406,7 @@ class Daemon:
             now = self.clock.now()
             _remove_debris(self.store.root, record, live=live_names)
             record.update(status="failed", reason="interrupted", endTime=now.isoformat(),
-                          error={"class": "transient", "message": "the process running it died"})
+                          error={"class": TRANSIENT, "message": "the process running it died"})
             executions.write(self.store.root, record)
             dead.append(record)
             log.warning("%s: marked failed (interrupted): its process is gone", record["id"],

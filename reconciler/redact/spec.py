@@ -15,6 +15,7 @@ from typing import Any, Iterable
 
 import yaml
 
+from ..base.errors import PermanentError
 from ..base.yamlio import SafeLoader
 from ..troubleshoot.specfiles import read_spec_text, wrapped_documents
 from .builtin import Edit, Rewrite, Rule, Session, Substitution, SubstitutionRule, masking
@@ -23,7 +24,7 @@ from .masker import masked
 API_VERSIONS = ("troubleshoot.sh/v1beta2", "troubleshoot.replicated.com/v1beta1")
 
 
-class RedactorSpecError(Exception):
+class RedactorSpecError(PermanentError):
     """A Redactor spec that cannot be used; the message is one line naming the file and the problem."""
 
 

@@ -21,13 +21,15 @@ from typing import Callable, Mapping, TypeVar
 
 import tenacity
 
+from ..base.errors import (TRANSIENT, PermanentError, SbschedError, TransientError, error_class,
+                           status_is_transient)
+
 T = TypeVar("T")
 Sleep = Callable[[float], object]   # a true result: the wait was interrupted (Event.wait), stop retrying
 CANCELLED = "cancelled"   # UploadError.stopped: why retrying ended before the retries ran out
 DEADLINE = "deadline"
 
 MAX_DELAY = 300.0  # seconds; no single wait is longer, whatever the attempt number
-TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 # S3 error codes that mean "try again later" even when the status code does not say so.
 S3_TRANSIENT_CODES = frozenset({"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout",
                                 "RequestTimeoutException", "InternalError", "ServiceUnavailable",
@@ -35,23 +37,39 @@ S3_TRANSIENT_CODES = frozenset({"SlowDown", "Throttling", "ThrottlingException",
                                 "PriorRequestNotComplete", "OperationAborted"})
 
 
-class UploadError(Exception):
-    """One failed delivery attempt. `transient` decides whether another attempt is made; `attempts` is
+class UploadError(SbschedError):
+    """One failed delivery attempt (an upload's or a webhook's). What failed decides whether another
+    attempt is made, so `UploadError(message, transient=...)` makes a TransientUploadError or a
+    PermanentUploadError, as `OSError(errno.ENOENT, ...)` makes a FileNotFoundError. `attempts` is
     filled in by `call_with_retries` when it gives up; `stopped` is CANCELLED or DEADLINE when it gave up
     for that rather than because the retries ran out. Messages never carry a secret value."""
 
-    def __init__(self, message: str, *, transient: bool, retry_after: float | None = None,
+    def __new__(cls, message: str, *, transient: bool | None = None, retry_after: float | None = None,
+                stopped: str | None = None) -> UploadError:
+        if cls is not UploadError:
+            return super().__new__(cls, message)
+        if transient is None:
+            raise TypeError("UploadError(message, transient=True | False): say whether a retry can help")
+        return super().__new__(TransientUploadError if transient else PermanentUploadError, message)
+
+    def __init__(self, message: str, *, transient: bool | None = None, retry_after: float | None = None,
                  stopped: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.transient = transient
+        super().__init__(message)   # `transient` was read by __new__: the type says it from here on
         self.retry_after = retry_after
         self.stopped = stopped
         self.attempts = 1
 
     @property
-    def error_class(self) -> str:
-        return "transient" if self.transient else "permanent"
+    def transient(self) -> bool:
+        return error_class(self) == TRANSIENT
+
+
+class TransientUploadError(UploadError, TransientError):
+    """5xx, 408/429, throttling, timeouts, resets: the destination may take the next attempt."""
+
+
+class PermanentUploadError(UploadError, PermanentError):
+    """Any other 4xx, a missing credential, a certificate that does not verify: it would fail again."""
 
 
 @dataclass(frozen=True)
@@ -110,7 +128,8 @@ def call_with_retries(attempt: Callable[[], T], policy: RetryPolicy, *, sleep: S
     retrying = tenacity.Retrying(
         sleep=pause, reraise=True, stop=tenacity.stop_after_attempt(policy.retries + 1),
         wait=_Backoff(policy), before_sleep=before_sleep,
-        retry=tenacity.retry_if_exception(lambda e: isinstance(e, UploadError) and e.transient and not e.stopped))
+        retry=tenacity.retry_if_exception(lambda e: isinstance(e, UploadError) and error_class(e) == TRANSIENT
+                                          and not e.stopped))
     try:
         return retrying(counted), count
     except UploadError as error:
@@ -145,10 +164,6 @@ class _Backoff(tenacity.wait.wait_base):
 
 
 # -- classifiers, one per scheme ----------------------------------------------------------------------
-def status_is_transient(status: int) -> bool:
-    return status in TRANSIENT_STATUS or status >= 500
-
-
 def retry_after(headers: Mapping[str, str]) -> float | None:
     """Seconds from a Retry-After header given as a number (an HTTP date is ignored)."""
     value = headers.get("Retry-After")
