@@ -48,7 +48,7 @@ def test_a_salt_that_is_a_link_is_refused_not_followed(tmp_path: Path) -> None:
     elsewhere.write_text("ab" * 32 + "\n")
     (tmp_path / "redaction-salts").mkdir(mode=0o700)
     (tmp_path / "redaction-salts" / "nightly").symlink_to(elsewhere)
-    from reconciler.errors import UnsafePath
+    from reconciler.base.errors import UnsafePath
 
     with pytest.raises(UnsafePath, match="symbolic link"):
         schedule_salt(tmp_path, "nightly")
