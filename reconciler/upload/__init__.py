@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
+from ..base.backoff import RetryPolicy
 from ..base.errors import PERMANENT, error_class
 from .credentials import Secrets
-from .retry import RetryPolicy, Sleep, UploadError, call_with_retries
+from .retry import Sleep, UploadError, call_with_retries
 
 __all__ = ["SCHEMES", "Outcome", "RetryPolicy", "UploadError", "UploadRequest", "Uploader", "object_url",
            "public_url", "scheme_of", "upload", "uploader_for"]

@@ -6,8 +6,8 @@ retry loop reads nothing else. Transient: 5xx, 408/429, throttling (S3 `SlowDown
 refused connections. Permanent: every other 4xx (403 bad credentials, 404 no such bucket), a missing
 credential, a certificate that does not verify, a local file that cannot be read.
 
-Backoff is exponential with jitter: attempt n waits `backoff * 2**(n-1)` plus up to half `backoff` more,
-capped at `MAX_DELAY`, or longer when the server asked for it (`Retry-After`). `sleep` is injected, so
+The waits are the one backoff policy's (base/backoff.py `RetryPolicy.delay`), with the server's
+`Retry-After` when it gave one. `sleep` is injected, so
 tests drive a fake clock and never wait, and a run passes its cancel event's `wait`: a wait that returns
 true was cut short by the cancel, and no further attempt is made (`UploadError.stopped` says so). A
 deadline ends the retries the same way: no wait is begun that would end past it.
@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import errno
 import time
-from dataclasses import dataclass
 from typing import Callable, Mapping, TypeVar
 
 import tenacity
 
+from ..base.backoff import RetryPolicy
 from ..base.errors import (TRANSIENT, PermanentError, SbschedError, TransientError, error_class,
                            status_is_transient)
 
@@ -29,7 +29,6 @@ Sleep = Callable[[float], object]   # a true result: the wait was interrupted (E
 CANCELLED = "cancelled"   # UploadError.stopped: why retrying ended before the retries ran out
 DEADLINE = "deadline"
 
-MAX_DELAY = 300.0  # seconds; no single wait is longer, whatever the attempt number
 # S3 error codes that mean "try again later" even when the status code does not say so.
 S3_TRANSIENT_CODES = frozenset({"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout",
                                 "RequestTimeoutException", "InternalError", "ServiceUnavailable",
@@ -70,15 +69,6 @@ class TransientUploadError(UploadError, TransientError):
 
 class PermanentUploadError(UploadError, PermanentError):
     """Any other 4xx, a missing credential, a certificate that does not verify: it would fail again."""
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """`retries` more attempts after the first (policy.retries), the first wait `backoff_seconds`."""
-
-    retries: int = 2
-    backoff_seconds: float = 30.0
-    max_delay: float = MAX_DELAY
 
 
 def call_with_retries(attempt: Callable[[], T], policy: RetryPolicy, *, sleep: Sleep = time.sleep,
@@ -125,9 +115,13 @@ def call_with_retries(attempt: Callable[[], T], policy: RetryPolicy, *, sleep: S
             assert isinstance(error, UploadError)
             on_retry(error, state.attempt_number, state.next_action.sleep)
 
+    def wait(state: tenacity.RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome is not None else None
+        return policy.delay(state.attempt_number, retry_after=getattr(error, "retry_after", None))
+
     retrying = tenacity.Retrying(
         sleep=pause, reraise=True, stop=tenacity.stop_after_attempt(policy.retries + 1),
-        wait=_Backoff(policy), before_sleep=before_sleep,
+        wait=wait, before_sleep=before_sleep,
         retry=tenacity.retry_if_exception(lambda e: isinstance(e, UploadError) and error_class(e) == TRANSIENT
                                           and not e.stopped))
     try:
@@ -148,19 +142,6 @@ def call_with_retries(attempt: Callable[[], T], policy: RetryPolicy, *, sleep: S
 class _Interrupted(Exception):
     """A retry wait was cut short or not begun, CANCELLED or DEADLINE (raised through tenacity, which has
     no other way out of its loop)."""
-
-
-class _Backoff(tenacity.wait.wait_base):
-    def __init__(self, policy: RetryPolicy) -> None:
-        self.exponential = tenacity.wait_exponential_jitter(multiplier=policy.backoff_seconds, max=policy.max_delay,
-                                                            jitter=policy.backoff_seconds / 2)
-        self.max_delay = policy.max_delay
-
-    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
-        delay = float(self.exponential(retry_state))
-        error = retry_state.outcome.exception() if retry_state.outcome is not None else None
-        hint = getattr(error, "retry_after", None)
-        return max(delay, min(float(hint), self.max_delay)) if hint else delay
 
 
 # -- classifiers, one per scheme ----------------------------------------------------------------------
