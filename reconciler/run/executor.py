@@ -291,11 +291,11 @@ def _settle(record: dict[str, Any], spec: Mapping[str, Any], timed_out: bool, op
         kept = "" if share == timeout else f": collection had {share:g}s of it, the rest is kept for the upload"
         record["status"], record["reason"] = "failed", "timeout"
         record["error"] = {"class": PERMANENT, "message": f"the run exceeded policy.timeoutSeconds "
-                                                             f"({timeout}s{kept}); the bundle is partial"}
+                                                           f"({timeout}s{kept}); the bundle is partial"}
     elif spec["analyze"]["failRun"] and record["analysis"]["fail"]:
         record["status"], record["reason"] = "failed", "analysis"
         record["error"] = {"class": PERMANENT, "message": f"{record['analysis']['fail']} analyzer(s) failed "
-                                                             "(analyze.failRun is true); see analysis.json"}
+                                                           "(analyze.failRun is true); see analysis.json"}
     else:
         record["status"], record["reason"] = "completed", None
 

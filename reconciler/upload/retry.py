@@ -1,16 +1,16 @@
 """Which delivery failures are worth another attempt, and the attempts themselves.
 
-Retryability is a type (kopf's TemporaryError / PermanentError): every uploader turns what its library
-raised into an `UploadError` with `transient` set, through the classifier of its scheme below, and the
-retry loop reads nothing else. Transient: 5xx, 408/429, throttling (S3 `SlowDown`), timeouts, resets and
+Retryability is a type (kopf's TemporaryError / PermanentError, base/errors.py): every uploader turns
+what its library raised into a TransientUploadError or a PermanentUploadError, through the classifier of
+its scheme below, and the retry loop reads nothing else. Transient: 5xx, 408/429, throttling (S3 `SlowDown`), timeouts, resets and
 refused connections. Permanent: every other 4xx (403 bad credentials, 404 no such bucket), a missing
 credential, a certificate that does not verify, a local file that cannot be read.
 
 The waits are the one backoff policy's (base/backoff.py `RetryPolicy.delay`), with the server's
-`Retry-After` when it gave one. `sleep` is injected, so
-tests drive a fake clock and never wait, and a run passes its cancel event's `wait`: a wait that returns
-true was cut short by the cancel, and no further attempt is made (`UploadError.stopped` says so). A
-deadline ends the retries the same way: no wait is begun that would end past it.
+`Retry-After` when it gave one. `sleep` is injected, so tests drive a fake clock and never wait, and a
+run passes its cancel event's `wait`: a wait that returns true was cut short by the cancel, and no
+further attempt is made (`UploadError.stopped` says so). A deadline ends the retries the same way: no
+wait is begun that would end past it.
 """
 from __future__ import annotations
 
