@@ -35,6 +35,32 @@ class TransientError(SbschedError):
     reason = "error"   # the execution record's `reason`
 
 
+class PermanentError(SbschedError):
+    """A failure that another attempt would repeat (kopf's PermanentError): a spec the run cannot use,
+    credentials refused. Every SbschedError that is not a TransientError is permanent; a family whose
+    members can be either (an upload's, the API server's) derives one subclass from each base."""
+
+
+TRANSIENT = "transient"   # the execution record's `error.class`, and all a retry loop reads
+PERMANENT = "permanent"
+# HTTP statuses that say "try again later", for uploads, webhooks and the Kubernetes API server alike.
+TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+def error_class(error: BaseException, *, unexpected: str = TRANSIENT) -> str:
+    """TRANSIENT or PERMANENT: whether another attempt can help, read from the error's type alone. An
+    exception outside the tree gets `unexpected`, since what it means depends on where it was caught
+    (kopf's per-handler `errors=` mode): to a run, an I/O fault such as a full disk, worth a retry;
+    to an upload, a library's surprise or a bug, which a retry would only repeat."""
+    if isinstance(error, TransientError):
+        return TRANSIENT
+    return PERMANENT if isinstance(error, SbschedError) else unexpected
+
+
+def status_is_transient(status: int) -> bool:
+    return status in TRANSIENT_STATUS or status >= 500
+
+
 class StateError(SbschedError):
     """state.json is unreadable or corrupt; it is never overwritten when this is raised."""
 

@@ -24,8 +24,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
+from ..base.backoff import RetryPolicy
 from ..base.clock import Clock
-from ..base.errors import StateError, UnsafePath
+from ..base.errors import PERMANENT, TRANSIENT, StateError, UnsafePath
 from ..base.gcpause import paused_gc
 from ..collect.groups import kill_recorded
 from ..collect.runner import Registry
@@ -71,6 +72,7 @@ class Daemon:
     on_dispatch: Callable[[decisions.Due, datetime], None] | None = None  # observability hook (bench, tests)
     registry: Registry | None = None                      # collectors by kind; None: the built-in ones
     metrics: Metrics | None = None                         # fed with run events when the daemon serves /metrics
+    random: Callable[[], float] = random.random            # the retries' jitter; tests pass a seeded one
 
     def __post_init__(self) -> None:
         self.heap: list[tuple[datetime, str, datetime | None]] = []  # (wake, schedule, the slot it starts)
@@ -345,28 +347,28 @@ class Daemon:
         upload is not run again: delivery retried it per the same policy, and re-collecting won't help."""
         entry = self.index.get(record["schedule"])
         error = record.get("error") or {}
-        if entry is None or record["status"] != "failed" or error.get("class") != "transient" or self.stopping.is_set() \
+        if entry is None or record["status"] != "failed" or error.get("class") != TRANSIENT or self.stopping.is_set() \
                 or record.get("reason") == "upload":
             return
-        policy = self.policies(record["schedule"])
-        if record["attempt"] > policy["retries"]:
+        policy = self.retry_policy(record["schedule"])
+        if record["attempt"] > policy.retries:
             log.warning("%s: failed after %d attempt(s); no retries left", record["id"], record["attempt"],
                         extra=run_fields(record["schedule"], record["id"]))
             return
-        delay = min(policy["backoffSeconds"] * 2 ** (record["attempt"] - 1) * (1 + random.random() / 2),
-                    MAX_RETRY_DELAY)
+        delay = policy.delay(record["attempt"])
         when = self.clock.now() + timedelta(seconds=delay)
         slot = datetime.fromisoformat(record["scheduledTime"])
         with self.lock:
             heapq.heappush(self.retries, (when, record["schedule"], slot, record["trigger"], record["attempt"] + 1))
         log.info("%s: transient failure, attempt %d of %d in %.1fs", record["id"], record["attempt"] + 1,
-                 policy["retries"] + 1, delay, extra=run_fields(record["schedule"], record["id"]))
+                 policy.retries + 1, delay, extra=run_fields(record["schedule"], record["id"]))
         self.wakeup.set()
 
-    def policies(self, name: str) -> dict[str, Any]:
+    def retry_policy(self, name: str) -> RetryPolicy:
         """retries / backoffSeconds of a schedule (not in the slim index: read from its packed record)."""
         policy = _unpack(self.packed[name])["spec"]["policy"]
-        return {"retries": policy.get("retries", 2), "backoffSeconds": policy.get("backoffSeconds", 30)}
+        return RetryPolicy(retries=policy.get("retries", 2), backoff_seconds=policy.get("backoffSeconds", 30),
+                           max_delay=MAX_RETRY_DELAY, random=self.random)
 
     def _record_skipped(self, due: decisions.Due, record: dict[str, Any], now: datetime, why: str, *,
                         reason: str = "concurrency", level: int = logging.INFO) -> None:
@@ -374,7 +376,7 @@ class Daemon:
         entry = executions.new_record(due.id, due.schedule, record["set"], trigger=due.trigger, slot=due.slot,
                                       dispatched=now, status="skipped")
         entry.update(endTime=now.isoformat(), durationSeconds=0, reason=reason,
-                     error={"class": "permanent", "message": why})
+                     error={"class": PERMANENT, "message": why})
         executions.write(self.store.root, entry)
         self.results.append(entry)
         log.log(level, "%s: skipped %s: %s", due.schedule, due.id, why,
@@ -406,7 +408,7 @@ class Daemon:
             now = self.clock.now()
             _remove_debris(self.store.root, record, live=live_names)
             record.update(status="failed", reason="interrupted", endTime=now.isoformat(),
-                          error={"class": "transient", "message": "the process running it died"})
+                          error={"class": TRANSIENT, "message": "the process running it died"})
             executions.write(self.store.root, record)
             dead.append(record)
             log.warning("%s: marked failed (interrupted): its process is gone", record["id"],

@@ -15,8 +15,9 @@ from typing import Any, Callable, Iterable, TypeVar
 
 import yaml
 
-from ..base.yamlio import JsonPath, SafeLoader, format_path, locate
+from ..base.errors import PermanentError
 from ..base.names import did_you_mean
+from ..base.yamlio import JsonPath, SafeLoader, format_path, locate
 from ..troubleshoot.specfiles import read_spec_text, wrapped_texts
 from .builtin import Edit, Rewrite, Rule, Session, Substitution, SubstitutionRule, masking
 from .masker import masked
@@ -24,7 +25,7 @@ from .masker import masked
 API_VERSIONS = ("troubleshoot.sh/v1beta2", "troubleshoot.replicated.com/v1beta1")
 
 
-class RedactorSpecError(Exception):
+class RedactorSpecError(PermanentError):
     """A Redactor spec that cannot be used; the message is one line naming the file and the problem."""
 
 

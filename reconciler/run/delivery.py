@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from . import notify, retention
+from ..base.errors import PERMANENT, TRANSIENT, error_class
 from ..upload import RetryPolicy, UploadError, UploadRequest, object_url, upload
 from ..upload.credentials import Secrets
 from ..upload.retry import CANCELLED, DEADLINE, Sleep
@@ -82,7 +83,7 @@ def _upload(set_name: str, schedule: str, spec: Mapping[str, Any], record: dict[
 
     def on_retry(error: UploadError, attempt: int, delay: float) -> None:
         log.warning("%s: upload attempt %d of %d failed (%s): %s; next in %.1fs", record["id"], attempt,
-                    retry.retries + 1, error.error_class, secrets.scrub(error.message), delay)
+                    retry.retries + 1, error_class(error), secrets.scrub(error.message), delay)
 
     outcome = upload(request, retry, sleep=sleep, on_retry=on_retry)
     record["upload"] = outcome.to_json()
@@ -96,10 +97,10 @@ def _upload(set_name: str, schedule: str, spec: Mapping[str, Any], record: dict[
     reason = stopped() if outcome.stopped == CANCELLED else None
     if reason is not None:
         record["status"], record["reason"] = "failed", reason
-        record["error"] = {"class": "permanent", "message": f"the run was stopped during its upload: {reason}"}
+        record["error"] = {"class": PERMANENT, "message": f"the run was stopped during its upload: {reason}"}
     elif outcome.stopped == DEADLINE and record.get("status") == "completed":   # a slow server may recover
         record["status"], record["reason"] = "failed", "timeout"
-        record["error"] = {"class": "transient",
+        record["error"] = {"class": TRANSIENT,
                            "message": f"the upload did not finish within policy.timeoutSeconds "
                                       f"({policy.get('timeoutSeconds')}s): {outcome.error['message']}"}
     elif record.get("status") == "completed":

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from . import bundle, redaction_maps
 from ..base.clock import Clock
-from ..base.errors import SbschedError, TransientError
+from ..base.errors import PERMANENT, SbschedError, TransientError, error_class
 from ..collect import Budget, CollectorSpec, Output
 from ..collect import spec as collect_spec
 from ..collect.groups import ProcessGroups
@@ -87,7 +87,7 @@ def execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> 
     low = _low_disk(spec, options.output_dir or store.root / "bundles" / name, options)
     if low is not None:   # skipped before it starts: nothing collected, nothing half-written
         record.update(status="skipped", reason="low-disk", endTime=now.isoformat(), durationSeconds=0,
-                      error={"class": "permanent", "message": low})
+                      error={"class": PERMANENT, "message": low})
         _write_first(store.root, record, options)
         sink(lambda s: mark_finished(s, name, record, now))
         from .delivery import deliver
@@ -101,22 +101,17 @@ def execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> 
     record["collectorProcesses"] = groups.to_json()   # its cookie, before any child can carry it
     _write_first(store.root, record, options)
     run_id = record["id"]
-    from ..redact import RedactorSpecError
-
     try:
         sink(lambda s: mark_started(s, name, run_id))  # inside: a full disk fails the run, never strands it `running`
         _pipeline(store.root, name, set_name, spec, record, now, started, options, previous, groups)
     except TransientError as exc:  # e.g. the API server is down: the policy retries
-        record.update(status="failed", reason=exc.reason, error={"class": "transient", "message": str(exc)})
-    except (SbschedError, RedactorSpecError) as exc:  # a spec the run cannot use: retrying will not help
-        record.update(status="failed", reason=record["reason"] or "spec",
-                      error={"class": "permanent", "message": str(exc)})
+        record.update(status="failed", reason=exc.reason, error=_error(exc, str(exc)))
+    except SbschedError as exc:  # a spec the run cannot use: retrying will not help
+        record.update(status="failed", reason=record["reason"] or "spec", error=_error(exc, str(exc)))
     except Exception as exc:  # an I/O fault (disk full, a vanished file): worth a retry, per the policy
-        record.update(status="failed", reason="error",
-                      error={"class": "transient", "message": f"{type(exc).__name__}: {exc}"})
-    except BaseException:  # interrupted: recorded, never left `running`, then passed on
-        record.update(status="failed", reason="interrupted",
-                      error={"class": "transient", "message": "the run was interrupted"})
+        record.update(status="failed", reason="error", error=_error(exc, f"{type(exc).__name__}: {exc}"))
+    except BaseException as exc:  # interrupted: recorded, never left `running`, then passed on
+        record.update(status="failed", reason="interrupted", error=_error(exc, "the run was interrupted"))
         raise
     finally:
         end = clock.now()
@@ -128,6 +123,11 @@ def execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> 
         finally:  # even when the record cannot be rewritten (a full disk): the daemon's batched status
             sink(lambda s: mark_finished(s, name, record, end))  # write retries, so `active` is cleared
     return record
+
+
+def _error(exc: BaseException, message: str) -> dict[str, str]:
+    """The record's `error` for a run that raised: its class is the error's (base/errors.py)."""
+    return {"class": error_class(exc), "message": message}
 
 
 def _write_first(root: Path, record: dict[str, Any], options: RunOptions) -> None:
@@ -284,20 +284,20 @@ def _settle(record: dict[str, Any], spec: Mapping[str, Any], timed_out: bool, op
     failRun), or done."""
     if options.cancel.is_set():
         record["status"], record["reason"] = "failed", options.cancel_reason
-        record["error"] = {"class": "permanent", "message": f"the run was stopped: {options.cancel_reason}"}
+        record["error"] = {"class": PERMANENT, "message": f"the run was stopped: {options.cancel_reason}"}
     elif too_large:   # permanent: the same specs would collect as much again
         record["status"], record["reason"] = "failed", "bundle-too-large"
-        record["error"] = {"class": "permanent", "message": too_large}
+        record["error"] = {"class": PERMANENT, "message": too_large}
     elif timed_out:
         timeout, share = spec["policy"]["timeoutSeconds"], _collection_seconds(spec)
         kept = "" if share == timeout else f": collection had {share:g}s of it, the rest is kept for the upload"
         record["status"], record["reason"] = "failed", "timeout"
-        record["error"] = {"class": "permanent", "message": f"the run exceeded policy.timeoutSeconds "
-                                                             f"({timeout}s{kept}); the bundle is partial"}
+        record["error"] = {"class": PERMANENT, "message": f"the run exceeded policy.timeoutSeconds "
+                                                           f"({timeout}s{kept}); the bundle is partial"}
     elif spec["analyze"]["failRun"] and record["analysis"]["fail"]:
         record["status"], record["reason"] = "failed", "analysis"
-        record["error"] = {"class": "permanent", "message": f"{record['analysis']['fail']} analyzer(s) failed "
-                                                             "(analyze.failRun is true); see analysis.json"}
+        record["error"] = {"class": PERMANENT, "message": f"{record['analysis']['fail']} analyzer(s) failed "
+                                                           "(analyze.failRun is true); see analysis.json"}
     else:
         record["status"], record["reason"] = "completed", None
 

@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import urlsplit
 
+from ..base.backoff import RetryPolicy
 from ..upload.credentials import Secrets
-from ..upload.retry import RetryPolicy, Sleep, UploadError, call_with_retries, from_http_status, from_requests
+from ..upload.retry import Sleep, UploadError, call_with_retries, from_http_status, from_requests
 
 log = logging.getLogger("sbsched.notify")
 

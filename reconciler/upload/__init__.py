@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
+from ..base.backoff import RetryPolicy
+from ..base.errors import PERMANENT, error_class
 from .credentials import Secrets
-from .retry import RetryPolicy, Sleep, UploadError, call_with_retries
+from .retry import Sleep, UploadError, call_with_retries
 
 __all__ = ["SCHEMES", "Outcome", "RetryPolicy", "UploadError", "UploadRequest", "Uploader", "fetch", "object_url",
            "public_url", "scheme_of", "upload", "uploader_for"]
@@ -126,9 +128,9 @@ def upload(request: UploadRequest, policy: RetryPolicy, *, uploader: Uploader | 
                                         deadline=request.deadline)
     except UploadError as exc:
         return Outcome(shown, "failed", max(attempts, exc.attempts), size, round(monotonic() - started, 3),
-                       {"class": exc.error_class, "message": request.secrets.scrub(exc.message)}, exc.stopped)
+                       {"class": error_class(exc), "message": request.secrets.scrub(exc.message)}, exc.stopped)
     except Exception as exc:  # a bug or an unforeseen library error: recorded, not retried
         message = request.secrets.scrub(f"{shown}: {type(exc).__name__}: {exc}")
         return Outcome(shown, "failed", 1, size, round(monotonic() - started, 3),
-                       {"class": "permanent", "message": message})
+                       {"class": error_class(exc, unexpected=PERMANENT), "message": message})
     return Outcome(shown, "uploaded", attempts, size, round(monotonic() - started, 3))

@@ -12,17 +12,14 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from .retry import UploadError
+from .retry import PermanentUploadError
 
 MASK = "***HIDDEN***"
 SHORTEST_MASKED = 4   # a shorter value is left in text: masking every "abc" would garble more than it hides
 
 
-class CredentialError(UploadError):
+class CredentialError(PermanentUploadError):
     """A reference that cannot be resolved: permanent, naming the reference and where it was used."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, transient=False)
 
 
 def describe(ref: Mapping[str, Any]) -> str:

@@ -1,33 +1,34 @@
 """Which delivery failures are worth another attempt, and the attempts themselves.
 
-Retryability is a type (kopf's TemporaryError / PermanentError): every uploader turns what its library
-raised into an `UploadError` with `transient` set, through the classifier of its scheme below, and the
-retry loop reads nothing else. Transient: 5xx, 408/429, throttling (S3 `SlowDown`), timeouts, resets and
+Retryability is a type (kopf's TemporaryError / PermanentError, base/errors.py): every uploader turns
+what its library raised into a TransientUploadError or a PermanentUploadError, through the classifier of
+its scheme below, and the retry loop reads nothing else. Transient: 5xx, 408/429, throttling (S3 `SlowDown`), timeouts, resets and
 refused connections. Permanent: every other 4xx (403 bad credentials, 404 no such bucket), a missing
 credential, a certificate that does not verify, a local file that cannot be read.
 
-Backoff is exponential with jitter: attempt n waits `backoff * 2**(n-1)` plus up to half `backoff` more,
-capped at `MAX_DELAY`, or longer when the server asked for it (`Retry-After`). `sleep` is injected, so
-tests drive a fake clock and never wait, and a run passes its cancel event's `wait`: a wait that returns
-true was cut short by the cancel, and no further attempt is made (`UploadError.stopped` says so). A
-deadline ends the retries the same way: no wait is begun that would end past it.
+The waits are the one backoff policy's (base/backoff.py `RetryPolicy.delay`), with the server's
+`Retry-After` when it gave one. `sleep` is injected, so tests drive a fake clock and never wait, and a
+run passes its cancel event's `wait`: a wait that returns true was cut short by the cancel, and no
+further attempt is made (`UploadError.stopped` says so). A deadline ends the retries the same way: no
+wait is begun that would end past it.
 """
 from __future__ import annotations
 
 import errno
 import time
-from dataclasses import dataclass
 from typing import Callable, Mapping, TypeVar
 
 import tenacity
+
+from ..base.backoff import RetryPolicy
+from ..base.errors import (TRANSIENT, PermanentError, SbschedError, TransientError, error_class,
+                           status_is_transient)
 
 T = TypeVar("T")
 Sleep = Callable[[float], object]   # a true result: the wait was interrupted (Event.wait), stop retrying
 CANCELLED = "cancelled"   # UploadError.stopped: why retrying ended before the retries ran out
 DEADLINE = "deadline"
 
-MAX_DELAY = 300.0  # seconds; no single wait is longer, whatever the attempt number
-TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 # S3 error codes that mean "try again later" even when the status code does not say so.
 S3_TRANSIENT_CODES = frozenset({"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout",
                                 "RequestTimeoutException", "InternalError", "ServiceUnavailable",
@@ -35,32 +36,39 @@ S3_TRANSIENT_CODES = frozenset({"SlowDown", "Throttling", "ThrottlingException",
                                 "PriorRequestNotComplete", "OperationAborted"})
 
 
-class UploadError(Exception):
-    """One failed delivery attempt. `transient` decides whether another attempt is made; `attempts` is
+class UploadError(SbschedError):
+    """One failed delivery attempt (an upload's or a webhook's). What failed decides whether another
+    attempt is made, so `UploadError(message, transient=...)` makes a TransientUploadError or a
+    PermanentUploadError, as `OSError(errno.ENOENT, ...)` makes a FileNotFoundError. `attempts` is
     filled in by `call_with_retries` when it gives up; `stopped` is CANCELLED or DEADLINE when it gave up
     for that rather than because the retries ran out. Messages never carry a secret value."""
 
-    def __init__(self, message: str, *, transient: bool, retry_after: float | None = None,
+    def __new__(cls, message: str, *, transient: bool | None = None, retry_after: float | None = None,
+                stopped: str | None = None) -> UploadError:
+        if cls is not UploadError:
+            return super().__new__(cls, message)
+        if transient is None:
+            raise TypeError("UploadError(message, transient=True | False): say whether a retry can help")
+        return super().__new__(TransientUploadError if transient else PermanentUploadError, message)
+
+    def __init__(self, message: str, *, transient: bool | None = None, retry_after: float | None = None,
                  stopped: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.transient = transient
+        super().__init__(message)   # `transient` was read by __new__: the type says it from here on
         self.retry_after = retry_after
         self.stopped = stopped
         self.attempts = 1
 
     @property
-    def error_class(self) -> str:
-        return "transient" if self.transient else "permanent"
+    def transient(self) -> bool:
+        return error_class(self) == TRANSIENT
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """`retries` more attempts after the first (policy.retries), the first wait `backoff_seconds`."""
+class TransientUploadError(UploadError, TransientError):
+    """5xx, 408/429, throttling, timeouts, resets: the destination may take the next attempt."""
 
-    retries: int = 2
-    backoff_seconds: float = 30.0
-    max_delay: float = MAX_DELAY
+
+class PermanentUploadError(UploadError, PermanentError):
+    """Any other 4xx, a missing credential, a certificate that does not verify: it would fail again."""
 
 
 def call_with_retries(attempt: Callable[[], T], policy: RetryPolicy, *, sleep: Sleep = time.sleep,
@@ -107,10 +115,15 @@ def call_with_retries(attempt: Callable[[], T], policy: RetryPolicy, *, sleep: S
             assert isinstance(error, UploadError)
             on_retry(error, state.attempt_number, state.next_action.sleep)
 
+    def wait(state: tenacity.RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome is not None else None
+        return policy.delay(state.attempt_number, retry_after=getattr(error, "retry_after", None))
+
     retrying = tenacity.Retrying(
         sleep=pause, reraise=True, stop=tenacity.stop_after_attempt(policy.retries + 1),
-        wait=_Backoff(policy), before_sleep=before_sleep,
-        retry=tenacity.retry_if_exception(lambda e: isinstance(e, UploadError) and e.transient and not e.stopped))
+        wait=wait, before_sleep=before_sleep,
+        retry=tenacity.retry_if_exception(lambda e: isinstance(e, UploadError) and error_class(e) == TRANSIENT
+                                          and not e.stopped))
     try:
         return retrying(counted), count
     except UploadError as error:
@@ -131,24 +144,7 @@ class _Interrupted(Exception):
     no other way out of its loop)."""
 
 
-class _Backoff(tenacity.wait.wait_base):
-    def __init__(self, policy: RetryPolicy) -> None:
-        self.exponential = tenacity.wait_exponential_jitter(multiplier=policy.backoff_seconds, max=policy.max_delay,
-                                                            jitter=policy.backoff_seconds / 2)
-        self.max_delay = policy.max_delay
-
-    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
-        delay = float(self.exponential(retry_state))
-        error = retry_state.outcome.exception() if retry_state.outcome is not None else None
-        hint = getattr(error, "retry_after", None)
-        return max(delay, min(float(hint), self.max_delay)) if hint else delay
-
-
 # -- classifiers, one per scheme ----------------------------------------------------------------------
-def status_is_transient(status: int) -> bool:
-    return status in TRANSIENT_STATUS or status >= 500
-
-
 def retry_after(headers: Mapping[str, str]) -> float | None:
     """Seconds from a Retry-After header given as a number (an HTTP date is ignored)."""
     value = headers.get("Retry-After")

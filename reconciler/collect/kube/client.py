@@ -8,7 +8,8 @@ and pod logs are streamed, so memory does not grow with the cluster.
 Errors are typed the way the run needs them:
   - `ClusterUnreachable` (transient: the run fails and is retried per policy) when no API server answers;
   - `KubeconfigError` (permanent) when the kubeconfig or context cannot be used;
-  - `ApiError` for an HTTP error status; collectors record it (e.g. RBAC's 403) and go on.
+  - `ApiError` for an HTTP error status, transient or permanent by the status as an upload's is;
+    collectors record it (e.g. RBAC's 403) and go on.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Sequence
 
-from ...base.errors import SbschedError, TransientError
+from ...base.errors import PermanentError, SbschedError, TransientError, status_is_transient
 
 CONNECT_TIMEOUT = 10.0   # seconds to reach the API server; reads get the collector's own timeout
 POOL_SIZE = 16           # connections kept to the API server (bounded parallel collection uses them)
@@ -30,17 +31,25 @@ class ClusterUnreachable(TransientError):
     reason = "cluster-unreachable"
 
 
-class KubeconfigError(SbschedError):
+class KubeconfigError(PermanentError):
     """The kubeconfig, its context or the in-cluster credentials cannot be used."""
 
 
-class ApiError(Exception):
+class ApiError(SbschedError):
     """The API server answered with an error status. `str()` is the server's own message, as Go's
-    client-go prints it (troubleshoot records exactly that text in its *-errors.json files)."""
+    client-go prints it (troubleshoot records exactly that text in its *-errors.json files). The status
+    picks the type, as an upload's does: `ApiError(503, ...)` is a TransientApiError, `ApiError(403, ...)`
+    a PermanentApiError. `status_reason` is the Status object's `reason` (`Forbidden`), kept apart from
+    TransientError's `reason`, which is the execution record's."""
 
-    def __init__(self, status: int, message: str, reason: str = "") -> None:
+    def __new__(cls, status: int, message: str, status_reason: str = "") -> ApiError:
+        if cls is not ApiError:
+            return super().__new__(cls, message)
+        return super().__new__(TransientApiError if status_is_transient(status) else PermanentApiError, message)
+
+    def __init__(self, status: int, message: str, status_reason: str = "") -> None:
         super().__init__(message)
-        self.status, self.message, self.reason = status, message, reason
+        self.status, self.status_reason = status, status_reason
 
     @property
     def forbidden(self) -> bool:
@@ -49,6 +58,14 @@ class ApiError(Exception):
     @property
     def not_found(self) -> bool:
         return self.status == 404
+
+
+class TransientApiError(ApiError, TransientError):
+    """5xx, 429, 408: the API server may answer the next request."""
+
+
+class PermanentApiError(ApiError, PermanentError):
+    """403, 404, 409 and the other 4xx: the same request gets the same answer."""
 
 
 @dataclass(frozen=True)
@@ -133,7 +150,7 @@ def open_cluster(settings: ClusterSettings) -> Kube:
     try:
         kube.version()
     except ApiError as exc:
-        if exc.status >= 500 or exc.status == 429:
+        if isinstance(exc, TransientError):
             raise ClusterUnreachable(f"the Kubernetes API server at {kube.server} answered HTTP {exc.status}: "
                                      f"{exc.message}") from None
         raise KubeconfigError(f"the Kubernetes API server at {kube.server} refused these credentials "

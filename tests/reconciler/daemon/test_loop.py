@@ -8,6 +8,7 @@ import threading
 import textwrap
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from random import Random
 
 import pytest
 
@@ -290,6 +291,21 @@ def test_transient_failures_retry_with_backoff_and_permanent_ones_do_not(tmp_pat
     (record,) = records(store)
     assert (record["id"], record["status"], record["attempt"]) == ("r-20260601T1300Z", "completed", 3)
     assert len(calls) == 3 and d._next_retry() is None
+
+
+def test_a_run_retry_waits_as_the_one_backoff_policy_says_with_the_daemon_s_random_source(tmp_path):
+    clock = FakeClock(T0)
+    store, _ = make(tmp_path, '- {name: r, cron: "0 13 * * *", policy: {retries: 3, backoffSeconds: 10}}', clock)
+    d = daemon(store, clock, random=Random(19).random)
+    try:
+        for attempt in (1, 2, 3, 4):   # the fourth has no retry left
+            d._maybe_retry({"id": "r-20260601T1300Z", "schedule": "r", "status": "failed", "trigger": "schedule",
+                            "attempt": attempt, "scheduledTime": "2026-06-01T13:00:00+00:00",
+                            "error": {"class": "transient", "message": "disk full"}})
+        waits = [(when - clock.now()).total_seconds() for when, *_ in sorted(d.retries)]
+        assert waits == pytest.approx([13.385629, 23.924557, 42.602331], abs=1e-6)
+    finally:
+        d.close()
 
 
 def test_an_unreachable_api_server_is_retried_per_policy_and_the_retry_collects(tmp_path):

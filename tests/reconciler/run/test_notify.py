@@ -2,8 +2,10 @@
 that neither fails nor delays the caller."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
+from random import Random
 
 import pytest
 
@@ -142,6 +144,18 @@ def test_a_refused_connection_fails_after_the_retries_and_is_recorded(caplog):
     assert sent.wait(30)
     assert (sent.status, sent.attempts, len(waits)) == ("failed", notify.RETRY.retries + 1, notify.RETRY.retries)
     assert "connection failed" in sent.error
+
+
+def test_webhook_retries_wait_as_the_one_backoff_policy_says(sink, monkeypatch):
+    sink.respond(503, 503, 200)
+    monkeypatch.setattr(notify, "RETRY", dataclasses.replace(notify.RETRY, random=Random(19).random))
+    waits: list[float] = []
+
+    (sent,) = notify.send([{"webhook": f"{sink.url}/h", "on": ["failure"]}], record(), previous_status=None, env={},
+                          sleep=waits.append)
+
+    assert sent.wait(30) and (sent.status, sent.attempts) == ("sent", 3)
+    assert waits == pytest.approx([2 + 0.677126, 4 + 0.784911])   # 2 s doubling, up to 1 s of jitter
 
 
 def test_a_missing_header_reference_fails_the_notification_naming_the_reference(sink):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import errno
+from random import Random
 
 import pytest
 
@@ -67,6 +68,18 @@ def test_transient_errors_are_retried_with_growing_jittered_waits_then_give_up_w
     for n, wait in enumerate(waits):
         assert 10 * 2 ** n <= wait <= 10 * 2 ** n + 5
     assert waits == sorted(waits)
+
+
+def test_the_waits_are_the_backoff_policy_s_drawn_from_its_random_source():
+    waits: list[float] = []
+
+    def attempt() -> None:
+        raise UploadError("boom", transient=True)
+
+    with pytest.raises(UploadError):
+        call_with_retries(attempt, RetryPolicy(retries=3, backoff_seconds=10, random=Random(19).random),
+                          sleep=waits.append)
+    assert waits == pytest.approx([13.385629, 23.924557, 42.602331])
 
 
 def test_a_permanent_error_is_not_retried():
