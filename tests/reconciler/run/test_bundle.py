@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import stat
+import subprocess
 import tarfile
 import threading
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
@@ -80,3 +83,37 @@ def test_the_archive_has_one_top_directory_and_a_true_hash(tmp_path):
         assert tar.extractfile("support-bundle-x/version.yaml").read().decode().startswith(
             "apiVersion: troubleshoot.sh/v1beta2\nkind: SupportBundle\n")
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["support-bundle-x.tar.gz"]
+
+
+def gzip_members(data: bytes) -> int:
+    """How many gzip members follow each other in `data` (RFC 1952 allows several in one file)."""
+    count = 0
+    while data:
+        inflate = zlib.decompressobj(31)
+        inflate.decompress(data)
+        assert inflate.eof, "a truncated gzip member"
+        data, count = inflate.unused_data, count + 1
+    return count
+
+
+def test_a_large_bundle_is_several_gzip_members_that_tar_gzip_and_tarfile_read_as_one(tmp_path):
+    staging = tmp_path / "support-bundle-x"
+    out = Output(staging)
+    # incompressible and larger than a few members, so that each worker compresses some
+    payload = os.urandom(3 * bundle.MEMBER + 12345)
+    out.write_bytes("host-collectors/big/big.bin", payload)
+    out.write_text("host-collectors/small.txt", "small\n")
+    made = bundle.archive(staging, tmp_path / "support-bundle-x.tar.gz")
+    data = made.path.read_bytes()
+    assert gzip_members(data) > 1
+    assert made.size == len(data) and made.sha256 == hashlib.sha256(data).hexdigest()
+    with tarfile.open(made.path) as tar:
+        assert tar.extractfile("support-bundle-x/host-collectors/big/big.bin").read() == payload
+        assert tar.extractfile("support-bundle-x/host-collectors/small.txt").read() == b"small\n"
+    assert subprocess.run(["gzip", "-t", str(made.path)]).returncode == 0
+    listed = subprocess.run(["tar", "-tzf", str(made.path)], capture_output=True, text=True, check=True).stdout
+    assert "support-bundle-x/host-collectors/big/big.bin" in listed.splitlines()
+    unpacked = tmp_path / "unpacked"
+    unpacked.mkdir()
+    subprocess.run(["tar", "-xzf", str(made.path), "-C", str(unpacked)], check=True)
+    assert (unpacked / "support-bundle-x/host-collectors/big/big.bin").read_bytes() == payload
