@@ -1,10 +1,14 @@
 """Bundle naming, troubleshoot's metadata files, and the streaming archive."""
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import resource
+import signal
 import stat
 import subprocess
+import sys
 import tarfile
 import threading
 import zlib
@@ -117,3 +121,24 @@ def test_a_large_bundle_is_several_gzip_members_that_tar_gzip_and_tarfile_read_a
     unpacked.mkdir()
     subprocess.run(["tar", "-xzf", str(made.path), "-C", str(unpacked)], check=True)
     assert (unpacked / "support-bundle-x/host-collectors/big/big.bin").read_bytes() == payload
+
+
+def _limit_file_size() -> None:
+    """A full disk for this child only: writes past 256 KiB fail with EFBIG (as in tests/cli/test_disk_full.py)."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, 256 * 1024))
+
+
+def test_an_archive_that_cannot_be_written_fails_whole_and_leaves_no_file_or_thread(tmp_path):
+    staging = tmp_path / "support-bundle-x"
+    Output(staging).write_bytes("host-collectors/big/big.bin", os.urandom(4 * bundle.MEMBER))
+    child = ("import sys, threading; from pathlib import Path; from reconciler.run import bundle\n"
+             "try:\n"
+             "    bundle.archive(Path(sys.argv[1]), Path(sys.argv[2]))\n"
+             "except OSError as exc:\n"
+             "    print(exc.errno, sorted(t.name for t in threading.enumerate()))\n")
+    done = subprocess.run([sys.executable, "-c", child, str(staging), str(tmp_path / "out" / "x.tar.gz")],
+                          capture_output=True, text=True, timeout=120, preexec_fn=_limit_file_size)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"{errno.EFBIG} ['MainThread']"
+    assert list((tmp_path / "out").iterdir()) == []
