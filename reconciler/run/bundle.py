@@ -4,12 +4,22 @@ Layout (as troubleshoot writes it): one top directory named like the archive, ho
 analysis.json, execution-data/summary.txt, collector-errors/ and each collector's files. The archive
 is written straight from the staging directory through gzip into a temp file, hashed on the way, then
 renamed into place: memory stays flat whatever the bundle's size, and a failed write leaves nothing.
+
+gzip is most of a large bundle's cost, so the tar stream is cut into MEMBER-sized pieces, each deflated
+as a gzip member of its own on a pool of threads (zlib releases the GIL: one per CPU, up to 4), and the members
+are written in order. RFC 1952 allows several members in one file and every reader the bundle meets
+(gzip, tar, Python's tarfile, Go's compress/gzip in troubleshoot and sbctl) reads them as one stream;
+pigz writes the same shape. Each member restarts deflate's 32 KiB window, which costs well under 1 %
+of size at 1 MiB a member.
 """
 from __future__ import annotations
 
 import hashlib
 import os
 import tarfile
+import zlib
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,6 +32,13 @@ from ..store.atomic import atomic_file
 from ..store.paths import DIR_MODE, FILE_MODE, ensure_dir, new_private_dir
 
 VERSION = "v0.1.0+sbsched"
+MEMBER = 1 << 20        # uncompressed bytes per gzip member
+LEVEL = 6               # gzip's default, the speed/size balance the bundle is measured against
+COPY_BLOCK = 1 << 20    # tarfile's read size for a file's content (its default is 16 KiB)
+# A pod sees every CPU of its node whatever its CPU limit: threads past the CPUs it may use add members
+# in flight (memory, 2 per worker), not speed. 4 keeps that under ~12 MiB and still takes a run well
+# below gzip's time on a small machine.
+MAX_WORKERS = 4
 _STATUS_LETTER = {"succeeded": "S", "skipped": "X", "failed": "F"}
 
 
@@ -114,11 +131,65 @@ class HashingWriter:
 def archive(staging: Path, destination: Path) -> Archive:
     """Stream `staging` (the bundle's top directory) into `destination` (.tar.gz), atomically."""
     ensure_dir(destination.parent)
-    with atomic_file(destination) as raw:
+    workers = min(len(os.sched_getaffinity(0)), MAX_WORKERS)
+    with atomic_file(destination) as raw, ThreadPoolExecutor(workers, "gzip-member") as pool:
         hashing = HashingWriter(raw)
-        with tarfile.open(fileobj=hashing, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
-            tar.add(staging, arcname=staging.name, filter=_normalize)
+        members = GzipMembers(hashing, pool, in_flight=2 * workers)
+        try:
+            with tarfile.open(fileobj=members, mode="w", format=tarfile.PAX_FORMAT,  # type: ignore[call-overload]
+                              copybufsize=COPY_BLOCK) as tar:
+                tar.add(staging, arcname=staging.name, filter=_normalize)
+            members.close()
+        finally:
+            members.cancel()
     return Archive(destination, hashing.size, hashing.digest.hexdigest())
+
+
+class GzipMembers:
+    """The write side of a .gz file made of independent members, deflated on `pool` and written to
+    `raw` in order. At most `in_flight` members wait for a worker or to be written: memory stays flat
+    and the writer (tar reading the staged files) never runs far ahead of compression."""
+
+    def __init__(self, raw: HashingWriter, pool: ThreadPoolExecutor, *, in_flight: int) -> None:
+        self.raw, self.pool, self.in_flight = raw, pool, in_flight
+        self.buffer = bytearray()
+        self.position = 0      # uncompressed bytes written: tarfile asks with tell()
+        self.pending: deque[Future[bytes]] = deque()
+
+    def write(self, data: bytes) -> int:
+        self.buffer += data
+        self.position += len(data)
+        if len(self.buffer) >= MEMBER:
+            self._submit()
+        return len(data)
+
+    def tell(self) -> int:
+        return self.position
+
+    def close(self) -> None:
+        """Compress what is left and write every member still pending."""
+        if self.buffer:
+            self._submit()
+        while self.pending:
+            self.raw.write(self.pending.popleft().result())
+
+    def cancel(self) -> None:
+        """Drop the members not yet started (after a failure: nothing more is written)."""
+        for future in self.pending:
+            future.cancel()
+        self.pending.clear()
+
+    def _submit(self) -> None:
+        self.pending.append(self.pool.submit(_deflate_member, bytes(self.buffer)))
+        self.buffer.clear()
+        while len(self.pending) > self.in_flight:
+            self.raw.write(self.pending.popleft().result())
+
+
+def _deflate_member(data: bytes) -> bytes:
+    """One complete gzip member (header with mtime 0: the same bytes give the same member)."""
+    deflate = zlib.compressobj(LEVEL, zlib.DEFLATED, 31)
+    return deflate.compress(data) + deflate.flush()
 
 
 def _normalize(info: tarfile.TarInfo) -> tarfile.TarInfo | None:

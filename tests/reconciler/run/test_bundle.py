@@ -1,10 +1,17 @@
 """Bundle naming, troubleshoot's metadata files, and the streaming archive."""
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
+import resource
+import signal
 import stat
+import subprocess
+import sys
 import tarfile
 import threading
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
@@ -80,3 +87,58 @@ def test_the_archive_has_one_top_directory_and_a_true_hash(tmp_path):
         assert tar.extractfile("support-bundle-x/version.yaml").read().decode().startswith(
             "apiVersion: troubleshoot.sh/v1beta2\nkind: SupportBundle\n")
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["support-bundle-x.tar.gz"]
+
+
+def gzip_members(data: bytes) -> int:
+    """How many gzip members follow each other in `data` (RFC 1952 allows several in one file)."""
+    count = 0
+    while data:
+        inflate = zlib.decompressobj(31)
+        inflate.decompress(data)
+        assert inflate.eof, "a truncated gzip member"
+        data, count = inflate.unused_data, count + 1
+    return count
+
+
+def test_a_large_bundle_is_several_gzip_members_that_tar_gzip_and_tarfile_read_as_one(tmp_path):
+    staging = tmp_path / "support-bundle-x"
+    out = Output(staging)
+    # incompressible and larger than a few members, so that each worker compresses some
+    payload = os.urandom(3 * bundle.MEMBER + 12345)
+    out.write_bytes("host-collectors/big/big.bin", payload)
+    out.write_text("host-collectors/small.txt", "small\n")
+    made = bundle.archive(staging, tmp_path / "support-bundle-x.tar.gz")
+    data = made.path.read_bytes()
+    assert gzip_members(data) > 1
+    assert made.size == len(data) and made.sha256 == hashlib.sha256(data).hexdigest()
+    with tarfile.open(made.path) as tar:
+        assert tar.extractfile("support-bundle-x/host-collectors/big/big.bin").read() == payload
+        assert tar.extractfile("support-bundle-x/host-collectors/small.txt").read() == b"small\n"
+    assert subprocess.run(["gzip", "-t", str(made.path)]).returncode == 0
+    listed = subprocess.run(["tar", "-tzf", str(made.path)], capture_output=True, text=True, check=True).stdout
+    assert "support-bundle-x/host-collectors/big/big.bin" in listed.splitlines()
+    unpacked = tmp_path / "unpacked"
+    unpacked.mkdir()
+    subprocess.run(["tar", "-xzf", str(made.path), "-C", str(unpacked)], check=True)
+    assert (unpacked / "support-bundle-x/host-collectors/big/big.bin").read_bytes() == payload
+
+
+def _limit_file_size() -> None:
+    """A full disk for this child only: writes past 256 KiB fail with EFBIG (as in tests/cli/test_disk_full.py)."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, 256 * 1024))
+
+
+def test_an_archive_that_cannot_be_written_fails_whole_and_leaves_no_file_or_thread(tmp_path):
+    staging = tmp_path / "support-bundle-x"
+    Output(staging).write_bytes("host-collectors/big/big.bin", os.urandom(4 * bundle.MEMBER))
+    child = ("import sys, threading; from pathlib import Path; from reconciler.run import bundle\n"
+             "try:\n"
+             "    bundle.archive(Path(sys.argv[1]), Path(sys.argv[2]))\n"
+             "except OSError as exc:\n"
+             "    print(exc.errno, sorted(t.name for t in threading.enumerate()))\n")
+    done = subprocess.run([sys.executable, "-c", child, str(staging), str(tmp_path / "out" / "x.tar.gz")],
+                          capture_output=True, text=True, timeout=120, preexec_fn=_limit_file_size)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"{errno.EFBIG} ['MainThread']"
+    assert list((tmp_path / "out").iterdir()) == []
