@@ -18,6 +18,7 @@ app = typer.Typer(
     name="sbsched",
     help="Declarative scheduler for Kubernetes support bundles.",
     no_args_is_help=True,
+    suggest_commands=False,   # click suggests already: typer's own would say it twice
     add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -188,8 +189,8 @@ def status(name: str, output: Annotated[ListOutput, typer.Option("-o", "--output
 @app.command("next")
 def next_(name: Annotated[Optional[str], typer.Argument(help="A schedule in the state.")] = None,
           cron: Annotated[Optional[str], typer.Option("--cron", help="A cron expression instead of a schedule.")] = None,
-          timezone: Annotated[Optional[str], typer.Option("--timezone", help="IANA zone for --cron [default: UTC].")] = None,
-          after: Annotated[Optional[str], typer.Option("--after", help="ISO 8601 start [default: now].")] = None,
+          timezone: Annotated[Optional[str], typer.Option("--timezone", help="IANA zone for --cron (default: UTC).")] = None,
+          after: Annotated[Optional[str], typer.Option("--after", help="ISO 8601 start (default: now).")] = None,
           count: Annotated[int, typer.Option("-n", "--count", min=1, max=10000, help="How many fire times.")] = 5) -> int:
     """Print the next fire times, ISO 8601 with offset, one a line."""
     from .commands.next import next_times
@@ -294,10 +295,11 @@ def cleanup(name: Annotated[Optional[str], typer.Argument(help="Only this schedu
                command=_command_line())
 
 
-daemon_app = typer.Typer(help="The reconcile loop as a service.", no_args_is_help=True)
+daemon_app = typer.Typer(help="The reconcile loop as a service.", no_args_is_help=True,
+                             suggest_commands=False)
 app.add_typer(daemon_app, name="daemon")
 MaxConcurrentOpt = Annotated[Optional[int], typer.Option("--max-concurrent", min=1, max=256, help="Runs at once "
-                                                         "[default: config.yaml's maxConcurrent, else 4].")]
+                                                         "(default: config.yaml's maxConcurrent, else 4).")]
 
 
 class LogFormat(str, enum.Enum):
@@ -306,12 +308,12 @@ class LogFormat(str, enum.Enum):
 
 
 LogFormatOpt = Annotated[Optional[LogFormat], typer.Option("--log-format", help="Log lines as text or JSON "
-                                                           "[default: config.yaml's logFormat, else text].")]
+                                                           "(default: config.yaml's logFormat, else text).")]
 MetricsAddrOpt = Annotated[Optional[str], typer.Option(
     "--metrics-addr", metavar="HOST:PORT", help="Serve /metrics (Prometheus), /healthz and /readyz here, e.g. "
-    "127.0.0.1:9090; port 0 takes a free port [default: config.yaml's metricsAddr, else off].")]
+    "127.0.0.1:9090; port 0 takes a free port (default: config.yaml's metricsAddr, else off).")]
 GraceOpt = Annotated[Optional[float], typer.Option("--grace", min=0, help="Seconds to let active runs finish "
-                                                   "[default: config.yaml's grace, else 60].")]
+                                                   "(default: config.yaml's grace, else 60).")]
 
 
 @daemon_app.command("start")
@@ -402,7 +404,8 @@ def resume(name: str, lock_timeout: LockTimeoutOpt = 30.0) -> int:
                          command=_command_line())
 
 
-export_app = typer.Typer(help="Render the manifest for another engine.", no_args_is_help=True)
+export_app = typer.Typer(help="Render the manifest for another engine.", no_args_is_help=True,
+                             suggest_commands=False)
 app.add_typer(export_app, name="export")
 
 
@@ -459,8 +462,8 @@ def create(name: str, cron: Annotated[str, typer.Option("--cron", help="Cron exp
            timezone: EditZoneOpt = None, namespace: EditNamespacesOpt = None, spec: EditSpecsOpt = None,
            upload: EditUploadOpt = None, redact: EditRedactOpt = None, tokenize: EditTokenizeOpt = False,
            manifest: EditFileOpt = "schedules.yaml",
-           set_name: Annotated[Optional[str], typer.Option("--set", help="metadata.name of a new file [default: its "
-                                                           "directory's name].")] = None,
+           set_name: Annotated[Optional[str], typer.Option("--set", help="metadata.name of a new file (default: its "
+                                                           "directory's name).")] = None,
            apply_: EditApplyOpt = False, dry_run: EditDryRunOpt = False,
            output: EditOutputOpt = Output.text, lock_timeout: LockTimeoutOpt = 30.0) -> int:
     """Add a schedule to the manifest (starting the file if it is missing) and show the plan."""
@@ -515,19 +518,20 @@ def disable(name: str, manifest: EditFileOpt = "schedules.yaml", apply_: EditApp
     return set_enabled(name, enabled=False, options=_edit_options(manifest, output, apply_, dry_run, lock_timeout))
 
 
-import_app = typer.Typer(help="Bring schedules over from other schedulers into the manifest.", no_args_is_help=True)
+import_app = typer.Typer(help="Bring schedules over from other schedulers into the manifest.", no_args_is_help=True,
+                             suggest_commands=False)
 app.add_typer(import_app, name="import")
 
 
 @import_app.command("troubleshoot")
 def import_troubleshoot(source: Annotated[Optional[str], typer.Option(
-                            "--from", help="troubleshoot's job directory [default: ~/.troubleshoot/scheduled-jobs].")
+                            "--from", help="troubleshoot's job directory (default: ~/.troubleshoot/scheduled-jobs).")
                         ] = None,
                         timezone: Annotated[Optional[str], typer.Option(
-                            "--timezone", help="The zone the jobs ran in [default: this host's].")] = None,
+                            "--timezone", help="The zone the jobs ran in (default: this host's).")] = None,
                         manifest: EditFileOpt = "schedules.yaml",
                         set_name: Annotated[Optional[str], typer.Option("--set", help="metadata.name of a new file "
-                                                                        "[default: its directory's name].")] = None,
+                                                                        "(default: its directory's name).")] = None,
                         apply_: EditApplyOpt = False, dry_run: EditDryRunOpt = False,
                         output: EditOutputOpt = Output.text, lock_timeout: LockTimeoutOpt = 30.0) -> int:
     """Write troubleshoot's scheduled jobs into the manifest as schedules. Exit 1 when some could not be."""

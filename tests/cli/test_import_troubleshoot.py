@@ -112,7 +112,9 @@ def test_jobs_cron_cannot_express_are_listed_and_exit_1_the_rest_imported(cli, j
 
 
 def test_timezone_flag_overrides_the_host_zone_and_a_missing_zone_is_an_error(cli, jobs_dir, work, monkeypatch):
-    assert cli("import", "troubleshoot", "--from", str(jobs_dir), "--timezone", "Asia/Tokyo", "--dry-run").code == 0
+    given = cli("import", "troubleshoot", "--from", str(jobs_dir), "--timezone", "Asia/Tokyo", "--dry-run")
+    assert given.code == 0
+    assert "(timezone Asia/Tokyo, as --timezone says)" in given.out and "the host's" not in given.out
     monkeypatch.delenv("TZ")
     monkeypatch.setattr("reconciler.hostzone.host_zone", lambda *a, **k: None)
     result = cli("import", "troubleshoot", "--from", str(jobs_dir))
