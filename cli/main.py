@@ -299,42 +299,73 @@ daemon_app = typer.Typer(help="The reconcile loop as a service.", no_args_is_hel
                              suggest_commands=False)
 app.add_typer(daemon_app, name="daemon")
 MaxConcurrentOpt = Annotated[Optional[int], typer.Option("--max-concurrent", min=1, max=256, help="Runs at once "
-                                                         "(default: config.yaml's maxConcurrent, else 4).")]
+                                                         "(default: the config files' maxConcurrent, else 4).")]
 
 
 class LogFormat(str, enum.Enum):
     text = "text"
     json = "json"
+    logfmt = "logfmt"
 
 
-LogFormatOpt = Annotated[Optional[LogFormat], typer.Option("--log-format", help="Log lines as text or JSON "
-                                                           "(default: config.yaml's logFormat, else text).")]
+class LogLevel(str, enum.Enum):
+    debug = "debug"
+    info = "info"
+    warn = "warn"
+    error = "error"
+
+
+LogFormatOpt = Annotated[Optional[LogFormat], typer.Option("--log-format", help="Log lines as text, JSON or logfmt "
+                                                           "(default: the config files' logFormat, else text).")]
+LogLevelOpt = Annotated[Optional[LogLevel], typer.Option("--log-level", help="The least severe lines logged "
+                                                         "(default: the config files' logLevel, else info).")]
+LogFileOpt = Annotated[Optional[str], typer.Option("--log-file", metavar="PATH", help="Log here, rotated at 10 MiB "
+                                                   "(default: <state-dir>/logs/daemon.log in the background, stderr "
+                                                   "with --foreground).")]
+CheckIntervalOpt = Annotated[Optional[str], typer.Option(
+    "--check-interval", metavar="SECONDS", help="The longest the loop sleeps before it looks at the clock and the "
+    "state again, in seconds or as 30s, 5m (default: the config files' checkInterval, else 60). The loop wakes for "
+    "each run on time anyway: this bounds how late a jump of the wall clock is noticed.")]
+ConfigOpt = Annotated[Optional[str], typer.Option("--config", metavar="PATH", help="Read the daemon's settings "
+                                                  "from this file instead of <state-dir>/config.yaml (the system "
+                                                  "file still applies beneath it).")]
+RecoverOpt = Annotated[bool, typer.Option("--recover", help="Also run again, now, each schedule's latest run if it "
+                                          "was interrupted or cancelled by a shutdown (a new run, recoveredFrom "
+                                          "the old one).")]
 MetricsAddrOpt = Annotated[Optional[str], typer.Option(
     "--metrics-addr", metavar="HOST:PORT", help="Serve /metrics (Prometheus), /healthz and /readyz here, e.g. "
-    "127.0.0.1:9090; port 0 takes a free port (default: config.yaml's metricsAddr, else off).")]
+    "127.0.0.1:9090; port 0 takes a free port (default: the config files' metricsAddr, else off).")]
 GraceOpt = Annotated[Optional[float], typer.Option("--grace", min=0, help="Seconds to let active runs finish "
-                                                   "(default: config.yaml's grace, else 60).")]
+                                                   "(default: the config files' grace, else 60).")]
 
 
 @daemon_app.command("start")
 def daemon_start(foreground: Annotated[bool, typer.Option("--foreground", help="Stay attached; log to stderr "
                                                           "(systemd, containers).")] = False,
                  max_concurrent: MaxConcurrentOpt = None, log_format: LogFormatOpt = None,
-                 metrics_addr: MetricsAddrOpt = None,
-                 log_file: Annotated[Optional[str], typer.Option("--log-file", hidden=True,
-                                                                 help="Log here, rotated (background start).")] = None
-                 ) -> int:
+                 metrics_addr: MetricsAddrOpt = None, log_level: LogLevelOpt = None, log_file: LogFileOpt = None,
+                 check_interval: CheckIntervalOpt = None, config: ConfigOpt = None,
+                 recover: RecoverOpt = False) -> int:
     """Start the daemon (in the background unless --foreground)."""
     from .commands.daemon import start
 
-    return start(state_dir=_state_dir(), foreground=foreground, log_file=log_file,
-                 flags=_daemon_flags(max_concurrent, log_format, metrics_addr))
+    return start(state_dir=_state_dir(), foreground=foreground, recover=recover,
+                 flags=_daemon_flags(max_concurrent, log_format, metrics_addr, log_level=log_level,
+                                     log_file=log_file, check_interval=check_interval, config=config))
 
 
-def _daemon_flags(max_concurrent: int | None, log_format: LogFormat | None, metrics_addr: str | None) -> dict[str, Any]:
-    """The daemon settings given on the command line (None: not given; config.yaml or the default decides)."""
+def _daemon_flags(max_concurrent: int | None, log_format: LogFormat | None, metrics_addr: str | None, *,
+                  log_level: LogLevel | None = None, log_file: str | None = None, check_interval: str | None = None,
+                  config: str | None = None) -> dict[str, Any]:
+    """The daemon settings given on the command line (None: not given; the config files or the defaults
+    decide). Paths are made absolute: `daemon restart` may run from another directory."""
+    import os
+
     return {"maxConcurrent": max_concurrent, "logFormat": log_format.value if log_format else None,
-            "metricsAddr": metrics_addr}
+            "metricsAddr": metrics_addr, "logLevel": log_level.value if log_level else None,
+            "logFile": os.path.abspath(os.path.expanduser(log_file)) if log_file else None,
+            "checkInterval": check_interval,
+            "config": os.path.abspath(os.path.expanduser(config)) if config else None}
 
 
 @daemon_app.command("stop")
@@ -347,12 +378,16 @@ def daemon_stop(grace: GraceOpt = None) -> int:
 
 @daemon_app.command("restart")
 def daemon_restart(grace: GraceOpt = None, max_concurrent: MaxConcurrentOpt = None, log_format: LogFormatOpt = None,
-                   metrics_addr: MetricsAddrOpt = None) -> int:
+                   metrics_addr: MetricsAddrOpt = None, log_level: LogLevelOpt = None, log_file: LogFileOpt = None,
+                   check_interval: CheckIntervalOpt = None, config: ConfigOpt = None,
+                   recover: RecoverOpt = False) -> int:
     """Stop the daemon (as `stop`), then start it in the background with the flags it was started with
-    (these flags override them) and config.yaml read anew."""
+    (these flags override them) and the config files read anew."""
     from .commands.daemon import restart
 
-    return restart(state_dir=_state_dir(), grace=grace, flags=_daemon_flags(max_concurrent, log_format, metrics_addr))
+    return restart(state_dir=_state_dir(), grace=grace, recover=recover,
+                   flags=_daemon_flags(max_concurrent, log_format, metrics_addr, log_level=log_level,
+                                       log_file=log_file, check_interval=check_interval, config=config))
 
 
 @daemon_app.command("status")
@@ -373,7 +408,7 @@ def daemon_reload() -> int:
 
 @app.command()
 def reconcile(once: Annotated[bool, typer.Option("--once", help="One pass: fire what is due, wait, exit.")] = False,
-              max_concurrent: MaxConcurrentOpt = None, log_format: LogFormatOpt = None,
+              max_concurrent: MaxConcurrentOpt = None, log_format: LogFormatOpt = None, log_level: LogLevelOpt = None,
               output: Annotated[Output3, typer.Option("-o", "--output")] = Output3.text) -> int:
     """Fire what is due now (and the latest missed slot per policy), wait for the runs, exit."""
     from reconciler.errors import UsageError
@@ -382,7 +417,8 @@ def reconcile(once: Annotated[bool, typer.Option("--once", help="One pass: fire 
 
     if not once:
         raise UsageError("reconcile runs one pass: pass --once (the long-running loop is `sbsched daemon start`)")
-    return reconcile_once(state_dir=_state_dir(), flags=_daemon_flags(max_concurrent, log_format, None),
+    return reconcile_once(state_dir=_state_dir(), flags=_daemon_flags(max_concurrent, log_format, None,
+                                                                      log_level=log_level),
                           output=output.value)
 
 

@@ -62,6 +62,7 @@ class RunOptions:
                                                                # thread; None: read it from the state
     status_sink: StatusSink | None = None    # how status changes reach state.json; None: write each now
     free_disk: Callable[[Path], int] | None = None  # free bytes where the bundle goes; None: the filesystem's
+    recovered_from: str | None = None        # `recover`: the execution this run does again
 
 
 StateChange = Callable[[dict[str, Any]], dict[str, Any]]
@@ -81,6 +82,8 @@ def execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> 
     record = executions.new_record(slot_id(name, slot), name, set_name, trigger=options.trigger, slot=slot,
                                    dispatched=options.dispatch_time or now, status="running",
                                    attempt=options.attempt)   # a manual run's id is given by its first write
+    if options.recovered_from:
+        record["recoveredFrom"] = options.recovered_from
     previous = (entry.get("status") or {}).get("lastResult")
     low = _low_disk(spec, options.output_dir or store.root / "bundles" / name, options)
     if low is not None:   # skipped before it starts: nothing collected, nothing half-written

@@ -14,7 +14,7 @@ The rules, per schedule (`retention: {keepLast, keepFailed, maxAgeDays}`):
   out of `keepLast`.
 - `maxAgeDays`: a run older than this is removed even when the counts above would keep it; 0 = no limit.
 - A run whose upload failed is never removed (its bundle exists nowhere else) unless `force`.
-- Runs still `running` or `pending` are never touched, nor bundles without a record that are newer
+- Runs still `running`, `pending` or `retrying` are never touched, nor bundles without a record that are newer
   than the oldest such run (an archive whose record is being written).
 - `skipped` runs (a record, never a bundle) do not count towards the limits; one is kept while it is
   newer than the oldest kept run, so that history stays contiguous, and up to `maxAgeDays`.
@@ -30,7 +30,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-ACTIVE = frozenset({"running", "pending"})
+ACTIVE = frozenset({"running", "pending", "retrying"})
 UNKNOWN = "unknown"  # a bundle file without an execution record
 
 

@@ -264,8 +264,9 @@ def test_transient_failures_retry_with_backoff_and_permanent_ones_do_not(tmp_pat
     d.wait_idle()
     first_retry = d._next_retry()
     assert timedelta(seconds=10) <= first_retry - clock.now() <= timedelta(seconds=15)
-    (record,) = records(store)
-    assert (record["status"], record["attempt"], record["error"]["class"]) == ("failed", 1, "transient")
+    (record,) = records(store)   # waiting in backoff: `history` says so, and when it tries again
+    assert (record["status"], record["attempt"], record["error"]["class"]) == ("retrying", 1, "transient")
+    assert record["nextAttemptTime"] == first_retry.isoformat()
     clock.set(first_retry)
     d.tick()
     d.wait_idle()
@@ -305,7 +306,7 @@ def test_an_unreachable_api_server_is_retried_per_policy_and_the_retry_collects(
     d.tick()
     d.wait_idle()
     (record,) = records(store)
-    assert (record["status"], record["reason"], record["error"]["class"]) == ("failed", "cluster-unreachable",
+    assert (record["status"], record["reason"], record["error"]["class"]) == ("retrying", "cluster-unreachable",
                                                                               "transient")
     assert url in record["error"]["message"]
     with FakeKubeApi.from_archive(BASELINE_BUNDLE, port=urlsplit(url).port):
