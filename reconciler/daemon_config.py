@@ -241,6 +241,10 @@ class ScheduleDefaults:
     upload: Mapping[str, Any] | None = None                 # the upload of schedules that name none
     max_schedules: int | None = None                        # maxJobsPerUser: the most a state dir holds
 
+    def as_spec(self) -> dict[str, Any]:
+        """The partial schedule `manifest.normalize` merges beneath `defaults:` (`upload` taken whole)."""
+        return {**self.spec, **({"upload": dict(self.upload)} if self.upload is not None else {})}
+
 
 # -- files -----------------------------------------------------------------------------------------------
 def system_path() -> Path:

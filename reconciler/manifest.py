@@ -27,17 +27,23 @@ class ScheduleSet:
     name: str
     schedules: Mapping[str, dict[str, Any]]
     source: str = ""
+    max_schedules: int | None = None   # the config files' maxJobsPerUser: the most the state may hold
 
 
 def normalize(data: Mapping[str, Any], *, base_dir: str, source: str = "",
-              schema_invalid: frozenset[int] = frozenset()) -> tuple[ScheduleSet, list[Problem]]:
+              schema_invalid: frozenset[int] = frozenset(),
+              under: Mapping[str, Any] | None = None) -> tuple[ScheduleSet, list[Problem]]:
     """Normalize every schedule and run the checks a JSON Schema cannot express.
 
     Schedules listed in `schema_invalid` (indices) failed the schema: they get only the checks that
     are safe on any shape (name clashes, cron, zone), so that all errors are still reported at once.
+    `under` is a partial schedule from the host's config files, merged beneath `defaults:`; its
+    `upload`, though, is taken whole, and only by a schedule that names no upload (nor `upload: null`).
     """
     problems: list[Problem] = []
     defaults = data.get("defaults") or {}
+    base = dict(under or {})
+    default_upload = base.pop("upload", None)
     specs: dict[str, dict[str, Any]] = {}
     first_index: dict[str, int] = {}
     for index, raw in enumerate(data.get("schedules") or []):
@@ -50,7 +56,10 @@ def normalize(data: Mapping[str, Any], *, base_dir: str, source: str = "",
             problems.extend(_light_check(raw, path, first_index, index))
             continue
         first_index[name] = index
-        spec = fill_defaults(deep_merge(defaults, {k: v for k, v in raw.items() if k != "name"}))
+        merged = deep_merge(base, deep_merge(defaults, {k: v for k, v in raw.items() if k != "name"}))
+        if default_upload is not None and "upload" not in merged:
+            merged["upload"] = deep_merge(default_upload, {})
+        spec = fill_defaults(merged)
         problems.extend(_check(spec, path, raw))
         specs[name] = _absolute_paths(spec, base_dir)
     metadata = data.get("metadata")

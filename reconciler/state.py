@@ -26,6 +26,11 @@ def plan_against(state: Mapping[str, Any], desired: ScheduleSet, *, allow_empty:
     if plan.empty_manifest and deletes and not allow_empty:
         raise UsageError(f"the manifest lists no schedules: this would delete all {deletes} schedules of set "
                          f"{desired.name!r}", hint="pass --allow-empty if that is what you want")
+    total = len(state["schedules"]) + plan.summary[Action.CREATE.value] - deletes
+    if desired.max_schedules is not None and total > desired.max_schedules and plan.summary[Action.CREATE.value]:
+        raise UsageError(f"this would make {total} schedules in the state dir, more than maxJobsPerUser "
+                         f"({desired.max_schedules}) allows", hint="raise maxJobsPerUser in the config file, or "
+                         "delete schedules first")
     return plan
 
 

@@ -10,7 +10,7 @@ def apply(manifest: str, *, state_dir: str | None, output: str, dry_run: bool, a
     from reconciler import apply as applying
     from reconciler.clock import SystemClock
 
-    desired = valid_manifest(manifest)
+    desired = valid_manifest(manifest, state_dir=state_dir)
     plan = applying.apply(store(state_dir, writes=not dry_run), desired, now=SystemClock().now(), dry_run=dry_run,
                           allow_empty=allow_empty, lock_timeout=lock_timeout, command=command,
                           on_wait=lambda holder: render.err(f"sbsched: waiting up to {lock_timeout:g}s for the state lock "

@@ -58,8 +58,10 @@ def finish(options: EditOptions, doc: Document, new_text: str, expected: bytes |
     from reconciler.manifest_file import load_manifest_text, write_manifest
     from reconciler.state import plan_against
 
+    from ._common import config_defaults
+
     path = options.manifest
-    result = load_manifest_text(new_text, path)
+    result = load_manifest_text(new_text, path, config=config_defaults(options.state_dir))
     if result.manifest is None:
         for diagnostic in result.diagnostics:
             render.err(diagnostic.format())

@@ -149,3 +149,47 @@ def test_audit_log_enabled_false_writes_no_audit_lines(cli, write_manifest, stat
     (state_dir / "config.yaml").write_text("auditLogEnabled: true\n")
     assert cli("suspend", "one").code == 0
     assert '"event": "suspend"' in (state_dir / "logs" / "audit.log").read_text()
+
+
+def test_schedule_defaults_of_the_config_files_sit_under_the_manifest_and_diff_shows_them(
+        cli, write_manifest, state_dir: Path, system: Path):
+    system.write_text("defaultTimezone: America/New_York\ndefaultRetentionDays: 7\nmaxBundleSize: 500MiB\n")
+    state_dir.mkdir(mode=0o700)
+    (state_dir / "config.yaml").write_text("defaultTimeout: 1h\nautoUploadEnabled: true\n"
+                                           "defaultUploadConfig: {endpoint: 'file:///srv/bundles/'}\n")
+    manifest = write_manifest("""
+        apiVersion: sbsched/v1
+        kind: ScheduleSet
+        metadata: {name: prd}
+        defaults: {retention: {maxAgeDays: 14}}
+        schedules:
+          - {name: plain, cron: "0 2 * * *"}
+          - {name: own, cron: "0 3 * * *", timezone: UTC, policy: {timeoutSeconds: 60}, upload: null}
+    """)
+    result = cli("diff", "-f", str(manifest), "-o", "json")
+    assert result.code == 1, result.err
+    after = {c["name"]: c["after"] for c in json.loads(result.out)["changes"]}
+    assert after["plain"]["timezone"] == "America/New_York" and after["own"]["timezone"] == "UTC"
+    assert after["plain"]["policy"]["timeoutSeconds"] == 3600 and after["own"]["policy"]["timeoutSeconds"] == 60
+    assert after["plain"]["retention"]["maxAgeDays"] == 14   # the manifest's defaults: win over the files
+    assert after["plain"]["limits"]["maxBundleSizeBytes"] == 500 * 2 ** 20
+    assert after["plain"]["upload"]["url"] == "file:///srv/bundles/" and after["own"]["upload"] is None
+    assert cli("apply", "-f", str(manifest)).code == 0
+    assert cli("diff", "-f", str(manifest)).code == 0
+    (state_dir / "config.yaml").write_text("defaultTimeout: 2h\n")   # the effective values changed: diff says so
+    changed = cli("diff", "-f", str(manifest))
+    assert changed.code == 1 and "policy.timeoutSeconds: 3600 -> 7200" in changed.out
+
+
+def test_max_jobs_per_user_bounds_the_schedules_a_state_dir_holds(cli, write_manifest, state_dir: Path):
+    state_dir.mkdir(mode=0o700)
+    (state_dir / "config.yaml").write_text("maxJobsPerUser: 1\n")
+    manifest = write_manifest("""
+        apiVersion: sbsched/v1
+        kind: ScheduleSet
+        metadata: {name: prd}
+        schedules: [{name: a, cron: "0 2 * * *"}, {name: b, cron: "0 3 * * *"}]
+    """)
+    result = cli("apply", "-f", str(manifest))
+    assert result.code == 2 and "more than maxJobsPerUser (1) allows" in result.err
+    assert not (state_dir / "state.json").exists()
