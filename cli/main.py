@@ -169,13 +169,36 @@ def apply(manifest: ManifestOpt,
                lock_timeout=lock_timeout, command=_command_line())
 
 
+class ListStatus(str, enum.Enum):
+    pending = "pending"
+    running = "running"
+    completed = "completed"
+    failed = "failed"
+
+
+class ListWideOutput(str, enum.Enum):
+    table = "table"
+    wide = "wide"
+    json = "json"
+    yaml = "yaml"
+
+
 @app.command("list")
 def list_(selector: Annotated[Optional[list[str]], typer.Option("-l", "--selector", help="key=value, key!=value, key")] = None,
-          output: Annotated[ListOutput, typer.Option("-o", "--output")] = ListOutput.table) -> int:
-    """List schedules with their next and last runs."""
+          pattern: Annotated[Optional[str], typer.Option("-f", "--filter", metavar="PATTERN", help="Only names matching "
+                                                         "this glob, e.g. 'nightly-*'.")] = None,
+          status: Annotated[Optional[ListStatus], typer.Option("--status", help="Only schedules whose run is pending "
+                                                               "(none yet), running, or whose latest run completed "
+                                                               "or failed.")] = None,
+          show_disabled: Annotated[bool, typer.Option("--show-disabled", help="Also list disabled (suspend: true) "
+                                                      "and suspended schedules.")] = False,
+          output: Annotated[ListWideOutput, typer.Option("-o", "--output", help="wide adds STATUS, RUN-COUNT and "
+                                                         "DESCRIPTION.")] = ListWideOutput.table) -> int:
+    """List schedules with their next and last runs (disabled ones with --show-disabled)."""
     from .commands.list import list_schedules
 
-    return list_schedules(state_dir=_state_dir(), selector=selector or [], output=output.value)
+    return list_schedules(state_dir=_state_dir(), selector=selector or [], output=output.value, pattern=pattern,
+                          status=status.value if status else None, show_disabled=show_disabled)
 
 
 @app.command()
@@ -468,18 +491,37 @@ def export_kubernetes(manifest: ManifestOpt, image: ImageOpt = None, namespace: 
 
 # -- imperative verbs: they edit the manifest file (ruamel round-trip), then show or apply its plan ----------
 EditFileOpt = Annotated[str, typer.Option("-f", "--filename", help="The manifest to edit.")]
-EditCronOpt = Annotated[Optional[str], typer.Option("--cron", help="Cron expression (5 fields or a macro).")]
-EditZoneOpt = Annotated[Optional[str], typer.Option("--timezone", help="IANA zone of the cron expression.")]
+EditCronOpt = Annotated[Optional[str], typer.Option("-c", "--cron", help="Cron expression (5 fields or a macro).")]
+EditZoneOpt = Annotated[Optional[str], typer.Option("-z", "--timezone", help="IANA zone of the cron expression.")]
+EditEnabledOpt = Annotated[Optional[str], typer.Option("-e", "--enabled", click_type=click.BOOL, metavar="BOOL",
+                                                       help="false: `suspend: true` (troubleshoot's --enabled=false); "
+                                                            "true: `suspend: false`.")]
 EditNamespacesOpt = Annotated[Optional[list[str]], typer.Option(
-    "--namespace", help="collect.namespaces; repeatable; replaces the list ('' empties it).")]
+    "-n", "--namespace", help="collect.namespaces; repeatable or comma-separated; replaces the list ('' empties it).")]
 EditSpecsOpt = Annotated[Optional[list[str]], typer.Option(
-    "--spec", help="collect.specs (troubleshoot spec files); repeatable; replaces the list ('' empties it).")]
+    "-s", "--spec", help="collect.specs (troubleshoot spec files); repeatable or comma-separated; replaces the list "
+    "('' empties it).")]
+EditAutoOpt = Annotated[bool, typer.Option("--auto", help="collect.collectors: troubleshoot's foundational "
+                                           "auto-discovery set (clusterInfo, clusterResources, every pod's logs).")]
 EditUploadOpt = Annotated[Optional[str], typer.Option("--upload", help="upload.url: s3:// gs:// https:// file:// "
                                                       "('' removes the upload).")]
+EditUploadOptionsOpt = Annotated[Optional[list[str]], typer.Option(
+    "--upload-options", metavar="KEY=VALUE,...", help="upload.options and upload.credentials: region, sse, endpoint, "
+    "storage-class, profile (s3); method, content-type, auth=bearer, header.NAME (https); secrets only as "
+    "references: token-env=NAME, token-file=PATH, secret-access-key-env=NAME...; repeatable.")]
+EditUploadCredentialsOpt = Annotated[Optional[str], typer.Option(
+    "--upload-credentials", metavar="PATH|ENVVAR", help="A reference to the upload's secret: a gs:// service-account "
+    "key file, an https:// bearer token's file or environment variable.")]
 EditRedactOpt = Annotated[Optional[bool], typer.Option("--redact/--no-redact", help="redact.enabled: mask secrets "
                                                        "as ***HIDDEN*** (tokenization off), or redact nothing.")]
 EditTokenizeOpt = Annotated[bool, typer.Option("--tokenize", help="redact.tokenize: replace secrets with tokens "
                                                "(***TOKEN_<TYPE>_<HEX>***), the token map kept on this host.")]
+EditAnalyzeOpt = Annotated[Optional[bool], typer.Option("--analyze/--no-analyze", help="analyze.enabled: run the "
+                                                        "specs' analyzers over each bundle, or not.")]
+EditDescriptionOpt = Annotated[Optional[str], typer.Option("-d", "--description", help="What the schedule is for "
+                                                           "('' removes it).")]
+EditLabelsOpt = Annotated[Optional[list[str]], typer.Option("--labels", metavar="KEY=VALUE,...",
+                                                            help="labels to set; repeatable.")]
 EditApplyOpt = Annotated[bool, typer.Option("--apply", help="Apply the edited manifest to the state too.")]
 EditDryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show the file's diff and the plan; write nothing.")]
 EditOutputOpt = Annotated[Output, typer.Option("-o", "--output", help="The plan as text or JSON.")]
@@ -494,34 +536,50 @@ def _edit_options(manifest: str, output: Output, apply_: bool, dry_run: bool, lo
 
 
 @app.command()
-def create(name: str, cron: Annotated[str, typer.Option("--cron", help="Cron expression (5 fields or a macro).")],
-           timezone: EditZoneOpt = None, namespace: EditNamespacesOpt = None, spec: EditSpecsOpt = None,
-           upload: EditUploadOpt = None, redact: EditRedactOpt = None, tokenize: EditTokenizeOpt = False,
-           manifest: EditFileOpt = "schedules.yaml",
+def create(name: str, cron: Annotated[str, typer.Option("-c", "--cron", help="Cron expression (5 fields or a "
+                                                        "macro).")],
+           timezone: EditZoneOpt = None, enabled: EditEnabledOpt = None, namespace: EditNamespacesOpt = None,
+           spec: EditSpecsOpt = None, auto: EditAutoOpt = False, redact: EditRedactOpt = None,
+           tokenize: EditTokenizeOpt = False, analyze: EditAnalyzeOpt = None, upload: EditUploadOpt = None,
+           upload_options: EditUploadOptionsOpt = None, upload_credentials: EditUploadCredentialsOpt = None,
+           description: EditDescriptionOpt = None, labels: EditLabelsOpt = None, manifest: EditFileOpt = "schedules.yaml",
            set_name: Annotated[Optional[str], typer.Option("--set", help="metadata.name of a new file (default: its "
                                                            "directory's name).")] = None,
            apply_: EditApplyOpt = False, dry_run: EditDryRunOpt = False,
            output: EditOutputOpt = Output.text, lock_timeout: LockTimeoutOpt = 30.0) -> int:
-    """Add a schedule to the manifest (starting the file if it is missing) and show the plan."""
-    from .commands.edit import create as run, redaction_mode
+    """Add a schedule to the manifest (starting the file if it is missing), show the plan and its next run."""
+    from .commands.edit import Fields, create as run, redaction_mode
 
-    return run(name, cron=cron, timezone=timezone, namespaces=namespace, specs=spec, upload=upload,
-               redaction=redaction_mode(redact, tokenize),
+    fields = Fields(cron=cron, timezone=timezone or None, namespaces=namespace, specs=spec, upload=upload or None,
+                    redaction=redaction_mode(redact, tokenize), enabled=_flag(enabled), auto=auto, analyze=analyze,
+                    upload_options=upload_options, upload_credentials=upload_credentials,
+                    description=description or None, labels=labels)
+    return run(name, fields=fields,
                options=_edit_options(manifest, output, apply_, dry_run, lock_timeout, set_name=set_name))
 
 
 @app.command()
-def modify(name: str, cron: EditCronOpt = None, timezone: EditZoneOpt = None, namespace: EditNamespacesOpt = None,
-           spec: EditSpecsOpt = None, upload: EditUploadOpt = None, redact: EditRedactOpt = None,
-           tokenize: EditTokenizeOpt = False, manifest: EditFileOpt = "schedules.yaml",
+def modify(name: str, cron: EditCronOpt = None, timezone: EditZoneOpt = None, enabled: EditEnabledOpt = None,
+           namespace: EditNamespacesOpt = None, spec: EditSpecsOpt = None, auto: EditAutoOpt = False,
+           redact: EditRedactOpt = None, tokenize: EditTokenizeOpt = False, analyze: EditAnalyzeOpt = None,
+           upload: EditUploadOpt = None, upload_options: EditUploadOptionsOpt = None,
+           upload_credentials: EditUploadCredentialsOpt = None, description: EditDescriptionOpt = None,
+           labels: EditLabelsOpt = None, manifest: EditFileOpt = "schedules.yaml",
            apply_: EditApplyOpt = False, dry_run: EditDryRunOpt = False,
            output: EditOutputOpt = Output.text, lock_timeout: LockTimeoutOpt = 30.0) -> int:
     """Change a schedule in the manifest (only the fields given) and show the plan."""
-    from .commands.edit import modify as run, redaction_mode
+    from .commands.edit import Fields, modify as run, redaction_mode
 
-    return run(name, cron=cron, timezone=timezone, namespaces=namespace, specs=spec, upload=upload,
-               redaction=redaction_mode(redact, tokenize),
-               options=_edit_options(manifest, output, apply_, dry_run, lock_timeout))
+    fields = Fields(cron=cron, timezone=timezone, namespaces=namespace, specs=spec, upload=upload,
+                    redaction=redaction_mode(redact, tokenize), enabled=_flag(enabled), auto=auto, analyze=analyze,
+                    upload_options=upload_options, upload_credentials=upload_credentials, description=description,
+                    labels=labels)
+    return run(name, fields=fields, options=_edit_options(manifest, output, apply_, dry_run, lock_timeout))
+
+
+def _flag(value: object) -> bool | None:
+    """click.BOOL's value (typed str for typer, which would make a bool option a flag)."""
+    return None if value is None else bool(value)
 
 
 @app.command()

@@ -185,8 +185,10 @@ def secret_references(spec: Mapping[str, Any]) -> list[tuple[str, Mapping[str, A
     keeps from its collectors' environment and masks in its bundle, and what an export leaves to a Secret."""
     upload = spec.get("upload") or {}
     places = [(f"upload.credentials.{key}", ref) for key, ref in sorted((upload.get("credentials") or {}).items())]
-    headers = (upload.get("options") or {}).get("headers") or {}
-    places += [(f"upload.options.headers.{key}", ref) for key, ref in sorted(headers.items())]
+    options = upload.get("options") or {}
+    places += [(f"upload.options.headers.{key}", ref) for key, ref in sorted((options.get("headers") or {}).items())]
+    if options.get("bearerToken"):
+        places.append(("upload.options.bearerToken", options["bearerToken"]))
     for i, hook in enumerate(spec.get("notify") or []):
         places += [(f"notify[{i}].headers.{key}", ref) for key, ref in sorted((hook.get("headers") or {}).items())]
     return [(where, ref) for where, ref in places if isinstance(ref, Mapping) and ("env" in ref or "file" in ref)]
@@ -232,6 +234,8 @@ def _absolute_paths(spec: dict[str, Any], base_dir: str) -> dict[str, Any]:
             options["headers"] = absolute_refs(options["headers"])
         if "caFile" in options:
             options["caFile"] = absolute(options["caFile"])
+        if "file" in (options.get("bearerToken") or {}):
+            options["bearerToken"] = {"file": absolute(options["bearerToken"]["file"])}
         if "serviceAccountFile" in creds:
             creds["serviceAccountFile"] = absolute(creds["serviceAccountFile"])
         for ref in creds.values():

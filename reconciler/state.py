@@ -44,7 +44,8 @@ def next_run_time(spec: Mapping[str, Any], status: Mapping[str, Any], now: datet
 
 def new_status(spec: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     status: dict[str, Any] = {"lastScheduleTime": None, "lastSuccessfulTime": None, "nextRunTime": None,
-                              "active": [], "lastResult": None, "consecutiveFailures": 0, "suspended": False}
+                              "active": [], "lastResult": None, "consecutiveFailures": 0, "suspended": False,
+                              "runCount": 0}
     status["nextRunTime"] = next_run_time(spec, status, now)
     return status
 
@@ -110,6 +111,8 @@ def mark_finished(state: Mapping[str, Any], name: str, record: Mapping[str, Any]
         return out
     status["active"] = [a for a in status.get("active") or [] if a != record["id"]]
     status["lastResult"] = record["status"]
+    if record["status"] in ("completed", "failed") and record.get("attempt", 1) == 1:
+        status["runCount"] = status.get("runCount", 0) + 1
     if record["status"] == "completed":
         status["consecutiveFailures"] = 0
         status["lastSuccessfulTime"] = record["endTime"]

@@ -279,6 +279,7 @@ def test_transient_failures_retry_with_backoff_and_permanent_ones_do_not(tmp_pat
     (record,) = records(store)
     assert (record["id"], record["status"], record["attempt"]) == ("r-20260601T1300Z", "completed", 3)
     assert len(calls) == 3 and d._next_retry() is None
+    assert store.read()["schedules"]["r"]["status"]["runCount"] == 1   # one run, however many attempts
 
 
 def test_an_unreachable_api_server_is_retried_per_policy_and_the_retry_collects(tmp_path):
