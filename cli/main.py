@@ -268,6 +268,7 @@ class RunStatus(str, enum.Enum):
     failed = "failed"
     skipped = "skipped"
     running = "running"
+    retrying = "retrying"
 
 
 @app.command()
@@ -277,12 +278,14 @@ def history(name: Annotated[Optional[str], typer.Argument(metavar="[NAME|EXECUTI
             status: Annotated[Optional[RunStatus], typer.Option("--status", help="Only runs that ended so.")] = None,
             since: Annotated[Optional[str], typer.Option("--since", metavar="DURATION|DATE", help="Only runs started "
                                                          "since: 30m, 2h, 7d, 2w, or an ISO 8601 date or time.")] = None,
+            logs: Annotated[bool, typer.Option("--logs", help="Also each execution's own log lines (collectors, "
+                                                "redaction, analysis, upload).")] = False,
             output: Annotated[ListOutput, typer.Option("-o", "--output")] = ListOutput.table) -> int:
     """Executions, newest first; given an execution id, that execution in full."""
     from .commands.history import history as show
 
     return show(name, state_dir=_state_dir(), limit=count, output=output.value,
-                status=status.value if status else None, since=since)
+                status=status.value if status else None, since=since, logs=logs)
 
 
 @app.command("redaction-map")
