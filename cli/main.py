@@ -288,6 +288,18 @@ def history(name: Annotated[Optional[str], typer.Argument(metavar="[NAME|EXECUTI
                 status=status.value if status else None, since=since, logs=logs)
 
 
+@app.command()
+def recover(execution_id: Annotated[str, typer.Option("--execution-id", metavar="ID", help="A failed, interrupted "
+                                                      "or skipped execution (`sbsched history` lists them).")],
+            output: Annotated[Output3, typer.Option("-o", "--output")] = Output3.text,
+            lock_timeout: LockTimeoutOpt = 30.0) -> int:
+    """Run an execution that failed or was cut short again, now, in the foreground: a new execution recorded
+    as recoveredFrom the old one. Exit 0 completed, 1 failed."""
+    from .commands.recover import recover as run
+
+    return run(execution_id, state_dir=_state_dir(), output=output.value, lock_timeout=lock_timeout)
+
+
 @app.command("redaction-map")
 def redaction_map(execution_id: Annotated[str, typer.Argument(metavar="EXECUTION_ID",
                                                               help="A run of a schedule with redact.tokenize.")],
@@ -313,12 +325,18 @@ def check(name: Annotated[str, typer.Argument(help="A schedule in the state.")],
 def cleanup(name: Annotated[Optional[str], typer.Argument(help="Only this schedule.")] = None,
             dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would go; delete nothing.")] = False,
             force: Annotated[bool, typer.Option("--force", help="Also remove bundles whose upload failed.")] = False,
+            older_than: Annotated[Optional[str], typer.Option("--older-than", metavar="DURATION", help="Also remove "
+                                                              "runs older than this (30d, 12h, 2w), whatever "
+                                                              "retention.maxAgeDays keeps.")] = None,
+            repair: Annotated[bool, typer.Option("--repair", help="First settle runs left running by a process that "
+                                                 "is gone, clear stale active lists, remove orphaned staging "
+                                                 "directories and half-written files; report each fix.")] = False,
             output: Annotated[Output, typer.Option("-o", "--output")] = Output.text) -> int:
-    """Apply retention now: remove old bundles and execution records."""
+    """Apply retention now: remove old bundles and execution records (and, with --repair, crash debris)."""
     from .commands.cleanup import cleanup as run
 
     return run(name, state_dir=_state_dir(), dry_run=dry_run, force=force, output=output.value,
-               command=_command_line())
+               command=_command_line(), older_than=older_than, repair=repair)
 
 
 daemon_app = typer.Typer(help="The reconcile loop as a service.", no_args_is_help=True,

@@ -426,10 +426,13 @@ class Daemon:
         self.batcher.submit(functools.partial(_finish, record=entry, now=now))
 
     # Recovery and shutdown ---------------------------------------------------------------------------
-    def recover(self) -> None:
+    def recover(self, *, daemon_alive: bool = False) -> list[dict[str, str]]:
         """Runs left `running` by a process that is gone become failed/interrupted; nothing stays active:
         an id still in a schedule's `active` whose run ended (its record final on disk, its batched status
-        change lost with the process that died before writing it) is settled from its record."""
+        change lost with the process that died before writing it) is settled from its record. Returns what
+        it fixed. `daemon_alive` (`cleanup --repair` beside a running daemon): only the runs of dead
+        processes are settled; `active` lists and waiting retries are the live daemon's to keep."""
+        fixed: list[dict[str, str]] = []
         host = socket.gethostname()
         dead: list[dict[str, Any]] = []
         live: set[str] = set()
@@ -438,8 +441,9 @@ class Daemon:
         live_names = {(r.get("schedule"), _bundle_base(r)) for r in every if r.get("status") == "running"
                       and (r.get("runner") or {}).get("host") == host and process_alive((r.get("runner") or {}).get("pid"))}
         for record in every:
-            if record.get("status") == "retrying":   # its daemon died waiting to retry it
+            if record.get("status") == "retrying" and not daemon_alive:   # its daemon died waiting to retry it
                 _retry_abandoned(self.store.root, record, "the daemon that was to retry it is gone")
+                fixed.append({"kind": "abandoned-retry", "id": str(record["id"])})
             if record.get("status") != "running":
                 ended.setdefault(str(record.get("id")), record)
                 continue
@@ -448,11 +452,13 @@ class Daemon:
                 live.add(record["id"])
                 continue  # a manual `sbsched run` in progress
             now = self.clock.now()
-            _remove_debris(self.store.root, record, live=live_names)
+            fixed += [{"kind": "debris", "id": str(record["id"]), "path": removed}
+                      for removed in _remove_debris(self.store.root, record, live=live_names)]
             record.update(status="failed", reason="interrupted", endTime=now.isoformat(),
                           error={"class": "transient", "message": "the process running it died"})
             executions.write(self.store.root, record)
             dead.append(record)
+            fixed.append({"kind": "interrupted", "id": str(record["id"])})
             log.warning("%s: marked failed (interrupted): its process is gone", record["id"],
                         extra=run_fields(record["schedule"], record["id"], status="failed", reason="interrupted"))
             if self.metrics is not None:
@@ -460,7 +466,7 @@ class Daemon:
         now = self.clock.now()
         changes = [functools.partial(_finish, record=r, now=now) for r in dead]
         settled = live | {r["id"] for r in dead}
-        for name, raw in self.store.iter_records():   # one record at a time: never the whole parsed state
+        for name, raw in [] if daemon_alive else self.store.iter_records():   # one record at a time
             if b'"active":[]' in raw:
                 continue
             for run_id in (json.loads(raw).get("status") or {}).get("active") or []:
@@ -471,9 +477,11 @@ class Daemon:
                     log.warning("%s: listed as active, but its run has ended; status settled from %s", run_id,
                                 "its record" if final is not None else "nothing (no record)",
                                 extra=run_fields(name, run_id))
+                    fixed.append({"kind": "stale-active", "id": run_id})
         if changes:
             write_now(self.store, *changes, now=now, lock_timeout=self.lock_timeout,
                       command="sbsched daemon (recovery)")
+        return fixed
 
     def cancel_all(self, reason: str) -> None:
         """Stop every active run now (daemon stop past its grace): each ends failed with `reason`."""
@@ -533,7 +541,7 @@ def _bundle_base(record: Mapping[str, Any]) -> str | None:
         return None
 
 
-def _remove_debris(root: Path, record: dict[str, Any], *, live: set[tuple[Any, str | None]]) -> None:
+def _remove_debris(root: Path, record: dict[str, Any], *, live: set[tuple[Any, str | None]]) -> list[str]:
     """A killed run's collector processes still alive on this host (their record entry is taken out of
     the record), then its staging dir (their output before redaction) and partial archive: nothing else
     removes them. The files are found by the bundle name its start time gave them; a live run's are left
@@ -546,8 +554,9 @@ def _remove_debris(root: Path, record: dict[str, Any], *, live: set[tuple[Any, s
                         len(killed), ", ".join(map(str, killed)))
     schedule, base = str(record.get("schedule") or ""), _bundle_base(record)
     if base is None or not schedule or "/" in schedule or schedule.startswith(".") or (schedule, base) in live:
-        return
+        return []
     directory = root / "bundles" / schedule
+    removed: list[str] = []
     for pattern in (f".staging-{base}", f".staging-{base}-*", f".{base}.tar.gz.*.tmp", f".{base}-*.tar.gz.*.tmp"):
         for path in directory.glob(pattern):
             try:   # never through a link at bundles/ or bundles/<schedule>/
@@ -559,6 +568,8 @@ def _remove_debris(root: Path, record: dict[str, Any], *, live: set[tuple[Any, s
                 log.warning("%s: %s left: %s", record.get("id"), path.name, exc.message)
                 continue
             log.warning("%s: removed %s, left by its killed run", record.get("id"), path.name)
+            removed.append(str(path))
+    return removed
 
 
 def _drop_active(state: dict[str, Any], *, name: str, run_id: str) -> dict[str, Any]:

@@ -38,7 +38,7 @@ UNKNOWN = "unknown"  # a bundle file without an execution record
 class Policy:
     keep_last: int = 10
     keep_failed: int = 3
-    max_age_days: int = 30
+    max_age_days: float = 30   # cleanup --older-than may ask for part of a day
 
     @classmethod
     def from_spec(cls, retention: Mapping[str, Any] | None) -> Policy:
@@ -98,7 +98,7 @@ def plan_retention(items: Iterable[Run], policy: Policy, now: datetime, *, force
         if run.upload_failed and not force:
             continue
         if cutoff is not None and run.time < cutoff:
-            reason = f"older than maxAgeDays ({policy.max_age_days})"
+            reason = f"older than maxAgeDays ({policy.max_age_days:g})"
         elif run.status == "skipped":
             if oldest_kept is not None and _slot(run) >= oldest_kept:
                 continue
@@ -123,7 +123,7 @@ def held_back(items: Iterable[Run], policy: Policy, now: datetime) -> list[Delet
     return [d for d in plan_retention(items, policy, now, force=True) if d.run.id not in gone]
 
 
-def _cutoff(now: datetime, max_age_days: int) -> datetime | None:
+def _cutoff(now: datetime, max_age_days: float) -> datetime | None:
     """Runs before this are too old; None: no age limit. The schema caps maxAgeDays, but a state applied by
     an older sbsched may hold any integer, and an age before year 1 keeps everything."""
     if max_age_days <= 0:
