@@ -435,11 +435,19 @@ def daemon_restart(grace: GraceOpt = None, max_concurrent: MaxConcurrentOpt = No
 
 
 @daemon_app.command("status")
-def daemon_status(output: Annotated[Output3, typer.Option("-o", "--output")] = Output3.text) -> int:
-    """Exit 0 and describe the daemon when it runs; exit 3 when it does not."""
+def daemon_status(output: Annotated[Output3, typer.Option("-o", "--output")] = Output3.text,
+                  watch: Annotated[bool, typer.Option("-w", "--watch", help="Refresh until interrupted (Ctrl-C), "
+                                                      "CPU measured between refreshes.")] = False,
+                  interval: Annotated[float, typer.Option("--interval", min=0.1, max=3600, metavar="SECONDS",
+                                                          help="Seconds between refreshes with --watch.")] = 2.0,
+                  iterations: Annotated[Optional[int], typer.Option("--iterations", min=1, metavar="N",
+                                                                    help="Stop --watch after N refreshes.")] = None
+                  ) -> int:
+    """Exit 0 and describe the daemon (uptime, memory, CPU, schedules, runs) when it runs; exit 3 when it
+    does not."""
     from .commands.daemon import status as show
 
-    return show(state_dir=_state_dir(), output=output.value)
+    return show(state_dir=_state_dir(), output=output.value, watch=watch, interval=interval, iterations=iterations)
 
 
 @daemon_app.command("reload")

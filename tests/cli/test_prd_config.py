@@ -193,3 +193,25 @@ def test_max_jobs_per_user_bounds_the_schedules_a_state_dir_holds(cli, write_man
     result = cli("apply", "-f", str(manifest))
     assert result.code == 2 and "more than maxJobsPerUser (1) allows" in result.err
     assert not (state_dir / "state.json").exists()
+
+
+def test_daemon_status_watch_refreshes_with_memory_cpu_and_uptime(cli, state_dir: Path):
+    from datetime import datetime, timezone
+
+    from reconciler.pidfile import PidFile
+
+    state_dir.mkdir(mode=0o700)
+    pidfile = PidFile(state_dir)   # this test process plays the daemon: /proc has its memory and CPU
+    pidfile.acquire(datetime.now(timezone.utc))
+    try:
+        result = cli("daemon", "status", "--watch", "--interval", "0.1", "--iterations", "2")
+        as_json = json.loads(cli("daemon", "status", "-o", "json").out)
+    finally:
+        pidfile.release()
+    assert result.code == 0, result.err
+    assert result.out.count("sbsched daemon is running") == 2
+    assert "on average since it started" in result.out and "since the last refresh" in result.out
+    assert result.out.count("MiB resident") == 2 and "Up:        0m" in result.out
+    assert as_json["rssBytes"] > 1_000_000 and as_json["cpuPercent"] >= 0 and as_json["uptimeSeconds"] >= 0
+    stopped = cli("daemon", "status", "--watch", "--interval", "0.1", "--iterations", "2")
+    assert stopped.code == 3 and stopped.out.count("not running") == 2
