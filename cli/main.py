@@ -533,7 +533,8 @@ EditSpecsOpt = Annotated[Optional[list[str]], typer.Option(
 EditAutoOpt = Annotated[bool, typer.Option("--auto", help="collect.collectors: troubleshoot's foundational "
                                            "auto-discovery set (clusterInfo, clusterResources, every pod's logs).")]
 EditUploadOpt = Annotated[Optional[str], typer.Option("--upload", help="upload.url: s3:// gs:// https:// file:// "
-                                                      "('' removes the upload).")]
+                                                      "('' removes the upload; create --upload enabled: the "
+                                                      "configured default upload).")]
 EditUploadOptionsOpt = Annotated[Optional[list[str]], typer.Option(
     "--upload-options", metavar="KEY=VALUE,...", help="upload.options and upload.credentials: region, sse, endpoint, "
     "storage-class, profile (s3); method, content-type, auth=bearer, header.NAME (https); secrets only as "

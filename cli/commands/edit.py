@@ -206,19 +206,45 @@ class Fields:
         return settings
 
 
+AUTO_UPLOAD = "enabled"   # troubleshoot's `--upload enabled`: its auto-upload, here the configured default upload
+
+
 def create(name: str, *, fields: Fields, options: EditOptions) -> int:
     """Add the schedule; then, as troubleshoot's create does, say when it runs next and whether a
     daemon is there to run it."""
+    from dataclasses import replace
+
     from reconciler import manifest_edit
 
+    auto_upload = (fields.upload or "").lower() == AUTO_UPLOAD
+    if auto_upload:
+        fields = replace(fields, upload=None)
+
     def change(doc: Document, path: str) -> str:
+        if auto_upload:
+            _default_upload(doc, options)
         manifest_edit.create(doc, name, fields.changes(doc, name, path), source=path)
-        return f"created schedule {name!r}"
+        return f"created schedule {name!r}" + (" (its upload: the default one)" if auto_upload else "")
 
     code = edit(options, change, create_missing=True, show_next=name)
     if code == 0 and not options.dry_run:
         _warn_without_daemon(options)
     return code
+
+
+def _default_upload(doc: Document, options: EditOptions) -> None:
+    """`--upload enabled` needs a default upload: the manifest's `defaults.upload` or the config files'
+    defaultUploadConfig (the schedule then names none and gets it)."""
+    from reconciler import manifest_edit
+    from reconciler.errors import UsageError
+
+    from ._common import config_defaults
+
+    if not manifest_edit.default(doc, "upload", "url") and config_defaults(options.state_dir).upload is None:
+        raise UsageError("--upload enabled: troubleshoot's auto-upload goes to its vendor portal, which sbsched "
+                         "does not have; here it means the default upload, and none is configured",
+                         hint="give --upload URL, or set defaultUploadConfig: {endpoint: URL} (with "
+                              "autoUploadEnabled: true) in <state-dir>/config.yaml")
 
 
 def _warn_without_daemon(options: EditOptions) -> None:
