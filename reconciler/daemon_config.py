@@ -152,6 +152,8 @@ def _upload(value: Any) -> dict[str, Any] | None:
         raise ValueError("endpoint or url, not both")
     if "endpoint" in given:
         given["url"] = given.pop("endpoint")
+    if not given.get("url"):
+        raise ValueError("a mapping with endpoint: URL (where bundles go), and options and credentials")
     problems = schema.validate({"apiVersion": "sbsched/v1", "kind": "ScheduleSet", "metadata": {"name": "config"},
                                 "defaults": {"upload": given}, "schedules": []})
     if problems:

@@ -65,9 +65,6 @@ def list_items(state: Mapping[str, Any], selector: Selector, now: datetime, *, p
     return [i for i in found if status is None or run_status(i) == status]
 
 
-RUN_STATUSES = ("pending", "running", "completed", "failed")   # troubleshoot's job statuses, disabled aside
-
-
 def run_status(view: Mapping[str, Any]) -> str:
     """A schedule as troubleshoot's job status: running while a run is active, else how its latest run
     ended, pending before its first (or after a skipped slot)."""

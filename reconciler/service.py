@@ -40,7 +40,7 @@ def serve(root: Path, *, max_concurrent: int, log_format: str, once: bool = Fals
     """Run the reconcile loop here until SIGTERM (or one pass with `once`); with `metrics_addr`, serve
     /metrics, /healthz and /readyz there; with `log_file`, log there (rotated) instead of to stderr."""
     configure_logging(log_format, log_file=log_file, level=log_level,
-                      owned=log_file is None or log_file.parent == root / "logs")
+                      owned=log_file is None or log_file.absolute().parent == (root / "logs").absolute())
     clock = SystemClock()
     pidfile = PidFile(ensure_dir(root))
     pidfile.acquire(clock.now())
