@@ -74,7 +74,7 @@ _SECRETS: dict[str, tuple[str, tuple[str, ...]]] = {   # each only as <key>-env=
 KNOWN_KEYS = ("region, sse, kms-key-id, endpoint, storage-class, profile, access-key-id-env, secret-access-key-env, "
               "session-token-env (s3://); method, content-type, ca-file, auth=bearer, token-env, token-file, "
               "header.NAME (https://); each -env key also as -file")
-_SECRET_WORDS = re.compile(r"pass|secret|token|key|credential|auth(?!$)|cookie", re.I)
+_SECRET_WORDS = re.compile(r"pass|secret|token|key|credential|auth|cookie", re.I)
 _AUTH = ("bearer", "none")
 
 

@@ -70,7 +70,7 @@ def test_next_times_are_the_times_troubleshoot_ran_the_jobs_in_the_hosts_zone(cl
         result = cli("next", name, "--after", after.isoformat(), "-n", "12")
         assert result.code == 0, result.err
         assert result.out.split() == [t.isoformat() for t in _troubleshoot(expression, after, 12)], name
-    listed = json.loads(cli("list", "-o", "json").out)["items"]
+    listed = json.loads(cli("list", "-o", "json", "--show-disabled").out)["items"]
     assert {i["name"]: i["spec"]["suspend"] for i in listed}["even-days"] is True   # the job was disabled
 
 
