@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from reconciler.store import executions
-from tests.reconciler.test_retention import on_disk, write_history
+from tests.reconciler.run.test_retention import on_disk, write_history
 
 SLOT = datetime(2026, 6, 1, 2, 0, tzinfo=timezone.utc)
 
