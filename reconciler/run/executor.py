@@ -74,9 +74,7 @@ StatusSink = Callable[[StateChange], None]
 def execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> dict[str, Any]:
     """Run schedule `name` once in the foreground; the finished execution record is returned, with the
     run's own log lines (run_log) in it."""
-    from .run_log import capture
-
-    with capture():
+    with run_log.capture():
         return _execute(store, name, clock, options)
 
 
