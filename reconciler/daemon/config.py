@@ -247,14 +247,17 @@ class Settings:
 
 
 # -- files -----------------------------------------------------------------------------------------------
-def read(path: Path, *, role: str = "user") -> dict[str, Any]:
+def read(path: Path, *, role: str = "user", unchecked: tuple[str, ...] = ()) -> dict[str, Any]:
     """The settings file `path` makes, checked; {} when there is none. `role` is "system", "user" (the
     state dir's config.yaml) or "config" (`daemon start --config`): only the system file may move the
-    state dir, and only the files `apply` reads may hold schedule defaults."""
+    state dir, and only the files `apply` reads may hold schedule defaults. Keys in `unchecked` are
+    left out unread: their user checks them where it uses them."""
     data = load(path, expected="settings (maxConcurrent, logLevel, defaultTimezone, ...)")
     settings: dict[str, Any] = {}
     given_as: dict[str, str] = {}
     for key, value in data.items():
+        if key in unchecked:
+            continue
         setting, parsed = check(str(key), value, where=str(path))
         if setting in given_as:
             raise UsageError(f"{path}: {key} and {given_as[setting]} set the same thing: keep one")
@@ -291,11 +294,13 @@ def check(key: str, value: Any, *, where: str) -> tuple[str, Any]:
         raise UsageError(f"{where}: {key}: expected {exc}{got}") from None
 
 
-def layers(root: Path, config: str | None = None) -> list[tuple[str, dict[str, Any]]]:
+def layers(root: Path, config: str | None = None, *,
+           unchecked: tuple[str, ...] = ()) -> list[tuple[str, dict[str, Any]]]:
     """(file, its settings) from the lowest layer up: the system file, then the user's (or `config`)."""
     system = system_path()
     user = Path(config) if config else root / FILE
-    return [(str(system), read(system, role="system")), (str(user), read(user, role="config" if config else "user"))]
+    return [(str(system), read(system, role="system", unchecked=unchecked)),
+            (str(user), read(user, role="config" if config else "user", unchecked=unchecked))]
 
 
 def resolve(root: Path, flags: Mapping[str, Any]) -> Settings:
@@ -321,8 +326,8 @@ def resolve(root: Path, flags: Mapping[str, Any]) -> Settings:
 def schedule_defaults(root: Path) -> ScheduleDefaults:
     """The schedule defaults of the system file and the user's config.yaml (the user's win)."""
     merged: dict[str, Any] = {}
-    for _, settings in layers(root):
-        merged.update(settings)
+    for _, settings in layers(root, unchecked=("stateMirror",)):   # a bad one is a warning of apply's publish,
+        merged.update(settings)                                    # never a refused apply (state_mirror.py)
     spec: dict[str, Any] = {}
     if "timezone" in merged:
         spec["timezone"] = merged["timezone"]
