@@ -18,6 +18,7 @@ app = typer.Typer(
     name="sbsched",
     help="Declarative scheduler for Kubernetes support bundles.",
     no_args_is_help=True,
+    suggest_commands=False,   # click suggests already: typer's own would say it twice
     add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -189,13 +190,36 @@ def apply(plan: Annotated[Optional[str], typer.Argument(metavar="[PLAN]", help="
                lock_timeout=lock_timeout, command=_command_line(), saved=plan)
 
 
+class ListStatus(str, enum.Enum):
+    pending = "pending"
+    running = "running"
+    completed = "completed"
+    failed = "failed"
+
+
+class ListWideOutput(str, enum.Enum):
+    table = "table"
+    wide = "wide"
+    json = "json"
+    yaml = "yaml"
+
+
 @app.command("list")
 def list_(selector: Annotated[Optional[list[str]], typer.Option("-l", "--selector", help="key=value, key!=value, key")] = None,
-          output: Annotated[ListOutput, typer.Option("-o", "--output")] = ListOutput.table) -> int:
-    """List schedules with their next and last runs."""
+          pattern: Annotated[Optional[str], typer.Option("-f", "--filter", metavar="PATTERN", help="Only names matching "
+                                                         "this glob, e.g. 'nightly-*'.")] = None,
+          status: Annotated[Optional[ListStatus], typer.Option("--status", help="Only schedules whose run is pending "
+                                                               "(none yet), running, or whose latest run completed "
+                                                               "or failed.")] = None,
+          show_disabled: Annotated[bool, typer.Option("--show-disabled", help="Also list disabled (suspend: true) "
+                                                      "and suspended schedules.")] = False,
+          output: Annotated[ListWideOutput, typer.Option("-o", "--output", help="wide adds STATUS, RUN-COUNT and "
+                                                         "DESCRIPTION.")] = ListWideOutput.table) -> int:
+    """List schedules with their next and last runs (disabled ones with --show-disabled)."""
     from .commands.list import list_schedules
 
-    return list_schedules(state_dir=_state_dir(), selector=selector or [], output=output.value)
+    return list_schedules(state_dir=_state_dir(), selector=selector or [], output=output.value, pattern=pattern,
+                          status=status.value if status else None, show_disabled=show_disabled)
 
 
 @app.command()
@@ -209,8 +233,8 @@ def status(name: str, output: Annotated[ListOutput, typer.Option("-o", "--output
 @app.command("next")
 def next_(name: Annotated[Optional[str], typer.Argument(help="A schedule in the state.")] = None,
           cron: Annotated[Optional[str], typer.Option("--cron", help="A cron expression instead of a schedule.")] = None,
-          timezone: Annotated[Optional[str], typer.Option("--timezone", help="IANA zone for --cron [default: UTC].")] = None,
-          after: Annotated[Optional[str], typer.Option("--after", help="ISO 8601 start [default: now].")] = None,
+          timezone: Annotated[Optional[str], typer.Option("--timezone", help="IANA zone for --cron (default: UTC).")] = None,
+          after: Annotated[Optional[str], typer.Option("--after", help="ISO 8601 start (default: now).")] = None,
           count: Annotated[int, typer.Option("-n", "--count", min=1, max=10000, help="How many fire times.")] = 5) -> int:
     """Print the next fire times, ISO 8601 with offset, one a line."""
     from .commands.next import next_times
@@ -265,6 +289,7 @@ class RunStatus(str, enum.Enum):
     failed = "failed"
     skipped = "skipped"
     running = "running"
+    retrying = "retrying"
 
 
 @app.command()
@@ -274,12 +299,26 @@ def history(name: Annotated[Optional[str], typer.Argument(metavar="[NAME|EXECUTI
             status: Annotated[Optional[RunStatus], typer.Option("--status", help="Only runs that ended so.")] = None,
             since: Annotated[Optional[str], typer.Option("--since", metavar="DURATION|DATE", help="Only runs started "
                                                          "since: 30m, 2h, 7d, 2w, or an ISO 8601 date or time.")] = None,
+            logs: Annotated[bool, typer.Option("--logs", help="Also each execution's own log lines (collectors, "
+                                                "redaction, analysis, upload).")] = False,
             output: Annotated[ListOutput, typer.Option("-o", "--output")] = ListOutput.table) -> int:
     """Executions, newest first; given an execution id, that execution in full."""
     from .commands.history import history as show
 
     return show(name, state_dir=_state_dir(), limit=count, output=output.value,
-                status=status.value if status else None, since=since)
+                status=status.value if status else None, since=since, logs=logs)
+
+
+@app.command()
+def recover(execution_id: Annotated[str, typer.Option("--execution-id", metavar="ID", help="A failed, interrupted "
+                                                      "or skipped execution (`sbsched history` lists them).")],
+            output: Annotated[Output3, typer.Option("-o", "--output")] = Output3.text,
+            lock_timeout: LockTimeoutOpt = 30.0) -> int:
+    """Run an execution that failed or was cut short again, now, in the foreground: a new execution recorded
+    as recoveredFrom the old one. Exit 0 completed, 1 failed."""
+    from .commands.recover import recover as run
+
+    return run(execution_id, state_dir=_state_dir(), output=output.value, lock_timeout=lock_timeout)
 
 
 @app.command("redaction-map")
@@ -307,53 +346,91 @@ def check(name: Annotated[str, typer.Argument(help="A schedule in the state.")],
 def cleanup(name: Annotated[Optional[str], typer.Argument(help="Only this schedule.")] = None,
             dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would go; delete nothing.")] = False,
             force: Annotated[bool, typer.Option("--force", help="Also remove bundles whose upload failed.")] = False,
+            older_than: Annotated[Optional[str], typer.Option("--older-than", metavar="DURATION", help="Also remove "
+                                                              "runs older than this (30d, 12h, 2w), whatever "
+                                                              "retention.maxAgeDays keeps.")] = None,
+            repair: Annotated[bool, typer.Option("--repair", help="First settle runs left running by a process that "
+                                                 "is gone, clear stale active lists, remove orphaned staging "
+                                                 "directories and half-written files; report each fix.")] = False,
             output: Annotated[Output, typer.Option("-o", "--output")] = Output.text) -> int:
-    """Apply retention now: remove old bundles and execution records."""
+    """Apply retention now: remove old bundles and execution records (and, with --repair, crash debris)."""
     from .commands.cleanup import cleanup as run
 
     return run(name, state_dir=_state_dir(), dry_run=dry_run, force=force, output=output.value,
-               command=_command_line())
+               command=_command_line(), older_than=older_than, repair=repair)
 
 
-daemon_app = typer.Typer(help="The reconcile loop as a service.", no_args_is_help=True)
+daemon_app = typer.Typer(help="The reconcile loop as a service.", no_args_is_help=True,
+                             suggest_commands=False)
 app.add_typer(daemon_app, name="daemon")
 MaxConcurrentOpt = Annotated[Optional[int], typer.Option("--max-concurrent", min=1, max=256, help="Runs at once "
-                                                         "[default: config.yaml's maxConcurrent, else 4].")]
+                                                         "(default: the config files' maxConcurrent, else 4).")]
 
 
 class LogFormat(str, enum.Enum):
     text = "text"
     json = "json"
+    logfmt = "logfmt"
 
 
-LogFormatOpt = Annotated[Optional[LogFormat], typer.Option("--log-format", help="Log lines as text or JSON "
-                                                           "[default: config.yaml's logFormat, else text].")]
+class LogLevel(str, enum.Enum):
+    debug = "debug"
+    info = "info"
+    warn = "warn"
+    error = "error"
+
+
+LogFormatOpt = Annotated[Optional[LogFormat], typer.Option("--log-format", help="Log lines as text, JSON or logfmt "
+                                                           "(default: the config files' logFormat, else text).")]
+LogLevelOpt = Annotated[Optional[LogLevel], typer.Option("--log-level", help="The least severe lines logged "
+                                                         "(default: the config files' logLevel, else info).")]
+LogFileOpt = Annotated[Optional[str], typer.Option("--log-file", metavar="PATH", help="Log here, rotated at 10 MiB "
+                                                   "(default: <state-dir>/logs/daemon.log in the background, stderr "
+                                                   "with --foreground).")]
+CheckIntervalOpt = Annotated[Optional[str], typer.Option(
+    "--check-interval", metavar="SECONDS", help="The longest the loop sleeps before it looks at the clock and the "
+    "state again, in seconds or as 30s, 5m (default: the config files' checkInterval, else 60). The loop wakes for "
+    "each run on time anyway: this bounds how late a jump of the wall clock is noticed.")]
+ConfigOpt = Annotated[Optional[str], typer.Option("--config", metavar="PATH", help="Read the daemon's settings "
+                                                  "from this file instead of <state-dir>/config.yaml (the system "
+                                                  "file still applies beneath it).")]
+RecoverOpt = Annotated[bool, typer.Option("--recover", help="Also run again, now, each schedule's latest run if it "
+                                          "was interrupted or cancelled by a shutdown (a new run, recoveredFrom "
+                                          "the old one).")]
 MetricsAddrOpt = Annotated[Optional[str], typer.Option(
     "--metrics-addr", metavar="HOST:PORT", help="Serve /metrics (Prometheus), /healthz and /readyz here, e.g. "
-    "127.0.0.1:9090; port 0 takes a free port [default: config.yaml's metricsAddr, else off].")]
+    "127.0.0.1:9090; port 0 takes a free port (default: the config files' metricsAddr, else off).")]
 GraceOpt = Annotated[Optional[float], typer.Option("--grace", min=0, help="Seconds to let active runs finish "
-                                                   "[default: config.yaml's grace, else 60].")]
+                                                   "(default: the config files' grace, else 60).")]
 
 
 @daemon_app.command("start")
 def daemon_start(foreground: Annotated[bool, typer.Option("--foreground", help="Stay attached; log to stderr "
                                                           "(systemd, containers).")] = False,
                  max_concurrent: MaxConcurrentOpt = None, log_format: LogFormatOpt = None,
-                 metrics_addr: MetricsAddrOpt = None,
-                 log_file: Annotated[Optional[str], typer.Option("--log-file", hidden=True,
-                                                                 help="Log here, rotated (background start).")] = None
-                 ) -> int:
+                 metrics_addr: MetricsAddrOpt = None, log_level: LogLevelOpt = None, log_file: LogFileOpt = None,
+                 check_interval: CheckIntervalOpt = None, config: ConfigOpt = None,
+                 recover: RecoverOpt = False) -> int:
     """Start the daemon (in the background unless --foreground)."""
     from .commands.daemon import start
 
-    return start(state_dir=_state_dir(), foreground=foreground, log_file=log_file,
-                 flags=_daemon_flags(max_concurrent, log_format, metrics_addr))
+    return start(state_dir=_state_dir(), foreground=foreground, recover=recover,
+                 flags=_daemon_flags(max_concurrent, log_format, metrics_addr, log_level=log_level,
+                                     log_file=log_file, check_interval=check_interval, config=config))
 
 
-def _daemon_flags(max_concurrent: int | None, log_format: LogFormat | None, metrics_addr: str | None) -> dict[str, Any]:
-    """The daemon settings given on the command line (None: not given; config.yaml or the default decides)."""
+def _daemon_flags(max_concurrent: int | None, log_format: LogFormat | None, metrics_addr: str | None, *,
+                  log_level: LogLevel | None = None, log_file: str | None = None, check_interval: str | None = None,
+                  config: str | None = None) -> dict[str, Any]:
+    """The daemon settings given on the command line (None: not given; the config files or the defaults
+    decide). Paths are made absolute: `daemon restart` may run from another directory."""
+    import os
+
     return {"maxConcurrent": max_concurrent, "logFormat": log_format.value if log_format else None,
-            "metricsAddr": metrics_addr}
+            "metricsAddr": metrics_addr, "logLevel": log_level.value if log_level else None,
+            "logFile": os.path.abspath(os.path.expanduser(log_file)) if log_file else None,
+            "checkInterval": check_interval,
+            "config": os.path.abspath(os.path.expanduser(config)) if config else None}
 
 
 @daemon_app.command("stop")
@@ -366,20 +443,32 @@ def daemon_stop(grace: GraceOpt = None) -> int:
 
 @daemon_app.command("restart")
 def daemon_restart(grace: GraceOpt = None, max_concurrent: MaxConcurrentOpt = None, log_format: LogFormatOpt = None,
-                   metrics_addr: MetricsAddrOpt = None) -> int:
+                   metrics_addr: MetricsAddrOpt = None, log_level: LogLevelOpt = None, log_file: LogFileOpt = None,
+                   check_interval: CheckIntervalOpt = None, config: ConfigOpt = None,
+                   recover: RecoverOpt = False) -> int:
     """Stop the daemon (as `stop`), then start it in the background with the flags it was started with
-    (these flags override them) and config.yaml read anew."""
+    (these flags override them) and the config files read anew."""
     from .commands.daemon import restart
 
-    return restart(state_dir=_state_dir(), grace=grace, flags=_daemon_flags(max_concurrent, log_format, metrics_addr))
+    return restart(state_dir=_state_dir(), grace=grace, recover=recover,
+                   flags=_daemon_flags(max_concurrent, log_format, metrics_addr, log_level=log_level,
+                                       log_file=log_file, check_interval=check_interval, config=config))
 
 
 @daemon_app.command("status")
-def daemon_status(output: Annotated[Output3, typer.Option("-o", "--output")] = Output3.text) -> int:
-    """Exit 0 and describe the daemon when it runs; exit 3 when it does not."""
+def daemon_status(output: Annotated[Output3, typer.Option("-o", "--output")] = Output3.text,
+                  watch: Annotated[bool, typer.Option("-w", "--watch", help="Refresh until interrupted (Ctrl-C), "
+                                                      "CPU measured between refreshes.")] = False,
+                  interval: Annotated[float, typer.Option("--interval", min=0.1, max=3600, metavar="SECONDS",
+                                                          help="Seconds between refreshes with --watch.")] = 2.0,
+                  iterations: Annotated[Optional[int], typer.Option("--iterations", min=1, metavar="N",
+                                                                    help="Stop --watch after N refreshes.")] = None
+                  ) -> int:
+    """Exit 0 and describe the daemon (uptime, memory, CPU, schedules, runs) when it runs; exit 3 when it
+    does not."""
     from .commands.daemon import status as show
 
-    return show(state_dir=_state_dir(), output=output.value)
+    return show(state_dir=_state_dir(), output=output.value, watch=watch, interval=interval, iterations=iterations)
 
 
 @daemon_app.command("reload")
@@ -392,7 +481,7 @@ def daemon_reload() -> int:
 
 @app.command()
 def reconcile(once: Annotated[bool, typer.Option("--once", help="One pass: fire what is due, wait, exit.")] = False,
-              max_concurrent: MaxConcurrentOpt = None, log_format: LogFormatOpt = None,
+              max_concurrent: MaxConcurrentOpt = None, log_format: LogFormatOpt = None, log_level: LogLevelOpt = None,
               output: Annotated[Output3, typer.Option("-o", "--output")] = Output3.text) -> int:
     """Fire what is due now (and the latest missed slot per policy), wait for the runs, exit."""
     from reconciler.base.errors import UsageError
@@ -401,7 +490,8 @@ def reconcile(once: Annotated[bool, typer.Option("--once", help="One pass: fire 
 
     if not once:
         raise UsageError("reconcile runs one pass: pass --once (the long-running loop is `sbsched daemon start`)")
-    return reconcile_once(state_dir=_state_dir(), flags=_daemon_flags(max_concurrent, log_format, None),
+    return reconcile_once(state_dir=_state_dir(), flags=_daemon_flags(max_concurrent, log_format, None,
+                                                                      log_level=log_level),
                           output=output.value)
 
 
@@ -423,7 +513,8 @@ def resume(name: str, lock_timeout: LockTimeoutOpt = 30.0) -> int:
                          command=_command_line())
 
 
-export_app = typer.Typer(help="Render the manifest for another engine.", no_args_is_help=True)
+export_app = typer.Typer(help="Render the manifest for another engine.", no_args_is_help=True,
+                             suggest_commands=False)
 app.add_typer(export_app, name="export")
 
 
@@ -450,18 +541,38 @@ def export_kubernetes(manifest: ManifestOpt, image: ImageOpt = None, namespace: 
 
 # -- imperative verbs: they edit the manifest file (ruamel round-trip), then show or apply its plan ----------
 EditFileOpt = Annotated[str, typer.Option("-f", "--filename", help="The manifest to edit.")]
-EditCronOpt = Annotated[Optional[str], typer.Option("--cron", help="Cron expression (5 fields or a macro).")]
-EditZoneOpt = Annotated[Optional[str], typer.Option("--timezone", help="IANA zone of the cron expression.")]
+EditCronOpt = Annotated[Optional[str], typer.Option("-c", "--cron", help="Cron expression (5 fields or a macro).")]
+EditZoneOpt = Annotated[Optional[str], typer.Option("-z", "--timezone", help="IANA zone of the cron expression.")]
+EditEnabledOpt = Annotated[Optional[str], typer.Option("-e", "--enabled", click_type=click.BOOL, metavar="BOOL",
+                                                       help="false: `suspend: true` (troubleshoot's --enabled=false); "
+                                                            "true: `suspend: false`.")]
 EditNamespacesOpt = Annotated[Optional[list[str]], typer.Option(
-    "--namespace", help="collect.namespaces; repeatable; replaces the list ('' empties it).")]
+    "-n", "--namespace", help="collect.namespaces; repeatable or comma-separated; replaces the list ('' empties it).")]
 EditSpecsOpt = Annotated[Optional[list[str]], typer.Option(
-    "--spec", help="collect.specs (troubleshoot spec files); repeatable; replaces the list ('' empties it).")]
+    "-s", "--spec", help="collect.specs (troubleshoot spec files); repeatable or comma-separated; replaces the list "
+    "('' empties it).")]
+EditAutoOpt = Annotated[bool, typer.Option("--auto", help="collect.collectors: troubleshoot's foundational "
+                                           "auto-discovery set (clusterInfo, clusterResources, every pod's logs).")]
 EditUploadOpt = Annotated[Optional[str], typer.Option("--upload", help="upload.url: s3:// gs:// https:// file:// "
-                                                      "('' removes the upload).")]
+                                                      "('' removes the upload; create --upload enabled: the "
+                                                      "configured default upload).")]
+EditUploadOptionsOpt = Annotated[Optional[list[str]], typer.Option(
+    "--upload-options", metavar="KEY=VALUE,...", help="upload.options and upload.credentials: region, sse, endpoint, "
+    "storage-class, profile (s3); method, content-type, auth=bearer, header.NAME (https); secrets only as "
+    "references: token-env=NAME, token-file=PATH, secret-access-key-env=NAME...; repeatable.")]
+EditUploadCredentialsOpt = Annotated[Optional[str], typer.Option(
+    "--upload-credentials", metavar="PATH|ENVVAR", help="A reference to the upload's secret: a gs:// service-account "
+    "key file, an https:// bearer token's file or environment variable.")]
 EditRedactOpt = Annotated[Optional[bool], typer.Option("--redact/--no-redact", help="redact.enabled: mask secrets "
                                                        "as ***HIDDEN*** (tokenization off), or redact nothing.")]
 EditTokenizeOpt = Annotated[bool, typer.Option("--tokenize", help="redact.tokenize: replace secrets with tokens "
                                                "(***TOKEN_<TYPE>_<HEX>***), the token map kept on this host.")]
+EditAnalyzeOpt = Annotated[Optional[bool], typer.Option("--analyze/--no-analyze", help="analyze.enabled: run the "
+                                                        "specs' analyzers over each bundle, or not.")]
+EditDescriptionOpt = Annotated[Optional[str], typer.Option("-d", "--description", help="What the schedule is for "
+                                                           "('' removes it).")]
+EditLabelsOpt = Annotated[Optional[list[str]], typer.Option("--labels", metavar="KEY=VALUE,...",
+                                                            help="labels to set; repeatable.")]
 EditApplyOpt = Annotated[bool, typer.Option("--apply", help="Apply the edited manifest to the state too.")]
 EditDryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show the file's diff and the plan; write nothing.")]
 EditOutputOpt = Annotated[Output, typer.Option("-o", "--output", help="The plan as text or JSON.")]
@@ -476,34 +587,50 @@ def _edit_options(manifest: str, output: Output, apply_: bool, dry_run: bool, lo
 
 
 @app.command()
-def create(name: str, cron: Annotated[str, typer.Option("--cron", help="Cron expression (5 fields or a macro).")],
-           timezone: EditZoneOpt = None, namespace: EditNamespacesOpt = None, spec: EditSpecsOpt = None,
-           upload: EditUploadOpt = None, redact: EditRedactOpt = None, tokenize: EditTokenizeOpt = False,
-           manifest: EditFileOpt = "schedules.yaml",
-           set_name: Annotated[Optional[str], typer.Option("--set", help="metadata.name of a new file [default: its "
-                                                           "directory's name].")] = None,
+def create(name: str, cron: Annotated[str, typer.Option("-c", "--cron", help="Cron expression (5 fields or a "
+                                                        "macro).")],
+           timezone: EditZoneOpt = None, enabled: EditEnabledOpt = None, namespace: EditNamespacesOpt = None,
+           spec: EditSpecsOpt = None, auto: EditAutoOpt = False, redact: EditRedactOpt = None,
+           tokenize: EditTokenizeOpt = False, analyze: EditAnalyzeOpt = None, upload: EditUploadOpt = None,
+           upload_options: EditUploadOptionsOpt = None, upload_credentials: EditUploadCredentialsOpt = None,
+           description: EditDescriptionOpt = None, labels: EditLabelsOpt = None, manifest: EditFileOpt = "schedules.yaml",
+           set_name: Annotated[Optional[str], typer.Option("--set", help="metadata.name of a new file (default: its "
+                                                           "directory's name).")] = None,
            apply_: EditApplyOpt = False, dry_run: EditDryRunOpt = False,
            output: EditOutputOpt = Output.text, lock_timeout: LockTimeoutOpt = 30.0) -> int:
-    """Add a schedule to the manifest (starting the file if it is missing) and show the plan."""
-    from .commands.edit import create as run, redaction_mode
+    """Add a schedule to the manifest (starting the file if it is missing), show the plan and its next run."""
+    from .commands.edit import Fields, create as run, redaction_mode
 
-    return run(name, cron=cron, timezone=timezone, namespaces=namespace, specs=spec, upload=upload,
-               redaction=redaction_mode(redact, tokenize),
+    fields = Fields(cron=cron, timezone=timezone or None, namespaces=namespace, specs=spec, upload=upload or None,
+                    redaction=redaction_mode(redact, tokenize), enabled=_flag(enabled), auto=auto, analyze=analyze,
+                    upload_options=upload_options, upload_credentials=upload_credentials,
+                    description=description or None, labels=labels)
+    return run(name, fields=fields,
                options=_edit_options(manifest, output, apply_, dry_run, lock_timeout, set_name=set_name))
 
 
 @app.command()
-def modify(name: str, cron: EditCronOpt = None, timezone: EditZoneOpt = None, namespace: EditNamespacesOpt = None,
-           spec: EditSpecsOpt = None, upload: EditUploadOpt = None, redact: EditRedactOpt = None,
-           tokenize: EditTokenizeOpt = False, manifest: EditFileOpt = "schedules.yaml",
+def modify(name: str, cron: EditCronOpt = None, timezone: EditZoneOpt = None, enabled: EditEnabledOpt = None,
+           namespace: EditNamespacesOpt = None, spec: EditSpecsOpt = None, auto: EditAutoOpt = False,
+           redact: EditRedactOpt = None, tokenize: EditTokenizeOpt = False, analyze: EditAnalyzeOpt = None,
+           upload: EditUploadOpt = None, upload_options: EditUploadOptionsOpt = None,
+           upload_credentials: EditUploadCredentialsOpt = None, description: EditDescriptionOpt = None,
+           labels: EditLabelsOpt = None, manifest: EditFileOpt = "schedules.yaml",
            apply_: EditApplyOpt = False, dry_run: EditDryRunOpt = False,
            output: EditOutputOpt = Output.text, lock_timeout: LockTimeoutOpt = 30.0) -> int:
     """Change a schedule in the manifest (only the fields given) and show the plan."""
-    from .commands.edit import modify as run, redaction_mode
+    from .commands.edit import Fields, modify as run, redaction_mode
 
-    return run(name, cron=cron, timezone=timezone, namespaces=namespace, specs=spec, upload=upload,
-               redaction=redaction_mode(redact, tokenize),
-               options=_edit_options(manifest, output, apply_, dry_run, lock_timeout))
+    fields = Fields(cron=cron, timezone=timezone, namespaces=namespace, specs=spec, upload=upload,
+                    redaction=redaction_mode(redact, tokenize), enabled=_flag(enabled), auto=auto, analyze=analyze,
+                    upload_options=upload_options, upload_credentials=upload_credentials, description=description,
+                    labels=labels)
+    return run(name, fields=fields, options=_edit_options(manifest, output, apply_, dry_run, lock_timeout))
+
+
+def _flag(value: object) -> bool | None:
+    """click.BOOL's value (typed str for typer, which would make a bool option a flag)."""
+    return None if value is None else bool(value)
 
 
 @app.command()
@@ -536,19 +663,20 @@ def disable(name: str, manifest: EditFileOpt = "schedules.yaml", apply_: EditApp
     return set_enabled(name, enabled=False, options=_edit_options(manifest, output, apply_, dry_run, lock_timeout))
 
 
-import_app = typer.Typer(help="Bring schedules over from other schedulers into the manifest.", no_args_is_help=True)
+import_app = typer.Typer(help="Bring schedules over from other schedulers into the manifest.", no_args_is_help=True,
+                             suggest_commands=False)
 app.add_typer(import_app, name="import")
 
 
 @import_app.command("troubleshoot")
 def import_troubleshoot(source: Annotated[Optional[str], typer.Option(
-                            "--from", help="troubleshoot's job directory [default: ~/.troubleshoot/scheduled-jobs].")
+                            "--from", help="troubleshoot's job directory (default: ~/.troubleshoot/scheduled-jobs).")
                         ] = None,
                         timezone: Annotated[Optional[str], typer.Option(
-                            "--timezone", help="The zone the jobs ran in [default: this host's].")] = None,
+                            "--timezone", help="The zone the jobs ran in (default: this host's).")] = None,
                         manifest: EditFileOpt = "schedules.yaml",
                         set_name: Annotated[Optional[str], typer.Option("--set", help="metadata.name of a new file "
-                                                                        "[default: its directory's name].")] = None,
+                                                                        "(default: its directory's name).")] = None,
                         apply_: EditApplyOpt = False, dry_run: EditDryRunOpt = False,
                         output: EditOutputOpt = Output.text, lock_timeout: LockTimeoutOpt = 30.0) -> int:
     """Write troubleshoot's scheduled jobs into the manifest as schedules. Exit 1 when some could not be."""

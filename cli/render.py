@@ -135,6 +135,10 @@ def execution_text(record: dict[str, Any]) -> str:
             lines.append(f"Not scanned: {len(skipped)} file{'s' * (len(skipped) != 1)} ({reasons}): {shown}")
     if record.get("error"):
         lines.append(f"Error:      {record['error']['message']}")
+    if record.get("status") == "retrying" and record.get("nextAttemptTime"):
+        lines.append(f"Retry:      attempt {int(record.get('attempt') or 1) + 1} at {record['nextAttemptTime']}")
+    if record.get("recoveredFrom"):
+        lines.append(f"Recovers:   {record['recoveredFrom']}")
     return "\n".join(lines) + "\n"
 
 

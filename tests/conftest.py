@@ -33,6 +33,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("TROUBLESHOOT_SCHEDULER_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("SBSCHED_SYSTEM_CONFIG", str(tmp_path / "etc" / "scheduler.yaml"))   # never the host's
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost,::1")
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost,::1")
     monkeypatch.delenv("NO_COLOR", raising=False)

@@ -4,21 +4,30 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from reconciler.manifest.normalize import ScheduleSet
+    from reconciler.manifest.normalize import ScheduleDefaults, ScheduleSet
     from reconciler.store.state import StateStore
 
 
-def valid_manifest(path: str) -> ScheduleSet:
-    """diff and apply need a valid manifest: an invalid one is an error (exit 2), listed on stderr."""
+def valid_manifest(path: str, *, state_dir: str | None | bool = False) -> ScheduleSet:
+    """diff and apply need a valid manifest: an invalid one is an error (exit 2), listed on stderr.
+    With `state_dir` (None: the default one), as that state dir's config files complete each schedule."""
     from reconciler.base.errors import ManifestError
     from reconciler.manifest.load import load_manifest
 
-    result = load_manifest(path)
+    result = load_manifest(path, config=None if state_dir is False else config_defaults(state_dir))
     if result.manifest is None:
         message = "\n".join(d.format() for d in result.diagnostics)
         raise ManifestError(f"{path} is invalid ({len(result.diagnostics)} error(s)):\n{message}",
                             diagnostics=result.diagnostics, hint=f"`sbsched validate -f {path}` lists them")
     return result.manifest
+
+
+def config_defaults(state_dir: str | bool | None) -> ScheduleDefaults:
+    """What the config files (the system one, then <state-dir>/config.yaml) add to every schedule."""
+    from reconciler.daemon.config import schedule_defaults
+    from reconciler.store.paths import state_dir as resolve
+
+    return schedule_defaults(resolve(state_dir if isinstance(state_dir, str) else None))
 
 
 class _Permissions:

@@ -28,14 +28,14 @@ def apply(manifest: str, *, state_dir: str | None, output: str, dry_run: bool, a
         moved = saved_plan.moved_inputs(plan_file, manifest)
         if moved:
             raise saved_plan.stale(plan_file, moved)
-        desired = snapshot(valid_manifest(manifest))
+        desired = snapshot(valid_manifest(manifest, state_dir=state_dir))
         saved_plan.verify_inputs(plan_file, desired)
         allow_empty = True   # a saved plan that deletes a whole set was made with --allow-empty: it says so itself
 
         def expect(plan: Plan) -> None:
             saved_plan.vet(plan_file, plan)
     else:
-        desired = valid_manifest(manifest)
+        desired = valid_manifest(manifest, state_dir=state_dir)
     plan = applying.apply(store(state_dir, writes=not dry_run), desired, now=SystemClock().now(), dry_run=dry_run,
                           allow_empty=allow_empty, lock_timeout=lock_timeout, command=command, expect=expect,
                           with_basis=output == "json", after_write=publish_quietly,

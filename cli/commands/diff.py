@@ -13,7 +13,7 @@ def diff(manifest: str, *, state_dir: str | None, output: str, allow_empty: bool
     from reconciler.plan.apply import plan_for
     from reconciler.plan.spec_snapshots import snapshot
 
-    desired = snapshot(valid_manifest(manifest))
+    desired = snapshot(valid_manifest(manifest, state_dir=state_dir))
     if state is not None:
         from reconciler.daemon.state_mirror import plan_against_mirror
 

@@ -26,6 +26,7 @@ def import_troubleshoot(*, source: str | None, timezone: str | None, options: Ed
         raise UsageError(f"{directory}: no such directory: no troubleshoot scheduled jobs to import",
                          hint="--from DIR names the directory holding troubleshoot's <job-id>.json files")
     zone = timezone or host_zone()
+    whose = "as --timezone says" if timezone else "the host's"
     if not zone:
         raise UsageError("cannot tell this host's time zone (TZ is unset, /etc/localtime is not a link to a zone "
                          "file, there is no /etc/timezone)",
@@ -51,7 +52,7 @@ def import_troubleshoot(*, source: str | None, timezone: str | None, options: Ed
         for job, why in left_out:
             left.append(f"  not imported: job {job.name!r} ({job.id}, {os.path.basename(job.source)}): {why}")
         return (f"imported {len(converted)} of {len(jobs)} troubleshoot job(s) from {directory} "
-                f"(timezone {zone}, the host's)\n" + "\n".join(lines + left)).rstrip("\n")
+                f"(timezone {zone}, {whose})\n" + "\n".join(lines + left)).rstrip("\n")
 
     if not jobs:
         render.out("\n".join([f"no troubleshoot jobs in {directory}", *lines]))

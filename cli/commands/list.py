@@ -1,28 +1,39 @@
-"""sbsched list [-l selector] [-o table|json|yaml]."""
+"""sbsched list [-l selector] [-f PATTERN] [--status S] [--show-disabled] [-o table|wide|json|yaml]."""
 from __future__ import annotations
 
 from .. import render
 from ._common import store
 
 
-def list_schedules(*, state_dir: str | None, selector: list[str], output: str) -> int:
+def list_schedules(*, state_dir: str | None, selector: list[str], output: str, pattern: str | None = None,
+                   status: str | None = None, show_disabled: bool = False) -> int:
+    """Disabled and suspended schedules are left out unless `show_disabled`, as troubleshoot's
+    `schedule list` leaves its disabled jobs out; a line on stderr says how many."""
     from reconciler.base.clock import SystemClock
-    from reconciler.plan.inventory import list_items, parse_selector
+    from reconciler.plan.inventory import disabled, list_items, parse_selector, run_status
 
-    items = list_items(store(state_dir).read(), parse_selector(selector), SystemClock().now())
-    if output != "table":
+    found = list_items(store(state_dir).read(), parse_selector(selector), SystemClock().now(), pattern=pattern,
+                       status=status)
+    items = found if show_disabled else [i for i in found if not disabled(i)]
+    hidden = len(found) - len(items)
+    if output not in ("table", "wide"):
         render.out(render.document({"items": items}, output))
-        return 0
-    if not items:
+    elif not items:
         render.err("No schedules found.")
-        return 0
-    for i in items:
-        if "scheduleError" in i["status"]:
-            render.err(f"warning: schedule {i['name']!r} is not scheduled: {i['status']['scheduleError']}")
-    rows = [(i["name"], i["set"], i["spec"]["cron"], i["spec"]["timezone"],
-             str(bool(i["spec"]["suspend"] or i["status"].get("suspended"))).lower(),
-             "error" if "scheduleError" in i["status"] else i["status"]["nextRunTime"] or render.NONE, i["status"].get("lastScheduleTime") or render.NONE,
-             i["status"].get("lastResult") or render.NONE) for i in items]
-    render.out(render.table(["NAME", "SET", "CRON", "TIMEZONE", "SUSPENDED", "NEXT-RUN", "LAST-RUN", "LAST-RESULT"],
-                            rows))
+    else:
+        for i in items:
+            if "scheduleError" in i["status"]:
+                render.err(f"warning: schedule {i['name']!r} is not scheduled: {i['status']['scheduleError']}")
+        headers = ["NAME", "SET", "CRON", "TIMEZONE", "SUSPENDED", "NEXT-RUN", "LAST-RUN", "LAST-RESULT"]
+        rows = [[i["name"], i["set"], i["spec"]["cron"], i["spec"]["timezone"], str(disabled(i)).lower(),
+                 "error" if "scheduleError" in i["status"] else i["status"]["nextRunTime"] or render.NONE,
+                 i["status"].get("lastScheduleTime") or render.NONE, i["status"].get("lastResult") or render.NONE]
+                for i in items]
+        if output == "wide":
+            headers += ["STATUS", "RUN-COUNT", "DESCRIPTION"]
+            for row, i in zip(rows, items):
+                row += [run_status(i), str(i["status"].get("runCount", 0)), i["spec"].get("description") or ""]
+        render.out(render.table(headers, rows))
+    if hidden:
+        render.err(f"{hidden} disabled or suspended schedule(s) not shown: --show-disabled lists them")
     return 0

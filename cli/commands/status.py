@@ -27,6 +27,7 @@ def status(name: str, *, state_dir: str | None, output: str) -> int:
     lines = [
         f"Name:                 {name}",
         f"Set:                  {view['set']}",
+        *([f"Description:          {spec['description']}"] if spec.get("description") else []),
         f"Cron:                 {spec['cron']} ({spec['timezone']})",
         f"Suspended:            {str(bool(spec['suspend'])).lower()} (manifest), "
         f"{str(bool(st.get('suspended'))).lower()} (runtime)",
@@ -36,6 +37,7 @@ def status(name: str, *, state_dir: str | None, output: str) -> int:
         f"Last successful:      {st.get('lastSuccessfulTime') or render.NONE}",
         f"Last result:          {st.get('lastResult') or render.NONE}",
         f"Consecutive failures: {st.get('consecutiveFailures', 0)}",
+        f"Run count:            {st.get('runCount', 0)}",
         f"Active:               {', '.join(st.get('active') or []) or render.NONE}",
         "Spec:",
         *("  " + line for line in render.to_yaml(spec).splitlines()),

@@ -1,4 +1,4 @@
-"""The daemon's log lines: text or JSON, one event per line, and the rotating file of a background daemon.
+"""The daemon's log lines: text, JSON or logfmt, one event per line, and the rotating file of a background daemon.
 
 Run events carry the run's `schedule` and `execution_id` as fields: keys of the JSON object, or
 `key=value` pairs after the message in text. The daemon passes them with `extra=run_fields(...)`; lines
@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..base.masking import mask_text
+from ..run.run_log import COMPONENTS
 from ..store.paths import FILE_MODE, ensure_dir
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -84,20 +85,50 @@ def _text_value(value: Any) -> str:
     return json.dumps(text) if not text or any(c in text for c in ' "=\n\t') else text
 
 
+class LogfmtFormatter(logging.Formatter):
+    """`time=... level=error component=executor msg="..." schedule=... execution_id=...`: the lines
+    troubleshoot's scheduler PRD greps for. `component` is the logger's last name (sbsched.executor:
+    executor), troubleshoot's where it has another (delivery: uploader); a traceback goes in `exception`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        name = record.name.rpartition(".")[2] if record.name != "sbsched" else "sbsched"
+        pairs: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": {"warning": "warn", "critical": "error"}.get(record.levelname.lower(), record.levelname.lower()),
+            "component": COMPONENTS.get(name, name), "msg": record.getMessage()}
+        pairs.update((k, v) for k, v in fields(record).items() if k not in pairs and v is not None)
+        if record.exc_info:
+            pairs["exception"] = self.formatException(record.exc_info)
+        return mask_text(" ".join(f"{key}={_text_value(value)}" for key, value in pairs.items()))
+
+
+FORMATTERS: dict[str, type[logging.Formatter]] = {"text": TextFormatter, "json": JsonFormatter,
+                                                  "logfmt": LogfmtFormatter}
+LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "warning": logging.WARNING,
+          "error": logging.ERROR}
+
+
 class RotatingLog(logging.handlers.RotatingFileHandler):
     """logs/daemon.log: rotated by size, every file 0600; with `capture_std`, fds 1 and 2 follow the
     current file."""
 
     def __init__(self, path: Path, *, capture_std: bool = False, max_bytes: int = MAX_BYTES,
-                 backups: int = BACKUPS) -> None:
+                 backups: int = BACKUPS, owned: bool = True) -> None:
         ensure_dir(path.parent)
         self.capture_std = capture_std
+        self.owned = owned   # False: a --log-file of the user's, whose mode is theirs if it exists
         super().__init__(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
         self._point_std()
 
     def _open(self) -> io.TextIOWrapper:
-        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, FILE_MODE)
-        os.fchmod(fd, FILE_MODE)
+        flags = os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW
+        try:
+            fd = os.open(self.baseFilename, flags | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        except FileExistsError:
+            fd = os.open(self.baseFilename, flags)
+            if not self.owned:
+                return open(fd, "a", encoding=self.encoding, errors=self.errors)
+        os.fchmod(fd, FILE_MODE)   # made by us (whatever the umask left), or ours in the state dir
         return open(fd, "a", encoding=self.encoding, errors=self.errors)
 
     def doRollover(self) -> None:
@@ -113,13 +144,17 @@ class RotatingLog(logging.handlers.RotatingFileHandler):
             os.dup2(self.stream.fileno(), 2)
 
 
-def configure_logging(log_format: str, *, log_file: Path | None = None) -> None:
-    """sbsched.* loggers to stderr, or to `log_file` (rotated, with stdout/stderr following it)."""
-    handler: logging.Handler = (RotatingLog(log_file, capture_std=True) if log_file is not None
+def configure_logging(log_format: str, *, log_file: Path | None = None, level: str = "info",
+                      owned: bool = True) -> None:
+    """sbsched.* loggers at `level` to stderr, or to `log_file` (rotated, with stdout/stderr following
+    it; `owned`: in the state dir, kept 0600). The loggers pass info on whatever `level` says, so that a
+    run's own log (run_log) keeps its info lines when the daemon's log shows errors only."""
+    handler: logging.Handler = (RotatingLog(log_file, capture_std=True, owned=owned) if log_file is not None
                                 else logging.StreamHandler(sys.stderr))
-    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    handler.setFormatter(FORMATTERS[log_format]())
+    handler.setLevel(LEVELS[level])
     root = logging.getLogger("sbsched")
     for old in root.handlers:
         old.close()
     root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
+    root.setLevel(min(LEVELS[level], logging.INFO))

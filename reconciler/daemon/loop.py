@@ -2,7 +2,8 @@
 
 It keeps a heap of (wake time, schedule) built from the state and rebuilt when another process
 changed the state's serial (apply signals a running daemon with SIGUSR1; the loop also reads the
-serial whenever it wakes, at least once a minute, so a missed signal costs at most a minute). Decisions come from the
+serial whenever it wakes, at least every `max_sleep` seconds (`--check-interval`, default a minute), so
+a missed signal, or a jump of the wall clock, costs at most that). Decisions come from the
 pure `timing.decisions`; runs go to a bounded thread pool; status changes are batched into few state writes.
 Only one daemon may serve a state dir: it holds a lock on daemon.pid for its whole life.
 """
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from .metrics import Metrics
 
 log = logging.getLogger("sbsched.daemon")
+ended = logging.getLogger("sbsched.executor")   # how runs end: `level=error component=executor` when failed
 
 MAX_SLEEP = 60.0         # wake at least this often to stat state.json
 MAX_RETRY_DELAY = 86_400.0  # a run's retry waits at most a day: 30 s doubled 42 times is past year 9999
@@ -73,6 +75,8 @@ class Daemon:
     registry: Registry | None = None                      # collectors by kind; None: the built-in ones
     metrics: Metrics | None = None                         # fed with run events when the daemon serves /metrics
     random: Callable[[], float] = random.random            # the retries' jitter; tests pass a seeded one
+    max_sleep: float = MAX_SLEEP                           # --check-interval: the longest sleep between looks
+    recover_runs: bool = False                             # --recover: run again what a stop or crash cut short
 
     def __post_init__(self) -> None:
         self.heap: list[tuple[datetime, str, datetime | None]] = []  # (wake, schedule, the slot it starts)
@@ -83,6 +87,7 @@ class Daemon:
         self.packed: dict[str, bytes] = {}
         self._shared: dict[Any, Any] = {}  # identical small values (policies, zones) stored once
         self.retries: list[tuple[datetime, str, datetime, str, int]] = []  # (when, schedule, slot, trigger, attempt)
+        self.retrying: dict[str, dict[str, Any]] = {}          # the failed record of each run waiting to retry
         self.broken: dict[str, str] = {}                       # schedules that cannot be timed here, and why
         self.planned_serial: int | None = None                 # the state serial the heap was built from
         self.reload_requested = False                          # daemon reload / apply's signal: re-plan
@@ -114,6 +119,8 @@ class Daemon:
         self.batcher = StatusBatcher(self.store, self.clock, lock_timeout=self.lock_timeout)
         self.recover()
         self._reload(force=True)
+        if self.recover_runs:
+            self._rerun_cut_short()
 
     def tick(self) -> datetime | None:
         """One look: pick up a changed state, start what is due; the next wake time, if any."""
@@ -135,12 +142,17 @@ class Daemon:
                 active.done.wait()
 
     def close(self) -> None:
-        """No new runs; wait for the active ones (cancel_all, from a signal, shortens this)."""
+        """No new runs; wait for the active ones (cancel_all, from a signal, shortens this). A run waiting
+        for its retry ends failed: nobody is left to retry it."""
         self.pool.shutdown(wait=True, cancel_futures=True)  # queued runs never start: their slots stay free
+        with self.lock:
+            waiting, self.retrying = list(self.retrying.values()), {}
+        for record in waiting:
+            _retry_abandoned(self.store.root, record, "the daemon stopped")
         self.batcher.close()
 
     def _sleep_until_next(self, now: datetime) -> None:
-        wait = MAX_SLEEP
+        wait = self.max_sleep
         for wake in (self.heap[0][0] if self.heap else None, self._next_retry()):
             if wake is not None:
                 wait = min(wait, max(0.0, (wake - now).total_seconds()))
@@ -274,9 +286,12 @@ class Daemon:
                 if not self.retries or self.retries[0][0] > now:
                     break
                 _, name, slot, trigger, attempt = heapq.heappop(self.retries)
+                failed = self.retrying.pop(decisions.slot_id(name, slot), None)
             record = self.index.get(name)
             if record is not None and not decisions.suspended(record):
                 self._start(decisions.Due(name, slot, slot, trigger), record, gate, attempt=attempt)
+            elif failed is not None:
+                _retry_abandoned(self.store.root, failed, "its schedule was deleted or suspended meanwhile")
         gate.set()
 
     def _recorded(self, due: decisions.Due) -> bool:
@@ -309,15 +324,36 @@ class Daemon:
                              load_entry=functools.partial(_unpack, self.packed[due.schedule]))
         if self.on_dispatch is not None:
             self.on_dispatch(due, now)
-        active = Active(due.id, due.schedule, options)
+        self._submit(Active(due.id, due.schedule, options), gate)
+        return True
+
+    def _submit(self, active: Active, gate: threading.Event) -> None:
         with self.lock:  # registered before it can finish, so _finished always finds it
-            self.active[due.id] = active
-            self.by_schedule.setdefault(due.schedule, {})[due.id] = active
+            self.active[active.run_id] = active
+            self.by_schedule.setdefault(active.schedule, {})[active.run_id] = active
             if self.metrics is not None:
                 self.metrics.active(len(self.active))
-        active.future = self.pool.submit(_after, gate, due, execute, self.store, due.schedule, self.clock, options)
+        active.future = self.pool.submit(_after, gate, active.schedule, active.run_id, execute, self.store,
+                                         active.schedule, self.clock, active.options)
         active.future.add_done_callback(functools.partial(self._finished, active))
-        return True
+
+    def _rerun_cut_short(self) -> None:
+        """`--recover`: each schedule whose latest run was interrupted (a crash) or cancelled by a shutdown
+        runs again now, as a manual run recorded `recoveredFrom` the old one."""
+        latest: dict[str, dict[str, Any]] = {}
+        for record in executions.history(self.store.root):   # newest first
+            latest.setdefault(record["schedule"], record)
+        gate = threading.Event()
+        for name, record in sorted(latest.items()):
+            if name not in self.index or not executions.cut_short(record):
+                continue
+            options = RunOptions(trigger="manual", dispatch_time=self.clock.now(), lock_timeout=self.lock_timeout,
+                                 status_sink=self.batcher.submit, registry=self.registry, recovered_from=record["id"],
+                                 load_entry=functools.partial(_unpack, self.packed[name]))
+            log.info("%s: run again now (--recover): %s was %s", name, record["id"], record.get("reason"),
+                     extra=run_fields(name, record["id"]))
+            self._submit(Active(f"{record['id']}-recovery", name, options), gate)
+        gate.set()
 
     def _finished(self, active: Active, future: Future[dict[str, Any]]) -> None:
         try:
@@ -327,10 +363,11 @@ class Daemon:
                       extra=run_fields(active.schedule, active.run_id))
         else:
             self.results.append(record)
-            log.info("%s: %s%s", active.run_id, record["status"],
-                     f" ({record['reason']})" if record.get("reason") else "",
-                     extra=run_fields(active.schedule, active.run_id, status=record["status"],
-                                      reason=record.get("reason")))
+            level = logging.ERROR if record["status"] == "failed" else logging.INFO
+            ended.log(level, "%s: %s%s", record["id"], record["status"],
+                      f" ({record['reason']})" if record.get("reason") else "",
+                      extra=run_fields(active.schedule, record["id"], status=record["status"],
+                                       reason=record.get("reason")))
             if self.metrics is not None:
                 self.metrics.finished(record)
             self._maybe_retry(record)
@@ -348,7 +385,7 @@ class Daemon:
         entry = self.index.get(record["schedule"])
         error = record.get("error") or {}
         if entry is None or record["status"] != "failed" or error.get("class") != TRANSIENT or self.stopping.is_set() \
-                or record.get("reason") == "upload":
+                or record.get("reason") == "upload" or record["trigger"] == "manual":
             return
         policy = self.retry_policy(record["schedule"])
         if record["attempt"] > policy.retries:
@@ -358,7 +395,13 @@ class Daemon:
         delay = policy.delay(record["attempt"])
         when = self.clock.now() + timedelta(seconds=delay)
         slot = datetime.fromisoformat(record["scheduledTime"])
+        waiting = {**record, "status": "retrying", "nextAttemptTime": when.isoformat()}
+        try:   # `history` shows it waiting, with its next attempt; the retry rewrites the record
+            executions.write(self.store.root, waiting)
+        except OSError as exc:
+            log.warning("%s: cannot record the wait for its retry: %s", record["id"], exc.strerror or exc)
         with self.lock:
+            self.retrying[record["id"]] = record
             heapq.heappush(self.retries, (when, record["schedule"], slot, record["trigger"], record["attempt"] + 1))
         log.info("%s: transient failure, attempt %d of %d in %.1fs", record["id"], record["attempt"] + 1,
                  policy.retries + 1, delay, extra=run_fields(record["schedule"], record["id"]))
@@ -386,10 +429,13 @@ class Daemon:
         self.batcher.submit(functools.partial(_finish, record=entry, now=now))
 
     # Recovery and shutdown ---------------------------------------------------------------------------
-    def recover(self) -> None:
+    def recover(self, *, daemon_alive: bool = False) -> list[dict[str, str]]:
         """Runs left `running` by a process that is gone become failed/interrupted; nothing stays active:
         an id still in a schedule's `active` whose run ended (its record final on disk, its batched status
-        change lost with the process that died before writing it) is settled from its record."""
+        change lost with the process that died before writing it) is settled from its record. Returns what
+        it fixed. `daemon_alive` (`cleanup --repair` beside a running daemon): only the runs of dead
+        processes are settled; `active` lists and waiting retries are the live daemon's to keep."""
+        fixed: list[dict[str, str]] = []
         host = socket.gethostname()
         dead: list[dict[str, Any]] = []
         live: set[str] = set()
@@ -398,6 +444,9 @@ class Daemon:
         live_names = {(r.get("schedule"), _bundle_base(r)) for r in every if r.get("status") == "running"
                       and (r.get("runner") or {}).get("host") == host and process_alive((r.get("runner") or {}).get("pid"))}
         for record in every:
+            if record.get("status") == "retrying" and not daemon_alive:   # its daemon died waiting to retry it
+                _retry_abandoned(self.store.root, record, "the daemon that was to retry it is gone")
+                fixed.append({"kind": "abandoned-retry", "id": str(record["id"])})
             if record.get("status") != "running":
                 ended.setdefault(str(record.get("id")), record)
                 continue
@@ -406,11 +455,13 @@ class Daemon:
                 live.add(record["id"])
                 continue  # a manual `sbsched run` in progress
             now = self.clock.now()
-            _remove_debris(self.store.root, record, live=live_names)
+            fixed += [{"kind": "debris", "id": str(record["id"]), "path": removed}
+                      for removed in _remove_debris(self.store.root, record, live=live_names)]
             record.update(status="failed", reason="interrupted", endTime=now.isoformat(),
                           error={"class": TRANSIENT, "message": "the process running it died"})
             executions.write(self.store.root, record)
             dead.append(record)
+            fixed.append({"kind": "interrupted", "id": str(record["id"])})
             log.warning("%s: marked failed (interrupted): its process is gone", record["id"],
                         extra=run_fields(record["schedule"], record["id"], status="failed", reason="interrupted"))
             if self.metrics is not None:
@@ -418,7 +469,7 @@ class Daemon:
         now = self.clock.now()
         changes = [functools.partial(_finish, record=r, now=now) for r in dead]
         settled = live | {r["id"] for r in dead}
-        for name, raw in self.store.iter_records():   # one record at a time: never the whole parsed state
+        for name, raw in [] if daemon_alive else self.store.iter_records():   # one record at a time
             if b'"active":[]' in raw:
                 continue
             for run_id in (json.loads(raw).get("status") or {}).get("active") or []:
@@ -429,9 +480,11 @@ class Daemon:
                     log.warning("%s: listed as active, but its run has ended; status settled from %s", run_id,
                                 "its record" if final is not None else "nothing (no record)",
                                 extra=run_fields(name, run_id))
+                    fixed.append({"kind": "stale-active", "id": run_id})
         if changes:
             write_now(self.store, *changes, now=now, lock_timeout=self.lock_timeout,
                       command="sbsched daemon (recovery)")
+        return fixed
 
     def cancel_all(self, reason: str) -> None:
         """Stop every active run now (daemon stop past its grace): each ends failed with `reason`."""
@@ -460,10 +513,23 @@ def _unpack(packed: bytes) -> dict[str, Any]:
     return json.loads(zlib.decompress(packed))  # type: ignore[no-any-return]
 
 
-def _after(gate: threading.Event, due: decisions.Due, work: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+def _after(gate: threading.Event, schedule: str, run_id: str, work: Callable[..., dict[str, Any]],
+           *args: Any) -> dict[str, Any]:
     gate.wait()
-    with run_context(due.schedule, due.id):  # lines the run logs (upload, webhooks) name it
+    with run_context(schedule, run_id):  # lines the run logs (upload, webhooks) name it
         return work(*args)
+
+
+def _retry_abandoned(root: Path, record: dict[str, Any], why: str) -> None:
+    """A run that was waiting for its retry ends failed, as its last attempt did, saying why."""
+    record.pop("nextAttemptTime", None)
+    error = dict(record.get("error") or {"class": TRANSIENT, "message": "failed"})
+    error["message"] = f"{error.get('message')} (not retried: {why})"
+    record.update(status="failed", error=error)
+    try:
+        executions.write(root, record)
+    except OSError as exc:
+        log.warning("%s: cannot record that its retry was dropped: %s", record.get("id"), exc.strerror or exc)
 
 
 def _finish(state: dict[str, Any], *, record: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -478,7 +544,7 @@ def _bundle_base(record: Mapping[str, Any]) -> str | None:
         return None
 
 
-def _remove_debris(root: Path, record: dict[str, Any], *, live: set[tuple[Any, str | None]]) -> None:
+def _remove_debris(root: Path, record: dict[str, Any], *, live: set[tuple[Any, str | None]]) -> list[str]:
     """A killed run's collector processes still alive on this host (their record entry is taken out of
     the record), then its staging dir (their output before redaction) and partial archive: nothing else
     removes them. The files are found by the bundle name its start time gave them; a live run's are left
@@ -491,8 +557,9 @@ def _remove_debris(root: Path, record: dict[str, Any], *, live: set[tuple[Any, s
                         len(killed), ", ".join(map(str, killed)))
     schedule, base = str(record.get("schedule") or ""), _bundle_base(record)
     if base is None or not schedule or "/" in schedule or schedule.startswith(".") or (schedule, base) in live:
-        return
+        return []
     directory = root / "bundles" / schedule
+    removed: list[str] = []
     for pattern in (f".staging-{base}", f".staging-{base}-*", f".{base}.tar.gz.*.tmp", f".{base}-*.tar.gz.*.tmp"):
         for path in directory.glob(pattern):
             try:   # never through a link at bundles/ or bundles/<schedule>/
@@ -504,6 +571,8 @@ def _remove_debris(root: Path, record: dict[str, Any], *, live: set[tuple[Any, s
                 log.warning("%s: %s left: %s", record.get("id"), path.name, exc.message)
                 continue
             log.warning("%s: removed %s, left by its killed run", record.get("id"), path.name)
+            removed.append(str(path))
+    return removed
 
 
 def _drop_active(state: dict[str, Any], *, name: str, run_id: str) -> dict[str, Any]:

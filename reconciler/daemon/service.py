@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ..base.clock import SystemClock
 from ..base.errors import SbschedError
 from .logs import configure_logging
-from .loop import Daemon
+from .loop import MAX_SLEEP, Daemon
 from ..store.paths import FILE_MODE, ensure_dir
 from ..store.pidfile import PidFile, process_alive
 from ..store.state import StateStore
@@ -35,17 +35,20 @@ POLL = 0.05
 
 def serve(root: Path, *, max_concurrent: int, log_format: str, once: bool = False, lock_timeout: float = 30.0,
           metrics_addr: tuple[str, int] | None = None, log_file: Path | None = None,
-          started_with: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+          started_with: dict[str, Any] | None = None, log_level: str = "info",
+          check_interval: float = MAX_SLEEP, recover: bool = False) -> list[dict[str, Any]]:
     """Run the reconcile loop here until SIGTERM (or one pass with `once`); with `metrics_addr`, serve
     /metrics, /healthz and /readyz there; with `log_file`, log there (rotated) instead of to stderr."""
-    configure_logging(log_format, log_file=log_file)
+    configure_logging(log_format, log_file=log_file, level=log_level,
+                      owned=log_file is None or log_file.absolute().parent == (root / "logs").absolute())
     clock = SystemClock()
     pidfile = PidFile(ensure_dir(root))
     pidfile.acquire(clock.now())
     if started_with is not None and not once:
         pidfile.annotate(startedWith=started_with)   # `daemon restart` starts it again with these flags
     daemon = Daemon(StateStore(root), clock, max_concurrent=max_concurrent, lock_timeout=lock_timeout, once=once,
-                    metrics=_new_metrics() if metrics_addr else None)
+                    metrics=_new_metrics() if metrics_addr else None, max_sleep=check_interval,
+                    recover_runs=recover)
     try:
         server = _endpoint(daemon, metrics_addr, pidfile) if metrics_addr else None
     except BaseException:
@@ -102,10 +105,12 @@ def _new_metrics() -> Metrics:
 
 def _endpoint(daemon: Daemon, address: tuple[str, int], pidfile: PidFile) -> MetricsServer:
     """/metrics, /healthz and /readyz of `daemon`, its bound address recorded in daemon.pid."""
-    from .health import Health, MetricsServer
+    from .health import STALL_AFTER, Health, MetricsServer
 
     assert daemon.metrics is not None
-    server = MetricsServer(address, daemon.metrics, Health(daemon.store, daemon.clock, lambda: daemon.last_tick))
+    health = Health(daemon.store, daemon.clock, lambda: daemon.last_tick,
+                    stall_after=max(STALL_AFTER, 3 * daemon.max_sleep))   # the loop may sleep that long
+    server = MetricsServer(address, daemon.metrics, health)
     pidfile.annotate(metrics=server.address)
     logging.getLogger("sbsched.daemon").info("metrics on http://%s/metrics, health on /healthz and /readyz",
                                              server.address)
@@ -113,20 +118,22 @@ def _endpoint(daemon: Daemon, address: tuple[str, int], pidfile: PidFile) -> Met
 
 
 def start_background(root: Path, *, flags: list[str], serves_metrics: bool = False,
-                     timeout: float = 15.0) -> dict[str, Any]:
-    """Start `sbsched daemon start --foreground FLAGS` detached, logging to logs/daemon.log; return its
-    pid-file info once it serves (and, when it `serves_metrics`, once its endpoint listens). The child
-    resolves config.yaml itself, so `flags` are only what the user gave."""
+                     timeout: float = 15.0, log_file: Path | None = None) -> dict[str, Any]:
+    """Start `sbsched daemon start --foreground FLAGS` detached, logging to `log_file` (default
+    logs/daemon.log); return its pid-file info once it serves (and, when it `serves_metrics`, once its
+    endpoint listens). The child resolves the configuration itself, so `flags` are only what the user
+    gave."""
     pidfile = PidFile(ensure_dir(root))
     running = pidfile.running()
     if running:
         from ..store.pidfile import AlreadyRunning
 
         raise AlreadyRunning(f"a daemon already serves this state dir: pid {running['pid']} on {running['host']}")
-    log_path = ensure_dir(root / "logs") / "daemon.log"
+    log_path = log_file or ensure_dir(root / "logs") / "daemon.log"
+    ensure_dir(log_path.parent)
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, FILE_MODE)
-    command = [sys.executable, "-m", "cli", "--state-dir", str(root), "daemon", "start", "--foreground",
-               *flags, "--log-file", str(log_path)]
+    command = [sys.executable, "-m", "cli", "--state-dir", str(root), "daemon", "start", "--foreground", *flags,
+               *(["--log-file", str(log_path)] if log_file is None else [])]   # else a flag or configured
     child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=fd, stderr=fd, start_new_session=True,
                              close_fds=True)
     os.close(fd)

@@ -83,9 +83,10 @@ def setting_problem(value: Any) -> str | None:
 def configured(root: Path) -> Mirror | None:
     """config.yaml's stateMirror, or None. A `{file: PATH}` reference relative to the state dir is made
     absolute, as a manifest's are against the manifest."""
+    from ..store.config_files import FILE
     from .config import read
 
-    value = read(root).get(SETTING)
+    value = read(root / FILE).get(SETTING)
     if value is None:
         return None
     if isinstance(value, str):

@@ -35,8 +35,8 @@ if TYPE_CHECKING:
     from ruamel.yaml.tokens import CommentToken
 
 # A schedule's keys in the schema's order: a key an edit adds goes where this order puts it.
-KEY_ORDER = ("name", "cron", "timezone", "suspend", "labels", "limits", "collect", "redact", "analyze", "upload",
-             "encrypt", "policy", "retention", "notify")
+KEY_ORDER = ("name", "description", "cron", "timezone", "suspend", "labels", "limits", "collect", "redact", "analyze",
+             "upload", "encrypt", "policy", "retention", "notify")
 COLLECT_ORDER = ("specs", "namespaces", "kubeconfig", "context", "collectors", "hostCollectors", "cluster")
 WIDTH = 4096   # never fold a long line that the file keeps on one
 
@@ -67,10 +67,14 @@ class Changes:
     labels: Mapping[str, str] | None = None
     collectors: Sequence[Mapping[str, Any]] | None = None   # collect.collectors (create: inline, troubleshoot's)
     redaction: str | None = None   # one of REDACTION: --redact, --tokenize, --no-redact
+    description: str | None = None
+    analyze: bool | None = None    # analyze.enabled
+    upload_settings: Mapping[str, Mapping[str, Any]] | None = None   # {options, credentials} merged into upload
 
     def empty(self) -> bool:
         return all(getattr(self, f) is None for f in ("cron", "timezone", "namespaces", "specs", "upload",
-                                                      "suspend", "labels", "collectors", "redaction"))
+                                                      "suspend", "labels", "collectors", "redaction",
+                                                      "description", "analyze", "upload_settings"))
 
 
 # `redaction` modes, as the `redact` keys that make them (the schema's defaults: enabled, not tokenized)
@@ -288,8 +292,9 @@ def create(doc: Document, name: str, changes: Changes, *, source: str = "the man
 
 def modify(doc: Document, name: str, changes: Changes, *, source: str = "the manifest") -> None:
     if changes.empty():
-        raise UsageError("nothing to change: give at least one of --cron, --timezone, --namespace, --spec, --upload, "
-                         "--redact, --no-redact, --tokenize")
+        raise UsageError("nothing to change: give at least one of --cron, --timezone, --enabled, --namespace, --spec, "
+                         "--auto, --redact, --no-redact, --tokenize, --analyze, --no-analyze, --upload, "
+                         "--upload-options, --upload-credentials, --description, --labels")
     _apply(doc, find(doc, name, source=source), changes)
 
 
@@ -348,6 +353,11 @@ def set_suspended(doc: Document, name: str, suspended: bool, *, source: str = "t
 def _apply(doc: Document, item: CommentedMap, changes: Changes) -> None:
     from ruamel.yaml.comments import CommentedMap
 
+    if changes.description is not None:
+        if changes.description:
+            _set_key(item, "description", _like(item.get("description"), changes.description), order=KEY_ORDER)
+        else:
+            _remove_key(item, "description")
     if changes.cron is not None:
         _set_key(item, "cron", _like(item.get("cron"), changes.cron, quoted=True), order=KEY_ORDER)
     if changes.timezone is not None:
@@ -393,30 +403,63 @@ def _apply(doc: Document, item: CommentedMap, changes: Changes) -> None:
         _set_key(collect, "collectors", listed, order=COLLECT_ORDER)
     if changes.upload is not None:
         _set_upload(doc, item, changes.upload)
+    if changes.upload_settings:
+        _merge_upload(item, changes.upload_settings)
     if changes.redaction is not None:
-        _set_redaction(doc, item, REDACTION[changes.redaction])
+        _set_flags(doc, item, "redact", REDACTION[changes.redaction], REDACTION["mask"],
+                   order=("enabled", "redactors", "tokenize", "tokenScope"))
+    if changes.analyze is not None:
+        _set_flags(doc, item, "analyze", {"enabled": changes.analyze}, {"enabled": True},
+                   order=("enabled", "failRun", "analyzers", "hostAnalyzers"))
 
 
-def _set_redaction(doc: Document, item: CommentedMap, wanted: Mapping[str, bool]) -> None:
-    """The schedule's `redact` keys that give `wanted`: a key the `defaults:` block (or the schema)
-    already gives is left out, one the schedule sets otherwise is changed, and a `redact:` left empty
-    goes (`tokenScope` and `redactors` stay as they are)."""
+def _set_flags(doc: Document, item: CommentedMap, section: str, wanted: Mapping[str, bool],
+               schema_defaults: Mapping[str, bool], *, order: Sequence[str]) -> None:
+    """The schedule's `section` keys that give `wanted`: a key the `defaults:` block (or the schema,
+    `schema_defaults`) already gives is left out, one the schedule sets otherwise is changed, and a
+    section left empty goes (its other keys, e.g. redact.tokenScope, stay as they are)."""
     from ruamel.yaml.comments import CommentedMap
 
-    redact = item.get("redact")
-    if not isinstance(redact, CommentedMap):
-        redact = CommentedMap()
-        redact.fa.set_flow_style()
+    block = item.get(section)
+    if not isinstance(block, CommentedMap):
+        block = CommentedMap()
+        block.fa.set_flow_style()
     for key, value in wanted.items():
-        inherited = default(doc, "redact", key)
-        if bool(inherited if inherited is not None else REDACTION["mask"][key]) == value:
-            _remove_key(redact, key)
+        inherited = default(doc, section, key)
+        if bool(inherited if inherited is not None else schema_defaults[key]) == value:
+            _remove_key(block, key)
         else:
-            _set_key(redact, key, value, order=("enabled", "redactors", "tokenize", "tokenScope"))
-    if redact:
-        _set_key(item, "redact", redact, order=KEY_ORDER)
+            _set_key(block, key, value, order=order)
+    if block:
+        _set_key(item, section, block, order=KEY_ORDER)
     else:
-        _remove_key(item, "redact")
+        _remove_key(item, section)
+
+
+def _merge_upload(item: CommentedMap, settings: Mapping[str, Mapping[str, Any]]) -> None:
+    """`upload.options` and `upload.credentials` keys set (headers merged), the rest left as it is."""
+    from ruamel.yaml.comments import CommentedMap
+
+    upload = item.get("upload")
+    if not isinstance(upload, CommentedMap):
+        upload = CommentedMap()
+        _set_key(item, "upload", upload, order=KEY_ORDER)
+    for section in ("options", "credentials"):
+        given = settings.get(section) or {}
+        if not given:
+            continue
+        block = upload.get(section)
+        if not isinstance(block, CommentedMap):
+            block = CommentedMap()
+            block.fa.set_flow_style()
+            _set_key(upload, section, block, order=("url", "options", "credentials"))
+        for key, value in given.items():
+            current = block.get(key)
+            if key == "headers" and isinstance(current, CommentedMap):
+                for name, header in value.items():
+                    current[name] = _flow(header)
+            else:
+                _set_key(block, key, _flow(value), order=())
 
 
 def _set_upload(doc: Document, item: CommentedMap, url: str) -> None:

@@ -12,7 +12,7 @@ from . import schema
 from ..base import yamlio
 from ..base.errors import Diagnostic, ManifestError, SbschedError
 from ..base.yamlio import JsonPath
-from .normalize import Problem, ScheduleSet, normalize
+from .normalize import Problem, ScheduleDefaults, ScheduleSet, normalize
 from ..troubleshoot import specfiles
 
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
@@ -48,12 +48,13 @@ def read_text(path: str) -> str:
         raise ManifestError(f"{path}: not UTF-8 text (invalid byte at offset {exc.start})") from None
 
 
-def load_manifest(path: str) -> LoadResult:
-    """Everything `validate` reports, in one pass; raises ManifestError only when the file can't be read."""
-    return load_manifest_text(read_text(path), path)
+def load_manifest(path: str, *, config: ScheduleDefaults | None = None) -> LoadResult:
+    """Everything `validate` reports, in one pass; raises ManifestError only when the file can't be read.
+    `config`: what the host's config files add to every schedule (diff and apply compare with that)."""
+    return load_manifest_text(read_text(path), path, config=config)
 
 
-def load_manifest_text(text: str, path: str) -> LoadResult:
+def load_manifest_text(text: str, path: str, *, config: ScheduleDefaults | None = None) -> LoadResult:
     """`load_manifest` of a text meant to be `path` (the edit verbs check a text before writing it);
     spec files are looked up next to `path`."""
     try:
@@ -78,7 +79,10 @@ def load_manifest_text(text: str, path: str) -> LoadResult:
     base_dir = os.path.dirname(os.path.abspath(path))
     manifest = None
     if isinstance(doc.data.get("schedules"), list) or doc.data.get("schedules", 0) is None:
-        manifest, semantic = normalize(doc.data, base_dir=base_dir, source=path, schema_invalid=invalid)
+        manifest, semantic = normalize(doc.data, base_dir=base_dir, source=path, schema_invalid=invalid,
+                                       under=config.as_spec() if config is not None else None)
+        if config is not None and config.max_schedules is not None:
+            manifest = replace(manifest, max_schedules=config.max_schedules)
         problems += semantic
     files: dict[str, bytes] = {}
     problems += _spec_file_problems(doc.data, base_dir, files)

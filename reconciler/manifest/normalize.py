@@ -36,17 +36,36 @@ class ScheduleSet:
     files: Mapping[str, bytes] = field(default_factory=dict)    # absolute spec path -> bytes, as validated
     contents: Mapping[str, bytes] | None = None                 # sha256 -> bytes; None: not snapshotted yet
     inputs: Mapping[str, Any] | None = None                     # what a saved plan checks before it is applied
+    max_schedules: int | None = None   # the config files' maxJobsPerUser: the most the state may hold
+
+
+@dataclass(frozen=True)
+class ScheduleDefaults:
+    """What the configuration files add under every schedule of a manifest (below its `defaults:`)."""
+
+    spec: Mapping[str, Any] = field(default_factory=dict)   # a partial schedule, deep-merged under it
+    upload: Mapping[str, Any] | None = None                 # the upload of schedules that name none
+    max_schedules: int | None = None                        # maxJobsPerUser: the most a state dir holds
+
+    def as_spec(self) -> dict[str, Any]:
+        """The partial schedule `normalize` merges beneath `defaults:` (`upload` taken whole)."""
+        return {**self.spec, **({"upload": dict(self.upload)} if self.upload is not None else {})}
 
 
 def normalize(data: Mapping[str, Any], *, base_dir: str, source: str = "",
-              schema_invalid: frozenset[int] = frozenset()) -> tuple[ScheduleSet, list[Problem]]:
+              schema_invalid: frozenset[int] = frozenset(),
+              under: Mapping[str, Any] | None = None) -> tuple[ScheduleSet, list[Problem]]:
     """Normalize every schedule and run the checks a JSON Schema cannot express.
 
     Schedules listed in `schema_invalid` (indices) failed the schema: they get only the checks that
     are safe on any shape (name clashes, cron, zone), so that all errors are still reported at once.
+    `under` is a partial schedule from the host's config files, merged beneath `defaults:`; its
+    `upload`, though, is taken whole, and only by a schedule that names no upload (nor `upload: null`).
     """
     problems: list[Problem] = []
     defaults = data.get("defaults") or {}
+    base = dict(under or {})
+    default_upload = base.pop("upload", None)
     specs: dict[str, dict[str, Any]] = {}
     first_index: dict[str, int] = {}
     for index, raw in enumerate(data.get("schedules") or []):
@@ -59,7 +78,10 @@ def normalize(data: Mapping[str, Any], *, base_dir: str, source: str = "",
             problems.extend(_light_check(raw, path, first_index, index))
             continue
         first_index[name] = index
-        spec = fill_defaults(deep_merge(defaults, {k: v for k, v in raw.items() if k != "name"}))
+        merged = deep_merge(base, deep_merge(defaults, {k: v for k, v in raw.items() if k != "name"}))
+        if default_upload is not None and "upload" not in merged:
+            merged["upload"] = deep_merge(default_upload, {})
+        spec = fill_defaults(merged)
         problems.extend(_check(spec, path, raw))
         specs[name] = _absolute_paths(spec, base_dir)
     metadata = data.get("metadata")
@@ -185,8 +207,10 @@ def secret_references(spec: Mapping[str, Any]) -> list[tuple[str, Mapping[str, A
     keeps from its collectors' environment and masks in its bundle, and what an export leaves to a Secret."""
     upload = spec.get("upload") or {}
     places = [(f"upload.credentials.{key}", ref) for key, ref in sorted((upload.get("credentials") or {}).items())]
-    headers = (upload.get("options") or {}).get("headers") or {}
-    places += [(f"upload.options.headers.{key}", ref) for key, ref in sorted(headers.items())]
+    options = upload.get("options") or {}
+    places += [(f"upload.options.headers.{key}", ref) for key, ref in sorted((options.get("headers") or {}).items())]
+    if options.get("bearerToken"):
+        places.append(("upload.options.bearerToken", options["bearerToken"]))
     for i, hook in enumerate(spec.get("notify") or []):
         places += [(f"notify[{i}].headers.{key}", ref) for key, ref in sorted((hook.get("headers") or {}).items())]
     return [(where, ref) for where, ref in places if isinstance(ref, Mapping) and ("env" in ref or "file" in ref)]
@@ -220,6 +244,8 @@ def _absolute_paths(spec: dict[str, Any], base_dir: str) -> dict[str, Any]:
             options["headers"] = absolute_refs(options["headers"])
         if "caFile" in options:
             options["caFile"] = absolute(options["caFile"])
+        if "file" in (options.get("bearerToken") or {}):
+            options["bearerToken"] = {"file": absolute(options["bearerToken"]["file"])}
         if "serviceAccountFile" in creds:
             creds["serviceAccountFile"] = absolute(creds["serviceAccountFile"])
         for ref in creds.values():

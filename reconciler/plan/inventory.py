@@ -54,9 +54,30 @@ def item(name: str, record: Mapping[str, Any], now: datetime) -> dict[str, Any]:
             "metadata": record.get("metadata", {})}
 
 
-def list_items(state: Mapping[str, Any], selector: Selector, now: datetime) -> list[dict[str, Any]]:
-    return [item(name, rec, now) for name, rec in sorted(state["schedules"].items())
-            if matches(rec["spec"].get("labels") or {}, selector)]
+def list_items(state: Mapping[str, Any], selector: Selector, now: datetime, *, pattern: str | None = None,
+               status: str | None = None) -> list[dict[str, Any]]:
+    """The schedules whose labels match `selector`, whose name matches the glob `pattern` and whose
+    `run_status` is `status` (None: any)."""
+    from fnmatch import fnmatchcase
+
+    found = [item(name, rec, now) for name, rec in sorted(state["schedules"].items())
+             if matches(rec["spec"].get("labels") or {}, selector) and (pattern is None or fnmatchcase(name, pattern))]
+    return [i for i in found if status is None or run_status(i) == status]
+
+
+def run_status(view: Mapping[str, Any]) -> str:
+    """A schedule as troubleshoot's job status: running while a run is active, else how its latest run
+    ended, pending before its first (or after a skipped slot)."""
+    status = view["status"]
+    if status.get("active"):
+        return "running"
+    last = status.get("lastResult")
+    return str(last) if last in ("completed", "failed") else "pending"
+
+
+def disabled(view: Mapping[str, Any]) -> bool:
+    """Fires nothing now: `suspend: true` in the manifest (sbsched disable) or paused (sbsched suspend)."""
+    return bool(view["spec"].get("suspend") or view["status"].get("suspended"))
 
 
 def find(state: Mapping[str, Any], name: str) -> Mapping[str, Any]:

@@ -35,6 +35,11 @@ def plan_against(state: Mapping[str, Any], desired: ScheduleSet, *, allow_empty:
     if plan.empty_manifest and deletes and not allow_empty:
         raise UsageError(f"the manifest lists no schedules: this would delete all {deletes} schedules of set "
                          f"{desired.name!r}", hint="pass --allow-empty if that is what you want")
+    total = len(state["schedules"]) + plan.summary[Action.CREATE.value] - deletes
+    if desired.max_schedules is not None and total > desired.max_schedules and plan.summary[Action.CREATE.value]:
+        raise UsageError(f"this would make {total} schedules in the state dir, more than maxJobsPerUser "
+                         f"({desired.max_schedules}) allows", hint="raise maxJobsPerUser in the config file, or "
+                         "delete schedules first")
     return plan
 
 
@@ -56,7 +61,8 @@ def next_run_time(spec: Mapping[str, Any], status: Mapping[str, Any], now: datet
 
 def new_status(spec: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     status: dict[str, Any] = {"lastScheduleTime": None, "lastSuccessfulTime": None, "nextRunTime": None,
-                              "active": [], "lastResult": None, "consecutiveFailures": 0, "suspended": False}
+                              "active": [], "lastResult": None, "consecutiveFailures": 0, "suspended": False,
+                              "runCount": 0}
     status["nextRunTime"] = next_run_time(spec, status, now)
     return status
 
@@ -127,6 +133,8 @@ def mark_finished(state: Mapping[str, Any], name: str, record: Mapping[str, Any]
         return out
     status["active"] = [a for a in status.get("active") or [] if a != record["id"]]
     status["lastResult"] = record["status"]
+    if record["status"] in ("completed", "failed") and record.get("attempt", 1) == 1:
+        status["runCount"] = status.get("runCount", 0) + 1
     if record["status"] == "completed":
         status["consecutiveFailures"] = 0
         status["lastSuccessfulTime"] = record["endTime"]

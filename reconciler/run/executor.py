@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from . import bundle, redaction_maps
+from . import bundle, redaction_maps, run_log
 from ..base.clock import Clock
 from ..base.errors import PERMANENT, SbschedError, TransientError, error_class
 from ..collect import Budget, CollectorSpec, Output
@@ -64,6 +64,7 @@ class RunOptions:
                                                                # thread; None: read it from the state
     status_sink: StatusSink | None = None    # how status changes reach state.json; None: write each now
     free_disk: Callable[[Path], int] | None = None  # free bytes where the bundle goes; None: the filesystem's
+    recovered_from: str | None = None        # `recover`: the execution this run does again
 
 
 StateChange = Callable[[dict[str, Any]], dict[str, Any]]
@@ -71,7 +72,13 @@ StatusSink = Callable[[StateChange], None]
 
 
 def execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> dict[str, Any]:
-    """Run schedule `name` once in the foreground; the finished execution record is returned."""
+    """Run schedule `name` once in the foreground; the finished execution record is returned, with the
+    run's own log lines (run_log) in it."""
+    with run_log.capture():
+        return _execute(store, name, clock, options)
+
+
+def _execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> dict[str, Any]:
     from ..plan.inventory import find
 
     entry = options.load_entry() if options.load_entry is not None else find(store.read(), name)
@@ -83,11 +90,15 @@ def execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> 
     record = executions.new_record(slot_id(name, slot), name, set_name, trigger=options.trigger, slot=slot,
                                    dispatched=options.dispatch_time or now, status="running",
                                    attempt=options.attempt)   # a manual run's id is given by its first write
+    if options.recovered_from:
+        record["recoveredFrom"] = options.recovered_from
     previous = (entry.get("status") or {}).get("lastResult")
     low = _low_disk(spec, options.output_dir or store.root / "bundles" / name, options)
     if low is not None:   # skipped before it starts: nothing collected, nothing half-written
         record.update(status="skipped", reason="low-disk", endTime=now.isoformat(), durationSeconds=0,
                       error={"class": PERMANENT, "message": low})
+        run_log.note("warn", "executor", f"skipped: {low}")
+        record["logs"] = run_log.snapshot()
         _write_first(store.root, record, options)
         sink(lambda s: mark_finished(s, name, record, now))
         from .delivery import deliver
@@ -118,6 +129,11 @@ def execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> 
         record.pop("collectorProcesses", None)   # killed when collection ended
         record["endTime"] = end.isoformat()
         record["durationSeconds"] = round(options.monotonic() - started, 3)
+        run_log.note("error" if record["status"] == "failed" else "info", "executor",
+                     f"{record['status']}" + (f" ({record['reason']}): {(record.get('error') or {}).get('message')}"
+                                              if record["status"] == "failed" else "") +
+                     f" in {record['durationSeconds']:g}s")
+        record["logs"] = run_log.snapshot()
         try:
             executions.write(store.root, record)
         finally:  # even when the record cannot be rewritten (a full disk): the daemon's batched status
@@ -212,6 +228,7 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
                 specs, registry, output, deadline=started + _collection_seconds(spec), cluster=collect["cluster"],
                 started=now, max_workers=options.max_workers, monotonic=options.monotonic, cancel=options.cancel,
                 kube=kube, budget=budget, env=child_env, groups=groups)
+        _note_collection(outcomes, timed_out)
         if budget is not None:
             budget.measure(staging)
         redaction_start = options.monotonic()
@@ -220,7 +237,11 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
         if tokens is not None:
             tokens.locate(staging, report.by_file)
         redaction_ms = int((options.monotonic() - redaction_start) * 1000)
+        run_log.note("info", "redactor", f"{report.count} value(s) masked in {len(report.by_file)} file(s)")
         results = analyze_dir(staging, analyzers)
+        tally = counts(results)
+        run_log.note("warn" if tally["fail"] else "info", "analyzer",
+                     f"{len(results)} analyzer(s): {tally['pass']} pass, {tally['warn']} warn, {tally['fail']} fail")
         output.write_text("analysis.json", dumps_analysis(results))
         bundle.write_metadata(output, outcomes, redaction_ms=redaction_ms, analyzers=results,
                               duration_ms=int((options.monotonic() - started) * 1000))
@@ -231,6 +252,7 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
             written = encrypt_bundle(written.path, spec["encrypt"]["ageRecipients"])
     finally:
         rmtree_below(root if options.output_dir is None else destination_dir, staging_parent)
+    run_log.note("info", "bundle", f"{written.path} ({written.size:,} bytes)")
     record["bundle"] = {"path": str(written.path), "sizeBytes": written.size, "sha256": written.sha256,
                         "collectors": _counts(outcomes), "collectorResults": [o.to_json() for o in outcomes]}
     record["redaction"] = report.to_json()
@@ -306,6 +328,19 @@ def _collection_seconds(spec: Mapping[str, Any]) -> float:
     """How much of policy.timeoutSeconds collection may use: all of it, unless an upload must follow."""
     timeout = float(spec["policy"]["timeoutSeconds"])
     return timeout * (1 - DELIVERY_SHARE) if (spec.get("upload") or {}).get("url") else timeout
+
+
+def _note_collection(outcomes: list[Outcome], timed_out: bool) -> None:
+    """The run's log: each collector that did not succeed, and why; then the tally."""
+    for outcome in outcomes:
+        if outcome.status != "succeeded":
+            run_log.note("warn" if outcome.status == "skipped" else "error", "collector",
+                         f"{outcome.spec.name} ({outcome.spec.kind}): {outcome.status}: {outcome.reason}")
+        for warning in outcome.warnings:
+            run_log.note("warn", "collector", f"{outcome.spec.name}: {warning}")
+    tally = _counts(outcomes)
+    run_log.note("info", "collector", f"{len(outcomes)} collector(s): {tally['succeeded']} succeeded, "
+                 f"{tally['failed']} failed, {tally['skipped']} skipped" + (" (timed out)" if timed_out else ""))
 
 
 def _counts(outcomes: list[Outcome]) -> dict[str, int]:

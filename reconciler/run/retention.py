@@ -14,7 +14,7 @@ The rules, per schedule (`retention: {keepLast, keepFailed, maxAgeDays}`):
   out of `keepLast`.
 - `maxAgeDays`: a run older than this is removed even when the counts above would keep it; 0 = no limit.
 - A run whose upload failed is never removed (its bundle exists nowhere else) unless `force`.
-- Runs still `running` or `pending` are never touched, nor bundles without a record that are newer
+- Runs still `running`, `pending` or `retrying` are never touched, nor bundles without a record that are newer
   than the oldest such run (an archive whose record is being written).
 - `skipped` runs (a record, never a bundle) do not count towards the limits; one is kept while it is
   newer than the oldest kept run, so that history stays contiguous, and up to `maxAgeDays`.
@@ -30,7 +30,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-ACTIVE = frozenset({"running", "pending"})
+ACTIVE = frozenset({"running", "pending", "retrying"})
 UNKNOWN = "unknown"  # a bundle file without an execution record
 
 
@@ -38,7 +38,7 @@ UNKNOWN = "unknown"  # a bundle file without an execution record
 class Policy:
     keep_last: int = 10
     keep_failed: int = 3
-    max_age_days: int = 30
+    max_age_days: float = 30   # cleanup --older-than may ask for part of a day
 
     @classmethod
     def from_spec(cls, retention: Mapping[str, Any] | None) -> Policy:
@@ -98,7 +98,7 @@ def plan_retention(items: Iterable[Run], policy: Policy, now: datetime, *, force
         if run.upload_failed and not force:
             continue
         if cutoff is not None and run.time < cutoff:
-            reason = f"older than maxAgeDays ({policy.max_age_days})"
+            reason = f"older than maxAgeDays ({policy.max_age_days:g})"
         elif run.status == "skipped":
             if oldest_kept is not None and _slot(run) >= oldest_kept:
                 continue
@@ -123,7 +123,7 @@ def held_back(items: Iterable[Run], policy: Policy, now: datetime) -> list[Delet
     return [d for d in plan_retention(items, policy, now, force=True) if d.run.id not in gone]
 
 
-def _cutoff(now: datetime, max_age_days: int) -> datetime | None:
+def _cutoff(now: datetime, max_age_days: float) -> datetime | None:
     """Runs before this are too old; None: no age limit. The schema caps maxAgeDays, but a state applied by
     an older sbsched may hold any integer, and an age before year 1 keeps everything."""
     if max_age_days <= 0:

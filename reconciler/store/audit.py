@@ -49,7 +49,12 @@ def command_line(argv: Sequence[str], program: str = "sbsched") -> str:
 
 
 def audit(path: Path, *, now: datetime, command: str, event: str, details: dict[str, Any]) -> None:
-    """One JSON line per state-changing action: who, what, when."""
+    """One JSON line per state-changing action: who, what, when; none when the config files say
+    `auditLogEnabled: false` (a config file that cannot be read leaves the audit on: store/config_files.py)."""
+    from .config_files import audit_enabled
+
+    if not audit_enabled(path.parent.parent):
+        return
     try:
         user = getpass.getuser()
     except (KeyError, OSError):

@@ -245,23 +245,31 @@ def _after(record: dict[str, Any], since: datetime) -> bool:
         return False
 
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
 def parse_since(text: str, now: datetime) -> datetime:
     """`--since`: a duration back from `now` (`90m`, `2h`, `1h30m`, `7d`, `2w`) or an ISO 8601 date or
     time (without an offset: UTC); ValueError otherwise."""
+    from ..base.units import parse_duration
+
     value = text.strip()
-    parts = _DURATION.findall(value)
-    if parts and "".join(n + u for n, u in parts) == value:
-        return now - timedelta(seconds=sum(float(n) * _UNIT_SECONDS[u] for n, u in parts))
+    if value and value[-1] in "smhdw" and value[0].isdigit():
+        try:
+            return now - timedelta(seconds=parse_duration(value))
+        except ValueError:
+            pass
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(f"--since {text!r}: expected a duration (30m, 2h, 1h30m, 7d, 2w) or an ISO 8601 date or "
                          "time (2026-03-01, 2026-03-01T12:00:00+01:00)") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+CUT_SHORT = frozenset({"interrupted", "shutdown"})   # reasons of runs a crash or a stop ended early
+
+
+def cut_short(record: dict[str, Any]) -> bool:
+    """True for a failed run that its process's death or a shutdown ended, not its own work."""
+    return record.get("status") == "failed" and record.get("reason") in CUT_SHORT
 
 
 def recent(root: Path, schedule: str, *, limit: int) -> list[dict[str, Any]]:

@@ -10,12 +10,15 @@ ENV_VAR = "TROUBLESHOOT_SCHEDULER_DIR"
 
 
 def state_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """--state-dir, else $TROUBLESHOOT_SCHEDULER_DIR, else ~/.troubleshoot/scheduler (the troubleshoot default)."""
+    """--state-dir, else $TROUBLESHOOT_SCHEDULER_DIR, else the system file's storageConfig.baseDir (a
+    service's /var/lib/...), else ~/.troubleshoot/scheduler (the troubleshoot default)."""
     if explicit:
         return Path(explicit).expanduser()
     if os.environ.get(ENV_VAR):
         return Path(os.environ[ENV_VAR]).expanduser()
-    return Path.home() / ".troubleshoot" / "scheduler"
+    from .config_files import system_state_dir
+
+    return Path(system_state_dir() or Path.home() / ".troubleshoot" / "scheduler")
 
 
 def ensure_dir(path: Path) -> Path:

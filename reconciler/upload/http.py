@@ -4,6 +4,8 @@
   without one still matches. troubleshoot's rule for presigned URLs: a `Content-Type` query parameter,
   if present, must be `application/tar+gzip`, and is then sent as the Content-Type header.
 - POST sends the raw archive (not a multipart form) with `Content-Type: application/gzip`.
+- `options.bearerToken` (a reference) is sent as `Authorization: Bearer <token>`, troubleshoot's
+  `auth=bearer,token=...`.
 - `options.headers` are added (values literal or secret references); they override the above.
 - TLS: `options.caFile`, else `REQUESTS_CA_BUNDLE` / `SSL_CERT_FILE` from the environment, else the
   system's (certifi) bundle. A certificate that does not verify is a permanent error.
@@ -46,6 +48,9 @@ def request_headers(request: UploadRequest, method: str) -> dict[str, str]:
         headers["Content-Type"] = presigned
     elif method == "POST":
         headers["Content-Type"] = POST_CONTENT_TYPE
+    if request.options.get("bearerToken"):
+        token = request.secrets.resolve(request.options["bearerToken"], what="upload.options.bearerToken")
+        headers["Authorization"] = f"Bearer {token}"
     given: Mapping[str, Any] = request.options.get("headers") or {}
     for name, value in given.items():
         headers[name] = request.secrets.header(name, value, what="upload.options.headers")

@@ -19,8 +19,9 @@ def test_flags_override_the_file_which_overrides_the_defaults(tmp_path: Path):
     settings = daemon_config.resolve(tmp_path, {"maxConcurrent": 2, "logFormat": None, "metricsAddr": None})
     assert (settings.max_concurrent, settings.log_format, settings.grace, settings.metrics_addr) == (2, "json", 5.0,
                                                                                                    None)
-    assert settings.source == {"maxConcurrent": "flag", "metricsAddr": "default", "logFormat": "config.yaml",
-                               "grace": "config.yaml"}
+    mine = str(tmp_path / "config.yaml")
+    assert settings.source == {"maxConcurrent": "flag", "metricsAddr": "default", "logFormat": mine, "grace": mine,
+                               "logLevel": "default", "logFile": "default", "checkInterval": "default"}
     assert daemon_config.resolve(tmp_path / "none", {}).max_concurrent == 4
 
 

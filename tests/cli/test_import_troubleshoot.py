@@ -70,7 +70,7 @@ def test_next_times_are_the_times_troubleshoot_ran_the_jobs_in_the_hosts_zone(cl
         result = cli("next", name, "--after", after.isoformat(), "-n", "12")
         assert result.code == 0, result.err
         assert result.out.split() == [t.isoformat() for t in _troubleshoot(expression, after, 12)], name
-    listed = json.loads(cli("list", "-o", "json").out)["items"]
+    listed = json.loads(cli("list", "-o", "json", "--show-disabled").out)["items"]
     assert {i["name"]: i["spec"]["suspend"] for i in listed}["even-days"] is True   # the job was disabled
 
 
@@ -112,7 +112,9 @@ def test_jobs_cron_cannot_express_are_listed_and_exit_1_the_rest_imported(cli, j
 
 
 def test_timezone_flag_overrides_the_host_zone_and_a_missing_zone_is_an_error(cli, jobs_dir, work, monkeypatch):
-    assert cli("import", "troubleshoot", "--from", str(jobs_dir), "--timezone", "Asia/Tokyo", "--dry-run").code == 0
+    given = cli("import", "troubleshoot", "--from", str(jobs_dir), "--timezone", "Asia/Tokyo", "--dry-run")
+    assert given.code == 0
+    assert "(timezone Asia/Tokyo, as --timezone says)" in given.out and "the host's" not in given.out
     monkeypatch.delenv("TZ")
     monkeypatch.setattr("reconciler.timing.hostzone.host_zone", lambda *a, **k: None)
     result = cli("import", "troubleshoot", "--from", str(jobs_dir))

@@ -23,7 +23,7 @@ MANIFEST = """
 
 def test_list_table_shows_schedules_with_next_run_and_suspension(cli, write_manifest):
     cli("apply", "-f", str(write_manifest(MANIFEST)))
-    result = cli("list")
+    result = cli("list", "--show-disabled")
     assert result.code == 0
     header, incident, nightly = result.out.splitlines()
     assert header.split() == ["NAME", "SET", "CRON", "TIMEZONE", "SUSPENDED", "NEXT-RUN", "LAST-RUN", "LAST-RESULT"]
@@ -35,8 +35,8 @@ def test_list_table_shows_schedules_with_next_run_and_suspension(cli, write_mani
 
 def test_list_json_and_yaml_are_one_document_of_items(cli, write_manifest):
     cli("apply", "-f", str(write_manifest(MANIFEST)))
-    as_json = json.loads(cli("list", "-o", "json").out)
-    as_yaml = yaml.safe_load(cli("list", "-o", "yaml").out)
+    as_json = json.loads(cli("list", "-o", "json", "--show-disabled").out)
+    as_yaml = yaml.safe_load(cli("list", "-o", "yaml", "--show-disabled").out)
     assert as_json == as_yaml
     assert [i["name"] for i in as_json["items"]] == ["incident", "nightly"]
     nightly = as_json["items"][1]
@@ -49,7 +49,7 @@ def test_list_filters_by_label_selector(cli, write_manifest):
     cli("apply", "-f", str(write_manifest(MANIFEST)))
 
     def names(*selector: str) -> list[str]:
-        return [i["name"] for i in json.loads(cli("list", "-o", "json", *selector).out)["items"]]
+        return [i["name"] for i in json.loads(cli("list", "-o", "json", "--show-disabled", *selector).out)["items"]]
 
     assert names("-l", "team=payments") == ["nightly"]
     assert names("-l", "team!=payments") == ["incident"]
@@ -160,3 +160,40 @@ def test_a_schedule_the_host_cannot_time_is_named_by_list_status_and_reconcile_a
     assert ran.code == 0, ran.err
     once = run_sbsched("reconcile", "--once")
     assert once.code == 0 and "mars: not scheduled" in once.err and "internal error" not in once.err
+
+
+def test_list_leaves_disabled_schedules_out_unless_show_disabled_as_troubleshoot_does(cli, write_manifest):
+    cli("apply", "-f", str(write_manifest(MANIFEST)))
+    cli("suspend", "nightly")
+    result = cli("list")
+    assert (result.out, result.err) == ("", "No schedules found.\n2 disabled or suspended schedule(s) not shown: "
+                                            "--show-disabled lists them\n")
+    assert json.loads(cli("list", "-o", "json").out) == {"items": []}
+    cli("resume", "nightly")
+    assert [i["name"] for i in json.loads(cli("list", "-o", "json").out)["items"]] == ["nightly"]
+
+
+def test_list_filters_by_name_pattern_and_run_status_and_wide_adds_run_count_and_description(
+        cli, write_manifest, state_dir):
+    cli("apply", "-f", str(write_manifest(MANIFEST.replace("      - name: incident\n",
+                                                           "      - name: nightly-eu\n        cron: '0 3 * * *'\n"
+                                                           "        description: EU copy, for the auditors\n"
+                                                           "      - name: incident\n"))))
+    state = json.loads((state_dir / "state.json").read_text())
+    state["schedules"]["nightly"]["status"].update(lastResult="failed", runCount=3)
+    (state_dir / "state.json").write_text(json.dumps(state))
+
+    def names(*args: str) -> list[str]:
+        return [i["name"] for i in json.loads(cli("list", "-o", "json", *args).out)["items"]]
+
+    assert names("-f", "nightly*") == ["nightly", "nightly-eu"]
+    assert names("--filter", "*-eu") == ["nightly-eu"]
+    assert names("--status", "failed") == ["nightly"] and names("--status", "pending") == ["nightly-eu"]
+    assert names("--status", "running") == [] and names("--status", "completed") == []
+    assert cli("list", "--status", "done").code == 2
+    header, *rows = cli("list", "-o", "wide").out.splitlines()
+    assert header.split()[-3:] == ["STATUS", "RUN-COUNT", "DESCRIPTION"]
+    assert rows[0].split()[-2:] == ["failed", "3"]
+    assert rows[1].endswith("pending   0           EU copy, for the auditors")
+    shown = cli("status", "nightly-eu").out
+    assert "Description:          EU copy, for the auditors\n" in shown and "Run count:            0\n" in shown

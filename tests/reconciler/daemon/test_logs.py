@@ -85,7 +85,7 @@ def test_every_run_event_of_the_daemon_is_one_line_naming_schedule_and_execution
     settle(d)
     d.close()
     lines = captured()
-    run_lines = [line for line in lines if line["logger"] in ("sbsched.daemon", "sbsched.delivery")
+    run_lines = [line for line in lines if line["logger"] in ("sbsched.daemon", "sbsched.executor", "sbsched.delivery")
                  and "execution_id" in line]
     assert len(run_lines) == 13  # 5 started, 5 ended, 1 skipped, 2 upload failures
     assert all(line["execution_id"].startswith(line["schedule"] + "-") for line in run_lines)

@@ -277,8 +277,9 @@ def test_transient_failures_retry_with_backoff_and_permanent_ones_do_not(tmp_pat
     d.wait_idle()
     first_retry = d._next_retry()
     assert timedelta(seconds=10) <= first_retry - clock.now() <= timedelta(seconds=15)
-    (record,) = records(store)
-    assert (record["status"], record["attempt"], record["error"]["class"]) == ("failed", 1, "transient")
+    (record,) = records(store)   # waiting in backoff: `history` says so, and when it tries again
+    assert (record["status"], record["attempt"], record["error"]["class"]) == ("retrying", 1, "transient")
+    assert record["nextAttemptTime"] == first_retry.isoformat()
     clock.set(first_retry)
     d.tick()
     d.wait_idle()
@@ -291,6 +292,7 @@ def test_transient_failures_retry_with_backoff_and_permanent_ones_do_not(tmp_pat
     (record,) = records(store)
     assert (record["id"], record["status"], record["attempt"]) == ("r-20260601T1300Z", "completed", 3)
     assert len(calls) == 3 and d._next_retry() is None
+    assert store.read()["schedules"]["r"]["status"]["runCount"] == 1   # one run, however many attempts
 
 
 def test_a_run_retry_waits_as_the_one_backoff_policy_says_with_the_daemon_s_random_source(tmp_path):
@@ -333,7 +335,7 @@ def test_an_unreachable_api_server_is_retried_per_policy_and_the_retry_collects(
     d.tick()
     d.wait_idle()
     (record,) = records(store)
-    assert (record["status"], record["reason"], record["error"]["class"]) == ("failed", "cluster-unreachable",
+    assert (record["status"], record["reason"], record["error"]["class"]) == ("retrying", "cluster-unreachable",
                                                                               "transient")
     assert url in record["error"]["message"]
     with FakeKubeApi.from_archive(BASELINE_BUNDLE, port=urlsplit(url).port):
