@@ -22,16 +22,16 @@ if TYPE_CHECKING:   # the names below are loaded on first use: `validate` needs 
     from .results import (FAIL, NONE, PASS, SKIPPED, WARN, AnalyzerSpec, Result, analysis_json, counts,
                           dumps_analysis, skipped_count)
     from .runner import analyze_archive, analyze_dir
-    from .spec import AnalyzerSpecError, load_analyzers
+    from .spec import load_analyzers
 
 _WHERE = {"BundleError": "archive", "when_diagnostics": "diagnostics", "analyze_archive": "runner",
-          "analyze_dir": "runner", "AnalyzerSpecError": "spec", "load_analyzers": "spec",
+          "analyze_dir": "runner", "load_analyzers": "spec",
           **{name: "results" for name in ("FAIL", "NONE", "PASS", "SKIPPED", "WARN", "AnalyzerSpec", "Result",
                                           "analysis_json", "counts", "dumps_analysis", "skipped_count")}}
 
 __all__ = [
     "AnalyzerSpec", "Result", "load_analyzers", "analyze_dir", "analyze_archive", "analysis_json", "dumps_analysis",
-    "counts", "skipped_count", "when_diagnostics", "default_analyzers", "BundleError", "AnalyzerSpecError",
+    "counts", "skipped_count", "when_diagnostics", "default_analyzers", "BundleError",
     "PASS", "WARN", "FAIL", "NONE", "SKIPPED",
 ]
 

@@ -6,19 +6,17 @@ line in the file, elsewhere the position of the wrapping value.
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Callable, Iterator
 
 import yaml
 
 from . import when
-from ..base.yamlio import SafeLoader
-from .spec import ANALYZER_KINDS, AnalyzerSpecError
-from ..troubleshoot.specfiles import read_spec_text, wrapped_texts
+from ..troubleshoot.reader import Document, SpecError, analyzer_sections, read_spec_file
 
 Node = yaml.Node
 
 
-def _get(node: Node, key: str) -> Node | None:
+def _get(node: Node | None, key: str) -> Node | None:
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
             if isinstance(k, yaml.ScalarNode) and k.value == key:
@@ -30,96 +28,111 @@ def _scalar(node: Node | None) -> str:
     return str(node.value) if isinstance(node, yaml.ScalarNode) and node.value is not None else ""
 
 
-def check_when(kind: str, host: bool, value: str, params: Any) -> None:
-    """Raise WhenError when `value` is a `when` the analyzer `kind` cannot use."""
-    w = value
-    if kind == "tcpPortStatus" and host:
-        if w and w not in when.TCP_STATUSES:
-            raise when.WhenError(f"never matches: tcpPortStatus records one of {', '.join(when.TCP_STATUSES)}")
-    elif kind == "http":
-        if w and w != "error":
-            when.http_condition(w)
-            unknown = when.http_variables(w) - {"statusCode"}
-            if unknown:
-                raise when.WhenError(f"unknown parameter {sorted(unknown)[0]!r}: only statusCode is defined")
-    elif kind in ("textAnalyze",) and _scalar(_get(params, "regexGroups")):
-        when.check_regex_groups(w)
-    elif kind in ("textAnalyze", "yamlCompare", "jsonCompare"):
+Check = Callable[[str, "Node | None"], None]   # (the `when`, the analyzer's params node) -> raises WhenError
+
+
+def check_when(kind: str, host: bool, value: str, params: Node | None) -> None:
+    """Raise WhenError when `value` is a `when` the analyzer `kind` cannot use; kinds without a `when`
+    of their own take any."""
+    check = (HOST_WHEN if host else CLUSTER_WHEN).get(kind)
+    if check is not None:
+        check(value, params)
+
+
+def _given(parse: Callable[[str], object]) -> Check:
+    """The check of a `when` that may be left out (the outcome then applies unconditionally)."""
+    def check(w: str, params: Node | None) -> None:
         if w:
-            when.parse_bool(w)
-    elif host:
-        _check_host(kind, w)
-    else:
-        _check_cluster(kind, w)
+            parse(w)
+    return check
 
 
-def _check_host(kind: str, w: str) -> None:
-    if not w:
-        return
-    if kind == "cpu":
-        when.host_cpu(w, 1, 1, [], "")
-    elif kind == "memory":
-        when.host_memory(w, 0)
-    elif kind == "diskUsage":
-        when.disk_usage(w, 1, 0)
-    elif kind == "time":
-        when.host_time(w, "", False, False)
-    elif kind == "hostOS":
-        when.host_os_range(w)
+def _http(w: str, params: Node | None) -> None:
+    if w and w != "error":
+        when.http_condition(w)
+        unknown = when.http_variables(w) - {"statusCode"}
+        if unknown:
+            raise when.WhenError(f"unknown parameter {sorted(unknown)[0]!r}: only statusCode is defined")
 
 
-def _check_cluster(kind: str, w: str) -> None:
-    if kind == "event":
+def _text_analyze(w: str, params: Node | None) -> None:
+    if params is not None and _scalar(_get(params, "regexGroups")):
+        when.check_regex_groups(w)
+    elif w:
         when.parse_bool(w)
-    elif not w:
-        return
-    elif kind == "clusterVersion":
-        when.cluster_version(w)
-    elif kind == "nodeResources" and w.strip():
+
+
+def _tcp_port_status(w: str, params: Node | None) -> None:
+    if w and w not in when.TCP_STATUSES:
+        raise when.WhenError(f"never matches: tcpPortStatus records one of {', '.join(when.TCP_STATUSES)}")
+
+
+def _event(w: str, params: Node | None) -> None:
+    when.parse_bool(w)   # even an empty one: an event analyzer's `when` is required, and "" is no bool
+
+
+def _node_resources(w: str, params: Node | None) -> None:
+    if w.strip():
         when.node_resources(w)
-    elif kind in ("deploymentStatus", "statefulsetStatus") and w != "absent":
+
+
+def _replicas(w: str, params: Node | None) -> None:
+    if w and w != "absent":
         when.ready_replicas(w)
-    elif kind == "jobStatus":
-        when.counter(w, ("succeeded", "failed"))
-    elif kind == "replicasetStatus":
-        when.counter(w, ("ready", "available"))
-    elif kind == "clusterPodStatuses":
-        op, _ = when.pod_status(w)
-        if op not in when.EQ + when.NE:
-            raise when.WhenError(f"operator {op!r} never matches: use = or != (and Healthy, a phase or a reason)")
-    elif kind == "containerRuntime":
-        op, _ = when.container_runtime(w)
-        if op not in when.EQ:
-            raise when.WhenError(f"operator {op!r} never matches: use == with a runtime name")
-    elif kind == "distribution":
-        op, name = when.distribution(w)
-        from .cluster import normalize_distribution   # only for distribution analyzers: cluster.py is heavy
-
-        if normalize_distribution(name) is None:
-            raise when.WhenError(f"unknown distribution {name!r}")
-        if op not in when.EQ + when.NE:
-            raise when.WhenError(f"operator {op!r} never matches: use == or !=")
 
 
-def _lists(document: Node) -> Iterator[tuple[str, Node, bool]]:
-    kind = _scalar(_get(document, "kind"))
-    api = _scalar(_get(document, "apiVersion"))
-    spec = _get(document, "spec")
-    if kind not in ANALYZER_KINDS or not api.startswith(("troubleshoot.sh/", "troubleshoot.replicated.com/")):
-        return
-    if spec is None:
-        return
-    analyzers = _get(spec, "analyzers")
-    if analyzers is not None:
-        yield "analyzers", analyzers, kind == "HostPreflight"
-    host_list = _get(spec, "hostAnalyzers")
-    if host_list is not None and kind in ("SupportBundle", "Analyzer"):
-        yield "hostAnalyzers", host_list, True
+def _pod_statuses(w: str) -> None:
+    op, _ = when.pod_status(w)
+    if op not in when.EQ + when.NE:
+        raise when.WhenError(f"operator {op!r} never matches: use = or != (and Healthy, a phase or a reason)")
 
 
-def _problems(document: Node) -> Iterator[tuple[Node, str, str]]:
+def _container_runtime(w: str) -> None:
+    op, _ = when.container_runtime(w)
+    if op not in when.EQ:
+        raise when.WhenError(f"operator {op!r} never matches: use == with a runtime name")
+
+
+def _distribution(w: str) -> None:
+    op, name = when.distribution(w)
+    from .cluster import normalize_distribution   # only for distribution analyzers: cluster.py is heavy
+
+    if normalize_distribution(name) is None:
+        raise when.WhenError(f"unknown distribution {name!r}")
+    if op not in when.EQ + when.NE:
+        raise when.WhenError(f"operator {op!r} never matches: use == or !=")
+
+
+_EITHER: dict[str, Check] = {"http": _http, "textAnalyze": _text_analyze, "yamlCompare": _given(when.parse_bool),
+                             "jsonCompare": _given(when.parse_bool)}
+HOST_WHEN: dict[str, Check] = {
+    **_EITHER,
+    "tcpPortStatus": _tcp_port_status,
+    "cpu": _given(lambda w: when.host_cpu(w, 1, 1, [], "")),
+    "memory": _given(lambda w: when.host_memory(w, 0)),
+    "diskUsage": _given(lambda w: when.disk_usage(w, 1, 0)),
+    "time": _given(lambda w: when.host_time(w, "", False, False)),
+    "hostOS": _given(when.host_os_range),
+}
+CLUSTER_WHEN: dict[str, Check] = {
+    **_EITHER,
+    "event": _event,
+    "clusterVersion": _given(when.cluster_version),
+    "nodeResources": _node_resources,
+    "deploymentStatus": _replicas,
+    "statefulsetStatus": _replicas,
+    "jobStatus": _given(lambda w: when.counter(w, ("succeeded", "failed"))),
+    "replicasetStatus": _given(lambda w: when.counter(w, ("ready", "available"))),
+    "clusterPodStatuses": _given(_pod_statuses),
+    "containerRuntime": _given(_container_runtime),
+    "distribution": _given(_distribution),
+}
+
+
+def _problems(document: Document) -> Iterator[tuple[Node, str, str]]:
     """(node, path, message) for each bad `when` of one troubleshoot document."""
-    for list_name, items, host in _lists(document):
+    for section in analyzer_sections(document):
+        items = _get(_get(document.node, "spec"), section.name)
         if not isinstance(items, yaml.SequenceNode):
             continue
         for i, entry in enumerate(items.value):
@@ -136,9 +149,9 @@ def _problems(document: Node) -> Iterator[tuple[Node, str, str]]:
                     if body is None:
                         continue
                     when_node = _get(body, "when")
-                    path = f"{list_name}[{i}].{kind}.outcomes[{j}].{severity}.when"
+                    path = f"{section.name}[{i}].{kind}.outcomes[{j}].{severity}.when"
                     try:
-                        check_when(kind, host, _scalar(when_node), params)
+                        check_when(kind, section.host, _scalar(when_node), params)
                     except when.WhenError as exc:
                         yield (when_node if when_node is not None else body), path, str(exc)
                     break
@@ -148,29 +161,14 @@ def when_diagnostics(spec_path: str) -> list[str]:
     """`FILE:LINE:COL: analyzers[i].<kind>.outcomes[j].<fail|warn|pass>.when: message` for every bad `when`.
     A file that is not YAML gives none (validate reports that on its own); one that cannot be read raises."""
     try:
-        text = read_spec_text(spec_path)
-    except FileNotFoundError:
-        raise AnalyzerSpecError(f"spec file not found: {spec_path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AnalyzerSpecError(f"cannot read spec {spec_path}: {getattr(exc, 'strerror', None) or exc}") from None
-    try:
-        documents = [d for d in yaml.compose_all(text, Loader=SafeLoader) if d is not None]
-    except yaml.YAMLError:
-        return []
+        spec_file = read_spec_file(spec_path)
+    except SpecError as exc:
+        if exc.cause == "yaml":
+            return []
+        raise
     found: list[tuple[int, int, str]] = []
-    for document in documents:
+    for document in spec_file.documents:
         for node, path, message in _problems(document):
-            found.append((node.start_mark.line + 1, node.start_mark.column + 1, f"{path}: {message}"))
-        for value, line0, col0, inner in wrapped_texts(document, text):
-            try:
-                inner_documents = [d for d in yaml.compose_all(inner, Loader=SafeLoader) if d is not None]
-            except yaml.YAMLError:
-                continue
-            for inner_document in inner_documents:
-                for node, path, message in _problems(inner_document):
-                    if line0 >= 0:
-                        line, column = line0 + node.start_mark.line + 1, col0 + node.start_mark.column + 1
-                    else:
-                        line, column = value.start_mark.line + 1, value.start_mark.column + 1
-                    found.append((line, column, f"{path}: {message}"))
+            line, column = document.place(node.start_mark.line, node.start_mark.column)
+            found.append((line, column, f"{path}: {message}"))
     return [f"{spec_path}:{line}:{column}: {rest}" for line, column, rest in sorted(found)]

@@ -34,6 +34,7 @@ from ..store.atomic import atomic_write
 from ..manifest.normalize import ScheduleSet
 from ..store.nofollow import directory_fd, real_directory, unlink_below
 from .plan import FILES
+from ..troubleshoot.reader import SpecFile, read_spec_file
 from ..troubleshoot.specfiles import MAX_SPEC_BYTES, read_spec_bytes, read_spec_text
 
 if TYPE_CHECKING:
@@ -244,13 +245,14 @@ class SnapshotStore:
         return gone
 
 
-def reader(root: Path, spec: Mapping[str, Any]) -> Callable[[str], str]:
-    """How a run reads `spec`'s spec files: those in `specFiles` from their snapshots; any other path (a
-    state written before snapshots, `run --from-configmap`'s files) from disk, as before."""
+def reader(root: Path, spec: Mapping[str, Any]) -> Callable[[str], SpecFile]:
+    """How a run reads `spec`'s spec files, each parsed once however many stages ask: those in `specFiles`
+    from their snapshots; any other path (a state written before snapshots, `run --from-configmap`'s
+    files) from disk, as before."""
     files = spec.get(FILES) or {}
     store = SnapshotStore(root)
 
-    def read(path: str) -> str:
+    def text(path: str) -> str:
         digest = files.get(path)
         if digest is None:
             return read_spec_text(path)
@@ -258,6 +260,10 @@ def reader(root: Path, spec: Mapping[str, Any]) -> Callable[[str], str]:
             return store.read(digest, shown=path).decode("utf-8")
         except UnicodeDecodeError:
             raise SnapshotError(f"{path}: its snapshot is not UTF-8 text") from None
+
+    @functools.cache
+    def read(path: str) -> SpecFile:
+        return read_spec_file(path, text)
     return read
 
 

@@ -13,19 +13,16 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, TypeVar
 
-import yaml
-
-from ..base.errors import PermanentError
 from ..base.names import did_you_mean
-from ..base.yamlio import JsonPath, SafeLoader, format_path, locate
-from ..troubleshoot.specfiles import read_spec_text, wrapped_texts
+from ..base.yamlio import JsonPath, format_path, locate
+from ..troubleshoot.reader import SpecError, SpecFile, read_spec_file
 from .builtin import Edit, Rewrite, Rule, Session, Substitution, SubstitutionRule, masking
 from .masker import masked
 
 API_VERSIONS = ("troubleshoot.sh/v1beta2", "troubleshoot.replicated.com/v1beta1")
 
 
-class RedactorSpecError(PermanentError):
+class RedactorSpecError(SpecError):
     """A Redactor spec that cannot be used; the message is one line naming the file and the problem."""
 
 
@@ -43,12 +40,12 @@ class Redactor:
         return self.files is None or self.files.fullmatch(path) is not None
 
 
-def load_redactor_specs(paths: list[str], *, read: Callable[[str], str] = read_spec_text) -> list[Redactor]:
+def load_redactor_specs(paths: list[str], *, read: Callable[[str], SpecFile] = read_spec_file) -> list[Redactor]:
     """Every redactor of every Redactor spec in these files, in order. A file with a problem (missing, not
     YAML, no Redactor in it, a field of the wrong type, a regex or glob that cannot compile) raises
     RedactorSpecError with its first problem, placed, and how many more there are: a spec is refused
-    when it is loaded, before collection, never half-way through a run. `read` gives a file's text (a
-    run reads the applied snapshots)."""
+    when it is loaded, before collection, never half-way through a run. `read` gives a file parsed (a
+    run reads the applied snapshots, each once)."""
     redactors: list[Redactor] = []
     seen: set[str] = set()
     for path in paths:
@@ -66,61 +63,39 @@ def load_redactor_specs(paths: list[str], *, read: Callable[[str], str] = read_s
 def redactor_spec_problems(path: str) -> list[str]:
     """Every problem of a Redactor spec file, `FILE:LINE:COL: spec.redactors[i].<field>: message`, in file
     order: what `sbsched validate` reports."""
-    return _read(path, read_spec_text)[1]
+    return _read(path, read_spec_file)[1]
 
 
-Place = Callable[[int, int], tuple[int, int]]   # 0-based line and column in a text -> 1-based in the file
 Problem = tuple[JsonPath, str, bool]             # (path in the document, message, placed at the key)
 
 
-def _read(path: str, read: Callable[[str], str]) -> tuple[list[tuple[str, Redactor]], list[str]]:
+def _read(path: str, read: Callable[[str], SpecFile]) -> tuple[list[tuple[str, Redactor]], list[str]]:
     try:
-        text = read(path)
-    except FileNotFoundError:
-        return [], [f"{path}: file not found"]
-    except (OSError, UnicodeDecodeError) as exc:
-        return [], [f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}"]
-    try:
-        documents = _documents(text, lambda line, column: (line + 1, column + 1))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
-        return [], [f"{path}{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}"]
-    specs = [(data, node, place) for data, node, place in documents if data.get("kind") == "Redactor"]
+        spec_file = read(path)
+    except SpecError as exc:
+        return [], [_READ_PROBLEMS[exc.cause](path, exc.detail)]
+    specs = spec_file.redactors
     if not specs:
-        kinds = sorted({str(data.get("kind")) for data, _, _ in documents})
+        kinds = sorted(spec_file.kinds)
         found = f"; found kind {', '.join(kinds)}" if kinds else ""
         return [], [f"{path}: no Redactor spec (expected apiVersion troubleshoot.sh/v1beta2, kind Redactor, "
                     f"plain or in a ConfigMap/Secret){found}"]
     redactors: list[tuple[str, Redactor]] = []
     placed: list[tuple[int, int, str]] = []
-    for data, node, place in specs:
+    for document in specs:
         problems: list[Problem] = []
-        redactors += _compile_document(data, problems)
+        redactors += _compile_document(document.data, problems)
         for field, message, at_key in problems:
-            line, column = locate(node, field, key=at_key)
-            placed.append((*place(line - 1, column - 1), f"{format_path(field)}: {message}"))
+            line, column = locate(document.node, field, key=at_key)
+            placed.append((*document.place(line - 1, column - 1), f"{format_path(field)}: {message}"))
     return redactors, [f"{path}:{line}:{column}: {message}" for line, column, message in sorted(placed)]
 
 
-def _documents(text: str, place: Place) -> list[tuple[dict[str, Any], yaml.Node, Place]]:
-    """The troubleshoot documents of a text with their nodes, and where their text lies in the file: plain,
-    or inside a ConfigMap/Secret (as `specfiles.wrapped_documents` finds them, an unparseable value is none)."""
-    found: list[tuple[dict[str, Any], yaml.Node, Place]] = []
-    for node in yaml.compose_all(text, Loader=SafeLoader):
-        data = _construct(node)
-        if not isinstance(data, dict):
-            continue
-        if str(data.get("apiVersion", "")).startswith(("troubleshoot.sh/", "troubleshoot.replicated.com/")):
-            found.append((data, node, place))
-            continue
-        for value, line0, column0, inner in wrapped_texts(node, text):
-            if "troubleshoot" in inner:
-                try:
-                    found += _documents(inner, _inside(place, value, line0, column0))
-                except yaml.YAMLError:
-                    continue
-    return found
+_READ_PROBLEMS: dict[str, Callable[[str, str], str]] = {   # a Redactor spec's problems all read FILE[:L:C]: ...
+    "missing": lambda path, detail: f"{path}: file not found",
+    "unreadable": lambda path, detail: f"{path}: cannot read: {detail}",
+    "yaml": lambda path, detail: f"{path}{detail}",
+}
 
 
 def literal_redactor(name: str, values: Iterable[str], *, shortest: int = 1) -> Redactor:
@@ -129,22 +104,6 @@ def literal_redactor(name: str, values: Iterable[str], *, shortest: int = 1) -> 
     lines = sorted({line for value in values for line in value.splitlines() if len(line) >= shortest},
                    key=lambda line: (-len(line), line))   # longest first, so no part of a longer one survives
     return Redactor(name, tuple(_literal(name, line.encode()) for line in lines), ())
-
-
-def _inside(place: Place, value: yaml.Node, line0: int, column0: int) -> Place:
-    """Places in a wrapped text: shifted into a literal block, else the wrapping value's own place."""
-    if line0 >= 0:
-        return lambda line, column: place(line0 + line, column0 + column)
-    at = value.start_mark
-    return lambda line, column: place(at.line, at.column)
-
-
-def _construct(node: yaml.Node) -> Any:
-    loader = SafeLoader("")
-    try:
-        return loader.construct_document(node)
-    finally:
-        loader.dispose()
 
 
 def _compile_document(doc: dict[str, Any], problems: list[Problem]) -> list[tuple[str, Redactor]]:

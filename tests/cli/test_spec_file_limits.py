@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from reconciler.analyze.spec import AnalyzerSpecError, read_spec
+from reconciler.troubleshoot.reader import SpecError, read_spec_file
 from reconciler.collect import spec as collect_spec
 from reconciler.redact import RedactorSpecError, load_redactor_specs
 from reconciler.troubleshoot import specfiles
@@ -44,10 +44,10 @@ def test_every_spec_reader_refuses_a_spec_over_the_size_limit(tmp_path, monkeypa
     big.write_text(SPEC + "#" * 2000 + "\n")
     monkeypatch.setattr(specfiles, "MAX_SPEC_BYTES", 1024)
     assert "over the" in specfiles.check_file(str(big), specfiles.COLLECT_KINDS)
-    with pytest.raises(collect_spec.SpecLoadError, match="over the"):
+    with pytest.raises(SpecError, match="over the"):
         collect_spec.load([str(big)])
-    with pytest.raises(AnalyzerSpecError, match="over the"):
-        read_spec(str(big))
+    with pytest.raises(SpecError, match="over the"):
+        read_spec_file(str(big))
     with pytest.raises(RedactorSpecError, match="over the"):
         load_redactor_specs([str(big)])
 
@@ -56,5 +56,5 @@ def test_a_spec_under_the_limit_and_a_directory_read_as_before(tmp_path):
     ok = tmp_path / "ok.yaml"
     ok.write_text(SPEC)
     assert specfiles.check_file(str(ok), specfiles.COLLECT_KINDS) is None
-    with pytest.raises(AnalyzerSpecError, match="is a directory"):
-        read_spec(str(tmp_path))
+    with pytest.raises(SpecError, match="is a directory"):
+        read_spec_file(str(tmp_path))

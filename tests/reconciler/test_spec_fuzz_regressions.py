@@ -6,6 +6,7 @@ import pytest
 
 from reconciler.analyze import load_analyzers
 from reconciler.collect import spec as collect_spec
+from reconciler.troubleshoot.reader import SpecError
 
 
 def test_a_spec_whose_kind_is_not_a_string_is_not_a_spec(tmp_path):
@@ -37,6 +38,6 @@ def test_a_spec_path_with_a_nul_character_is_reported_not_raised(tmp_path):
                         '  - {name: g, cron: "0 2 * * *", collect: {specs: ["a\\0b"]}}\n')
     result = load_manifest(str(manifest))
     assert any("NUL character" in d.message for d in result.diagnostics)
-    with pytest.raises(collect_spec.SpecLoadError, match="NUL"):
+    with pytest.raises(SpecError, match="NUL"):
         collect_spec.load([str(tmp_path / "a\0b")])
     assert "NUL" in specfiles.check_file("a\0b", specfiles.COLLECT_KINDS)

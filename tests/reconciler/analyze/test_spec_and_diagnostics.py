@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.analyze import AnalyzerSpec, AnalyzerSpecError, load_analyzers, when_diagnostics
+from reconciler.analyze import AnalyzerSpec, load_analyzers, when_diagnostics
+from reconciler.troubleshoot.reader import SpecError
 from reconciler.base.errors import SbschedError
 
 from .conftest import SPECS
@@ -101,7 +102,7 @@ def test_unusable_specs_are_errors_naming_the_file(tmp_path, content, message):
         path.write_bytes(content)
     elif content is not None:
         path.write_text(content)
-    with pytest.raises(AnalyzerSpecError) as caught:
+    with pytest.raises(SpecError) as caught:
         load_analyzers([str(path)])
     assert isinstance(caught.value, SbschedError) and caught.value.exit_code == 2
     assert message in caught.value.message and str(path) in caught.value.message
@@ -221,5 +222,5 @@ def test_whens_inside_a_wrapping_configmap_are_placed_in_the_file(tmp_path):
 
 def test_a_file_that_is_not_yaml_has_no_when_diagnostics_and_a_missing_one_is_an_error(tmp_path):
     assert when_diagnostics(write(tmp_path, "kind: [")) == []
-    with pytest.raises(AnalyzerSpecError, match="spec file not found"):
+    with pytest.raises(SpecError, match="spec file not found"):
         when_diagnostics(str(tmp_path / "missing.yaml"))

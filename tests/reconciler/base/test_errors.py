@@ -9,7 +9,7 @@ import pytest
 from reconciler.base.errors import (PERMANENT, TRANSIENT, LockTimeout, ManifestError, PermanentError, SbschedError,
                                     StateError, TransientError, error_class, status_is_transient)
 from reconciler.collect.kube.client import ApiError, ClusterUnreachable, KubeconfigError
-from reconciler.collect.spec import SpecLoadError
+from reconciler.troubleshoot.reader import SpecError
 from reconciler.redact import RedactorSpecError
 from reconciler.run.encryption import EncryptionError
 from reconciler.upload.credentials import CredentialError
@@ -39,7 +39,7 @@ FAMILIES = [
     (CredentialError("upload.credentials.accessKeyId: env:AWS_KEY is not set"), PERMANENT),
     # spec files and the other errors a user can fix: the same input fails the same way
     (RedactorSpecError("r.yaml: no Redactor spec"), PERMANENT),
-    (SpecLoadError("sb.yaml: not a troubleshoot spec"), PERMANENT),
+    (SpecError("sb.yaml: not a troubleshoot spec"), PERMANENT),
     (EncryptionError("not an age recipient"), PERMANENT),
     (ManifestError("invalid"), PERMANENT),
     (StateError("state.json is corrupt"), PERMANENT),
