@@ -1,5 +1,5 @@
-"""The reconcile daemon beside APScheduler 3: dispatch lateness when 1,000 schedules share one minute,
-and the idle daemon's memory and CPU with 10,000 schedules applied.
+"""The reconcile daemon beside APScheduler 3: dispatch lateness when 1,000, then 10,000, schedules share
+one minute, and the idle daemon's memory and CPU with 10,000 schedules applied.
 
 Why these two: a support-bundle scheduler's worst moment is the top of a popular minute ("0 2 * * *"
 across a fleet), when every schedule becomes due at once; the daemon must hand them all to the run
@@ -55,17 +55,17 @@ if TYPE_CHECKING:
     from reconciler.timing.decisions import Due
 
 UTC = timezone.utc
-N_DUE = 1_000                   # schedules sharing one slot
+DUE_COUNTS = (1_000, 10_000)    # schedules sharing one slot: today's figure, and the same target at 10x
 MAX_CONCURRENT = 4              # sbsched's default run pool; APScheduler gets as many workers
 LEAD_S = 3.0                    # the slot falls this long after the daemon opens
 DISPATCH_TARGET_MS = 50.0       # sbsched p99 dispatch lateness
-APS_EARLIER_MS = (46, 84)       # APScheduler 3, 1,000 no-op jobs, 4 workers, p50/p99, measured here before
-DISPATCH_BUDGET_S = 20.0        # from the first tick to the 1,000th dispatch
-DRAIN_BUDGET_S = 60.0           # for the 1,000 runs to finish
+APS_EARLIER_MS = {1_000: (46, 84)}  # APScheduler 3, n no-op jobs, 4 workers, p50/p99, measured here before
+DISPATCH_BUDGET_S = 20.0        # from the first tick to the last dispatch
+DRAIN_BUDGET_S = 60.0           # per 1,000 runs, for the runs to finish
 FLUSH_BUDGET_S = 10.0           # for the daemon's batched status writes to land once the runs are done
-CHILD_BUDGET_S = 120.0          # the whole sbsched lateness process
+CHILD_BUDGET_S = 120.0          # per 1,000 schedules, the whole sbsched lateness process
 APS_MIN_LEAD_S = 5.0            # APScheduler's real minute is at least this far away
-APS_BUDGET_S = 30.0             # after that minute, for its 1,000 jobs to start
+APS_BUDGET_S = 30.0             # per 1,000 jobs, after that minute, for them to start
 N_IDLE = 10_000
 SETTLE_MIN_S = 5.0              # measure idle no sooner than this after start...
 SETTLE_BUDGET_S = 40.0          # ...and once the CPU is quiet, within this
@@ -108,7 +108,7 @@ def wait_for(predicate: Callable[[], bool], timeout: float, step: float = 0.1) -
     return predicate()
 
 
-# -- 1a. sbsched: 1,000 schedules in one minute (runs in a child process) ---------------------------
+# -- 1a. sbsched: n schedules in one minute (runs in a child process) ---------------------------
 class OffsetClock:
     """Real time plus a fixed offset, read from perf_counter for sub-ms precision. `aim()` sets the
     offset so that now() is a given instant; between aims the clock runs at real speed."""
@@ -134,9 +134,11 @@ class OffsetClock:
 class DueRun:
     """What the sbsched side measured; crosses the process boundary as JSON."""
 
+    n: int = 0                   # schedules due at once
     dispatch_ms: list[float] = field(default_factory=list)
     start_ms: list[float] = field(default_factory=list)
     statuses: dict[str, int] = field(default_factory=dict)
+    twice: int = 0               # dispatches of a slot id dispatched before: must stay 0
     open_s: float = 0.0          # open() + the first tick (every schedule placed)
     ticks: int = 0
     span_ms: float = 0.0         # first to last dispatch
@@ -152,7 +154,7 @@ class DueRun:
 def due_manifest(path: Path, slot: datetime, n: int) -> Path:
     """n schedules on the same daily slot, host cpu only, no redaction: the run itself is cheap, so
     what is measured is the scheduler."""
-    block = (f'  - name: due-{{i:04d}}\n    cron: "{slot.minute} {slot.hour} * * *"\n'
+    block = (f'  - name: due-{{i:05d}}\n    cron: "{slot.minute} {slot.hour} * * *"\n'
              "    collect: {{cluster: false, hostCollectors: [{{cpu: {{}}}}]}}\n"
              "    redact: {{enabled: false}}\n")
     path.write_text("apiVersion: sbsched/v1\nkind: ScheduleSet\nmetadata: {name: due}\nschedules:\n"
@@ -198,17 +200,18 @@ def serve_until_dispatched(daemon: Daemon, clock: OffsetClock, run: DueRun, prof
         if wall * 1000 > run.tick_ms:
             run.tick_ms, run.tick_cpu_ms = wall * 1000, cpu * 1000
         run.ticks += 1
-        if len(run.dispatch_ms) >= N_DUE:
+        if len(run.dispatch_ms) >= run.n:
             return
         wait = 60.0 if wake is None else (wake - clock.now()).total_seconds()
         pause.wait(max(0.0, min(wait, deadline - time.monotonic())))
-    run.notes.append(f"only {len(run.dispatch_ms)} of {N_DUE} dispatched within {DISPATCH_BUDGET_S:g} s")
+    run.notes.append(f"only {len(run.dispatch_ms)} of {run.n} dispatched within {DISPATCH_BUDGET_S:g} s")
 
 
 def drain(daemon: Daemon, run: DueRun) -> None:
     """Wait for the runs, then for the status batcher, each bounded (cancel runs that overrun)."""
-    if not bounded(daemon.wait_idle, DRAIN_BUDGET_S):
-        run.notes.append(f"runs still active {DRAIN_BUDGET_S:g} s after the last dispatch: cancelled")
+    budget = DRAIN_BUDGET_S * run.n / 1000
+    if not bounded(daemon.wait_idle, budget):
+        run.notes.append(f"runs still active {budget:g} s after the last dispatch: cancelled")
         daemon.cancel_all("benchmark budget spent")
         bounded(daemon.wait_idle, 10)
     ended = time.monotonic()
@@ -236,19 +239,22 @@ def read_records(root: Path, run: DueRun, slot: datetime) -> None:
     run.drain_s = (max(ends) - slot).total_seconds() if ends else 0.0
 
 
-def sbsched_lateness(work: Path, *, profile: bool) -> DueRun:
-    """Apply 1,000 same-slot schedules and serve them with the real Daemon (in this process)."""
+def sbsched_lateness(work: Path, n: int, *, profile: bool) -> DueRun:
+    """Apply n same-slot schedules and serve them with the real Daemon (in this process)."""
     from reconciler.daemon.loop import Daemon
     from reconciler.store.state import StateStore
 
-    root, clock, run = work / "state-due", OffsetClock(), DueRun()
+    root, clock, run = work / "state-due", OffsetClock(), DueRun(n=n)
     slot = (datetime.now(UTC) + timedelta(days=1)).replace(second=0, microsecond=0)
     clock.aim(slot - timedelta(minutes=2))  # the schedules are created before their slot
-    apply_in_process(root, due_manifest(work / "due.yaml", slot, N_DUE), clock.now())
+    apply_in_process(root, due_manifest(work / "due.yaml", slot, n), clock.now())
     stamps: list[float] = []
+    seen: set[str] = set()
 
     def on_dispatch(due: Due, now: datetime) -> None:
         stamps.append(clock.timestamp())
+        run.twice += due.id in seen
+        seen.add(due.id)
         run.dispatch_ms.append((stamps[-1] - due.run_at.timestamp()) * 1000)
 
     log_to_file(work / "daemon-due.log")
@@ -270,42 +276,44 @@ def sbsched_lateness(work: Path, *, profile: bool) -> DueRun:
 
 
 def child_main(argv: Sequence[str]) -> None:
-    """`bench_daemon.py --child-lateness WORK [--profile]`: measure, write WORK/due.json, and exit
+    """`bench_daemon.py --child-lateness WORK N [--profile]`: measure, write WORK/due.json, and exit
     at once, without waiting for a status flush that overran its budget."""
-    work = Path(argv[argv.index(CHILD_FLAG) + 1])
-    run = sbsched_lateness(work, profile="--profile" in argv)
+    at = argv.index(CHILD_FLAG)
+    work, n = Path(argv[at + 1]), int(argv[at + 2])
+    run = sbsched_lateness(work, n, profile="--profile" in argv)
     (work / "due.json").write_text(json.dumps(dataclasses.asdict(run)), encoding="utf-8")
     sys.stdout.flush()
     os._exit(0)
 
 
-def sbsched_lateness_in_child(work: Path, *, profile: bool) -> DueRun:
+def sbsched_lateness_in_child(work: Path, n: int, *, profile: bool) -> DueRun:
     """Run the sbsched side in a child process (bounded) and read back what it measured."""
+    work.mkdir()
     log = work / "child.log"
-    argv = [PYTHON, str(Path(__file__).resolve()), CHILD_FLAG, str(work), *(["--profile"] if profile else [])]
+    argv = [PYTHON, str(Path(__file__).resolve()), CHILD_FLAG, str(work), str(n), *(["--profile"] if profile else [])]
     with open(log, "wb") as out:
         try:
             code = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                  timeout=CHILD_BUDGET_S).returncode
+                                  timeout=CHILD_BUDGET_S * n / 1000).returncode
         except subprocess.TimeoutExpired:  # subprocess.run has killed it
             code = None
     result = work / "due.json"
     if code != 0 or not result.exists():
         tail = log.read_text(encoding="utf-8", errors="replace").strip()[-1500:]
-        return DueRun(notes=[f"the sbsched lateness process {'timed out' if code is None else f'exited {code}'}:"
+        return DueRun(n=n, notes=[f"the sbsched lateness process {'timed out' if code is None else f'exited {code}'}:"
                              f"\n{tail}"])
     return DueRun(**json.loads(result.read_text(encoding="utf-8")))
 
 
-# -- 1b. APScheduler: 1,000 cron jobs in the next real minute ----------------------------------------
+# -- 1b. APScheduler: n cron jobs in the next real minute ----------------------------------------
 def next_real_minute(lead: float) -> float:
     """The timestamp of the next minute boundary at least `lead` seconds away."""
     boundary = (math.floor(time.time() / 60) + 1) * 60
     return boundary + 60 if boundary - time.time() < lead else boundary
 
 
-def aps_lateness(notes: list[str]) -> list[float]:
-    """1,000 CronTrigger jobs on one real minute; each records its start lateness (ms), then reads
+def aps_lateness(notes: list[str], n: int) -> list[float]:
+    """n CronTrigger jobs on one real minute; each records its start lateness (ms), then reads
     /proc/cpuinfo (a trivial, real bit of work)."""
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -320,17 +328,18 @@ def aps_lateness(notes: list[str]) -> list[float]:
         samples.append((time.time() - slot_ts) * 1000)
         with open("/proc/cpuinfo", "rb") as handle:
             handle.read()
-        if len(samples) >= N_DUE:
+        if len(samples) >= n:
             all_started.set()
 
     scheduler = BackgroundScheduler(executors={"default": ThreadPoolExecutor(MAX_CONCURRENT)},
                                     job_defaults={"coalesce": True, "misfire_grace_time": 600}, timezone=UTC)
-    for i in range(N_DUE):
-        scheduler.add_job(job, CronTrigger(minute=slot.minute, hour=slot.hour, timezone=UTC), id=f"due-{i:04d}")
+    for i in range(n):
+        scheduler.add_job(job, CronTrigger(minute=slot.minute, hour=slot.hour, timezone=UTC), id=f"due-{i:05d}")
     scheduler.start()
     try:
-        if not all_started.wait(max(0.0, slot_ts - time.time()) + APS_BUDGET_S):
-            notes.append(f"APScheduler: only {len(samples)} of {N_DUE} jobs started within {APS_BUDGET_S:g} s")
+        budget = APS_BUDGET_S * n / 1000
+        if not all_started.wait(max(0.0, slot_ts - time.time()) + budget):
+            notes.append(f"APScheduler: only {len(samples)} of {n} jobs started within {budget:g} s")
     finally:
         scheduler.shutdown(wait=False)
     return samples
@@ -501,19 +510,19 @@ def verdict(ok: bool) -> str:
 
 
 def report_lateness(run: DueRun, aps: list[float], aps_notes: list[str], verdicts: Counter[str]) -> None:
-    p99 = percentile(run.dispatch_ms, 99)
-    dispatch_ok = p99 is not None and p99 <= DISPATCH_TARGET_MS and len(run.dispatch_ms) == N_DUE
-    runs_ok = run.statuses.get("completed", 0) == N_DUE
+    n, p99 = run.n, percentile(run.dispatch_ms, 99)
+    dispatch_ok = p99 is not None and p99 <= DISPATCH_TARGET_MS and len(run.dispatch_ms) == n
+    runs_ok = run.statuses.get("completed", 0) == n and sum(run.statuses.values()) == n and run.twice == 0
     verdicts[verdict(dispatch_ok)] += 1
     verdicts["PASS" if runs_ok else "FAIL"] += 1
     rows = [lateness_row("sbsched dispatch (on_dispatch hook)", run.dispatch_ms, f"p99 <= {DISPATCH_TARGET_MS:g}",
                          verdict(dispatch_ok)),
             lateness_row("sbsched start (record startTime)", run.start_ms, "- (queued, 4 at a time)", ""),
-            lateness_row("APScheduler 3 start (job start)", aps, f"earlier p50 {APS_EARLIER_MS[0]}, "
-                                                                f"p99 {APS_EARLIER_MS[1]}", "")]
+            lateness_row("APScheduler 3 start (job start)", aps,
+                         "earlier p50 {}, p99 {}".format(*APS_EARLIER_MS[n]) if n in APS_EARLIER_MS else "-", "")]
     flush = f"{run.flush_s:.1f} s" if run.flush_s is not None else f"> {FLUSH_BUDGET_S:g} s (abandoned)"
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"== Lateness: {N_DUE:,} schedules due in the same minute, {MAX_CONCURRENT} concurrent runs (ms; "
+    print(f"== Lateness: {n:,} schedules due in the same minute, {MAX_CONCURRENT} concurrent runs (ms; "
           f"load avg {load} on {os.cpu_count()} cpus)")
     print(table(["measured", "n", "p50", "p99", "max", "target", "verdict"], rows, right=(1, 2, 3, 4)))
     print(f"sbsched: Daemon in a process of its own on an offset clock (real time + a fixed offset, aimed so "
@@ -522,7 +531,8 @@ def report_lateness(run: DueRun, aps: list[float], aps_notes: list[str], verdict
           f"{run.tick_ms:.0f} ms wall, {run.tick_cpu_ms:.0f} ms CPU of its thread (the rest: waiting for the GIL "
           f"or a CPU);\n  last run ended {run.drain_s:.1f} s after the slot; status flush after it {flush} "
           f"({run.writes} state writes).\n"
-          f"  runs: {dict(sorted(run.statuses.items()))} -> {'PASS' if runs_ok else 'FAIL'} (all {N_DUE:,} completed)")
+          f"  runs: {dict(sorted(run.statuses.items()))} -> {'PASS' if runs_ok else 'FAIL'} (all {n:,} completed, "
+          f"{run.twice} started twice)")
     print(f"APScheduler 3: real time, the next minute >= {APS_MIN_LEAD_S:g} s away, ThreadPoolExecutor(4), "
           "coalesce; each job reads /proc/cpuinfo. It exposes only job start: compare it with sbsched's start row.")
     for note in run.notes + aps_notes:
@@ -560,10 +570,11 @@ def main(argv: Sequence[str] = ()) -> Counter[str]:
     verdicts: Counter[str] = Counter()
     work = Path(tempfile.mkdtemp(prefix="sbsched-bench-daemon-"))
     try:
-        run = sbsched_lateness_in_child(work, profile="--profile" in argv)
-        aps_notes: list[str] = []
-        aps = aps_lateness(aps_notes)
-        report_lateness(run, aps, aps_notes, verdicts)
+        for n in DUE_COUNTS:
+            run = sbsched_lateness_in_child(work / f"due-{n}", n, profile="--profile" in argv)
+            aps_notes: list[str] = []
+            aps = aps_lateness(aps_notes, n)
+            report_lateness(run, aps, aps_notes, verdicts)
         ours, theirs = idle_pair(work)
         report_idle(ours, theirs, verdicts)
     finally:

@@ -10,12 +10,15 @@ from typing import Iterator
 
 
 @contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
+def paused_gc(*, freeze: bool = True) -> Iterator[None]:
+    """`freeze=False` for a burst of short-lived objects (the runs of one tick): paused while they are
+    made, collected as usual once they are done with."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        gc.freeze()  # keep later collections from walking the long-lived tree just built
+        if freeze:
+            gc.freeze()  # keep later collections from walking the long-lived tree just built
         if was_enabled:
             gc.enable()
