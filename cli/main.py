@@ -710,6 +710,9 @@ def run(argv: list[str] | None = None) -> int:
     try:
         return _run(argv)
     finally:
+        notify = sys.modules.get("reconciler.run.notify")
+        if notify is not None:   # webhooks still being sent log how they ended while this handler listens
+            notify.drain()
         logging.getLogger("sbsched").removeHandler(handler)
 
 
