@@ -16,7 +16,7 @@ from reconciler.manifest.load import load_manifest_text
 
 Path_ = tuple[str | int, ...]
 ROOT = schemas.load("schedules")
-EXAMPLES = {"name": "a", "url": "s3://b/p/", "webhook": "https://h/x", "ageRecipients": "age1" + "q" * 58,
+EXAMPLES = {"name": "a", "url": "s3://b/p/", "webhook": "https://127.0.0.1:9/x", "ageRecipients": "age1" + "q" * 58,
             "cron": "0 2 * * *", "timezone": "UTC"}
 
 

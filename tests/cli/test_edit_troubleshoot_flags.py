@@ -81,11 +81,11 @@ def test_bearer_tokens_and_credentials_become_references(cli, work: Path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--upload", "https://h/x", "--upload-options", "region=eu-west-1"], "an option of s3:// uploads, not of https://"),
+    (["--upload", "https://127.0.0.1:9/x", "--upload-options", "region=eu-west-1"], "an option of s3:// uploads, not of https://"),
     (["--upload", "s3://b/", "--upload-options", "colour=blue"], "unknown key 'colour'"),
     (["--upload", "s3://b/", "--upload-options", "region"], "expected KEY=VALUE pairs"),
-    (["--upload", "https://h/x", "--upload-options", "auth=basic"], "expected auth=bearer"),
-    (["--upload", "https://h/x", "--upload-options", "auth=bearer"], "needs the token"),
+    (["--upload", "https://127.0.0.1:9/x", "--upload-options", "auth=basic"], "expected auth=bearer"),
+    (["--upload", "https://127.0.0.1:9/x", "--upload-options", "auth=bearer"], "needs the token"),
     (["--upload", "s3://b/", "--upload-credentials", "AWS"], "names its credentials in --upload-options"),
     (["--upload", "gs://b/", "--upload-credentials", "GCP_KEY"], "takes a service-account key file"),
     (["--upload-options", "region=x"], "need an upload: give --upload URL"),

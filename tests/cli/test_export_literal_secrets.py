@@ -21,11 +21,11 @@ LEAKY = f"""  - name: nightly
     cron: "0 2 * * *"
     collect: {{cluster: false}}
     upload:
-      url: "https://bucket.s3.example.com/b.tar.gz?X-Amz-Signature={SIGNATURE}"
+      url: "https://127.0.0.1:9/b.tar.gz?X-Amz-Signature={SIGNATURE}"
       options: {{headers: {{X-Up: "{LITERAL}", X-Ref: {{env: UP_TOKEN}}}}}}
     notify:
-      - webhook: https://hooks.slack.com/services/T0001/B0002/{SLACK_TOKEN}
-      - webhook: https://alerts.example.com/hooks/sbsched
+      - webhook: https://127.0.0.1:9/services/T0001/B0002/{SLACK_TOKEN}
+      - webhook: https://127.0.0.1:9/hooks/sbsched
         headers: {{X-Hook-Key: "{HOOK_HEADER}"}}
 """
 
@@ -58,7 +58,7 @@ def test_references_only_export_without_a_word_about_secrets(cli, tmp_path):
     cron: "0 2 * * *"
     collect: {cluster: false}
     upload: {url: "s3://bucket/prefix/", credentials: {accessKeyId: {env: AK}, secretAccessKey: {env: SK}}}
-    notify: [{webhook: "https://alerts.example.com/hooks/sbsched", headers: {Authorization: {env: HOOK}}}]
+    notify: [{webhook: "https://127.0.0.1:9/hooks/sbsched", headers: {Authorization: {env: HOOK}}}]
 """
     result = cli("export", "kubernetes", "-f", _manifest(tmp_path, clean))
     assert result.code == 0, result

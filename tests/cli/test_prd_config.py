@@ -68,7 +68,7 @@ def test_the_user_file_wins_over_the_system_file_and_flags_over_both(tmp_path: P
     ("storageConfig: {baseDir: /srv/sbsched}\n", "only the system file"),
     ("storageConfig: {backupEnabled: false}\n", "backupEnabled: true (state.json.backup is written"),
     ("logLevle: info\n", "unknown setting 'logLevle' (did you mean 'logLevel'?)"),
-    ("defaultUploadConfig: {endpoint: 'https://h/up', credentials: {token: abc}}\n", "unknown key 'token'"),
+    ("defaultUploadConfig: {endpoint: 'https://127.0.0.1:9/up', credentials: {token: abc}}\n", "unknown key 'token'"),
     ("autoUploadEnabled: true\n", "no defaultUploadConfig"),
 ])
 def test_what_cannot_be_honoured_is_an_error_naming_the_file_and_key(tmp_path: Path, text: str, message: str):
@@ -108,7 +108,7 @@ def test_logfmt_lines_are_the_ones_the_prd_greps_for():
     assert " level=error component=executor msg=\"nightly-20260601T0200Z: failed (timeout)\" schedule=nightly " \
            "execution_id=nightly-20260601T0200Z status=failed" in line and line.startswith("time=")
     upload = logging.makeLogRecord({"name": "sbsched.delivery", "levelno": logging.WARNING, "levelname": "WARNING",
-                                    "msg": "upload to https://u:secret@h/x failed"})
+                                    "msg": "upload to https://u:secret@127.0.0.1:9/x failed"})
     assert " level=warn component=uploader " in LogfmtFormatter().format(upload)
     assert "secret" not in LogfmtFormatter().format(upload)
 

@@ -14,7 +14,7 @@ from .test_gitops import APP_SPEC, MANIFEST, checkout
 
 UPLOADING = MANIFEST + """\
     upload:
-      url: "https://uploads.example/bundle?X-Amz-Signature=abcdef0123456789"
+      url: "https://127.0.0.1:9/bundle?X-Amz-Signature=abcdef0123456789"
       credentials: {}
       options: {headers: {Authorization: {env: UPLOAD_TOKEN}}}
 """
@@ -40,7 +40,7 @@ def test_apply_publishes_schedules_and_spec_files_and_nothing_else(cli, tmp_path
     assert (mirror["lineage"], mirror["serial"]) == (current["lineage"], current["serial"])
     assert list(mirror["schedules"]["nightly"]) == ["set", "spec"]   # no status, no run history
     spec = mirror["schedules"]["nightly"]["spec"]
-    assert spec["upload"]["url"] == "https://uploads.example/bundle?X-Amz-Signature=***HIDDEN***"
+    assert spec["upload"]["url"] == "https://127.0.0.1:9/bundle?X-Amz-Signature=***HIDDEN***"
     assert spec["upload"]["options"]["headers"] == {"Authorization": {"env": "UPLOAD_TOKEN"}}
     assert sorted(mirror["specFiles"].values()) == sorted([APP_SPEC, (manifest.parent / "specs" / "redactor.yaml")
                                                            .read_text()])

@@ -12,7 +12,7 @@ import pytest
 SIGNATURE = "5e1f7a0b9c3d2e8f4a6b"
 TOKEN = "qt0k-8c7d6e5f"
 PASSWORD = "pa55-w0rd-77"
-PRESIGNED = (f"https://bucket.s3.example.com/up/b.tar.gz?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+PRESIGNED = (f"https://127.0.0.1:9/up/b.tar.gz?X-Amz-Algorithm=AWS4-HMAC-SHA256"
              f"&X-Amz-Signature={SIGNATURE}&token={TOKEN}")
 SECRETS = (SIGNATURE, TOKEN, PASSWORD)
 
@@ -27,7 +27,7 @@ def test_create_and_modify_with_a_presigned_url_keep_its_signature_out_of_audit_
     path = str(tmp_path / "repo" / "schedules.yaml")
     created = cli("create", "nightly", "--cron", "0 2 * * *", "--upload", PRESIGNED, "-f", path, "--apply")
     assert created.code == 0, created
-    modified = cli("modify", "nightly", "--upload", f"https://u:{PASSWORD}@h.example.com/p?token={TOKEN}x",
+    modified = cli("modify", "nightly", "--upload", f"https://u:{PASSWORD}@127.0.0.1:9/p?token={TOKEN}x",
                    "-f", path)
     assert modified.code == 0, modified
     diff_text = cli("diff", "-f", path)
@@ -35,7 +35,7 @@ def test_create_and_modify_with_a_presigned_url_keep_its_signature_out_of_audit_
     assert diff_text.code == 1 and diff_json.code == 1
     applied = cli("apply", "-f", path, "-o", "json")
     assert applied.code == 0, applied
-    again = cli("modify", "nightly", "--upload", f"https://u:{PASSWORD}@h.example.com/q?token={TOKEN}", "-f", path,
+    again = cli("modify", "nightly", "--upload", f"https://u:{PASSWORD}@127.0.0.1:9/q?token={TOKEN}", "-f", path,
                 "--apply", "-o", "json")
     assert again.code == 0, again
     for shown in (created.out, modified.out, diff_text.out, diff_json.out, applied.out, again.out):
@@ -43,7 +43,7 @@ def test_create_and_modify_with_a_presigned_url_keep_its_signature_out_of_audit_
     assert "X-Amz-Signature=***HIDDEN***" in created.out + diff_json.out
     audit = (state_dir / "logs" / "audit.log").read_text()
     _clean(audit)
-    assert "X-Amz-Signature=***HIDDEN***" in audit and "u:***HIDDEN***@h.example.com" in audit
+    assert "X-Amz-Signature=***HIDDEN***" in audit and "u:***HIDDEN***@127.0.0.1:9" in audit
     plan = json.loads(diff_json.out)
     assert plan["changes"][0]["fields"][0]["path"] == "upload.url"
     stored = json.loads((state_dir / "state.json").read_text())
@@ -56,13 +56,13 @@ def test_log_lines_mask_url_query_values_and_passwords(log_format, capsys):
 
     configure_logging(log_format)
     try:
-        logging.getLogger("sbsched.test").warning("upload to %s failed; retrying https://u:%s@h/x", PRESIGNED,
+        logging.getLogger("sbsched.test").warning("upload to %s failed; retrying https://u:%s@127.0.0.1:9/x", PRESIGNED,
                                                   PASSWORD)
     finally:
         logging.getLogger("sbsched").handlers.clear()
     err = capsys.readouterr().err
     _clean(err)
-    assert "X-Amz-Algorithm=***HIDDEN***" in err and "https://u:***HIDDEN***@h/x" in err
+    assert "X-Amz-Algorithm=***HIDDEN***" in err and "https://u:***HIDDEN***@127.0.0.1:9/x" in err
 
 
 def test_execution_records_mask_url_query_values(tmp_path):
@@ -79,8 +79,8 @@ def test_execution_records_mask_url_query_values(tmp_path):
 
 @pytest.mark.parametrize(("text", "shown"), [
     ("s3://bucket/prefix/", "s3://bucket/prefix/"),
-    ("see https://h/p?a=1&b&c=#frag.", "see https://h/p?a=***HIDDEN***&***HIDDEN***&c=***HIDDEN***#frag."),
-    ("ftp://user:pw@h/x and https://user@h/", "ftp://user:***HIDDEN***@h/x and https://user@h/"),
+    ("see https://127.0.0.1:9/p?a=1&b&c=#frag.", "see https://127.0.0.1:9/p?a=***HIDDEN***&***HIDDEN***&c=***HIDDEN***#frag."),
+    ("ftp://user:pw@127.0.0.1:9/x and https://user@127.0.0.1:9/", "ftp://user:***HIDDEN***@127.0.0.1:9/x and https://user@127.0.0.1:9/"),
     ("Max retries exceeded with url: /up?token=abc (Caused by", "Max retries exceeded with url: /up?token=***HIDDEN*** (Caused by"),
     ("a question? and/or this", "a question? and/or this"),
 ])

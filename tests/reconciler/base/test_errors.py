@@ -32,8 +32,8 @@ FAMILIES = [
     # uploads, and webhooks (their POST fails with the same errors)
     (UploadError("PUT u: connection failed", transient=True), TRANSIENT),
     (UploadError("PUT u: HTTP 403", transient=False), PERMANENT),
-    (from_http_status(502, "Bad Gateway", {}, what="POST https://hooks.example/…"), TRANSIENT),
-    (from_http_status(404, "Not Found", {}, what="POST https://hooks.example/…"), PERMANENT),
+    (from_http_status(502, "Bad Gateway", {}, what="POST https://127.0.0.1:9/…"), TRANSIENT),
+    (from_http_status(404, "Not Found", {}, what="POST https://127.0.0.1:9/…"), PERMANENT),
     (from_os_error(OSError(errno.ENOSPC, "No space left on device"), what="file"), TRANSIENT),
     (from_os_error(OSError(errno.EACCES, "Permission denied"), what="file"), PERMANENT),
     (CredentialError("upload.credentials.accessKeyId: env:AWS_KEY is not set"), PERMANENT),

@@ -74,8 +74,8 @@ SHAPES: list[tuple[str, str, str, str, str]] = [
     ("set-cookie in JSON", "a.json", '{"Set-Cookie": ["id=json-ck-3; Path=/"]}', "json-ck-3", '{"cookieName": "id"}'),
     ("cookie in a Go map", "a.log", "headers map[Cookie:[sid=go-ck-4]]", "go-ck-4", "headers map[Accept:[*/*]]"),
     # command lines
-    ("curl -u", "a.log", "curl -u admin:curl-pw-1 https://h/api", "curl-pw-1", "curl -u admin https://h/api"),
-    ("curl --user=", "a.log", "curl --user=admin:curl-pw-2 https://h", "curl-pw-2", "sort -u names:list"),
+    ("curl -u", "a.log", "curl -u admin:curl-pw-1 https://127.0.0.1:9/api", "curl-pw-1", "curl -u admin https://127.0.0.1:9/api"),
+    ("curl --user=", "a.log", "curl --user=admin:curl-pw-2 https://127.0.0.1:9", "curl-pw-2", "sort -u names:list"),
     ("--password, space", "a.log", "app --password pw-space-1 --verbose", "pw-space-1",
      "app --password-file /etc/pw --verbose"),
     ("--token, space", "a.log", "agent --token tok-space-2", "tok-space-2", "agent --token-ttl 3600"),
