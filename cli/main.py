@@ -551,8 +551,8 @@ EditNamespacesOpt = Annotated[Optional[list[str]], typer.Option(
 EditSpecsOpt = Annotated[Optional[list[str]], typer.Option(
     "-s", "--spec", help="collect.specs (troubleshoot spec files); repeatable or comma-separated; replaces the list "
     "('' empties it).")]
-EditAutoOpt = Annotated[bool, typer.Option("--auto", help="collect.collectors: troubleshoot's foundational "
-                                           "auto-discovery set (clusterInfo, clusterResources, every pod's logs).")]
+EditAutoOpt = Annotated[bool, typer.Option("--auto", help="collect.auto: troubleshoot's auto-discovery at each "
+                                           "run, of what the credentials may read in the schedule's namespaces.")]
 EditUploadOpt = Annotated[Optional[str], typer.Option("--upload", help="upload.url: s3:// gs:// https:// file:// "
                                                       "('' removes the upload; create --upload enabled: the "
                                                       "configured default upload).")]

@@ -167,7 +167,7 @@ class Fields:
     upload: str | None = None
     redaction: str | None = None             # redaction_mode(--redact/--no-redact, --tokenize)
     enabled: bool | None = None              # -e false: suspend: true
-    auto: bool = False                       # troubleshoot's auto-discovery: its foundational collectors
+    auto: bool = False                       # collect.auto: troubleshoot's auto-discovery, at each run
     analyze: bool | None = None
     upload_options: list[str] | None = None  # k=v,... for upload.options / upload.credentials
     upload_credentials: str | None = None    # PATH or ENVVAR
@@ -185,7 +185,7 @@ class Fields:
             cron=self.cron, timezone=self.timezone, namespaces=flags.split_list(self.namespaces),
             specs=spec_paths(manifest, specs), upload=self.upload,
             redaction=self.redaction, suspend=None if self.enabled is None else not self.enabled,
-            collectors=flags.AUTO_COLLECTORS if self.auto else None, analyze=self.analyze,
+            auto=self.auto or None, analyze=self.analyze,
             description=self.description, labels=flags.key_values(self.labels, flag="--labels") or None,
             upload_settings=settings)
 

@@ -68,12 +68,14 @@ def run_collectors(specs: Sequence[CollectorSpec], registry: Registry, output: O
                    monotonic: Callable[[], float] = time.monotonic,
                    cancel: threading.Event | None = None, kube: Kube | None = None,
                    budget: Budget | None = None, env: Mapping[str, str] | None = None,
-                   groups: ProcessGroups | None = None) -> tuple[list[Outcome], bool]:
+                   groups: ProcessGroups | None = None,
+                   refused: Sequence[tuple[CollectorSpec, str]] = ()) -> tuple[list[Outcome], bool]:
     """(outcomes in spec order, timed_out). `deadline` is on `monotonic`'s clock; `started` stamps the
     collector-errors/ records; `kube` is the run's API connection, for in-cluster collectors; `budget`
     (limits.maxBundleSizeBytes) stops the collection once the staged bytes reach it; `env` is what
     collectors and their child processes get as the environment (None: this process's); `groups`
-    registers the collectors' child processes (the caller closes it)."""
+    registers the collectors' child processes (the caller closes it); `refused` are (spec, why) the run
+    decided not to start (auto-discovery's RBAC-denied collectors): recorded as skipped, after the others."""
     outcomes: list[Outcome | None] = [None] * len(specs)
     runnable: list[int] = []
     for index, spec in enumerate(specs):
@@ -85,7 +87,7 @@ def run_collectors(specs: Sequence[CollectorSpec], registry: Registry, output: O
     pool = _Pool(specs, registry, output, outcomes, deadline, max_workers, monotonic, cancel or threading.Event(),
                  kube, budget, env, groups or ProcessGroups())
     timed_out = pool.run(runnable)
-    done = [o for o in outcomes if o is not None]
+    done = [o for o in outcomes if o is not None] + [Outcome(spec, "skipped", why) for spec, why in refused]
     for outcome in done:
         if outcome.status != "succeeded" or outcome.warnings:
             _write_error(output, outcome, started)

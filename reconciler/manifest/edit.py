@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 # A schedule's keys in the schema's order: a key an edit adds goes where this order puts it.
 KEY_ORDER = ("name", "description", "cron", "timezone", "suspend", "labels", "limits", "collect", "redact", "analyze",
              "upload", "encrypt", "policy", "retention", "notify")
-COLLECT_ORDER = ("specs", "namespaces", "kubeconfig", "context", "collectors", "hostCollectors", "cluster")
+COLLECT_ORDER = ("specs", "namespaces", "kubeconfig", "context", "collectors", "hostCollectors", "cluster", "auto",
+                 "loadClusterSpecs")
 WIDTH = 4096   # never fold a long line that the file keeps on one
 
 
@@ -65,7 +66,8 @@ class Changes:
     upload: str | None = None
     suspend: bool | None = None
     labels: Mapping[str, str] | None = None
-    collectors: Sequence[Mapping[str, Any]] | None = None   # collect.collectors (create: inline, troubleshoot's)
+    collectors: Sequence[Mapping[str, Any]] | None = None   # collect.collectors (inline, troubleshoot's)
+    auto: bool | None = None       # collect.auto: troubleshoot's auto-discovery (--auto)
     redaction: str | None = None   # one of REDACTION: --redact, --tokenize, --no-redact
     description: str | None = None
     analyze: bool | None = None    # analyze.enabled
@@ -73,7 +75,7 @@ class Changes:
 
     def empty(self) -> bool:
         return all(getattr(self, f) is None for f in ("cron", "timezone", "namespaces", "specs", "upload",
-                                                      "suspend", "labels", "collectors", "redaction",
+                                                      "suspend", "labels", "collectors", "auto", "redaction",
                                                       "description", "analyze", "upload_settings"))
 
 
@@ -391,11 +393,14 @@ def _apply(doc: Document, item: CommentedMap, changes: Changes) -> None:
             _remove_key(collect, key)
             if not collect:
                 _remove_key(item, "collect")
-    if changes.collectors:
+    if changes.collectors or changes.auto:
         collect = item.get("collect")
         if not isinstance(collect, CommentedMap):
             collect = CommentedMap()
             _set_key(item, "collect", collect, order=KEY_ORDER)
+        if changes.auto:
+            _set_key(collect, "auto", True, order=COLLECT_ORDER)
+    if changes.collectors:
         from ruamel.yaml.comments import CommentedSeq
 
         listed = CommentedSeq(_flow(entry) for entry in changes.collectors)   # block: `- clusterInfo: {}`

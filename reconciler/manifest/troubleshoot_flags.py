@@ -20,11 +20,6 @@ from typing import Any, Iterable
 
 from ..base.errors import UsageError
 
-AUTO_COLLECTORS: tuple[dict[str, Any], ...] = (   # troubleshoot's auto-discovery, foundational part: cluster
-    {"clusterInfo": {}}, {"clusterResources": {}},     # info and resources (events among them) and the pods' logs,
-    {"logs": {"limits": {"maxLines": 10000}}})         # 10,000 lines each, in the schedule's namespaces
-
-
 def split_list(values: Iterable[str] | None) -> list[str] | None:
     """A string slice: `-s a.yaml,b.yaml -s c.yaml` is three; an empty value ('') empties the list."""
     if values is None:

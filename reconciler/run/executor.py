@@ -41,7 +41,9 @@ from ..timing.decisions import slot_id
 if TYPE_CHECKING:
     from ..collect.kube.client import Kube
     from ..redact import Redactor
+    from .discovery import Denial
 
+CLUSTER_API_TIMEOUT = 30.0   # seconds for each request auto-discovery and loadClusterSpecs make
 DELIVERY_SHARE = 0.2   # of policy.timeoutSeconds, kept from collection for the upload of what was collected
 
 log = logging.getLogger("sbsched.executor")
@@ -211,6 +213,7 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
     tokens = redaction_maps.start(root, name, spec["redact"], hidden=credential_values)
     registry = options.registry if options.registry is not None else _builtin_collectors()
     kube = _cluster(collect, runnable_specs(specs, registry, collect["cluster"]))
+    refused = _from_cluster(kube, spec, record, specs, redactors, analyzers, read) if kube is not None else []
     if options.output_dir is None:
         destination_dir = real_directory(root, "bundles", name)
     else:   # the user's: created private if missing, never changed if it exists
@@ -227,8 +230,13 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
             outcomes, timed_out = run_collectors(
                 specs, registry, output, deadline=started + _collection_seconds(spec), cluster=collect["cluster"],
                 started=now, max_workers=options.max_workers, monotonic=options.monotonic, cancel=options.cancel,
-                kube=kube, budget=budget, env=child_env, groups=groups)
+                kube=kube, budget=budget, env=child_env, groups=groups,
+                refused=[(denial.spec, denial.reason) for denial in refused])
         _note_collection(outcomes, timed_out)
+        if refused:
+            from .discovery import write_skipped
+
+            write_skipped(output, refused, now)
         if budget is not None:
             budget.measure(staging)
         redaction_start = options.monotonic()
@@ -269,6 +277,41 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
     deliver(root, set_name, name, spec, record, written.path, previous_status=previous, now=now,
             sleep=options.cancel.wait, stopped=lambda: options.cancel_reason if options.cancel.is_set() else None,
             deadline=run_deadline)
+
+
+def _from_cluster(kube: Kube, spec: Mapping[str, Any], record: dict[str, Any], specs: list[CollectorSpec],
+                  redactors: list[Redactor], analyzers: list[Any], read: Callable[[str], Any]) -> list[Denial]:
+    """What the cluster adds to the schedule's own collectors, redactors and analyzers (extended in
+    place): the specs it holds (collect.loadClusterSpecs), then auto-discovery's collectors
+    (collect.auto), both noted in the record; returns the discovered collectors RBAC refuses."""
+    from ..analyze import load_analyzers
+    from ..redact import load_redactor_specs
+    from .cluster_specs import load_cluster_specs
+    from .discovery import discover
+
+    collect = spec["collect"]
+    if collect.get("loadClusterSpecs"):
+        found = load_cluster_specs(kube, timeout=CLUSTER_API_TIMEOUT)
+        read = found.reader(read)
+        paths = found.usable(read)
+        specs += collect_spec.load(paths, read=read)
+        for path in (p for p in paths if read(p).redactors) if spec["redact"]["enabled"] else ():
+            try:
+                redactors += load_redactor_specs([path], read=read)
+            except SbschedError as exc:   # the cluster's spec, not the manifest's: noted, the run goes on
+                found.errors.append(str(exc))
+        analyzers += load_analyzers(paths, strict=False, read=read) if spec["analyze"]["enabled"] else []
+        record["clusterSpecs"] = found.to_json()
+        for problem in found.denied + found.errors:
+            run_log.note("warn", "cluster-specs", problem)
+    if not collect.get("auto"):
+        return []
+    discovery = discover(kube, specs, timeout=CLUSTER_API_TIMEOUT)
+    specs += discovery.collectors
+    record["autoDiscovery"] = discovery.to_json()
+    for denial in discovery.denied:
+        run_log.note("warn", "auto-discovery", f"{denial.spec.name} skipped: {denial.reason}")
+    return discovery.denied
 
 
 def _credential_guard(spec: Mapping[str, Any]) -> tuple[dict[str, str], Redactor, frozenset[str]]:
@@ -359,10 +402,12 @@ def _builtin_collectors() -> Registry:
 
 def _cluster(collect: Mapping[str, Any], specs: list[CollectorSpec]) -> Kube | None:
     """The run's API connection, checked before anything is collected (an unreachable server fails the
-    run as transient, naming it); None when no collector that will run needs one."""
+    run as transient, naming it); None when no collector that will run needs one and the schedule
+    neither discovers collectors nor loads specs from the cluster."""
     from ..collect.kube import OFFLINE_KINDS
 
-    if not any(not spec.host and spec.kind not in OFFLINE_KINDS for spec in specs):
+    from_cluster = collect["cluster"] and (collect.get("auto") or collect.get("loadClusterSpecs"))
+    if not from_cluster and not any(not spec.host and spec.kind not in OFFLINE_KINDS for spec in specs):
         return None
     from ..collect.kube.client import ClusterSettings, open_cluster
 

@@ -102,6 +102,28 @@ def needed_access(specs: Iterable[CollectorSpec], *, namespaces: Sequence[str], 
     return derived
 
 
+def cluster_sourced(collect: Mapping[str, Any], own: Sequence[CollectorSpec], *, default_namespace: str) -> list[Need]:
+    """The accesses `collect.loadClusterSpecs` (listing the labelled Secrets and ConfigMaps) and
+    `collect.auto` (listing namespaces, then its foundational collectors') need. Without
+    collect.namespaces the namespaces are known only at run time: the per-namespace accesses are asked
+    at the cluster scope, the one grant that covers every namespace."""
+    from ..collect.auto import ALL_KINDS_ACCESS, foundational
+
+    if not collect["cluster"]:
+        return []
+    namespaces = [str(n) for n in collect["namespaces"]]
+    where = namespaces or [ALL_NAMESPACES]
+    needs = [Need("loadClusterSpecs", Access("list", "", plural, namespace))
+             for plural in ("secrets", "configmaps") for namespace in where] if collect.get("loadClusterSpecs") else []
+    if collect.get("auto"):
+        needs += needed_access(foundational(namespaces, own), namespaces=namespaces,
+                               default_namespace=default_namespace).needs
+        if not namespaces:
+            needs.append(Need("auto", Access("list", "", NAMESPACES.plural)))
+            needs += [Need("auto", Access(verb, "", resource, subresource=sub)) for verb, resource, sub in ALL_KINDS_ACCESS]
+    return needs
+
+
 def in_cluster(specs: Iterable[CollectorSpec], *, cluster: bool = True) -> list[CollectorSpec]:
     """The collectors that will talk to the API server: in-cluster, not excluded, of a kind sbsched runs."""
     if not cluster:
@@ -259,9 +281,11 @@ def check_schedule(name: str, entry: Mapping[str, Any], root: Path) -> Report:
     specs = collect_spec.load(collect["specs"], inline_collectors=collect["collectors"],
                               inline_host_collectors=collect["hostCollectors"], read=reader(root, entry["spec"]))
     namespaces = tuple(collect["namespaces"])
-    if not in_cluster(specs, cluster=collect["cluster"]):
+    if not in_cluster(specs, cluster=collect["cluster"]) and not cluster_sourced(collect, specs,
+                                                                                  default_namespace="default"):
         return Report(name, "", Derived(), {})
     kube = open_cluster(ClusterSettings(collect["kubeconfig"], collect["context"], namespaces))
     derived = needed_access(specs, namespaces=namespaces, default_namespace=kube.default_namespace,
                             cluster=collect["cluster"])
+    derived.needs += cluster_sourced(collect, specs, default_namespace=kube.default_namespace)
     return Report(name, kube.server, derived, review(kube, (need.access for need in derived.needs)))

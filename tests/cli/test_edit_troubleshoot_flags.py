@@ -33,9 +33,7 @@ def test_every_flag_of_troubleshoots_create_lands_where_it_means_the_same(cli, w
     assert schedule(work, "weekly-deep") == {
         "name": "weekly-deep", "description": "Weekly deep collection", "cron": "0 0 * * 1",
         "timezone": "Europe/Berlin", "suspend": True, "labels": {"team": "ops", "tier": "1"},
-        "collect": {"specs": ["a.yaml", "b.yaml", "c.yaml"], "namespaces": ["a", "b", "c"],
-                    "collectors": [{"clusterInfo": {}}, {"clusterResources": {}},
-                                   {"logs": {"limits": {"maxLines": 10000}}}]},
+        "collect": {"specs": ["a.yaml", "b.yaml", "c.yaml"], "namespaces": ["a", "b", "c"], "auto": True},
         "redact": {"enabled": False}, "analyze": {"enabled": False},
         "upload": {"url": "s3://bucket/prefix/",
                    "options": {"region": "us-west-2", "serverSideEncryption": "AES256", "storageClass": "STANDARD_IA"},

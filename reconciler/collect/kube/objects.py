@@ -69,7 +69,9 @@ def _objects(kube: Kube, plural: str, namespace: str, name: str, selector: list[
     base = f"/api/v1/namespaces/{namespace}/{plural}"
     if name:
         return [kube.get(f"{base}/{name}", timeout=timeout)]
-    return [item for page in pages(kube, base, {"labelSelector": ",".join(selector)}, timeout=timeout)
+    # `*` (troubleshoot's auto-discovery selector) is every object: no API server parses it as a label selector
+    labels = ",".join(term for term in selector if term != "*") or None
+    return [item for page in pages(kube, base, {"labelSelector": labels}, timeout=timeout)
             for item in page.get("items") or []]
 
 

@@ -31,7 +31,8 @@ def test_every_schema_default_is_filled_including_nested_and_list_items():
                             "upload": {"url": "s3://b/"}})
     assert filled["timezone"] == "UTC" and filled["suspend"] is False
     assert filled["collect"] == {"specs": [], "namespaces": [], "kubeconfig": None, "context": None,
-                                 "collectors": [], "hostCollectors": [], "cluster": True}
+                                 "collectors": [], "hostCollectors": [], "cluster": True,
+                                 "auto": False, "loadClusterSpecs": False}
     assert filled["notify"] == [{"webhook": "http://127.0.0.1:9/", "on": ["failure"], "headers": {}}]
     assert filled["upload"] == {"url": "s3://b/", "options": {}, "credentials": {}}
     assert filled["retention"] == {"keepLast": 10, "keepFailed": 3, "maxAgeDays": 30}
