@@ -12,7 +12,7 @@ from ..collect import spec as collect_spec
 from .configmap import referenced_files
 from ..manifest.normalize import ScheduleSet
 from .render import ScheduleInputs
-from ..run.rbac_check import needed_access
+from ..run.rbac_check import cluster_sourced, needed_access
 from ..troubleshoot.specfiles import read_spec_text
 
 
@@ -27,6 +27,7 @@ def gather(manifest: ScheduleSet, *, namespace: str) -> dict[str, ScheduleInputs
         specs += collect_spec.entries(list(collect["hostCollectors"]), host=True, source="inline")
         derived = needed_access(specs, namespaces=collect["namespaces"], default_namespace=namespace,
                                 cluster=collect["cluster"])
+        derived.needs += cluster_sourced(collect, specs, default_namespace=namespace)   # auto, loadClusterSpecs
         out[name] = ScheduleInputs(files={path: read(path) for path in referenced_files(spec)},
                                    accesses=tuple(need.access for need in derived.needs),
                                    host_collectors=any(c.host for c in specs))
