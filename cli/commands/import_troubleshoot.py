@@ -44,7 +44,8 @@ def import_troubleshoot(*, source: str | None, timezone: str | None, options: Ed
         for schedule in converted:
             manifest_edit.create(doc, schedule.name, manifest_edit.Changes(
                 cron=schedule.cron, timezone=zone, namespaces=schedule.namespaces or None, upload=schedule.upload,
-                suspend=schedule.suspend or None, labels=schedule.labels, collectors=ts.DEFAULT_COLLECTORS),
+                suspend=schedule.suspend or None, labels=schedule.labels, collectors=ts.DEFAULT_COLLECTORS,
+                auto=schedule.auto or None),
                 source=path)
             lines.append(f"  job {schedule.job.name!r} ({schedule.job.id}) -> schedule {schedule.name!r}: "
                          f"cron {schedule.cron!r} in {zone}")

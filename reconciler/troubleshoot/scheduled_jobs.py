@@ -86,6 +86,7 @@ class Converted:
     suspend: bool
     labels: dict[str, str]
     notes: list[str] = field(default_factory=list)
+    auto: bool = False   # troubleshoot's auto-discovery: collect.auto
 
 
 # -- cron ----------------------------------------------------------------------------------------------
@@ -201,13 +202,11 @@ def convert(jobs: list[Job], *, timezone: str, taken: set[str]) -> tuple[list[Co
         if job.upload and upload is None:
             notes.append(f"upload {job.upload!r} (troubleshoot's auto-upload to the vendor portal) has no sbsched "
                          "equivalent: set upload.url to s3://, gs://, https:// or file://")
-        if job.auto:
-            notes.append("auto (discovering specs in the cluster) is not supported: troubleshoot's default "
-                         "collectors (clusterInfo, clusterResources) are collected; add collect.specs for more")
         if not job.enabled:
             notes.append("the job was disabled: the schedule is written with suspend: true")
         converted.append(Converted(job, name, expression, [job.namespace] if job.namespace else [], upload,
-                                   not job.enabled, {LABEL_FROM: "troubleshoot", LABEL_ID: job.id}, notes))
+                                   not job.enabled, {LABEL_FROM: "troubleshoot", LABEL_ID: job.id}, notes,
+                                   job.auto))
     return converted, left_out
 
 

@@ -142,7 +142,9 @@ def test_upload_auto_and_disabled_jobs_are_mapped_with_notes():
     a, b = convert(jobs, timezone="UTC", taken=set())[0]
     assert (a.upload, a.namespaces, a.suspend, a.notes) == ("s3://bucket/prefix/", ["prod"], False, [])
     assert (b.upload, b.suspend) == (None, True)
-    assert any("vendor portal" in n for n in b.notes) and any("auto" in n for n in b.notes)
+    assert any("vendor portal" in n for n in b.notes)
+    assert (a.auto, b.auto) == (False, True)   # troubleshoot's auto-discovery is collect.auto
+    assert not any("not supported" in n for n in b.notes)
 
 
 def test_job_files_are_read_oldest_first_and_non_jobs_are_reported(tmp_path):
