@@ -14,13 +14,13 @@ for skipped collectors, with troubleshoot's RBACError wording, and into the exec
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Sequence
 
 from ..collect import CollectorSpec, Output
 from ..collect.auto import foundational
-from .rbac_check import Access, needed_access, review
+from .rbac_check import ALL_NAMESPACES, Access, Verdict, needed_access, review
 
 if TYPE_CHECKING:
     from ..collect.kube.client import Kube
@@ -62,7 +62,7 @@ def discover(kube: Kube, own: Sequence[CollectorSpec], *, timeout: float) -> Dis
     checked = [spec for spec in candidates if spec.kind not in _ALWAYS]
     needs = {id(spec): [need.access for need in needed_access(
         [spec], namespaces=kube.namespaces, default_namespace=kube.default_namespace).needs] for spec in checked}
-    verdicts = review(kube, (access for accesses in needs.values() for access in accesses), timeout=timeout)
+    verdicts = _reviewed({access for accesses in needs.values() for access in accesses}, kube, timeout)
     for spec in candidates:
         refused = [access for access in needs.get(id(spec), [])
                    if not verdicts[access].allowed and not verdicts[access].error]
@@ -71,6 +71,17 @@ def discover(kube: Kube, own: Sequence[CollectorSpec], *, timeout: float) -> Dis
         else:
             found.collectors.append(spec)
     return found
+
+
+def _reviewed(accesses: set[Access], kube: Kube, timeout: float) -> dict[Access, Verdict]:
+    """A verdict for each access, asked first at the cluster scope: RBAC only grants, so one allowed
+    there is allowed in every namespace, and a cluster with thousands of namespaces costs a handful of
+    reviews, not thousands. Only what the cluster scope refuses is asked namespace by namespace."""
+    wide = {access: replace(access, namespace=ALL_NAMESPACES, name="") for access in accesses}
+    verdicts = review(kube, set(wide.values()), timeout=timeout)
+    verdicts.update(review(kube, [access for access in accesses
+                                  if access not in verdicts and not verdicts[wide[access]].allowed], timeout=timeout))
+    return {access: verdicts[access] if access in verdicts else verdicts[wide[access]] for access in accesses}
 
 
 def rbac_error(title: str, access: Access) -> str:

@@ -57,6 +57,8 @@ def test_auto_without_namespaces_discovers_every_namespace_the_api_lists(cli, wr
     assert record["autoDiscovery"]["namespacesFrom"] == "listed"
     assert "logs/kube-public" in record["autoDiscovery"]["collectors"]
     assert "configmaps/kube-public/kube-root-ca.crt.json" in unpack(record)
+    reviews = [r for r in kube.requests if r.path.endswith("/selfsubjectaccessreviews")]
+    assert len(reviews) == 4   # each access once at the cluster scope, not once per namespace
 
 
 def test_what_rbac_refuses_is_skipped_and_reported_in_the_bundle_and_record_and_the_run_completes(
