@@ -65,6 +65,7 @@ def load_cluster_specs(kube: Kube, *, timeout: float) -> ClusterSpecs:
     from .discovery import namespaces_of
 
     found = ClusterSpecs()
+    listed: list[str] | None = None   # the namespaces, listed once if a cluster-wide list is refused
     for plural, singular in _KINDS:
         for selector in LABEL_SELECTORS:
             where: list[str | None] = list(kube.namespaces) or [None]
@@ -76,7 +77,8 @@ def load_cluster_specs(kube: Kube, *, timeout: float) -> ClusterSpecs:
                     if not (exc.forbidden and namespace is None):
                         found.denied.append(exc.message)
                         continue
-                    where = list(namespaces_of(kube, timeout)[0])   # refused cluster-wide: one by one
+                    listed = namespaces_of(kube, timeout)[0] if listed is None else listed
+                    where = list(listed)   # refused cluster-wide: one by one
                     continue
                 for item in items:
                     _keep(found, singular, item)

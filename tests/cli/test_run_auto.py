@@ -140,3 +140,17 @@ def test_create_auto_writes_collect_auto_and_check_covers_what_it_needs(cli, wri
     assert [(d["collector"], d["verb"], d["resource"], d["namespace"]) for d in report["denied"]] == [
         ("clusterResources", "list", "secrets", "default"),   # image pull secrets
         ("secret/secrets/default", "list", "secrets", "default")]
+
+
+def test_check_of_auto_without_namespaces_asks_at_the_cluster_scope(cli, write_manifest, kube, kubeconfig):
+    kube.forbid("namespaces")
+    kube.forbid("pods/log", namespace="kube-system", verb="get")
+    path = manifest(write_manifest, kubeconfig, auto_schedule("anywhere"))
+    assert cli("apply", "-f", str(path)).code == 0
+    result = cli("check", "anywhere", "-o", "json")
+    assert result.code == 1, result.err
+    denied = {(d["collector"], d["verb"], d["resource"], d["subresource"], d["namespace"])
+              for d in json.loads(result.out)["denied"]}
+    assert ("auto", "list", "namespaces", "", "") in denied and ("auto", "get", "pods", "log", "") in denied
+    text = cli("check", "anywhere")
+    assert text.code == 1 and "namespaces" in text.out
