@@ -108,6 +108,20 @@ def plan_text(plan: Any, *, applied: bool = False, dry_run: bool = False) -> str
 
 
 # -- executions -------------------------------------------------------------------------------------
+def _from_cluster_lines(record: dict[str, Any]) -> list[str]:
+    """What collect.auto's RBAC refused and what collect.loadClusterSpecs found (docs/kubernetes.md)."""
+    lines = []
+    denied = [d["collector"] for d in (record.get("autoDiscovery") or {}).get("denied") or []]
+    if denied:
+        lines.append(f"Refused:    {len(denied)} discovered collector(s) by RBAC: {', '.join(denied)} "
+                     "(see skipped-collectors.json)")
+    specs = record.get("clusterSpecs")
+    if specs:
+        lines.append(f"Cluster specs: {len(specs['loaded'])} loaded, {len(specs['denied'])} list(s) refused, "
+                     f"{len(specs['errors'])} unusable")
+    return lines
+
+
 def execution_text(record: dict[str, Any]) -> str:
     lines = [f"Execution {record['id']}: {record['status']}"
              + (f" ({record['reason']})" if record.get("reason") else "")
@@ -121,6 +135,7 @@ def execution_text(record: dict[str, Any]) -> str:
         if record.get("warnings"):
             lines.append(f"Warnings:   {record['warnings']} (what the credentials could not read: "
                          f"see collector-errors/ in the bundle)")
+        lines += _from_cluster_lines(record)
     redaction = record.get("redaction")
     if redaction:
         lines.append(f"Redaction:  {redaction['count']} value(s) masked in {len(redaction['byFile'])} file(s)")

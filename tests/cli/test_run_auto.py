@@ -89,6 +89,8 @@ def test_what_rbac_refuses_is_skipped_and_reported_in_the_bundle_and_record_and_
     assert not any(name.startswith("secrets/kube-system/") for name in files)
     text = cli("run", "partial")
     assert text.code == 0
+    assert "Refused:    2 discovered collector(s) by RBAC: logs/default, secrets/kube-system " \
+           "(see skipped-collectors.json)" in text.out
 
 
 def test_when_namespaces_cannot_be_listed_auto_falls_back_to_the_kubeconfig_namespace(

@@ -84,6 +84,9 @@ def test_a_cluster_wide_refusal_falls_back_to_each_namespace_and_what_stays_refu
     assert found["denied"] and all('"secrets"' in message and "labelled-specs" in message
                                    for message in found["denied"])
     assert unpack(record)["echo-hi-4"] == b"I am labelled-support-bundle-4 REDACT SECOND TEXT PLEASE"
+    text = cli("run", "partly")
+    assert text.code == 0 and f"Cluster specs: {len(found['loaded'])} loaded, {len(found['denied'])} list(s) " \
+        "refused, 0 unusable" in text.out
 
 
 def test_a_cluster_spec_that_does_not_parse_is_recorded_and_the_run_goes_on(
