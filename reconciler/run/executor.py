@@ -295,9 +295,9 @@ def _from_cluster(kube: Kube, spec: Mapping[str, Any], record: dict[str, Any], s
         read = found.reader(read)
         paths = found.usable(read)
         specs += collect_spec.load(paths, read=read)
-        for path in (p for p in paths if read(p).redactors) if spec["redact"]["enabled"] else ():
+        for path in paths if spec["redact"]["enabled"] else []:
             try:
-                redactors += load_redactor_specs([path], read=read)
+                redactors += load_redactor_specs([path], read=read) if read(path).redactors else []
             except SbschedError as exc:   # the cluster's spec, not the manifest's: noted, the run goes on
                 found.errors.append(str(exc))
         analyzers += load_analyzers(paths, strict=False, read=read) if spec["analyze"]["enabled"] else []
