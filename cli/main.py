@@ -433,6 +433,19 @@ def _daemon_flags(max_concurrent: int | None, log_format: LogFormat | None, metr
             "config": os.path.abspath(os.path.expanduser(config)) if config else None}
 
 
+@daemon_app.command("install")
+def daemon_install(system: Annotated[bool, typer.Option("--system", help="The system-wide daemon (root, "
+                                                        "/var/lib/sbsched or the system file's baseDir), shared "
+                                                        "with the system file's allowedGroups.")] = False,
+                   unit_dir: Annotated[Optional[str], typer.Option("--unit-dir", metavar="DIR", help="Write the "
+                                                                   "unit here (default: /etc/systemd/system).")]
+                   = None) -> int:
+    """Write the systemd unit of the system-wide daemon and enable it (where systemd runs)."""
+    from .commands.daemon import install
+
+    return install(system=system, unit_dir=unit_dir)
+
+
 @daemon_app.command("stop")
 def daemon_stop(grace: GraceOpt = None) -> int:
     """Drain and stop the daemon; runs still active after --grace are cancelled (failed, shutdown)."""
