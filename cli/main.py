@@ -253,7 +253,10 @@ def run_(name: Annotated[Optional[str], typer.Argument(help="A schedule in the s
              "exported CronJob runs), with a temporary state dir; the bundle goes to --output-dir (default: the "
              "working directory).")] = None,
          job_name: Annotated[Optional[str], typer.Option("--job-name", help="With --from-configmap: the Job's name, "
-                                                         "which carries the CronJob's slot.")] = None) -> int:
+                                                         "which carries the CronJob's slot.")] = None,
+         quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No live progress on a terminal (it is shown "
+                                             "only when stdout and stderr are terminals): the summary only.")]
+         = False) -> int:
     """Run one schedule now, in the foreground; exit 0 completed, 1 failed."""
     from reconciler.base.errors import UsageError
 
@@ -268,7 +271,8 @@ def run_(name: Annotated[Optional[str], typer.Argument(help="A schedule in the s
     from .commands.run import run as execute
 
     assert name is not None
-    return execute(name, state_dir=_state_dir(), output=output.value, output_dir=output_dir, lock_timeout=lock_timeout)
+    return execute(name, state_dir=_state_dir(), output=output.value, output_dir=output_dir, lock_timeout=lock_timeout,
+                   quiet=quiet)
 
 
 @app.command()
