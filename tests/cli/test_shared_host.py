@@ -133,3 +133,22 @@ def test_sharing_keys_outside_the_system_file_are_refused_in_one_line(host, tmp_
     started = sbsched(host, "--state-dir", str(own), "daemon", "start", "--foreground")
     assert started.returncode == 2
     assert "allowedGroups: only the system file" in started.stderr and "Traceback" not in started.stderr
+
+
+def test_a_listed_user_outside_the_files_group_is_told_the_fix_and_a_group_is_required(team, host):
+    group, _, outsider = team
+    state = host / "state"
+    (host / "etc").mkdir(mode=0o755)
+    config = host / "etc" / "scheduler.yaml"
+    config.write_text(f"storageConfig: {{baseDir: {state}}}\nallowedUsers: [{outsider}]\nallowedGroups: [{group}]\n")
+    config.chmod(0o644)
+    refused = sbsched(host, "list", user=outsider)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.splitlines()[0] == (f"sbsched: error: {outsider} is allowed to use {state} but is not a "
+                                              f"member of group {group}, which its files belong to")
+    assert f"usermod -aG {group} {outsider}" in refused.stderr and "Traceback" not in refused.stderr
+
+    config.write_text(f"storageConfig: {{baseDir: {state}}}\nallowedUsers: [{outsider}]\n")
+    alone = sbsched(host, "list")
+    assert alone.returncode == 2 and "allowedUsers needs allowedGroups" in alone.stderr
+    assert not state.exists()
