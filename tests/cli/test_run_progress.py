@@ -9,30 +9,12 @@ import select
 import subprocess
 import time
 
+from tests.reconciler.run.test_progress import apply
+
 from ..conftest import SBSCHED
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\r")
 PROGRESS = ("started", "redaction:", "bundle:", "uploading to")
-
-
-def apply(cli, write_manifest, tmp_path) -> None:
-    (tmp_path / "data.txt").write_text("x" * 1000)
-    path = write_manifest(f"""
-        apiVersion: sbsched/v1
-        kind: ScheduleSet
-        metadata: {{name: watched}}
-        schedules:
-          - name: nightly
-            cron: "@daily"
-            analyze: {{enabled: false}}
-            upload: {{url: "file://{tmp_path / 'uploads'}/"}}
-            collect:
-              cluster: false
-              hostCollectors:
-                - copy: {{collectorName: data, path: {tmp_path / 'data.txt'}}}
-                - hostOS: {{}}
-    """)
-    assert cli("apply", "-f", str(path)).code == 0
 
 
 def on_a_terminal(*args: str, timeout: float = 60.0) -> tuple[int, str]:

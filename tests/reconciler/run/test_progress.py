@@ -12,6 +12,7 @@ from reconciler.store.state import StateStore
 
 
 def apply(cli, write_manifest, tmp_path) -> None:
+    """A schedule of two host collectors (one copies 1,000 bytes), one excluded, a file:// upload."""
     (tmp_path / "data.txt").write_text("x" * 1000)
     path = write_manifest(f"""
         apiVersion: sbsched/v1
