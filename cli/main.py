@@ -253,7 +253,10 @@ def run_(name: Annotated[Optional[str], typer.Argument(help="A schedule in the s
              "exported CronJob runs), with a temporary state dir; the bundle goes to --output-dir (default: the "
              "working directory).")] = None,
          job_name: Annotated[Optional[str], typer.Option("--job-name", help="With --from-configmap: the Job's name, "
-                                                         "which carries the CronJob's slot.")] = None) -> int:
+                                                         "which carries the CronJob's slot.")] = None,
+         quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No live progress on a terminal (it is shown "
+                                             "only when stdout and stderr are terminals): the summary only.")]
+         = False) -> int:
     """Run one schedule now, in the foreground; exit 0 completed, 1 failed."""
     from reconciler.base.errors import UsageError
 
@@ -268,7 +271,8 @@ def run_(name: Annotated[Optional[str], typer.Argument(help="A schedule in the s
     from .commands.run import run as execute
 
     assert name is not None
-    return execute(name, state_dir=_state_dir(), output=output.value, output_dir=output_dir, lock_timeout=lock_timeout)
+    return execute(name, state_dir=_state_dir(), output=output.value, output_dir=output_dir, lock_timeout=lock_timeout,
+                   quiet=quiet)
 
 
 @app.command()
@@ -431,6 +435,19 @@ def _daemon_flags(max_concurrent: int | None, log_format: LogFormat | None, metr
             "logFile": os.path.abspath(os.path.expanduser(log_file)) if log_file else None,
             "checkInterval": check_interval,
             "config": os.path.abspath(os.path.expanduser(config)) if config else None}
+
+
+@daemon_app.command("install")
+def daemon_install(system: Annotated[bool, typer.Option("--system", help="The system-wide daemon (root, "
+                                                        "/var/lib/sbsched or the system file's baseDir), shared "
+                                                        "with the system file's allowedGroups.")] = False,
+                   unit_dir: Annotated[Optional[str], typer.Option("--unit-dir", metavar="DIR", help="Write the "
+                                                                   "unit here (default: /etc/systemd/system).")]
+                   = None) -> int:
+    """Write the systemd unit of the system-wide daemon and enable it (where systemd runs)."""
+    from .commands.daemon import install
+
+    return install(system=system, unit_dir=unit_dir)
 
 
 @daemon_app.command("stop")

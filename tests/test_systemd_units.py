@@ -66,3 +66,18 @@ def test_the_state_dir_is_one_systemd_makes_for_the_unit_private_and_writable(un
     found = settings(unit)
     assert f"TROUBLESHOOT_SCHEDULER_DIR=/var/lib/{found['Service.StateDirectory'][0]}" in found["Service.Environment"]
     assert found["Service.StateDirectoryMode"] == ["0700"]
+
+
+@pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze not found (Debian: apt-get install systemd)")
+@pytest.mark.parametrize("group", [None, "root"])
+def test_the_unit_daemon_install_system_writes_passes_systemd_analyze_verify(group, tmp_path):
+    from pathlib import Path
+
+    from reconciler.daemon.install import unit_text
+
+    (tmp_path / "sbsched.service").write_text(unit_text(command=[SBSCHED], state_dir=Path("/var/lib/sbsched"),
+                                                        group=group))
+    assert ANALYZE is not None
+    verified = subprocess.run([ANALYZE, "verify", str(tmp_path / "sbsched.service")], capture_output=True, text=True,
+                              timeout=60)
+    assert (verified.returncode, verified.stdout + verified.stderr) == (0, "")

@@ -40,12 +40,19 @@ def set_strict_permissions(strict: bool | None) -> None:
 
 def store(state_dir: str | None, *, writes: bool = False) -> StateStore:
     """The state of --state-dir, checked first (reconciler/store/permissions.py): what is not sbsched's
-    is refused; loose modes are fixed when the command `writes`, else reported, or refused when strict."""
-    from reconciler.store.paths import state_dir as resolve
+    is refused; loose modes are fixed when the command `writes`, else reported, or refused when strict.
+    The system state dir shared with a team lets in only its members, and this command's files are
+    then its group's (reconciler/store/sharing.py)."""
+    from reconciler.store.paths import share_with_group, state_dir as resolve
     from reconciler.store.permissions import check_state_dir, strict_from_env
+    from reconciler.store.sharing import admit, sharing_for
     from reconciler.store.state import StateStore
 
     root = resolve(state_dir)
+    sharing = sharing_for(root)
+    if sharing is not None:
+        admit(sharing, root)
+    share_with_group(sharing.gid if sharing is not None else None)
     strict = _Permissions.strict if _Permissions.strict is not None else strict_from_env()
     warning = check_state_dir(root, strict=strict, fix=writes)
     if warning:

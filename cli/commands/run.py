@@ -17,14 +17,18 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
 def run(name: str, *, state_dir: str | None, output: str, output_dir: str | None, lock_timeout: float,
-        recovered_from: str | None = None) -> int:
-    """Exit 128+N after signal N (SIGTERM, SIGINT, SIGHUP), as a shell reports a command it killed."""
+        recovered_from: str | None = None, quiet: bool = False) -> int:
+    """Exit 128+N after signal N (SIGTERM, SIGINT, SIGHUP), as a shell reports a command it killed. On a
+    terminal, unless `quiet`, the run's progress is drawn on stderr as it goes (cli/progress.py)."""
     from reconciler.base.clock import SystemClock
     from reconciler.run.executor import RunOptions, execute
 
+    from ..progress import live
+
     options = RunOptions(output_dir=Path(output_dir).resolve() if output_dir else None, lock_timeout=lock_timeout,
                          recovered_from=recovered_from)
-    with _cancelled_by_signals(options) as received:
+    with _cancelled_by_signals(options) as received, live(quiet=quiet) as view:
+        options.progress = view
         record = execute(store(state_dir, writes=True), name, SystemClock(), options)
     code = _show(record, output)
     if received:

@@ -138,6 +138,7 @@ class GuardedOutput(Output):
         super().__init__(root)
         self.cancelled = cancelled
         self.budget = budget
+        self.written = 0   # bytes written through this output (its one collector's thread only): for progress
 
     def path(self, relative: str) -> Path:
         self._check()
@@ -145,7 +146,10 @@ class GuardedOutput(Output):
 
     def open(self, relative: str, mode: str = "wb", *, truncate: bool = True) -> IO[Any]:
         return _GuardedFile(super().open(relative, mode, truncate=truncate), self._check,  # type: ignore[return-value]
-                            self.budget)  # duck-typed IO
+                            self.budget, self._count)  # duck-typed IO
+
+    def _count(self, size: int) -> None:
+        self.written += size
 
     def _check(self) -> None:
         if self.cancelled.is_set():
@@ -158,20 +162,23 @@ class _GuardedFile:
     """A file whose every write first checks that its collector may still write (and takes its bytes
     from the run's budget)."""
 
-    def __init__(self, raw: IO[Any], check: Callable[[], None], budget: Budget | None = None) -> None:
-        self._raw, self._check, self._budget = raw, check, budget
+    def __init__(self, raw: IO[Any], check: Callable[[], None], budget: Budget | None = None,
+                 count: Callable[[int], None] = lambda _size: None) -> None:
+        self._raw, self._check, self._budget, self._count = raw, check, budget, count
 
     def write(self, data: Any) -> int:
         self._check()
-        if self._budget is None:
-            return int(self._raw.write(data))
         size = len(data.encode("utf-8")) if isinstance(data, str) else memoryview(data).nbytes
-        allowed = self._budget.take(size)
-        if allowed < size:
-            if allowed:   # keep what fits: the bundle has everything up to the limit
-                self._raw.write(data[:allowed] if isinstance(data, str) else memoryview(data).cast("B")[:allowed])
-            raise BundleTooLarge(self._budget.message())
-        return int(self._raw.write(data))
+        if self._budget is not None:
+            allowed = self._budget.take(size)
+            if allowed < size:
+                if allowed:   # keep what fits: the bundle has everything up to the limit
+                    self._raw.write(data[:allowed] if isinstance(data, str) else memoryview(data).cast("B")[:allowed])
+                    self._count(allowed)
+                raise BundleTooLarge(self._budget.message())
+        written = int(self._raw.write(data))
+        self._count(size)
+        return written
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._raw, name)

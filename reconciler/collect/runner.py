@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from . import Budget, CollectContext, Collector, CollectorSpec, GuardedOutput, Output, Skipped
 from .groups import ProcessGroups
+from ..base.progress import COLLECTION_STARTED, COLLECTOR_FINISHED, COLLECTOR_STARTED, Progress, ProgressEvent, safe
 
 if TYPE_CHECKING:
     from .kube.client import Kube
@@ -68,14 +69,16 @@ def run_collectors(specs: Sequence[CollectorSpec], registry: Registry, output: O
                    monotonic: Callable[[], float] = time.monotonic,
                    cancel: threading.Event | None = None, kube: Kube | None = None,
                    budget: Budget | None = None, env: Mapping[str, str] | None = None,
-                   groups: ProcessGroups | None = None,
+                   groups: ProcessGroups | None = None, progress: Progress | None = None,
                    refused: Sequence[tuple[CollectorSpec, str]] = ()) -> tuple[list[Outcome], bool]:
     """(outcomes in spec order, timed_out). `deadline` is on `monotonic`'s clock; `started` stamps the
     collector-errors/ records; `kube` is the run's API connection, for in-cluster collectors; `budget`
     (limits.maxBundleSizeBytes) stops the collection once the staged bytes reach it; `env` is what
     collectors and their child processes get as the environment (None: this process's); `groups`
-    registers the collectors' child processes (the caller closes it); `refused` are (spec, why) the run
-    decided not to start (auto-discovery's RBAC-denied collectors): recorded as skipped, after the others."""
+    registers the collectors' child processes (the caller closes it); `progress` hears of each collector
+    as it starts and ends (base/progress.py), from the collectors' threads; `refused` are (spec, why) the
+    run decided not to start (auto-discovery's RBAC-denied collectors): recorded as skipped, after the others."""
+    report = safe(progress)
     outcomes: list[Outcome | None] = [None] * len(specs)
     runnable: list[int] = []
     for index, spec in enumerate(specs):
@@ -84,8 +87,12 @@ def run_collectors(specs: Sequence[CollectorSpec], registry: Registry, output: O
             outcomes[index] = Outcome(spec, "skipped", reason)
         else:
             runnable.append(index)
+    report(ProgressEvent(COLLECTION_STARTED, total=len(runnable)))
+    for outcome in outcomes:
+        if outcome is not None:
+            report(_finished(outcome, 0))
     pool = _Pool(specs, registry, output, outcomes, deadline, max_workers, monotonic, cancel or threading.Event(),
-                 kube, budget, env, groups or ProcessGroups())
+                 kube, budget, env, groups or ProcessGroups(), report)
     timed_out = pool.run(runnable)
     done = [o for o in outcomes if o is not None] + [Outcome(spec, "skipped", why) for spec, why in refused]
     for outcome in done:
@@ -114,8 +121,10 @@ class _Pool:
     def __init__(self, specs: Sequence[CollectorSpec], registry: Registry, output: Output,
                  outcomes: list[Outcome | None], deadline: float, workers: int,
                  monotonic: Callable[[], float], cancel: threading.Event, kube: Kube | None,
-                 budget: Budget | None, env: Mapping[str, str] | None, groups: ProcessGroups) -> None:
+                 budget: Budget | None, env: Mapping[str, str] | None, groups: ProcessGroups,
+                 report: Progress) -> None:
         self.specs, self.registry, self.output, self.outcomes = specs, registry, output, outcomes
+        self.report = report
         self.cancel, self.kube, self.budget, self.env, self.groups = cancel, kube, budget, env, groups
         self.deadline, self.workers, self.monotonic = deadline, workers, monotonic
         self.todo: queue.SimpleQueue[int] = queue.SimpleQueue()
@@ -168,6 +177,7 @@ class _Pool:
                                      kube=None if spec.host else self.kube,
                                      env=dict(os.environ if self.env is None else self.env), groups=self.groups)
                 self.running[index] = (start + ctx.timeout, ctx)
+            self.report(ProgressEvent(COLLECTOR_STARTED, name=spec.name, kind=spec.kind))
             status, reason = "succeeded", None
             collector = self.registry.find(spec)
             assert collector is not None   # unsupported kinds were skipped before the pool started
@@ -183,22 +193,33 @@ class _Pool:
                 self.running.pop(index, None)
                 if self.outcomes[index] is None:
                     elapsed = int((self.monotonic() - start) * 1000)
-                    self.outcomes[index] = Outcome(spec, status, reason, elapsed, tuple(ctx.warnings))
+                    outcome = Outcome(spec, status, reason, elapsed, tuple(ctx.warnings))
+                    self.outcomes[index] = outcome
                     self.changed.notify_all()
+                    self.report(_finished(outcome, ctx.output.written if isinstance(ctx.output, GuardedOutput) else 0))
                 else:
                     return  # abandoned: a replacement worker already took this thread's place
 
     def _abandon(self, index: int, ctx: CollectContext, reason: str) -> None:
         ctx.cancelled.set()
         started = self.running.pop(index)[0] - ctx.timeout
-        self.outcomes[index] = Outcome(self.specs[index], "failed", reason, int((self.monotonic() - started) * 1000))
+        outcome = Outcome(self.specs[index], "failed", reason, int((self.monotonic() - started) * 1000))
+        self.outcomes[index] = outcome
+        self.report(_finished(outcome, ctx.output.written if isinstance(ctx.output, GuardedOutput) else 0))
 
     def _give_up(self, indices: list[int], reason: str) -> None:
         for index, (_, ctx) in list(self.running.items()):
             self._abandon(index, ctx, reason)
         for index in indices:
             if self.outcomes[index] is None:
-                self.outcomes[index] = Outcome(self.specs[index], "skipped", f"not started: {reason}")
+                outcome = Outcome(self.specs[index], "skipped", f"not started: {reason}")
+                self.outcomes[index] = outcome
+                self.report(_finished(outcome, 0))
+
+
+def _finished(outcome: Outcome, written: int) -> ProgressEvent:
+    return ProgressEvent(COLLECTOR_FINISHED, name=outcome.spec.name, kind=outcome.spec.kind, status=outcome.status,
+                         detail=outcome.reason, bytes=written, duration_ms=outcome.duration_ms)
 
 
 def _write_error(output: Output, outcome: Outcome, started: datetime) -> None:

@@ -35,7 +35,7 @@ from typing import Any, Callable, Mapping
 
 from ..base.errors import UsageError
 from ..manifest.normalize import ScheduleDefaults
-from ..store.config_files import FILE, SYSTEM_FILE, load, system_path
+from ..store.config_files import FILE, SYSTEM_FILE, load, names, system_path
 
 LOG_FORMATS = ("text", "json", "logfmt")
 LOG_LEVELS = ("debug", "info", "warn", "warning", "error")
@@ -173,6 +173,15 @@ def _mirror(value: Any) -> Any:
     return value
 
 
+def _allowed(key: str) -> Parse:
+    def parse(value: Any) -> tuple[str, ...]:
+        try:
+            return names(value, key)
+        except UsageError:
+            raise ValueError("a list of user or group names") from None
+    return parse
+
+
 def _storage(value: Any) -> dict[str, Any]:
     """storageConfig: baseDir (the state dir; the system file only), backupEnabled, backupInterval."""
     if not isinstance(value, dict):
@@ -220,10 +229,13 @@ KEYS: dict[str, tuple[str, Parse]] = {
     "defaultUploadConfig": ("defaultUpload", _upload),
     "maxJobsPerUser": ("maxSchedules", _integer(1)),
     "stateMirror": ("stateMirror", _mirror),
+    "allowedUsers": ("allowedUsers", _allowed("allowedUsers")),
+    "allowedGroups": ("allowedGroups", _allowed("allowedGroups")),
 }
-_ONE_USER = "a state dir is its owner's alone (0700, checked): give each user or service account its own"
+SHARING_KEYS = ("allowedUsers", "allowedGroups")
 REFUSED: dict[str, str] = {
-    "requireAuth": _ONE_USER, "allowedUsers": _ONE_USER, "allowedGroups": _ONE_USER,
+    "requireAuth": "a state dir is its owner's alone (0700), or its team's: allowedUsers and allowedGroups in the "
+                   "system file (store/sharing.py)",
     "healthCheckPort": "/healthz and /readyz are served with /metrics, on metricsAddr (or metricsPort)",
     "maxMemoryMB": "runs are bounded by limits.maxBundleSizeBytes (maxBundleSize here) and policy.timeoutSeconds",
     "maxDiskSpaceMB": "a schedule's limits.minFreeDiskBytes skips runs when the disk is low, and retention bounds "
@@ -270,6 +282,10 @@ def read(path: Path, *, role: str = "user", unchecked: tuple[str, ...] = ()) -> 
         raise UsageError(f"{path}: {given_as.get('baseDir', 'storageConfig.baseDir')}: only the system file "
                          f"({SYSTEM_FILE}) can say where the state dir is",
                          hint="or pass --state-dir / set TROUBLESHOOT_SCHEDULER_DIR")
+    shares = [given_as[s] for s in SHARING_KEYS if s in settings]
+    if role != "system" and shares:
+        raise UsageError(f"{path}: {', '.join(shares)}: only the system file ({SYSTEM_FILE}) can share the system "
+                         "state dir with a team; a user's own state dir stays private")
     if role == "config":
         scheduled = [given_as[s] for s in SCHEDULE_DEFAULT_KEYS if s in settings]
         if scheduled:

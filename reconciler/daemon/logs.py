@@ -26,7 +26,7 @@ from typing import Any, Iterator
 
 from ..base.masking import mask_text
 from ..run.run_log import COMPONENTS
-from ..store.paths import FILE_MODE, ensure_dir
+from ..store.paths import ensure_dir, file_mode
 
 MAX_BYTES = 10 * 1024 * 1024
 BACKUPS = 5
@@ -123,12 +123,12 @@ class RotatingLog(logging.handlers.RotatingFileHandler):
     def _open(self) -> io.TextIOWrapper:
         flags = os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW
         try:
-            fd = os.open(self.baseFilename, flags | os.O_CREAT | os.O_EXCL, FILE_MODE)
+            fd = os.open(self.baseFilename, flags | os.O_CREAT | os.O_EXCL, file_mode())
         except FileExistsError:
             fd = os.open(self.baseFilename, flags)
             if not self.owned:
                 return open(fd, "a", encoding=self.encoding, errors=self.errors)
-        os.fchmod(fd, FILE_MODE)   # made by us (whatever the umask left), or ours in the state dir
+        os.fchmod(fd, file_mode())   # made by us (whatever the umask left), or ours in the state dir
         return open(fd, "a", encoding=self.encoding, errors=self.errors)
 
     def doRollover(self) -> None:

@@ -22,7 +22,7 @@ from ..base.clock import SystemClock
 from ..base.errors import SbschedError
 from .logs import configure_logging
 from .loop import MAX_SLEEP, Daemon
-from ..store.paths import FILE_MODE, ensure_dir
+from ..store.paths import ensure_dir, file_mode
 from ..store.pidfile import PidFile, process_alive
 from ..store.state import StateStore
 
@@ -131,7 +131,7 @@ def start_background(root: Path, *, flags: list[str], serves_metrics: bool = Fal
         raise AlreadyRunning(f"a daemon already serves this state dir: pid {running['pid']} on {running['host']}")
     log_path = log_file or ensure_dir(root / "logs") / "daemon.log"
     ensure_dir(log_path.parent)
-    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, FILE_MODE)
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, file_mode())
     command = [sys.executable, "-m", "cli", "--state-dir", str(root), "daemon", "start", "--foreground", *flags,
                *(["--log-file", str(log_path)] if log_file is None else [])]   # else a flag or configured
     child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=fd, stderr=fd, start_new_session=True,

@@ -29,6 +29,8 @@ from typing import Any, Callable, Mapping
 
 from . import notify, retention
 from ..base.errors import PERMANENT, TRANSIENT, error_class
+from ..base.masking import mask_text
+from ..base.progress import UPLOAD_FINISHED, UPLOAD_STARTED, Progress, ProgressEvent, ignore
 from ..upload import RetryPolicy, UploadError, UploadRequest, object_url, upload
 from ..upload.credentials import Secrets
 from ..upload.retry import CANCELLED, DEADLINE, Sleep
@@ -39,16 +41,17 @@ log = logging.getLogger("sbsched.delivery")
 def deliver(root: Path, set_name: str, schedule: str, spec: Mapping[str, Any], record: dict[str, Any],
             archive: Path | None, *, previous_status: str | None, env: Mapping[str, str] = os.environ,
             sleep: Sleep = time.sleep, stopped: Callable[[], str | None] = lambda: None,
-            deadline: float | None = None, now: datetime) -> None:
+            deadline: float | None = None, now: datetime, progress: Progress = ignore) -> None:
     """Upload (per `spec["upload"]`), notify (per `spec["notify"]`), then apply `spec["retention"]` to the
     schedule's runs; updates `record` in place. Never raises for a failed upload, webhook or deletion.
     A run passes its cancel event's `wait` as `sleep`, and as `stopped` why it was cancelled: an upload
     cut short by the cancel leaves the run failed with that reason, as a cancelled collection does.
     `deadline` (a `time.monotonic()` time) is the run's: an upload still going then is given up, and
-    a completed run becomes failed, reason `timeout`, transient."""
+    a completed run becomes failed, reason `timeout`, transient. `progress` hears the upload start and end."""
     destination = spec.get("upload")
     if destination and destination.get("url") and archive is not None and archive.is_file() and _worth_sending(record):
-        _upload(set_name, schedule, spec, record, archive, env=env, sleep=sleep, stopped=stopped, deadline=deadline)
+        _upload(set_name, schedule, spec, record, archive, env=env, sleep=sleep, stopped=stopped, deadline=deadline,
+                progress=progress)
     hooks = spec.get("notify") or []
     if hooks:
         notify.send(hooks, record, previous_status=previous_status, env=env, sleep=sleep)
@@ -70,7 +73,8 @@ def _worth_sending(record: Mapping[str, Any]) -> bool:
 
 
 def _upload(set_name: str, schedule: str, spec: Mapping[str, Any], record: dict[str, Any], archive: Path, *,
-            env: Mapping[str, str], sleep: Sleep, stopped: Callable[[], str | None], deadline: float | None) -> None:
+            env: Mapping[str, str], sleep: Sleep, stopped: Callable[[], str | None], deadline: float | None,
+            progress: Progress) -> None:
     destination = spec["upload"]
     policy = spec.get("policy") or {}
     retry = RetryPolicy(retries=int(policy.get("retries", 2)), backoff_seconds=float(policy.get("backoffSeconds", 30)))
@@ -85,8 +89,11 @@ def _upload(set_name: str, schedule: str, spec: Mapping[str, Any], record: dict[
         log.warning("%s: upload attempt %d of %d failed (%s): %s; next in %.1fs", record["id"], attempt,
                     retry.retries + 1, error_class(error), secrets.scrub(error.message), delay)
 
+    progress(ProgressEvent(UPLOAD_STARTED, detail=secrets.scrub(mask_text(request.url))))
     outcome = upload(request, retry, sleep=sleep, on_retry=on_retry)
     record["upload"] = outcome.to_json()
+    progress(ProgressEvent(UPLOAD_FINISHED, status=outcome.status, bytes=outcome.bytes,
+                           detail=secrets.scrub(outcome.error["message"]) if outcome.error else None))
     if outcome.status == "uploaded":
         log.info("%s: uploaded %d bytes to %s in %.1fs (%d attempt(s))", record["id"], outcome.bytes, outcome.url,
                  outcome.duration_seconds, outcome.attempts)

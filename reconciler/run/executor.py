@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from . import bundle, redaction_maps, run_log
 from ..base.clock import Clock
+from ..base.progress import BUNDLE_WRITTEN, REDACTION_FINISHED, REDACTION_STARTED, Progress, ProgressEvent, safe
 from ..base.errors import PERMANENT, SbschedError, TransientError, error_class
 from ..collect import Budget, CollectorSpec, Output
 from ..collect import spec as collect_spec
@@ -67,6 +68,7 @@ class RunOptions:
     status_sink: StatusSink | None = None    # how status changes reach state.json; None: write each now
     free_disk: Callable[[Path], int] | None = None  # free bytes where the bundle goes; None: the filesystem's
     recovered_from: str | None = None        # `recover`: the execution this run does again
+    progress: Progress | None = None         # hears each step as it happens (base/progress.py): a live view
 
 
 StateChange = Callable[[dict[str, Any]], dict[str, Any]]
@@ -224,13 +226,14 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
     budget = Budget(limit) if limit else None
     timeout = spec["policy"]["timeoutSeconds"]
     run_deadline = time.monotonic() + started + timeout - options.monotonic()   # in time.monotonic()'s terms
+    report = safe(options.progress)
     try:
         output = Output(new_private_dir(staging))
         with groups:   # closed when collection ends: no collector's process outlives it
             outcomes, timed_out = run_collectors(
                 specs, registry, output, deadline=started + _collection_seconds(spec), cluster=collect["cluster"],
                 started=now, max_workers=options.max_workers, monotonic=options.monotonic, cancel=options.cancel,
-                kube=kube, budget=budget, env=child_env, groups=groups,
+                kube=kube, budget=budget, env=child_env, groups=groups, progress=report,
                 refused=[(denial.spec, denial.reason) for denial in refused])
         _note_collection(outcomes, timed_out)
         if refused:
@@ -240,12 +243,15 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
         if budget is not None:
             budget.measure(staging)
         redaction_start = options.monotonic()
-        report = redact_tree(staging, builtin=spec["redact"]["enabled"], redactors=[*redactors, credentials],
-                             masker=tokens.tokenizer if tokens else None)
+        report(ProgressEvent(REDACTION_STARTED))
+        redacted = redact_tree(staging, builtin=spec["redact"]["enabled"], redactors=[*redactors, credentials],
+                               masker=tokens.tokenizer if tokens else None)
         if tokens is not None:
-            tokens.locate(staging, report.by_file)
+            tokens.locate(staging, redacted.by_file)
         redaction_ms = int((options.monotonic() - redaction_start) * 1000)
-        run_log.note("info", "redactor", f"{report.count} value(s) masked in {len(report.by_file)} file(s)")
+        report(ProgressEvent(REDACTION_FINISHED, total=redacted.count, bytes=len(redacted.by_file),
+                             duration_ms=redaction_ms))
+        run_log.note("info", "redactor", f"{redacted.count} value(s) masked in {len(redacted.by_file)} file(s)")
         results = analyze_dir(staging, analyzers)
         tally = counts(results)
         run_log.note("warn" if tally["fail"] else "info", "analyzer",
@@ -261,9 +267,10 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
     finally:
         rmtree_below(root if options.output_dir is None else destination_dir, staging_parent)
     run_log.note("info", "bundle", f"{written.path} ({written.size:,} bytes)")
+    report(ProgressEvent(BUNDLE_WRITTEN, detail=str(written.path), bytes=written.size))
     record["bundle"] = {"path": str(written.path), "sizeBytes": written.size, "sha256": written.sha256,
                         "collectors": _counts(outcomes), "collectorResults": [o.to_json() for o in outcomes]}
-    record["redaction"] = report.to_json()
+    record["redaction"] = redacted.to_json()
     if tokens is not None:   # only once the bundle is written: a map of no bundle would only keep secrets
         record["redaction"]["tokens"] = tokens.save(root, record["id"], name,
                                                     (spec.get("encrypt") or {}).get("ageRecipients"))
@@ -276,7 +283,7 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
     _settle(record, spec, timed_out, options, too_large)
     deliver(root, set_name, name, spec, record, written.path, previous_status=previous, now=now,
             sleep=options.cancel.wait, stopped=lambda: options.cancel_reason if options.cancel.is_set() else None,
-            deadline=run_deadline)
+            deadline=run_deadline, progress=report)
 
 
 def _from_cluster(kube: Kube, spec: Mapping[str, Any], record: dict[str, Any], specs: list[CollectorSpec],

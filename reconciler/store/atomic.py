@@ -10,17 +10,17 @@ import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
-from .paths import FILE_MODE
+from .paths import file_mode
 
 
 @contextlib.contextmanager
-def atomic_file(path: Path, *, mode: int = FILE_MODE, exclusive: bool = False) -> Iterator[IO[bytes]]:
-    """A binary handle (`mode`, 0600 by default) whose content replaces `path` when the block ends
+def atomic_file(path: Path, *, mode: int | None = None, exclusive: bool = False) -> Iterator[IO[bytes]]:
+    """A binary handle (`mode`, by default 0600, or 0660 in a shared state dir) whose content replaces `path` when the block ends
     without an error; `exclusive`: whose content becomes `path` only if nothing has that name yet
     (FileExistsError otherwise, and nothing is left behind)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.fchmod(fd, mode)
+        os.fchmod(fd, file_mode() if mode is None else mode)
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
@@ -41,6 +41,6 @@ def atomic_file(path: Path, *, mode: int = FILE_MODE, exclusive: bool = False) -
         os.close(dir_fd)
 
 
-def atomic_write(path: Path, data: bytes, *, mode: int = FILE_MODE, exclusive: bool = False) -> None:
+def atomic_write(path: Path, data: bytes, *, mode: int | None = None, exclusive: bool = False) -> None:
     with atomic_file(path, mode=mode, exclusive=exclusive) as handle:
         handle.write(data)

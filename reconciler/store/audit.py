@@ -1,12 +1,11 @@
 """The audit trail: one JSON line per state-changing action (who, what, when), in logs/audit.log.
 
-Who: user, host, pid. What: the event (apply, suspend, resume, cleanup, daemon-start, daemon-stop),
+Who: the real user (store/identity.py), host, pid. What: the event (apply, suspend, resume, cleanup, daemon-start, daemon-stop),
 the command line with any secret-looking value masked, and the event's details (plan summary and
 serials, what was removed). When: the time, with its offset. Never a credential: manifests hold only
 references, and the command line is scrubbed in case one was typed there anyway."""
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import re
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..base.masking import MASK, mask_text
+from .identity import real_user
 from .state import append_line
 
 _SECRET_NAME = re.compile(r"pass|secret|token|credential|key|auth", re.I)
@@ -55,11 +55,7 @@ def audit(path: Path, *, now: datetime, command: str, event: str, details: dict[
 
     if not audit_enabled(path.parent.parent):
         return
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = str(os.getuid())
-    entry = {"time": now.isoformat(timespec="seconds"), "event": event, "user": user,
+    entry = {"time": now.isoformat(timespec="seconds"), "event": event, "user": real_user(),
              "host": socket.gethostname(), "pid": os.getpid(), "command": command}
     entry.update(details)
     append_line(path, json.dumps(entry, sort_keys=True))

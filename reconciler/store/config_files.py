@@ -2,8 +2,8 @@
 
 The files' full meaning (the daemon's settings, the schedule defaults) is `daemon/config.py`'s, which
 checks every key; the store sits below it and needs only the state dir the system file names
-(`storageConfig.baseDir` or `storageDir`) and whether the audit log is on (`auditLogEnabled`). It reads
-those two raw, so that every command agrees with the daemon on where the state is and what is audited.
+(`storageConfig.baseDir` or `storageDir`), who may share it (`allowedUsers`, `allowedGroups`:
+store/sharing.py) and whether the audit log is on (`auditLogEnabled`). It reads those raw, so that every command agrees with the daemon on where the state is and what is audited.
 """
 from __future__ import annotations
 
@@ -56,6 +56,23 @@ def system_state_dir() -> str | None:
     if not isinstance(value, str) or not value or any(c in value for c in "\0\n"):
         raise UsageError(f"{path}: storageConfig.baseDir: expected a path, got {value!r}")
     return os.path.expanduser(value)
+
+
+def names(value: Any, key: str) -> tuple[str, ...]:
+    """allowedUsers / allowedGroups: a list of account or group names (a single name is a list of one)."""
+    items = [value] if isinstance(value, str) else value
+    if items is None:
+        return ()
+    if not isinstance(items, list) or not all(isinstance(i, str) and i and i.strip() == i and ":" not in i
+                                              for i in items):
+        raise UsageError(f"{system_path()}: {key}: expected a list of user or group names")
+    return tuple(items)
+
+
+def system_access() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(allowedUsers, allowedGroups) of the system file: who shares the system state dir."""
+    data = load(system_path(), expected="settings")
+    return names(data.get("allowedUsers"), "allowedUsers"), names(data.get("allowedGroups"), "allowedGroups")
 
 
 def audit_enabled(root: Path) -> bool:

@@ -22,7 +22,7 @@ from .atomic import atomic_write
 from ..base.errors import LockTimeout
 from ..base.masking import mask_data
 from .nofollow import real_directory
-from .paths import FILE_MODE
+from .paths import file_mode
 from ..timing.decisions import slot_id
 
 log = logging.getLogger("sbsched.executions")
@@ -75,7 +75,7 @@ def create_manual(root: Path, record: dict[str, Any], *, lock_timeout: float) ->
 def _locked(path: Path, timeout: float) -> Iterator[None]:
     import filelock
 
-    lock = filelock.FileLock(str(path), mode=FILE_MODE)
+    lock = filelock.FileLock(str(path), mode=file_mode())
     try:
         lock.acquire(timeout=timeout)
     except filelock.Timeout:

@@ -7,7 +7,8 @@ O_NOFOLLOW, and:
   --state-dir), or an empty one with the sticky bit (/tmp): making it private would lock others out;
 - refuses (exit 2) a layout entry that is a symbolic link or of another type: writes and deletes would
   reach the link's target. The state dir itself may be a link, as a user's choice of where it lives;
-- finds directories that are not 0700 and files that are not 0600. A command that writes fixes them,
+- finds directories that are not 0700 and files that are not 0600 (in a state dir shared with a group:
+  2770 and 0660, and that group; store/sharing.py). A command that writes fixes them,
   with one warning; a read-only one only reports them (it may run beside a run, as another account,
   or on a read-only copy, and is expected to change nothing); with --strict-permissions (or
   SBSCHED_STRICT_PERMISSIONS=1) every command refuses instead, so that an operator finds out who
@@ -25,7 +26,7 @@ from pathlib import Path
 from ..base.errors import SbschedError, UnsafePath
 from .layout import STATE_DIR, STATE_FILE, Role
 from .nofollow import directory_fd, open_child
-from .paths import DIR_MODE, FILE_MODE
+from .paths import dir_mode, file_mode, shared_gid
 
 STRICT_ENV = "SBSCHED_STRICT_PERMISSIONS"
 
@@ -39,9 +40,11 @@ class Loose:
     parts: tuple[str, ...]   # the path below the state dir; () is the state dir itself
     mode: int                # the permission bits found
     want: int
+    group: int | None = None   # the group it must have (a shared state dir), when it has another
 
     def describe(self) -> str:
-        return f"{'/'.join(self.parts) or '.'} is {self.mode:04o} (want {self.want:04o})"
+        group = f", group {self.group}" if self.group is not None else ""
+        return f"{'/'.join(self.parts) or '.'} is {self.mode:04o} (want {self.want:04o}{group})"
 
 
 @dataclass
@@ -67,7 +70,7 @@ def survey(root: Path) -> Survey | None:
     if not stat.S_ISDIR(top.st_mode):
         raise UnsafePath(f"{root} is not a directory; the state dir must be a directory (a missing one is created)")
     found = Survey(sticky=bool(top.st_mode & stat.S_ISVTX))
-    _check(found, (), top.st_mode, STATE_DIR)
+    _check(found, (), top, STATE_DIR)
     with directory_fd(root, ()) as fd:
         names = sorted(os.listdir(fd))
         found.has_state = STATE_FILE in names
@@ -92,7 +95,7 @@ def _walk(fd: int, parts: tuple[str, ...], names: list[str], role: Role, found: 
         elif not (stat.S_ISDIR if child.directory else stat.S_ISREG)(info.st_mode):   # a FIFO state.json blocks
             found.unsafe.append(f"{'/'.join(path)} is not a {'directory' if child.directory else 'regular file'}")
         else:
-            _check(found, path, info.st_mode, child)
+            _check(found, path, info, child)
             if child.children:
                 _enter(fd, path, child, found)
 
@@ -111,10 +114,12 @@ def _enter(fd: int, path: tuple[str, ...], role: Role, found: Survey) -> None:
         os.close(below)
 
 
-def _check(found: Survey, path: tuple[str, ...], mode: int, role: Role) -> None:
-    want = DIR_MODE if role.directory else FILE_MODE
-    if role.checked and stat.S_IMODE(mode) != want:
-        found.loose.append(Loose(path, stat.S_IMODE(mode), want))
+def _check(found: Survey, path: tuple[str, ...], info: os.stat_result, role: Role) -> None:
+    want = dir_mode() if role.directory else file_mode()
+    gid = shared_gid()
+    group = gid if gid is not None and info.st_gid != gid else None
+    if role.checked and (stat.S_IMODE(info.st_mode) != want or group is not None):
+        found.loose.append(Loose(path, stat.S_IMODE(info.st_mode), want, group))
 
 
 def check_state_dir(root: Path, *, strict: bool, fix: bool) -> str | None:
@@ -140,8 +145,8 @@ def check_state_dir(root: Path, *, strict: bool, fix: bool) -> str | None:
     first = found.loose[0].describe()
     more = f" and {len(found.loose) - 1} more" if len(found.loose) > 1 else ""
     if strict:
-        raise LoosePermissions(f"refusing to use {root}: {first}{more}; the state dir must be 0700 and its files "
-                               f"0600 (fix: any sbsched command that writes, without --strict-permissions)")
+        raise LoosePermissions(f"refusing to use {root}: {first}{more}; the state dir must be {_modes()} (fix: any "
+                               "sbsched command that writes, without --strict-permissions)")
     if not fix:
         return (f"sbsched: warning: loose permissions in {root}: {first}{more}; left as they are (a read-only "
                 "command changes nothing): the next sbsched command that writes fixes them")
@@ -150,8 +155,12 @@ def check_state_dir(root: Path, *, strict: bool, fix: bool) -> str | None:
         return (f"sbsched: warning: loose permissions in {root}: {first}{more}; could not fix "
                 f"{failed[0].describe()}" + (f" and {len(failed) - 1} more" if len(failed) > 1 else "")
                 + " (not the owner?)")
-    return (f"sbsched: warning: fixed loose permissions in {root}: {first}{more}; the state dir is 0700 and "
-            "its files 0600 now")
+    return f"sbsched: warning: fixed loose permissions in {root}: {first}{more}; the state dir is {_modes()} now"
+
+
+def _modes() -> str:
+    gid = shared_gid()
+    return f"{dir_mode():04o} and its files {file_mode():04o}" + (f", group {gid}" if gid is not None else "")
 
 
 def _tighten(root: Path, item: Loose) -> bool:
@@ -159,9 +168,13 @@ def _tighten(root: Path, item: Loose) -> bool:
     as it is and counts as not fixed); gone meanwhile counts as fixed."""
     try:
         if not item.parts:
+            if item.group is not None:
+                os.chown(root, -1, item.group)
             os.chmod(root, item.want)
             return True
         with directory_fd(root, item.parts[:-1]) as fd:
+            if item.group is not None:   # before the mode: a chown clears the setgid bit
+                os.chown(item.parts[-1], -1, item.group, dir_fd=fd, follow_symlinks=False)
             os.chmod(item.parts[-1], item.want, dir_fd=fd, follow_symlinks=False)
         return True
     except FileNotFoundError:

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..base.errors import SbschedError
 from .dirlock import DirLock
-from .paths import FILE_MODE, ensure_dir
+from .paths import ensure_dir, file_mode
 
 
 PROBE_GRACE = 1.0   # seconds: `running()` probes take the flock for an instant (`daemon start` polls with
@@ -49,7 +49,7 @@ class PidFile:
         ensure_dir(self.path.parent)
         if not self.guard.acquire(PROBE_GRACE, poll=0.01):
             raise self._already_running()
-        lock = filelock.FileLock(str(self.path), mode=FILE_MODE, thread_local=False)
+        lock = filelock.FileLock(str(self.path), mode=file_mode(), thread_local=False)
         try:
             lock.acquire(timeout=PROBE_GRACE, poll_interval=0.01)
         except filelock.Timeout:
@@ -97,7 +97,7 @@ class PidFile:
     def _write(self) -> None:
         """In place, never through a link: the new text over the old, then cut to its length, so that a
         reader of the file `annotate` rewrites sees the old info or the new, never an empty file."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, file_mode())
         try:
             data = json.dumps(self._info).encode("utf-8")
             os.pwrite(fd, data, 0)
@@ -133,7 +133,7 @@ class PidFile:
             return None
         if self.guard.held_elsewhere():
             return info
-        probe = filelock.FileLock(str(self.path), mode=FILE_MODE)
+        probe = filelock.FileLock(str(self.path), mode=file_mode())
         try:
             probe.acquire(timeout=0)
         except filelock.Timeout:

@@ -13,7 +13,6 @@ filelock 4 opens without O_TRUNC, so waiters do not wipe that record.
 from __future__ import annotations
 
 import contextlib
-import getpass
 import json
 import os
 import socket
@@ -27,7 +26,8 @@ from .atomic import atomic_write
 from ..base.errors import LockTimeout, StateError
 from ..base.gcpause import paused_gc
 from .dirlock import DirLock
-from .paths import FILE_MODE, ensure_dir
+from .identity import real_user
+from .paths import ensure_dir, file_mode
 
 STATE_VERSION = 1
 
@@ -118,7 +118,7 @@ class StateStore:
                 on_wait(self.holder())
             if not guard.acquire(timeout):
                 raise self._timed_out(timeout)
-        lock = filelock.FileLock(str(self.lock_path), mode=FILE_MODE)
+        lock = filelock.FileLock(str(self.lock_path), mode=file_mode())
         try:
             lock.acquire(timeout=max(0.0, deadline - time.monotonic()))
         except filelock.Timeout:
@@ -150,9 +150,9 @@ class StateStore:
     def _write_holder(self, command: str, now: datetime) -> None:
         """Into state.lock, created again if a stray `rm` took it since it was locked (the lock is the
         directory's; this file only says who holds it)."""
-        info = {"pid": os.getpid(), "host": socket.gethostname(), "user": _user(), "command": command,
+        info = {"pid": os.getpid(), "host": socket.gethostname(), "user": real_user(), "command": command,
                 "since": now.isoformat(timespec="seconds")}
-        fd = os.open(self.lock_path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+        fd = os.open(self.lock_path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, file_mode())
         with open(fd, "w", encoding="utf-8") as handle:
             handle.truncate(0)
             handle.write(json.dumps(info))
@@ -204,19 +204,12 @@ def append_line(path: Path, line: str) -> None:
     """Append one line (audit log) with O_APPEND so concurrent writers never interleave within a line;
     a link in its place is refused (O_NOFOLLOW), not appended to."""
     ensure_dir(path.parent)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, FILE_MODE)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, file_mode())
     try:
         os.write(fd, (line.rstrip("\n") + "\n").encode("utf-8"))
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return str(os.getuid())
 
 
 def _shape_problem(state: Any) -> str | None:
