@@ -14,6 +14,7 @@ from reconciler.collect.host import system
 from reconciler.collect.host.blockdevices import parse_lsblk_line
 from reconciler.collect.host.interfaces import links
 from reconciler.collect.host.kernel import modules_of
+from reconciler.collect.host.kernelclock import kernel_ntp_synchronized, local_zone
 from reconciler.collect.host.limits import Deadline
 from reconciler.collect.host.osinfo import platform_information
 
@@ -168,7 +169,30 @@ def test_time_reads_timedated_and_upper_cases_the_zone(tmp_path):
     env = fake_tool(tmp_path, "timedatectl", "printf 'Timezone=Etc/UTC\\nNTP=yes\\nNTPSynchronized=no\\n'")
     collect("time", tmp_path / "out", ctx_env=env)
     assert assert_written(tmp_path / "out", "time", "host-collectors/system/time.json") == {
-        "timezone": "UTC", "ntp_synchronized": False, "ntp_active": True}
+        "timezone": "UTC", "ntp_synchronized": False, "ntp_active": True, "source": "timedated"}
+
+
+@pytest.mark.parametrize("script", [None, "echo 'System has not been booted with systemd as init system (PID 1).' >&2; "
+                                          "exit 1", "echo 'Failed to connect to bus: No such file' >&2; exit 1"])
+def test_time_without_timedated_reads_tz_and_the_kernel_clock_and_says_so(tmp_path, script):
+    env = fake_tool(tmp_path, "timedatectl", script) if script else {"PATH": str(tmp_path)}
+    collect("time", tmp_path / "out", ctx_env={**env, "TZ": ":Etc/UTC"})
+    written = assert_written(tmp_path / "out", "time", "host-collectors/system/time.json")
+    assert written["timezone"] == "UTC" and written["source"] == "TZ, adjtimex"
+    assert written["ntp_synchronized"] is kernel_ntp_synchronized() is written["ntp_active"]
+
+
+def test_the_zone_comes_from_tz_then_the_localtime_link_then_etc_timezone(tmp_path):
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    assert local_zone({}, etc) == ("UTC", "default")
+    (etc / "timezone").write_text("Europe/Berlin\n")
+    assert local_zone({}, etc) == ("Europe/Berlin", str(etc / "timezone"))
+    (etc / "localtime").symlink_to("../usr/share/zoneinfo/America/New_York")
+    assert local_zone({}, etc) == ("America/New_York", str(etc / "localtime"))
+    assert local_zone({"TZ": ":/usr/share/zoneinfo/Asia/Tokyo"}, etc) == ("Asia/Tokyo", "TZ")
+    assert local_zone({"TZ": "CET"}, etc) == ("CET", "TZ")
+
 
 
 def test_host_services_parse_systemctl_and_drop_the_failed_mark(tmp_path):
@@ -182,7 +206,7 @@ def test_host_services_parse_systemctl_and_drop_the_failed_mark(tmp_path):
                         {"Unit": "kubelet.service", "Load": "loaded", "Active": "failed", "Sub": "failed"}]
 
 
-@pytest.mark.parametrize("kind, tool", [("time", "timedatectl"), ("hostServices", "systemctl")])
+@pytest.mark.parametrize("kind, tool", [("hostServices", "systemctl")])
 def test_systemd_collectors_are_skipped_without_systemd(tmp_path, kind, tool):
     with pytest.raises(Skipped, match="not installed"):
         collect(kind, tmp_path, ctx_env={"PATH": str(tmp_path)})
