@@ -2,9 +2,9 @@
 
 Each writes what troubleshoot's own collector of that kind writes, at the same bundle paths, so
 troubleshoot's host analyzers and sbctl read our bundles unchanged (docs/collectors.md has the table).
-Kinds not listed here (httpLoadBalancer, tcpLoadBalancer, udpPortStatus, filesystemPerformance,
-kernelConfigs, cgroups, dns, subnetAvailable, systemPackages, certificatesCollection,
-networkNamespaceConnectivity, registryImages) are recorded by the runner as skipped.
+Kinds not listed here (httpLoadBalancer, filesystemPerformance, dns, certificatesCollection,
+networkNamespaceConnectivity, registryImages) are recorded by the runner as skipped, with the reason
+NOT_RUN_HERE gives for each.
 """
 from __future__ import annotations
 
@@ -19,8 +19,11 @@ from .http_request import http
 from .interfaces import ipv4_interfaces
 from .journald import journald
 from .kernel import kernel_modules, sysctl
-from .network import tcp_connect, tcp_port_status
+from .kernelconfig import cgroups, kernel_configs
+from .network import tcp_connect, tcp_load_balancer, tcp_port_status, udp_port_status
+from .packages import system_packages
 from .run import run
+from .subnet import subnet_available
 from .system import cpu, disk_usage, host_os, memory
 from .systemd import host_services, host_time
 
@@ -53,4 +56,10 @@ HOST_COLLECTORS: dict[str, Collector] = {kind: _linux_only(collector) for kind, 
     "tcpConnect": tcp_connect,
     "certificate": certificate,
     "journald": journald,
+    "kernelConfigs": kernel_configs,
+    "cgroups": cgroups,
+    "systemPackages": system_packages,
+    "subnetAvailable": subnet_available,
+    "udpPortStatus": udp_port_status,
+    "tcpLoadBalancer": tcp_load_balancer,
 }.items()}
