@@ -2,7 +2,7 @@
 
 Each writes what troubleshoot's own collector of that kind writes, at the same bundle paths, so
 troubleshoot's host analyzers and sbctl read our bundles unchanged (docs/collectors.md has the table).
-Kinds not listed here (httpLoadBalancer, filesystemPerformance, dns, certificatesCollection,
+Kinds not listed here (filesystemPerformance, dns, certificatesCollection,
 networkNamespaceConnectivity, registryImages) are recorded by the runner as skipped, with the reason
 NOT_RUN_HERE gives for each.
 """
@@ -19,6 +19,7 @@ from .http_request import http
 from .interfaces import ipv4_interfaces
 from .journald import journald
 from .kernel import kernel_modules, sysctl
+from .loadbalancer import http_load_balancer
 from .kernelconfig import cgroups, kernel_configs
 from .network import tcp_connect, tcp_load_balancer, tcp_port_status, udp_port_status
 from .packages import system_packages
@@ -62,4 +63,5 @@ HOST_COLLECTORS: dict[str, Collector] = {kind: _linux_only(collector) for kind, 
     "subnetAvailable": subnet_available,
     "udpPortStatus": udp_port_status,
     "tcpLoadBalancer": tcp_load_balancer,
+    "httpLoadBalancer": http_load_balancer,
 }.items()}

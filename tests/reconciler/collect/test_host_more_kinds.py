@@ -134,6 +134,24 @@ def test_tcp_load_balancer_listens_on_the_port_and_reaches_it_through_the_addres
         "invalid-address"
 
 
+def test_http_load_balancer_serves_the_port_and_posts_its_token_through_the_address(tmp_path):
+    port = free_port()
+    collect("httpLoadBalancer", tmp_path, port=port, address=f"http://127.0.0.1:{port}/healthz", timeout="5s")
+    assert assert_written(tmp_path, "httpLoadBalancer", "host-collectors/httpLoadBalancer/httpLoadBalancer.json") == {
+        "status": "connected", "message": ""}
+    collect("httpLoadBalancer", tmp_path, port=port, address=f"http://127.0.0.1:{free_port()}/", collectorName="off")
+    assert assert_written(tmp_path, "httpLoadBalancer", "host-collectors/httpLoadBalancer/off.json") == {
+        "status": "connection-refused", "message": ""}
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # our server's connections linger
+        taken.bind(("0.0.0.0", port))
+        taken.listen()
+        with pytest.raises(RuntimeError, match="address already in use"):
+            collect("httpLoadBalancer", tmp_path, port=port, address=f"http://127.0.0.1:{port}/", collectorName="in")
+    assert assert_written(tmp_path, "httpLoadBalancer", "host-collectors/httpLoadBalancer/in.json")["status"] == \
+        "address-in-use"
+
+
 @pytest.mark.parametrize("address, valid", [("127.0.0.1:6443", True), ("lb.example.com:443", True),
                                             ("LB:443", False), ("1.2.3.999:80", False), ("lb:0", False),
                                             ("lb", False), ("[::1]:80", False), ("lb:http", False)])

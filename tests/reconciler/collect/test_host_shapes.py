@@ -83,7 +83,8 @@ def test_the_registry_holds_troubleshoots_host_collector_kinds_that_we_implement
     assert set(HOST_COLLECTORS) == {
         "cpu", "memory", "hostOS", "time", "ipv4Interfaces", "diskUsage", "blockDevices", "kernelModules", "sysctl",
         "hostServices", "run", "copy", "http", "tcpPortStatus", "tcpConnect", "certificate", "journald",
-        "kernelConfigs", "cgroups", "systemPackages", "subnetAvailable", "udpPortStatus", "tcpLoadBalancer"}
+        "kernelConfigs", "cgroups", "systemPackages", "subnetAvailable", "udpPortStatus", "tcpLoadBalancer",
+        "httpLoadBalancer"}
     assert set(HOST_COLLECTORS) <= set(SHAPES), "every registered kind has a reference shape"
 
 
