@@ -2,16 +2,17 @@
 
 Each writes what troubleshoot's own collector of that kind writes, at the same bundle paths, so
 troubleshoot's host analyzers and sbctl read our bundles unchanged (docs/collectors.md has the table).
-Kinds not listed here (filesystemPerformance, dns, certificatesCollection,
-networkNamespaceConnectivity, registryImages) are recorded by the runner as skipped, with the reason
-NOT_RUN_HERE gives for each.
+The kinds sbsched does not run (applicable.NOT_RUN_HERE) are registered to be skipped with their
+reason; any other kind is recorded by the runner as skipped (not supported).
 """
 from __future__ import annotations
 
 import functools
 import sys
+from typing import NoReturn
 
 from .. import CollectContext, Collector, CollectorSpec, Skipped
+from .applicable import NOT_RUN_HERE, linux_only
 from .blockdevices import block_devices
 from .certificate import certificate
 from .copy import copy
@@ -33,9 +34,15 @@ def _linux_only(collector: Collector) -> Collector:
     """Every collector here reads Linux (/proc, /sys, systemd, process groups): elsewhere, skipped."""
     @functools.wraps(collector)
     def collect(spec: CollectorSpec, ctx: CollectContext) -> None:
-        if not sys.platform.startswith("linux"):
-            raise Skipped(f"host collector {spec.kind!r} runs on Linux only (this host is {sys.platform})")
+        if reason := linux_only(spec.kind, sys.platform):
+            raise Skipped(reason)
         collector(spec, ctx)
+    return collect
+
+
+def _not_run_here(reason: str) -> Collector:
+    def collect(spec: CollectorSpec, ctx: CollectContext) -> NoReturn:
+        raise Skipped(reason)
     return collect
 
 
@@ -64,4 +71,5 @@ HOST_COLLECTORS: dict[str, Collector] = {kind: _linux_only(collector) for kind, 
     "udpPortStatus": udp_port_status,
     "tcpLoadBalancer": tcp_load_balancer,
     "httpLoadBalancer": http_load_balancer,
+    **{kind: _not_run_here(reason) for kind, reason in NOT_RUN_HERE.items()},
 }.items()}

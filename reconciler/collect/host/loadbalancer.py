@@ -2,6 +2,7 @@
 URL) until our own server answers with its token (troubleshoot pkg/collect/host_httploadbalancer.go),
 written as NetworkStatusResult {status, message} to host-collectors/httpLoadBalancer/<name>.json.
 
+An address that is not an http(s) URL fails at once (troubleshoot retries it until its timeout).
 As in troubleshoot, a refused connection ends at once; a timeout or any other failure (another
 server answering, a proxy error) is tried again a second later until `timeout`; a listen failure
 ends with address-in-use, bind-permission-denied or error, and the collector then fails.
@@ -15,6 +16,7 @@ import threading
 import urllib.error
 import urllib.request
 from typing import Any
+from urllib.parse import urlsplit
 
 from .. import CollectContext, CollectorSpec
 from .goerr import syscall_text
@@ -33,11 +35,14 @@ def http_load_balancer(spec: CollectorSpec, ctx: CollectContext) -> None:
         raise ValueError(f"httpLoadBalancer needs a port from 1 to 65535, not {port}")
     address = text(spec.params, "address")
     seconds, _ = duration_param(spec.params)   # troubleshoot's default, 60m, is past any collector timeout
+    relative = bundle_path("host-collectors/httpLoadBalancer", collector_name(spec, "httpLoadBalancer") + ".json")
+    if urlsplit(address).scheme not in ("http", "https"):
+        message = f"address {address!r} is not an http:// or https:// URL"
+        ctx.output.write_json(relative, {"status": OTHER, "message": message})
+        raise ValueError(message)
     status, message = check(("0.0.0.0", port), address, Deadline(ctx, seconds), ctx)
     stop_if_cancelled(ctx)
-    name = collector_name(spec, "httpLoadBalancer")
-    ctx.output.write_json(bundle_path("host-collectors/httpLoadBalancer", name + ".json"),
-                          {"status": status, "message": message})
+    ctx.output.write_json(relative, {"status": status, "message": message})
     if message:   # only a listen failure is an error of the collector, as in troubleshoot
         raise RuntimeError(f"failed to listen on HTTP port: {message}")
 

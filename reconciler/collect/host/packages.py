@@ -28,10 +28,9 @@ _LISTS: dict[str, tuple[list[str], list[tuple[str, str]]]] = {
 
 
 def system_packages(spec: CollectorSpec, ctx: CollectContext, etc: Path = Path("/etc")) -> None:
-    distribution, version = _distribution(etc)
-    if distribution not in _LISTS:
-        raise Skipped(f"systemPackages knows the package lists of {', '.join(_LISTS)} only "
-                      f"(as troubleshoot); this host is {distribution} {version}")
+    distribution, version = installed_distribution(etc)
+    if reason := unsupported(distribution, version):
+        raise Skipped(reason)
     tool, _ = _LISTS[distribution]
     packages = []
     for name in wanted_packages(distribution, version, spec.params):
@@ -52,7 +51,16 @@ def wanted_packages(distribution: str, version: str, params: Mapping[str, Any]) 
             for name in texts(params, key) or []]
 
 
-def _distribution(etc: Path) -> tuple[str, str]:
+def unsupported(distribution: str, version: str) -> str | None:
+    """Why systemPackages cannot run on this distribution, or None."""
+    if distribution in _LISTS:
+        return None
+    return (f"systemPackages knows the package lists of {', '.join(_LISTS)} only (as troubleshoot); "
+            f"this host is {distribution} {version}")
+
+
+def installed_distribution(etc: Path) -> tuple[str, str]:
+    """(ID, VERSION_ID) from os-release, else Amazon Linux's system-release, as troubleshoot reads them."""
     fields = os_release(etc)
     distribution, version = fields.get("ID", ""), fields.get("VERSION_ID", "")
     if not distribution:

@@ -150,6 +150,10 @@ def test_http_load_balancer_serves_the_port_and_posts_its_token_through_the_addr
             collect("httpLoadBalancer", tmp_path, port=port, address=f"http://127.0.0.1:{port}/", collectorName="in")
     assert assert_written(tmp_path, "httpLoadBalancer", "host-collectors/httpLoadBalancer/in.json")["status"] == \
         "address-in-use"
+    with pytest.raises(ValueError, match="not an http:// or https:// URL"):
+        collect("httpLoadBalancer", tmp_path, port=port, address="127.0.0.1", collectorName="bare")
+    assert assert_written(tmp_path, "httpLoadBalancer", "host-collectors/httpLoadBalancer/bare.json")["status"] == \
+        "error"
 
 
 @pytest.mark.parametrize("address, valid", [("127.0.0.1:6443", True), ("lb.example.com:443", True),
