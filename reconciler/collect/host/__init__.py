@@ -16,6 +16,7 @@ from .applicable import NOT_RUN_HERE, linux_only
 from .blockdevices import block_devices
 from .certificate import certificate
 from .copy import copy
+from .dns import host_dns
 from .http_request import http
 from .interfaces import ipv4_interfaces
 from .journald import journald
@@ -71,5 +72,6 @@ HOST_COLLECTORS: dict[str, Collector] = {kind: _linux_only(collector) for kind, 
     "udpPortStatus": udp_port_status,
     "tcpLoadBalancer": tcp_load_balancer,
     "httpLoadBalancer": http_load_balancer,
+    "dns": host_dns,
     **{kind: _not_run_here(reason) for kind, reason in NOT_RUN_HERE.items()},
 }.items()}
