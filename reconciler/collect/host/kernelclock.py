@@ -10,12 +10,14 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import re
 from pathlib import Path
 from typing import Mapping
 
+from ...timing.hostzone import host_zone_source
+
 _STA_UNSYNC = 0x0040          # kernel/time/ntp.c: the clock is not synchronised
 _MAX_ERROR_US = 16_000_000    # systemd's ntp_synced(): a larger maxerror is treated as unsynchronised
-_ZONEINFO = "zoneinfo/"
 
 
 class _Timex(ctypes.Structure):
@@ -36,24 +38,26 @@ def kernel_ntp_synchronized() -> bool:
 
 
 def local_zone(env: Mapping[str, str], etc: Path = Path("/etc")) -> tuple[str, str]:
-    """(zone name, where it came from): `TZ` as the C library reads it, else the zoneinfo file that
-    /etc/localtime links to, else /etc/timezone (Debian images copy the file instead of linking it);
-    no zone at all is UTC, as for the C library."""
-    tz = env.get("TZ", "").lstrip(":")
-    if tz:
-        return _zone_of_path(tz), "TZ"
+    """(zone name, where it came from), read as Go's time.Local reads it (reconciler.timing.hostzone);
+    an /etc/localtime copied rather than linked is named by the zone its TZif footer gives, and no
+    zone at all is UTC, as for the C library."""
     localtime = etc / "localtime"
-    if localtime.is_symlink():
-        return _zone_of_path(os.readlink(localtime)), str(localtime)
-    try:
-        named = (etc / "timezone").read_text(encoding="utf-8", errors="replace").strip()
-    except OSError:
-        named = ""
-    if named:
-        return named, str(etc / "timezone")
+    zone, where = host_zone_source(env, localtime=str(localtime), timezone_file=str(etc / "timezone"))
+    if zone:
+        return zone, where
+    if where == "TZ":   # a zone file path outside any zoneinfo tree
+        return _footer_zone(Path(env["TZ"].removeprefix(":"))) or "", where
+    if localtime.exists():
+        return _footer_zone(localtime) or "", str(localtime)
     return "UTC", "default"
 
 
-def _zone_of_path(path: str) -> str:
-    """"/usr/share/zoneinfo/Europe/Paris" -> "Europe/Paris"; a bare name stays as it is."""
-    return path.rpartition(_ZONEINFO)[2] if _ZONEINFO in path else path
+def _footer_zone(tzif: Path) -> str | None:
+    """The standard-time abbreviation of a TZif file's POSIX TZ footer ("CET-1CEST,M3.5.0,..." -> "CET",
+    "UTC0" -> "UTC"); None for a version 1 file or a numeric name ("<+03>-3")."""
+    try:
+        footer = tzif.read_bytes()[-256:].rstrip(b"\n").rpartition(b"\n")[2].decode("ascii", errors="replace")
+    except OSError:
+        return None
+    match = re.match(r"[A-Za-z]{3,}", footer)
+    return match.group(0) if match else None

@@ -3,6 +3,7 @@ hostServices: troubleshoot's paths and shapes on this host, and their parsing on
 from __future__ import annotations
 
 import base64
+import importlib.resources
 import os
 import shutil
 from pathlib import Path
@@ -192,6 +193,16 @@ def test_the_zone_comes_from_tz_then_the_localtime_link_then_etc_timezone(tmp_pa
     assert local_zone({}, etc) == ("America/New_York", str(etc / "localtime"))
     assert local_zone({"TZ": ":/usr/share/zoneinfo/Asia/Tokyo"}, etc) == ("Asia/Tokyo", "TZ")
     assert local_zone({"TZ": "CET"}, etc) == ("CET", "TZ")
+
+
+def test_a_copied_localtime_is_named_by_its_tzif_footer(tmp_path):
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    paris = importlib.resources.files("tzdata").joinpath("zoneinfo/Europe/Paris").read_bytes()
+    (etc / "localtime").write_bytes(paris)
+    assert local_zone({}, etc) == ("CET", str(etc / "localtime"))
+    (tmp_path / "zone").write_bytes(paris)
+    assert local_zone({"TZ": str(tmp_path / "zone")}, etc) == ("CET", "TZ")
 
 
 
