@@ -15,6 +15,7 @@ from .. import CollectContext, Collector, CollectorSpec, Skipped
 from .applicable import NOT_RUN_HERE, linux_only
 from .blockdevices import block_devices
 from .certificate import certificate
+from .certificates import certificates_collection
 from .copy import copy
 from .dns import host_dns
 from .http_request import http
@@ -73,5 +74,6 @@ HOST_COLLECTORS: dict[str, Collector] = {kind: _linux_only(collector) for kind, 
     "tcpLoadBalancer": tcp_load_balancer,
     "httpLoadBalancer": http_load_balancer,
     "dns": host_dns,
+    "certificatesCollection": certificates_collection,
     **{kind: _not_run_here(reason) for kind, reason in NOT_RUN_HERE.items()},
 }.items()}

@@ -19,7 +19,6 @@ NOT_RUN_HERE: dict[str, str] = {
     "networkNamespaceConnectivity": "networkNamespaceConnectivity creates network namespaces, veth pairs and routes, "
                                     "which needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN); sbsched does not change a "
                                     "host's network configuration",
-    "certificatesCollection": "host collector 'certificatesCollection' is not implemented by sbsched yet",
     "filesystemPerformance": "host collector 'filesystemPerformance' is not implemented by sbsched yet",
     "registryImages": "host collector 'registryImages' is not implemented by sbsched yet",
 }
