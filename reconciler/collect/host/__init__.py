@@ -26,6 +26,7 @@ from .loadbalancer import http_load_balancer
 from .kernelconfig import cgroups, kernel_configs
 from .network import tcp_connect, tcp_load_balancer, tcp_port_status, udp_port_status
 from .packages import system_packages
+from .registry import registry_images
 from .run import run
 from .subnet import subnet_available
 from .system import cpu, disk_usage, host_os, memory
@@ -75,5 +76,6 @@ HOST_COLLECTORS: dict[str, Collector] = {kind: _linux_only(collector) for kind, 
     "httpLoadBalancer": http_load_balancer,
     "dns": host_dns,
     "certificatesCollection": certificates_collection,
+    "registryImages": registry_images,
     **{kind: _not_run_here(reason) for kind, reason in NOT_RUN_HERE.items()},
 }.items()}

@@ -20,7 +20,6 @@ NOT_RUN_HERE: dict[str, str] = {
                                     "which needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN); sbsched does not change a "
                                     "host's network configuration",
     "filesystemPerformance": "host collector 'filesystemPerformance' is not implemented by sbsched yet",
-    "registryImages": "host collector 'registryImages' is not implemented by sbsched yet",
 }
 _TOOLS = {"blockDevices": "lsblk", "sysctl": "sysctl", "journald": "journalctl", "hostServices": "systemctl"}
 
