@@ -18,6 +18,7 @@ from .certificate import certificate
 from .certificates import certificates_collection
 from .copy import copy
 from .dns import host_dns
+from .fsperf import filesystem_performance
 from .http_request import http
 from .interfaces import ipv4_interfaces
 from .journald import journald
@@ -77,5 +78,6 @@ HOST_COLLECTORS: dict[str, Collector] = {kind: _linux_only(collector) for kind, 
     "dns": host_dns,
     "certificatesCollection": certificates_collection,
     "registryImages": registry_images,
+    "filesystemPerformance": filesystem_performance,
     **{kind: _not_run_here(reason) for kind, reason in NOT_RUN_HERE.items()},
 }.items()}

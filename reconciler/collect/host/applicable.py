@@ -19,9 +19,9 @@ NOT_RUN_HERE: dict[str, str] = {
     "networkNamespaceConnectivity": "networkNamespaceConnectivity creates network namespaces, veth pairs and routes, "
                                     "which needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN); sbsched does not change a "
                                     "host's network configuration",
-    "filesystemPerformance": "host collector 'filesystemPerformance' is not implemented by sbsched yet",
 }
-_TOOLS = {"blockDevices": "lsblk", "sysctl": "sysctl", "journald": "journalctl", "hostServices": "systemctl"}
+_TOOLS = {"blockDevices": "lsblk", "sysctl": "sysctl", "journald": "journalctl", "hostServices": "systemctl",
+          "filesystemPerformance": "fio"}
 
 
 def linux_only(kind: str, platform: str) -> str | None:

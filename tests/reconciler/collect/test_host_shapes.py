@@ -86,7 +86,7 @@ def test_the_registry_holds_troubleshoots_host_collector_kinds_that_we_implement
         "hostServices", "run", "copy", "http", "tcpPortStatus", "tcpConnect", "certificate", "journald",
         "kernelConfigs", "cgroups", "systemPackages", "subnetAvailable", "udpPortStatus", "tcpLoadBalancer",
         "httpLoadBalancer", "dns", "certificatesCollection",
-        "registryImages"}
+        "registryImages", "filesystemPerformance"}
     assert set(HOST_COLLECTORS) - set(NOT_RUN_HERE) <= set(SHAPES), "every kind that runs has a reference shape"
 
 
