@@ -7,6 +7,7 @@ import json
 import socket
 from pathlib import Path
 
+from ..reconciler.collect.test_host_more_kinds import free_port
 from .test_run import manifest, members
 
 SPEC = """apiVersion: troubleshoot.sh/v1beta2
@@ -23,12 +24,6 @@ spec:
     - networkNamespaceConnectivity: {{fromCIDR: 10.0.0.0/24, toCIDR: 10.0.1.0/24, port: 9}}
     - fancyNewKind: {{}}
 """
-
-
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def write_schedule(write_manifest, tmp_path: Path) -> Path:
