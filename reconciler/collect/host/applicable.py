@@ -20,7 +20,7 @@ NOT_RUN_HERE: dict[str, str] = {
                                     "which needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN); sbsched does not change a "
                                     "host's network configuration",
 }
-_TOOLS = {"blockDevices": "lsblk", "sysctl": "sysctl", "journald": "journalctl", "hostServices": "systemctl",
+_TOOLS = {"blockDevices": "lsblk", "journald": "journalctl", "hostServices": "systemctl",
           "filesystemPerformance": "fio"}
 
 

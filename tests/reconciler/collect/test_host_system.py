@@ -14,7 +14,7 @@ from reconciler.collect import CollectContext, Output, Skipped
 from reconciler.collect.host import system
 from reconciler.collect.host.blockdevices import parse_lsblk_line
 from reconciler.collect.host.interfaces import links
-from reconciler.collect.host.kernel import modules_of
+from reconciler.collect.host.kernel import modules_of, proc_sys
 from reconciler.collect.host.kernelclock import kernel_ntp_synchronized, local_zone
 from reconciler.collect.host.limits import Deadline
 from reconciler.collect.host.osinfo import platform_information
@@ -164,6 +164,31 @@ def test_sysctl_lines_are_parsed_as_troubleshoot_does(tmp_path):
     values = assert_written(tmp_path / "out", "sysctl", "host-collectors/system/sysctl.json")
     assert values == {"net.ipv4.ip_forward": "1", "kernel.printk": "4\t4\t1\t7", "vm.empty": ""}
     assert "permission denied" in (tmp_path / "out/host-collectors/system/sysctl-stderr.txt").read_text()
+
+
+def test_sysctl_without_the_tool_reads_proc_sys_as_sysctl_would_print_it(tmp_path):
+    collect("sysctl", tmp_path / "out", ctx_env={"PATH": str(tmp_path / "none")})
+    values = assert_written(tmp_path / "out", "sysctl", "host-collectors/system/sysctl.json")
+    assert values["kernel.ostype"] == "Linux" and values["kernel.osrelease"] == os.uname().release
+    assert not any(key.endswith(".retrans_time") for key in values)
+    if shutil.which("sysctl"):   # the same keys as the tool's own listing
+        collect("sysctl", tmp_path / "tool")
+        listed = assert_written(tmp_path / "tool", "sysctl", "host-collectors/system/sysctl.json")
+        assert set(listed) == set(values)
+
+
+def test_proc_sys_keys_dot_the_path_and_note_what_cannot_be_read(tmp_path):
+    top = tmp_path / "sys"
+    (top / "net/ipv4/conf/eth0.100").mkdir(parents=True)
+    (top / "net/ipv4/conf/eth0.100/forwarding").write_text("1\n")
+    (top / "kernel").mkdir()
+    (top / "kernel/printk").write_text("4\t4\t1\t7\n")
+    (top / "kernel/flush").write_text("")
+    (top / "kernel/flush").chmod(0o200)
+    (top / "kernel/retrans_time").write_text("100\n")
+    values, problems = proc_sys(top, Deadline(CollectContext(Output(tmp_path / "out"), timeout=5)))
+    assert values == {"net.ipv4.conf.eth0/100.forwarding": "1", "kernel.printk": "4\t4\t1\t7"}
+    assert problems == []
 
 
 def test_time_reads_timedated_and_upper_cases_the_zone(tmp_path):
