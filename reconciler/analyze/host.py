@@ -1,7 +1,9 @@
-"""Host analyzers over host-collectors/: cpu, memory, diskUsage, time, hostOS, tcpPortStatus and http
-(troubleshoot's host_cpu.go, host_memory.go, host_disk_usage.go, host_time.go, host_os_info.go,
-host_tcpportstatus.go, host_http.go, collected_contents.go, host_analyzer.go), plus the cluster `http`
-analyzer (http_analyze.go), which reads the same response file shape.
+"""Host analyzers over host-collectors/: cpu, memory, diskUsage, time, hostOS, tcpPortStatus, http,
+udpPortStatus, tcpLoadBalancer, httpLoadBalancer and subnetAvailable (troubleshoot's host_cpu.go,
+host_memory.go, host_disk_usage.go, host_time.go, host_os_info.go, host_tcpportstatus.go, host_http.go,
+host_udpportstatus.go, host_tcploadbalancer.go, host_httploadbalancer.go, host_subnetavailable.go,
+collected_contents.go, host_analyzer.go), plus the cluster `http` analyzer (http_analyze.go), which
+reads the same response file shape.
 
 Each reads the local collector file (host-collectors/system/cpu.json, ...), or, when there is none, the
 per-node files of a remote collection listed in host-collectors/system/node_list.json, titled
@@ -105,6 +107,11 @@ def http_check(w: str, info: Mapping[str, Any]) -> bool:
     return when.http_condition(w)(status, info.get("error") is not None)
 
 
+def _status_is(w: str, info: Mapping[str, Any]) -> bool:
+    """A network or subnet check's outcome: its `when` is the status word the collector wrote."""
+    return str(info.get("status", "")) == w
+
+
 def _titled(default: str) -> Callable[[Mapping[str, Any]], str]:
     return lambda p: text(p, "checkName") or default
 
@@ -170,9 +177,19 @@ HOST_ANALYZERS = {
     "hostOS": _host_analyzer(_titled("Host OS Info"), _system("hostos_info.json"), "HostOSInfo", _os,
                              "failed to analyze OS version"),
     "tcpPortStatus": _host_analyzer(_titled("TCP Port Status"), _collector_file("tcpPortStatus", "tcpPortStatus"),
-                                    "NetworkStatusResult", lambda w, i: str(i.get("status", "")) == w,
-                                    "failed to analyze tcp port status"),
+                                    "NetworkStatusResult", _status_is, "failed to analyze tcp port status"),
     "http": _host_analyzer(_titled("HTTP Request"), _collector_file("http", "result"), "httpResult", http_check,
                            "failed to analyze http request"),
+    **{kind: _host_analyzer(_titled(title), _collector_file(kind, default), shape,
+                            _status_is, wrap)
+       for kind, title, default, shape, wrap in (   # the status is the outcome's `when`, as in troubleshoot
+           ("udpPortStatus", "UDP Port Status", "udpPortStatus", "NetworkStatusResult",
+            "failed to analyze udp port status"),
+           ("tcpLoadBalancer", "TCP Load Balancer", "tcpLoadBalancer", "NetworkStatusResult",
+            "failed to analyze TCP Load Balancer"),
+           ("httpLoadBalancer", "HTTP Load Balancer", "httpLoadBalancer", "NetworkStatusResult",
+            "failed to analyze HTTP Load Balancer"),
+           ("subnetAvailable", "Subnet Available", "result", "subnetAvailable result",
+            "failed to analyze HTTP Load Balancer"))},   # troubleshoot's wording for subnetAvailable too
 }
 ANALYZERS = {"http": Analyzer(_cluster_http_title, _cluster_http)}

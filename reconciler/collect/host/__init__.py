@@ -2,25 +2,34 @@
 
 Each writes what troubleshoot's own collector of that kind writes, at the same bundle paths, so
 troubleshoot's host analyzers and sbctl read our bundles unchanged (docs/collectors.md has the table).
-Kinds not listed here (httpLoadBalancer, tcpLoadBalancer, udpPortStatus, filesystemPerformance,
-kernelConfigs, cgroups, dns, subnetAvailable, systemPackages, certificatesCollection,
-networkNamespaceConnectivity, registryImages) are recorded by the runner as skipped.
+The kinds sbsched does not run (applicable.NOT_RUN_HERE) are registered to be skipped with their
+reason; any other kind is recorded by the runner as skipped (not supported).
 """
 from __future__ import annotations
 
 import functools
 import sys
+from typing import NoReturn
 
 from .. import CollectContext, Collector, CollectorSpec, Skipped
+from .applicable import NOT_RUN_HERE, linux_only
 from .blockdevices import block_devices
 from .certificate import certificate
+from .certificates import certificates_collection
 from .copy import copy
+from .dns import host_dns
+from .fsperf import filesystem_performance
 from .http_request import http
 from .interfaces import ipv4_interfaces
 from .journald import journald
 from .kernel import kernel_modules, sysctl
-from .network import tcp_connect, tcp_port_status
+from .loadbalancer import http_load_balancer
+from .kernelconfig import cgroups, kernel_configs
+from .network import tcp_connect, tcp_load_balancer, tcp_port_status, udp_port_status
+from .packages import system_packages
+from .registry import registry_images
 from .run import run
+from .subnet import subnet_available
 from .system import cpu, disk_usage, host_os, memory
 from .systemd import host_services, host_time
 
@@ -29,9 +38,15 @@ def _linux_only(collector: Collector) -> Collector:
     """Every collector here reads Linux (/proc, /sys, systemd, process groups): elsewhere, skipped."""
     @functools.wraps(collector)
     def collect(spec: CollectorSpec, ctx: CollectContext) -> None:
-        if not sys.platform.startswith("linux"):
-            raise Skipped(f"host collector {spec.kind!r} runs on Linux only (this host is {sys.platform})")
+        if reason := linux_only(spec.kind, sys.platform):
+            raise Skipped(reason)
         collector(spec, ctx)
+    return collect
+
+
+def _not_run_here(reason: str) -> Collector:
+    def collect(spec: CollectorSpec, ctx: CollectContext) -> NoReturn:
+        raise Skipped(reason)
     return collect
 
 
@@ -53,4 +68,16 @@ HOST_COLLECTORS: dict[str, Collector] = {kind: _linux_only(collector) for kind, 
     "tcpConnect": tcp_connect,
     "certificate": certificate,
     "journald": journald,
+    "kernelConfigs": kernel_configs,
+    "cgroups": cgroups,
+    "systemPackages": system_packages,
+    "subnetAvailable": subnet_available,
+    "udpPortStatus": udp_port_status,
+    "tcpLoadBalancer": tcp_load_balancer,
+    "httpLoadBalancer": http_load_balancer,
+    "dns": host_dns,
+    "certificatesCollection": certificates_collection,
+    "registryImages": registry_images,
+    "filesystemPerformance": filesystem_performance,
+    **{kind: _not_run_here(reason) for kind, reason in NOT_RUN_HERE.items()},
 }.items()}

@@ -39,11 +39,11 @@ def certificate(spec: CollectorSpec, ctx: CollectContext) -> None:
 def check_key_pair(cert_path: str, key_path: str) -> tuple[str, str]:
     """(status, why) for the pair, checked in the order LoadX509KeyPair checks it."""
     try:
-        cert_pem = _read(cert_path)
-        key_pem = _read(key_path)
+        cert_pem = read_pem(cert_path)
+        key_pem = read_pem(key_path)
     except OSError as exc:
         return (MISSING if isinstance(exc, FileNotFoundError) else INVALID), str(exc)
-    blocks = _blocks(cert_pem)
+    blocks = pem_blocks(cert_pem)
     certificates = [der for kind, der in blocks if kind == "CERTIFICATE"]
     if not certificates:
         kinds = [kind for kind, _ in blocks]
@@ -52,7 +52,7 @@ def check_key_pair(cert_path: str, key_path: str) -> tuple[str, str]:
                               "private key; PEM inputs may have been switched")
         return INVALID, f"tls: failed to find any PEM data in certificate input ({cert_path})"
     skipped = []
-    for kind, _ in _blocks(key_pem):
+    for kind, _ in pem_blocks(key_pem):
         if kind == "PRIVATE KEY" or kind.endswith(" PRIVATE KEY"):
             break
         skipped.append(kind)
@@ -84,7 +84,7 @@ def _refuse_password() -> str:
     raise _NoPassword("the key is encrypted and no passphrase is given")
 
 
-def _read(path: str) -> bytes:
+def read_pem(path: str) -> bytes:
     try:
         with open(path, "rb") as handle:
             return handle.read(1 << 20)   # PEM files are small; a huge one is not a certificate anyway
@@ -92,7 +92,7 @@ def _read(path: str) -> bytes:
         raise type(exc)(path_error("open", path, exc)) from None
 
 
-def _blocks(pem: bytes) -> list[tuple[str, bytes]]:
+def pem_blocks(pem: bytes) -> list[tuple[str, bytes]]:
     """(type, DER) of each well-formed PEM block; headers (Proc-Type, DEK-Info) are skipped."""
     found = []
     for match in _BLOCK.finditer(pem):

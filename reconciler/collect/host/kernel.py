@@ -6,17 +6,20 @@ overlay what is loaded. Names are cut at the last dot as troubleshoot cuts them,
 module (foo.ko.xz) is listed as "foo.ko" there too. Unreadable directories are noted in
 kernel_modules-stderr.txt and the walk goes on (troubleshoot fails the whole collector instead).
 
-sysctl runs `sysctl -a` and parses `key = value` lines as pkg/collect/host_sysctl.go does.
+sysctl runs `sysctl -a` and parses `key = value` lines as pkg/collect/host_sysctl.go does; where
+there is no sysctl (procps is missing from slim container images, the exported CronJob's runner
+among them) it reads /proc/sys as sysctl -a would print it, unreadable keys noted in sysctl-stderr.txt.
 """
 from __future__ import annotations
 
 import fnmatch
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
-from .. import CollectContext, CollectorSpec
+from .. import CollectContext, CollectorSpec, Skipped
 from .limits import Deadline
 from .proc import capture, find
 
@@ -24,6 +27,7 @@ HOST_KERNEL_MODULES_PATH = "host-collectors/system/kernel_modules.json"
 HOST_SYSCTL_PATH = "host-collectors/system/sysctl.json"
 _STATES = {"Live": "loaded", "Loading": "loading", "Unloading": "unloading"}
 _SYSCTL_LINE = re.compile(r"(\S+)\s*(=|:)\s*(.*)\Z")
+_SYSCTL_HIDDEN = ("base_reachable_time", "retrans_time", "stat_refresh")   # procps leaves these out of -a
 
 
 def kernel_modules(spec: CollectorSpec, ctx: CollectContext) -> None:
@@ -35,16 +39,49 @@ def kernel_modules(spec: CollectorSpec, ctx: CollectContext) -> None:
 
 
 def sysctl(spec: CollectorSpec, ctx: CollectContext) -> None:
-    code, out, err = capture([find("sysctl", ctx), "-a"], ctx, Deadline(ctx))
+    try:
+        tool = find("sysctl", ctx)
+    except Skipped:
+        values, problems = proc_sys(Path("/proc/sys"), Deadline(ctx))
+        ctx.output.write_json(HOST_SYSCTL_PATH, values)
+        if problems:
+            ctx.output.write_text(HOST_SYSCTL_PATH.removesuffix(".json") + "-stderr.txt",
+                                  "".join(f"{problem}\n" for problem in problems))
+        return
+    code, out, err = capture([tool, "-a"], ctx, Deadline(ctx))
     if code != 0:
         raise RuntimeError(f"failed to run sysctl exit-code={code} stderr={err.decode(errors='replace')}")
-    values: dict[str, str] = {}
+    values = {}
     for line in out.decode("utf-8", errors="replace").splitlines():
         if match := _SYSCTL_LINE.search(line):
             values[match.group(1)] = match.group(3)
     ctx.output.write_json(HOST_SYSCTL_PATH, values)
     if err:
         ctx.output.write_bytes(HOST_SYSCTL_PATH.removesuffix(".json") + "-stderr.txt", err)
+
+
+def proc_sys(top: Path, deadline: Deadline) -> tuple[dict[str, str], list[str]]:
+    """What `sysctl -a` parsed as troubleshoot parses it would give: each readable file under `top` by
+    its dotted key (a dot in a name becomes "/", as sysctl shows it), its last line as the value;
+    write-only and deprecated keys are left out, as sysctl leaves them out, and unreadable ones noted."""
+    values: dict[str, str] = {}
+    problems: list[str] = []
+    for directory, subdirs, files in os.walk(top):
+        deadline.check("sysctl")
+        subdirs.sort()
+        for name in sorted(set(files) - set(_SYSCTL_HIDDEN)):
+            path = os.path.join(directory, name)
+            key = ".".join(part.replace(".", "/") for part in Path(path).relative_to(top).parts)
+            try:
+                if not os.stat(path).st_mode & stat.S_IRUSR:
+                    continue
+                with open(path, "rb") as handle:
+                    lines = handle.read(1 << 16).decode("utf-8", errors="replace").splitlines()
+            except OSError as exc:
+                problems.append(f"sysctl: reading key \"{key}\": {exc.strerror or exc}")
+                continue
+            values[key] = lines[-1] if lines else ""
+    return values, problems
 
 
 def modules_of(root: Path, release: str, deadline: Deadline) -> tuple[dict[str, dict[str, Any]], list[str]]:

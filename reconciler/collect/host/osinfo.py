@@ -75,17 +75,20 @@ def _lsb(etc: Path) -> tuple[str, str]:
 
 
 def _os_release(etc: Path) -> tuple[str, str]:
-    platform = version = ""
+    fields = os_release(etc)
+    platform, version = fields.get("ID", ""), fields.get("VERSION_ID", "")
+    return ("amazon" if platform == "amzn" else platform), version
+
+
+def os_release(etc: Path) -> dict[str, str]:
+    """/etc/os-release's fields, double quotes around a value dropped, as gopsutil reads them."""
+    fields = {}
     for line in _lines(etc, "os-release"):
         parts = line.split("=")
         if len(parts) < 2:
             continue
-        value = parts[1][1:-1] if len(parts[1]) >= 2 and parts[1][0] == parts[1][-1] == '"' else parts[1]
-        if parts[0] == "ID":
-            platform = value
-        elif parts[0] == "VERSION_ID":
-            version = value
-    return ("amazon" if platform == "amzn" else platform), version
+        fields[parts[0]] = parts[1][1:-1] if len(parts[1]) >= 2 and parts[1][0] == parts[1][-1] == '"' else parts[1]
+    return fields
 
 
 def _redhatish_version(lines: list[str]) -> str:

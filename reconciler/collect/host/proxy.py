@@ -13,6 +13,11 @@ def proxy_for(url: str, spec_proxy: str, env: Mapping[str, str]) -> str | None:
         return spec_proxy
     if not env.get("HTTPS_PROXY"):
         return None
+    return environment_proxy(url, env)
+
+
+def environment_proxy(url: str, env: Mapping[str, str]) -> str | None:
+    """Go's http.ProxyFromEnvironment: HTTPS_PROXY or HTTP_PROXY by scheme, never for loopback or NO_PROXY."""
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     if _is_loopback(host) or _bypassed(host, parts.port, env.get("NO_PROXY") or env.get("no_proxy") or ""):

@@ -1,16 +1,19 @@
 """time and hostServices: systemd's view of the host.
 
 troubleshoot asks timedated over D-Bus (pkg/collect/host_time.go, TimeInfo); `timedatectl show`
-reads the same three properties through the same service without a D-Bus library. hostServices
+reads the same three properties through the same service without a D-Bus library; where timedated
+is not there (a container, a host without systemd), time falls back to the zone files and the kernel
+clock (kernelclock.py) and says so in `source`, an sbsched addition. hostServices
 lists service units as pkg/collect/host_services.go does (ServiceInfo), with systemctl's "●" mark
-for failed units dropped so the unit name lands in "Unit". A host without systemd (no binary, or
-not booted with it) makes both not applicable: skipped, where troubleshoot reports an error.
+for failed units dropped so the unit name lands in "Unit"; a host without systemd (no binary, or
+not booted with it) makes it not applicable: skipped, where troubleshoot reports an error.
 """
 from __future__ import annotations
 
 from typing import Any
 
 from .. import CollectContext, CollectorSpec, Skipped
+from .kernelclock import kernel_ntp_synchronized, local_zone
 from .limits import Deadline
 from .proc import capture, find
 
@@ -21,16 +24,33 @@ _MARKS = ("●", "*", "×")
 
 
 def host_time(spec: CollectorSpec, ctx: CollectContext) -> None:
-    out = _systemd_tool(ctx, "timedatectl", "show", "-p", "Timezone", "-p", "NTPSynchronized", "-p", "NTP")
+    try:
+        out = _systemd_tool(ctx, "timedatectl", "show", "-p", "Timezone", "-p", "NTPSynchronized", "-p", "NTP")
+    except Skipped:
+        ctx.output.write_json(HOST_TIME_PATH, _without_timedated(ctx))
+        return
     properties = dict(line.partition("=")[::2] for line in out.splitlines() if "=" in line)
-    timezone = properties.get("Timezone", "")
-    if timezone.lower() == "etc/utc":
-        timezone = "UTC"   # Ubuntu's name for it; troubleshoot's analyzers expect "UTC"
     ctx.output.write_json(HOST_TIME_PATH, {
-        "timezone": timezone.upper(),
+        "timezone": _troubleshoot_zone(properties.get("Timezone", "")),
         "ntp_synchronized": _yes_no(properties, "NTPSynchronized"),
         "ntp_active": _yes_no(properties, "NTP"),
+        "source": "timedated",
     })
+
+
+def _without_timedated(ctx: CollectContext) -> dict[str, Any]:
+    """No timedated to ask whether an NTP service is enabled: a kernel clock kept synchronised means
+    one is running (on this host, or on the node under this container), so ntp_active follows it."""
+    zone, where = local_zone(ctx.env)
+    synchronized = kernel_ntp_synchronized()
+    return {"timezone": _troubleshoot_zone(zone), "ntp_synchronized": synchronized, "ntp_active": synchronized,
+            "source": f"{where}, adjtimex"}
+
+
+def _troubleshoot_zone(timezone: str) -> str:
+    if timezone.lower() == "etc/utc":
+        timezone = "UTC"   # Ubuntu's name for it; troubleshoot's analyzers expect "UTC"
+    return timezone.upper()
 
 
 def host_services(spec: CollectorSpec, ctx: CollectContext) -> None:

@@ -253,3 +253,25 @@ def test_the_analyzers_read_what_our_host_collectors_write(tmp_path, bundle):
     for kind, when in checks:
         results = host(kind, {"outcomes": outcomes(("pass", when, f"{kind} read"), ("fail", "", "not read"))}, root)
         assert [(r.outcome, r.message) for r in results] == [("pass", f"{kind} read")], kind
+
+
+def test_the_network_and_subnet_analyzers_read_what_our_collectors_write(tmp_path, bundle):
+    """udpPortStatus, tcpLoadBalancer, httpLoadBalancer and subnetAvailable: the status is the `when`."""
+    import socket
+
+    from ..collect.test_host_more_kinds import free_port
+
+    root = bundle({})
+    ctx = CollectContext(output=Output(root), timeout=10, env={})
+    tcp, web = free_port(), free_port()
+    for kind, params in (("udpPortStatus", {"port": free_port(socket.SOCK_DGRAM)}),
+                         ("tcpLoadBalancer", {"port": tcp, "address": f"127.0.0.1:{tcp}"}),
+                         ("httpLoadBalancer", {"port": web, "address": f"http://127.0.0.1:{web}/"}),
+                         ("subnetAvailable", {"CIDRRangeAlloc": "10.0.0.0/8", "desiredCIDR": 30})):
+        HOST_COLLECTORS[kind](CollectorSpec(kind, params, True, "test"), ctx)
+    for kind, status, title in (("udpPortStatus", "connected", "UDP Port Status"),
+                                ("tcpLoadBalancer", "connected", "TCP Load Balancer"),
+                                ("httpLoadBalancer", "connected", "HTTP Load Balancer"),
+                                ("subnetAvailable", "a-subnet-is-available", "Subnet Available")):
+        spec = {"outcomes": outcomes(("fail", "address-in-use", "taken"), ("pass", status, "fine"))}
+        assert brief(host(kind, spec, root)) == [("pass", title, "fine")], kind

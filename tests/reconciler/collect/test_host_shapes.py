@@ -13,6 +13,7 @@ import pytest
 
 from reconciler.collect import CollectContext, CollectorSpec, Output, Skipped
 from reconciler.collect.host import HOST_COLLECTORS
+from reconciler.collect.host.applicable import NOT_RUN_HERE
 
 from ...conftest import FIXTURES
 
@@ -80,10 +81,22 @@ def _is(value: Any, kind: str) -> bool:
 
 
 def test_the_registry_holds_troubleshoots_host_collector_kinds_that_we_implement():
-    assert set(HOST_COLLECTORS) == {
+    assert set(HOST_COLLECTORS) - set(NOT_RUN_HERE) == {
         "cpu", "memory", "hostOS", "time", "ipv4Interfaces", "diskUsage", "blockDevices", "kernelModules", "sysctl",
-        "hostServices", "run", "copy", "http", "tcpPortStatus", "tcpConnect", "certificate", "journald"}
-    assert set(HOST_COLLECTORS) <= set(SHAPES), "every registered kind has a reference shape"
+        "hostServices", "run", "copy", "http", "tcpPortStatus", "tcpConnect", "certificate", "journald",
+        "kernelConfigs", "cgroups", "systemPackages", "subnetAvailable", "udpPortStatus", "tcpLoadBalancer",
+        "httpLoadBalancer", "dns", "certificatesCollection",
+        "registryImages", "filesystemPerformance"}
+    assert set(HOST_COLLECTORS) - set(NOT_RUN_HERE) <= set(SHAPES), "every kind that runs has a reference shape"
+
+
+def test_the_kinds_sbsched_does_not_run_are_skipped_with_their_reason(tmp_path):
+    assert set(NOT_RUN_HERE) <= set(HOST_COLLECTORS)
+    for kind, reason in NOT_RUN_HERE.items():
+        with pytest.raises(Skipped) as skipped:
+            collect(kind, tmp_path / "out")
+        assert str(skipped.value) == reason
+    assert not (tmp_path / "out").exists()
 
 
 def test_every_collector_is_skipped_off_linux(tmp_path, monkeypatch):

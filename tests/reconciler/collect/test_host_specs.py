@@ -34,6 +34,8 @@ def test_each_collector_of_a_real_spec_succeeds_skips_or_fails_with_a_message(tm
     for index, (kind, params) in enumerate(entries(path)):
         if kind not in HOST_COLLECTORS:
             continue   # the runner records it as skipped
+        if kind == "dns":
+            continue   # it asks resolv.conf's nameservers, off this host; test_host_dns drives it on 127.0.0.1
         root = tmp_path / str(index)
         try:
             collect(kind, root, ctx_timeout=10, **(params or {}))

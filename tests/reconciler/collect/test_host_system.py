@@ -3,6 +3,7 @@ hostServices: troubleshoot's paths and shapes on this host, and their parsing on
 from __future__ import annotations
 
 import base64
+import importlib.resources
 import os
 import shutil
 from pathlib import Path
@@ -13,7 +14,8 @@ from reconciler.collect import CollectContext, Output, Skipped
 from reconciler.collect.host import system
 from reconciler.collect.host.blockdevices import parse_lsblk_line
 from reconciler.collect.host.interfaces import links
-from reconciler.collect.host.kernel import modules_of
+from reconciler.collect.host.kernel import modules_of, proc_sys
+from reconciler.collect.host.kernelclock import kernel_ntp_synchronized, local_zone
 from reconciler.collect.host.limits import Deadline
 from reconciler.collect.host.osinfo import platform_information
 
@@ -164,11 +166,69 @@ def test_sysctl_lines_are_parsed_as_troubleshoot_does(tmp_path):
     assert "permission denied" in (tmp_path / "out/host-collectors/system/sysctl-stderr.txt").read_text()
 
 
+def test_sysctl_without_the_tool_reads_proc_sys_as_sysctl_would_print_it(tmp_path):
+    collect("sysctl", tmp_path / "out", ctx_env={"PATH": str(tmp_path / "none")})
+    values = assert_written(tmp_path / "out", "sysctl", "host-collectors/system/sysctl.json")
+    assert values["kernel.ostype"] == "Linux" and values["kernel.osrelease"] == os.uname().release
+    assert not any(key.endswith(".retrans_time") for key in values)
+    if shutil.which("sysctl"):   # the same keys as the tool's own listing
+        collect("sysctl", tmp_path / "tool")
+        listed = assert_written(tmp_path / "tool", "sysctl", "host-collectors/system/sysctl.json")
+        assert set(listed) == set(values)
+
+
+def test_proc_sys_keys_dot_the_path_and_note_what_cannot_be_read(tmp_path):
+    top = tmp_path / "sys"
+    (top / "net/ipv4/conf/eth0.100").mkdir(parents=True)
+    (top / "net/ipv4/conf/eth0.100/forwarding").write_text("1\n")
+    (top / "kernel").mkdir()
+    (top / "kernel/printk").write_text("4\t4\t1\t7\n")
+    (top / "kernel/flush").write_text("")
+    (top / "kernel/flush").chmod(0o200)
+    (top / "kernel/retrans_time").write_text("100\n")
+    values, problems = proc_sys(top, Deadline(CollectContext(Output(tmp_path / "out"), timeout=5)))
+    assert values == {"net.ipv4.conf.eth0/100.forwarding": "1", "kernel.printk": "4\t4\t1\t7"}
+    assert problems == []
+
+
 def test_time_reads_timedated_and_upper_cases_the_zone(tmp_path):
     env = fake_tool(tmp_path, "timedatectl", "printf 'Timezone=Etc/UTC\\nNTP=yes\\nNTPSynchronized=no\\n'")
     collect("time", tmp_path / "out", ctx_env=env)
     assert assert_written(tmp_path / "out", "time", "host-collectors/system/time.json") == {
-        "timezone": "UTC", "ntp_synchronized": False, "ntp_active": True}
+        "timezone": "UTC", "ntp_synchronized": False, "ntp_active": True, "source": "timedated"}
+
+
+@pytest.mark.parametrize("script", [None, "echo 'System has not been booted with systemd as init system (PID 1).' >&2; "
+                                          "exit 1", "echo 'Failed to connect to bus: No such file' >&2; exit 1"])
+def test_time_without_timedated_reads_tz_and_the_kernel_clock_and_says_so(tmp_path, script):
+    env = fake_tool(tmp_path, "timedatectl", script) if script else {"PATH": str(tmp_path)}
+    collect("time", tmp_path / "out", ctx_env={**env, "TZ": ":Etc/UTC"})
+    written = assert_written(tmp_path / "out", "time", "host-collectors/system/time.json")
+    assert written["timezone"] == "UTC" and written["source"] == "TZ, adjtimex"
+    assert written["ntp_synchronized"] is kernel_ntp_synchronized() is written["ntp_active"]
+
+
+def test_the_zone_comes_from_tz_then_the_localtime_link_then_etc_timezone(tmp_path):
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    assert local_zone({}, etc) == ("UTC", "default")
+    (etc / "timezone").write_text("Europe/Berlin\n")
+    assert local_zone({}, etc) == ("Europe/Berlin", str(etc / "timezone"))
+    (etc / "localtime").symlink_to("../usr/share/zoneinfo/America/New_York")
+    assert local_zone({}, etc) == ("America/New_York", str(etc / "localtime"))
+    assert local_zone({"TZ": ":/usr/share/zoneinfo/Asia/Tokyo"}, etc) == ("Asia/Tokyo", "TZ")
+    assert local_zone({"TZ": "CET"}, etc) == ("CET", "TZ")
+
+
+def test_a_copied_localtime_is_named_by_its_tzif_footer(tmp_path):
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    paris = importlib.resources.files("tzdata").joinpath("zoneinfo/Europe/Paris").read_bytes()
+    (etc / "localtime").write_bytes(paris)
+    assert local_zone({}, etc) == ("CET", str(etc / "localtime"))
+    (tmp_path / "zone").write_bytes(paris)
+    assert local_zone({"TZ": str(tmp_path / "zone")}, etc) == ("CET", "TZ")
+
 
 
 def test_host_services_parse_systemctl_and_drop_the_failed_mark(tmp_path):
@@ -182,7 +242,7 @@ def test_host_services_parse_systemctl_and_drop_the_failed_mark(tmp_path):
                         {"Unit": "kubelet.service", "Load": "loaded", "Active": "failed", "Sub": "failed"}]
 
 
-@pytest.mark.parametrize("kind, tool", [("time", "timedatectl"), ("hostServices", "systemctl")])
+@pytest.mark.parametrize("kind, tool", [("hostServices", "systemctl")])
 def test_systemd_collectors_are_skipped_without_systemd(tmp_path, kind, tool):
     with pytest.raises(Skipped, match="not installed"):
         collect(kind, tmp_path, ctx_env={"PATH": str(tmp_path)})
