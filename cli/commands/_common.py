@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..options import GLOBAL
+
 if TYPE_CHECKING:
     from reconciler.manifest.normalize import ScheduleDefaults, ScheduleSet
     from reconciler.store.state import StateStore
@@ -30,14 +32,6 @@ def config_defaults(state_dir: str | bool | None) -> ScheduleDefaults:
     return schedule_defaults(resolve(state_dir if isinstance(state_dir, str) else None))
 
 
-class _Permissions:
-    strict: bool | None = None   # --strict-permissions; None: SBSCHED_STRICT_PERMISSIONS decides
-
-
-def set_strict_permissions(strict: bool | None) -> None:
-    _Permissions.strict = strict
-
-
 def store(state_dir: str | None, *, writes: bool = False) -> StateStore:
     """The state of --state-dir, checked first (reconciler/store/permissions.py): what is not sbsched's
     is refused; loose modes are fixed when the command `writes`, else reported, or refused when strict."""
@@ -46,7 +40,8 @@ def store(state_dir: str | None, *, writes: bool = False) -> StateStore:
     from reconciler.store.state import StateStore
 
     root = resolve(state_dir)
-    strict = _Permissions.strict if _Permissions.strict is not None else strict_from_env()
+    given = GLOBAL.strict_permissions
+    strict = given if given is not None else strict_from_env()
     warning = check_state_dir(root, strict=strict, fix=writes)
     if warning:
         import sys
