@@ -10,10 +10,11 @@ from typing import Any
 
 from . import schema
 from ..base import yamlio
-from ..base.errors import Diagnostic, ManifestError, SbschedError
+from ..base.errors import Diagnostic, ManifestError
 from ..base.yamlio import JsonPath
 from .normalize import Problem, ScheduleDefaults, ScheduleSet, normalize
 from ..troubleshoot import specfiles
+from ..troubleshoot.reader import SpecFile, check_file
 
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 
@@ -112,6 +113,7 @@ def _spec_file_problems(data: dict[str, Any], base_dir: str, kept: dict[str, byt
     # (spec file, kinds) -> its problems inside (bad `when`s, bad Redactor fields), reported where each
     # schedule names it
     outcomes: dict[tuple[str, frozenset[str]], list[str]] = {}
+    parsed: dict[str, SpecFile] = {}
     for where, block in places:
         if not isinstance(block, dict):
             continue
@@ -123,33 +125,30 @@ def _spec_file_problems(data: dict[str, Any], base_dir: str, kept: dict[str, byt
                     continue
                 absolute = os.path.normpath(os.path.join(base_dir, file))
                 if (absolute, kinds) not in seen:
-                    seen[(absolute, kinds)] = specfiles.check_file(absolute, kinds, keep=kept)
+                    seen[(absolute, kinds)] = check_file(absolute, kinds, keep=kept, parsed=parsed)
                     if seen[(absolute, kinds)] is None:
                         check = _when_problems if section == "collect" else _redactor_problems
-                        outcomes[(absolute, kinds)] = check(absolute)
+                        outcomes[(absolute, kinds)] = check(absolute, parsed[absolute])
                 if error := seen[(absolute, kinds)]:
                     problems.append(((*where, section, key, i), error, False))
                 problems += [((*where, section, key, i), message, False) for message in outcomes.get((absolute, kinds), [])]
     return problems
 
 
-def _when_problems(path: str) -> list[str]:
+def _when_problems(path: str, spec_file: SpecFile) -> list[str]:
     """Analyzer outcomes whose `when` cannot be parsed, each placed in the spec file (FILE:LINE:COL)."""
     from ..analyze import when_diagnostics
 
-    try:
-        return [f"bad analyzer outcome: {specfiles.shown(path)}{line.removeprefix(path)}"
-                for line in when_diagnostics(path)]
-    except SbschedError:
-        return []   # an unreadable spec was reported by check_file already
+    return [f"bad analyzer outcome: {specfiles.shown(path)}{line.removeprefix(path)}"
+            for line in when_diagnostics(path, read=lambda _: spec_file)]
 
 
-def _redactor_problems(path: str) -> list[str]:
+def _redactor_problems(path: str, spec_file: SpecFile) -> list[str]:
     """Redactor spec fields that cannot be used (types, globs, regexes), each placed in the spec file."""
     from ..redact.spec import redactor_spec_problems
 
     return [f"bad Redactor spec: {specfiles.shown(path)}{line.removeprefix(path)}"
-            for line in redactor_spec_problems(path)]
+            for line in redactor_spec_problems(path, read=lambda _: spec_file)]
 
 
 def write_manifest(path: str, text: str, *, expected: bytes | None) -> None:
