@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import signal
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Mapping
 
 from .. import render
+from ..render_daemon import daemon_status_text
 from ._common import store
 
 
@@ -92,84 +92,34 @@ def reload(*, state_dir: str | None) -> int:
 
 def status(*, state_dir: str | None, output: str, watch: bool = False, interval: float = 2.0,
            iterations: int | None = None) -> int:
-    """Exit 0 when the daemon runs, 3 when it does not (as `systemctl status`). Health is what the daemon's
-    /healthz and /readyz say; without an endpoint, the state and lock checks are made here. `watch`:
-    show it again every `interval` seconds (on a terminal, in place) until interrupted, or `iterations`
-    times; the CPU figure is then the use between two refreshes."""
+    """Exit 0 when the daemon runs, 3 when it does not (as `systemctl status`). `watch`: show it again
+    every `interval` seconds (on a terminal, in place) until interrupted, or `iterations` times; the CPU
+    figure is then the use between two refreshes."""
     import sys
     import threading
     import time
 
+    from reconciler.base.clock import SystemClock
     from reconciler.daemon.procstat import Sample
+    from reconciler.daemon.status_view import daemon_status
 
     state_store = store(state_dir)
     before: Sample | None = None
     shown = 0
     tick = threading.Event()
     while True:
-        code, text, before = _status_once(state_store, output, before, taken=time.monotonic())
+        found = daemon_status(state_store, SystemClock(), before=before, taken=time.monotonic())
+        if output != "text":
+            text = render.document(found.view or {"running": False}, output)
+        else:
+            text = daemon_status_text(found.view, refreshed=before is not None)
+        before = found.process
         if watch and output == "text" and sys.stdout.isatty():
             render.out("\x1b[H\x1b[2J" + text)
         else:
             render.out(text)
         shown += 1
         if not watch or (iterations is not None and shown >= iterations):
-            return code
+            return 0 if found.view is not None else 3
         sys.stdout.flush()
         tick.wait(interval)
-
-
-def _status_once(state_store: Any, output: str, before: Any, *, taken: float) -> tuple[int, str, Any]:
-    """(exit code, the view, this refresh's process sample)."""
-    import socket
-
-    from reconciler.base.clock import SystemClock
-    from reconciler.daemon.health import Health, probe
-    from reconciler.daemon.procstat import cpu_percent, sample
-    from reconciler.store.pidfile import PidFile
-    from reconciler.timing.decisions import next_due, record_problem
-
-    info = PidFile(state_store.root).running()
-    now = SystemClock().now()
-    if info is None:
-        return 3, render.document({"running": False}, output) if output != "text" else \
-            "sbsched daemon is not running", None
-    state = state_store.read()
-    upcoming = next_due(state, now)
-    invalid = sorted(name for name, rec in state["schedules"].items() if record_problem(rec) is not None)
-    active = sorted(a for rec in state["schedules"].values() for a in (rec.get("status") or {}).get("active") or [])
-    address = info.get("metrics")
-    health = probe(address) if address else {"readyz": Health(state_store, SystemClock()).ready()}
-    up = now - datetime.fromisoformat(info["since"])
-    process = sample(int(info["pid"]), taken=taken) if info["host"] == socket.gethostname() else None
-    cpu = round(cpu_percent(process, before, uptime_seconds=up.total_seconds()), 1) if process else None
-    view = {"running": True, "pid": info["pid"], "host": info["host"], "since": info["since"],
-            "uptimeSeconds": int(up.total_seconds()), "rssBytes": process.rss_bytes if process else None,
-            "cpuPercent": cpu, "schedules": len(state["schedules"]), "notScheduled": invalid, "active": active,
-            "nextDue": {"schedule": upcoming[0], "time": upcoming[1].isoformat()} if upcoming else None,
-            "metrics": address, "health": health}
-    if output != "text":
-        return 0, render.document(view, output), process
-    over = "since the last refresh" if before is not None else "on average since it started"
-    return 0, "\n".join([
-        f"sbsched daemon is running: pid {info['pid']} on {info['host']}",
-        f"Up:        {render.duration(up)} (since {info['since']})",
-        f"Memory:    {process.rss_bytes / 2**20:.1f} MiB resident" if process else "Memory:    n/a (not on this host)",
-        f"CPU:       {cpu:.1f}% of one CPU, {over}" if process else "CPU:       n/a (not on this host)",
-        f"Schedules: {view['schedules']}" + (f" ({len(invalid)} not scheduled: {', '.join(invalid)}; "
-                                             "`sbsched status NAME` says why)" if invalid else ""),
-        f"Next due:  {upcoming[0]} at {upcoming[1].isoformat()}" if upcoming else "Next due:  <none>",
-        f"Active:    {', '.join(active) or render.NONE}",
-        f"Metrics:   http://{address}/metrics" if address else "Metrics:   not served (daemon start --metrics-addr)",
-        "Health:    " + (_health_line(health["healthz"]) if "healthz" in health else "not served"),
-        "Ready:     " + _health_line(health["readyz"])]), process
-
-
-def _health_line(report: dict[str, Any]) -> str:
-    """`ok` or `failing`, then each check: `failing (state failing: Permission denied: ...; lock ok)`."""
-    parts = []
-    for name, check in report["checks"].items():
-        detail = check.get("error") or (f"last iteration {check['lastIterationAgeSeconds']:g}s ago"
-                                        if "lastIterationAgeSeconds" in check else "")
-        parts.append(f"{name} {check['status']}" + (f": {detail}" if detail else ""))
-    return f"{report['status']} ({'; '.join(parts)})"
