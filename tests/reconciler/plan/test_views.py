@@ -1,0 +1,62 @@
+"""The read-only commands' documents without the command line: status, history, what recover may run."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from reconciler.base.errors import NotFound, UsageError
+from reconciler.manifest.load import load_manifest
+from reconciler.plan.apply import apply
+from reconciler.plan.views import history, recoverable, schedule_status, since_time
+from reconciler.store import executions
+from reconciler.store.state import StateStore
+
+NOW = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
+
+
+@pytest.fixture()
+def store(tmp_path: Path) -> StateStore:
+    manifest = tmp_path / "schedules.yaml"
+    manifest.write_text("apiVersion: sbsched/v1\nkind: ScheduleSet\nmetadata: {name: prod}\nschedules:\n"
+                        "  - {name: nightly, cron: '0 2 * * *', collect: {cluster: false}}\n")
+    desired = load_manifest(str(manifest)).manifest
+    assert desired is not None
+    state_store = StateStore(tmp_path / "state")
+    apply(state_store, desired, now=NOW)
+    for i, status in enumerate(("completed", "failed", "running")):
+        slot = NOW - timedelta(days=i + 1)
+        executions.write(state_store.root, executions.new_record(
+            f"nightly-{slot:%Y%m%dT%H%M}Z", "nightly", "prod", trigger="schedule", slot=slot, dispatched=slot,
+            status=status))
+    return state_store
+
+
+def test_status_is_the_list_item_with_spec_files_and_recent_runs(store: StateStore) -> None:
+    view = schedule_status(store, "nightly", NOW)
+    assert view["name"] == "nightly" and view["specFiles"] == []
+    assert [r["status"] for r in view["recentRuns"]] == ["completed", "failed", "running"]
+    with pytest.raises(NotFound, match="nightl"):
+        schedule_status(store, "nightlx", NOW)
+
+
+def test_history_lists_a_schedule_or_gives_one_execution_in_full(store: StateStore) -> None:
+    assert [r["status"] for r in history(store, "nightly", limit=2).records] == ["completed", "failed"]
+    assert [r["status"] for r in history(store, None, limit=9, status="failed").records] == ["failed"]
+    one = history(store, "nightly-20260228T1200Z", limit=20)
+    assert one.one is not None and one.records == [one.one] and one.one["status"] == "completed"
+    since = since_time("36h", NOW)
+    assert since == NOW - timedelta(hours=36) and len(history(store, None, limit=9, since=since).records) == 1
+    with pytest.raises(NotFound):
+        history(store, "nightlx", limit=1)
+    with pytest.raises(UsageError):
+        since_time("last tuesday", NOW)
+
+
+def test_only_a_failed_or_skipped_run_of_a_schedule_still_there_is_recoverable(store: StateStore) -> None:
+    assert recoverable(store, "nightly-20260227T1200Z")["status"] == "failed"
+    with pytest.raises(UsageError, match="is completed: only a failed"):
+        recoverable(store, "nightly-20260228T1200Z")
+    with pytest.raises(NotFound, match="no execution 'nope'"):
+        recoverable(store, "nope")
