@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import signal
-from pathlib import Path
 from typing import Any, Mapping
 
 from .. import render
@@ -13,25 +12,13 @@ from ._common import store
 def start(*, state_dir: str | None, foreground: bool, flags: Mapping[str, Any], recover: bool = False) -> int:
     """`flags`: the settings given on the command line; the configuration files and the defaults fill in
     the rest (in the background child too, which gets only these flags and records them for `restart`)."""
-    from reconciler.daemon import config as daemon_config, service
-    from reconciler.daemon.health import parse_addr
+    from reconciler.daemon import control
 
     root = store(state_dir, writes=True).root
-    settings = daemon_config.resolve(root, flags)   # a bad setting fails here, not in the child
-    address = parse_addr(settings.metrics_addr) if settings.metrics_addr is not None else None
-    log_file = Path(settings.log_file).absolute() if settings.log_file else None
-    if foreground:
-        default_log = root / "logs" / "daemon.log"   # what a background start gives its child: not a user's flag
-        service.serve(root, max_concurrent=settings.max_concurrent, log_format=settings.log_format,
-                      metrics_addr=address, log_file=log_file, log_level=settings.log_level,
-                      check_interval=settings.check_interval, recover=recover,
-                      started_with={k: v for k, v in flags.items()
-                                    if v is not None and not (k == "logFile" and Path(v) == default_log)})
-        return 0
-    info = service.start_background(root, flags=[*daemon_config.as_flags(flags), *(["--recover"] if recover else [])],
-                                    serves_metrics=address is not None, log_file=log_file)
-    served = f", metrics http://{info['metrics']}/metrics" if info.get("metrics") else ""
-    render.out(f"sbsched daemon started: pid {info['pid']}, state {root}, log {info['log']}{served}")
+    info = control.start(root, flags, foreground=foreground, recover=recover)
+    if info is not None:
+        served = f", metrics http://{info['metrics']}/metrics" if info.get("metrics") else ""
+        render.out(f"sbsched daemon started: pid {info['pid']}, state {root}, log {info['log']}{served}")
     return 0
 
 
@@ -39,27 +26,20 @@ def restart(*, state_dir: str | None, grace: float | None, flags: Mapping[str, A
     """Stop (as `stop`), then start in the background with the flags the daemon was started with, these
     flags on top; the config files are read anew. Not running: start it. `recover`: the new daemon runs
     again each schedule's latest run if the stop (or a crash) cut it short."""
-    from reconciler.daemon import config as daemon_config, service
-    from reconciler.store.pidfile import PidFile
+    from reconciler.daemon import control
 
     root = store(state_dir, writes=True).root
-    running = PidFile(root).running()
-    recorded = dict((running or {}).get("startedWith") or {})
-    merged = {**recorded, **{k: v for k, v in flags.items() if v is not None}}
-    daemon_config.resolve(root, merged)   # refuse a bad setting before stopping anything
+    running, merged = control.restart_flags(root, flags)
     if running is not None:
-        info = service.stop(root, grace=grace if grace is not None else daemon_config.resolve(root, {}).grace)
+        info = control.stop(root, grace=grace)
         render.out(f"sbsched daemon stopped (was pid {info['pid'] if info else running['pid']})")
     return start(state_dir=state_dir, foreground=False, flags=merged, recover=recover)
 
 
 def reconcile_once(*, state_dir: str | None, flags: Mapping[str, Any], output: str) -> int:
-    from reconciler.daemon import config as daemon_config, service
+    from reconciler.daemon import control
 
-    root = store(state_dir, writes=True).root
-    settings = daemon_config.resolve(root, flags)
-    results = service.serve(root, max_concurrent=settings.max_concurrent, log_format=settings.log_format, once=True,
-                            log_level=settings.log_level)
+    results = control.reconcile_once(store(state_dir, writes=True).root, flags)
     if output != "text":
         render.out(render.document({"items": results}, output))
     else:
@@ -71,10 +51,9 @@ def reconcile_once(*, state_dir: str | None, flags: Mapping[str, Any], output: s
 
 
 def stop(*, state_dir: str | None, grace: float | None) -> int:
-    from reconciler.daemon import config as daemon_config, service
+    from reconciler.daemon import control
 
-    root = store(state_dir).root
-    info = service.stop(root, grace=grace if grace is not None else daemon_config.resolve(root, {}).grace)
+    info = control.stop(store(state_dir).root, grace=grace)
     render.out("sbsched daemon is not running" if info is None else f"sbsched daemon stopped (was pid {info['pid']})")
     return 0
 
