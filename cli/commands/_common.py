@@ -13,15 +13,9 @@ if TYPE_CHECKING:
 def valid_manifest(path: str, *, state_dir: str | None | bool = False) -> ScheduleSet:
     """diff and apply need a valid manifest: an invalid one is an error (exit 2), listed on stderr.
     With `state_dir` (None: the default one), as that state dir's config files complete each schedule."""
-    from reconciler.base.errors import ManifestError
-    from reconciler.manifest.load import load_manifest
+    from reconciler.manifest.load import valid_manifest as load
 
-    result = load_manifest(path, config=None if state_dir is False else config_defaults(state_dir))
-    if result.manifest is None:
-        message = "\n".join(d.format() for d in result.diagnostics)
-        raise ManifestError(f"{path} is invalid ({len(result.diagnostics)} error(s)):\n{message}",
-                            diagnostics=result.diagnostics, hint=f"`sbsched validate -f {path}` lists them")
-    return result.manifest
+    return load(path, config=None if state_dir is False else config_defaults(state_dir))
 
 
 def config_defaults(state_dir: str | bool | None) -> ScheduleDefaults:

@@ -55,6 +55,17 @@ def load_manifest(path: str, *, config: ScheduleDefaults | None = None) -> LoadR
     return load_manifest_text(read_text(path), path, config=config)
 
 
+def valid_manifest(path: str, *, config: ScheduleDefaults | None = None) -> ScheduleSet:
+    """The manifest at `path`, which diff, apply and export need valid: else ManifestError (exit 2)
+    listing every diagnostic."""
+    result = load_manifest(path, config=config)
+    if result.manifest is None:
+        message = "\n".join(d.format() for d in result.diagnostics)
+        raise ManifestError(f"{path} is invalid ({len(result.diagnostics)} error(s)):\n{message}",
+                            diagnostics=result.diagnostics, hint=f"`sbsched validate -f {path}` lists them")
+    return result.manifest
+
+
 def load_manifest_text(text: str, path: str, *, config: ScheduleDefaults | None = None) -> LoadResult:
     """`load_manifest` of a text meant to be `path` (the edit verbs check a text before writing it);
     spec files are looked up next to `path`."""

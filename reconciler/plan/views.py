@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable, Mapping
 
 from ..base.errors import NotFound, UsageError
 from ..store import executions
+from ..timing.nexttimes import fire_times
 from ..store.state import StateStore
 from .inventory import find, item
 from .spec_snapshots import drift
@@ -67,3 +68,20 @@ def recoverable(state_store: StateStore, execution_id: str) -> dict[str, Any]:
         raise NotFound(f"execution {execution_id}'s schedule {record['schedule']!r} is no longer in the state",
                        hint="apply a manifest that lists it, then recover")
     return record
+
+
+def next_times(state: Callable[[], Mapping[str, Any]], name: str | None, *, cron: str | None,
+               timezone: str | None, after: str | None, now: datetime, count: int) -> list[datetime]:
+    """`next`: the fire times of schedule `name` (in `state()`, read only then), or of `cron` in `timezone`
+    (default UTC), strictly after `after` (ISO 8601; default `now`). Raises UsageError for what does not go
+    together, NotFound for an unknown name."""
+    if (name is None) == (cron is None):
+        raise UsageError("give either a schedule NAME or --cron EXPR", hint="sbsched next nightly, or "
+                         "sbsched next --cron '0 2 * * *' --timezone Europe/Berlin")
+    if name is not None:
+        if timezone:
+            raise UsageError("--timezone goes with --cron; a schedule has its own timezone")
+        spec = find(state(), name)["spec"]
+        cron, timezone = spec["cron"], spec.get("timezone", "UTC")
+    assert cron is not None
+    return fire_times(cron, timezone or "UTC", after=after, now=now, count=count)

@@ -9,7 +9,7 @@ import pytest
 from reconciler.base.errors import NotFound, UsageError
 from reconciler.manifest.load import load_manifest
 from reconciler.plan.apply import apply
-from reconciler.plan.views import history, recoverable, schedule_status, since_time
+from reconciler.plan.views import history, next_times, recoverable, schedule_status, since_time
 from reconciler.store import executions
 from reconciler.store.state import StateStore
 
@@ -60,3 +60,17 @@ def test_only_a_failed_or_skipped_run_of_a_schedule_still_there_is_recoverable(s
         recoverable(store, "nightly-20260228T1200Z")
     with pytest.raises(NotFound, match="no execution 'nope'"):
         recoverable(store, "nope")
+
+
+def test_next_gives_a_schedules_fire_times_or_a_cron_expressions(store: StateStore) -> None:
+    assert [t.isoformat() for t in next_times(store.read, "nightly", cron=None, timezone=None, after=None, now=NOW,
+                                              count=2)] == ["2026-03-02T02:00:00+00:00", "2026-03-03T02:00:00+00:00"]
+
+    def unread() -> dict:
+        raise AssertionError("a --cron needs no state")
+
+    assert next_times(unread, None, cron="0 9 * * 1", timezone="Europe/Berlin", after="2026-03-01T00:00:00Z",
+                      now=NOW, count=1)[0].isoformat() == "2026-03-02T09:00:00+01:00"
+    for name, cron, zone in (("nightly", "0 2 * * *", None), (None, None, None), ("nightly", None, "UTC")):
+        with pytest.raises(UsageError):
+            next_times(store.read, name, cron=cron, timezone=zone, after=None, now=NOW, count=1)
