@@ -3,14 +3,18 @@ and with --apply apply it. Nothing is written unless the edited manifest validat
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
+
+from reconciler.manifest.edit_flags import AUTO_UPLOAD, Fields, redaction_mode, require_default_upload
 
 from .. import render
 from ..render_edit import edit_text, invalid_edit_text, next_run_text
 from ._common import store
 
+__all__ = ["EditOptions", "Fields", "create", "delete", "edit", "modify", "redaction_mode", "set_enabled"]
+
 if TYPE_CHECKING:
-    from reconciler.manifest.edit import Changes, Document
+    from reconciler.manifest.edit import Document
 
 
 @dataclass(frozen=True)
@@ -63,77 +67,6 @@ def edit(options: EditOptions, change: Callable[[Document, str], str], *, create
     return 0
 
 
-def redaction_mode(redact: bool | None, tokenize: bool) -> str | None:
-    """--redact / --no-redact / --tokenize as a manifest_edit.REDACTION mode (None: left as it is)."""
-    from reconciler.base.errors import UsageError
-
-    if tokenize and redact is False:
-        raise UsageError("--tokenize redacts (with tokens), --no-redact does not: give one of them")
-    if tokenize:
-        return "tokenize"
-    return None if redact is None else "mask" if redact else "off"
-
-
-@dataclass(frozen=True)
-class Fields:
-    """What `create` and `modify` were told to set, as typed (None: not given). The flags are
-    troubleshoot's `schedule create` flags too (reconciler/manifest/troubleshoot_flags.py)."""
-
-    cron: str | None = None
-    timezone: str | None = None
-    namespaces: list[str] | None = None      # -n, repeatable, comma lists
-    specs: list[str] | None = None           # -s, repeatable, comma lists
-    upload: str | None = None
-    redaction: str | None = None             # redaction_mode(--redact/--no-redact, --tokenize)
-    enabled: bool | None = None              # -e false: suspend: true
-    auto: bool = False                       # troubleshoot's auto-discovery: its foundational collectors
-    analyze: bool | None = None
-    upload_options: list[str] | None = None  # k=v,... for upload.options / upload.credentials
-    upload_credentials: str | None = None    # PATH or ENVVAR
-    description: str | None = None
-    labels: list[str] | None = None          # k=v,...
-
-    def changes(self, doc: Document, name: str, manifest: str) -> Changes:
-        """The manifest edit these fields make to schedule `name` of `doc`."""
-        from reconciler.manifest import edit as manifest_edit
-        from reconciler.manifest import troubleshoot_flags as flags
-        from reconciler.plan import manifest_edits
-
-        settings = self._upload_settings(doc, name)
-        specs = flags.split_list(self.specs)
-        return manifest_edit.Changes(
-            cron=self.cron, timezone=self.timezone, namespaces=flags.split_list(self.namespaces),
-            specs=manifest_edits.spec_paths(manifest, specs), upload=self.upload,
-            redaction=self.redaction, suspend=None if self.enabled is None else not self.enabled,
-            collectors=flags.AUTO_COLLECTORS if self.auto else None, analyze=self.analyze,
-            description=self.description, labels=flags.key_values(self.labels, flag="--labels") or None,
-            upload_settings=settings)
-
-    def _upload_settings(self, doc: Document, name: str) -> dict[str, Any] | None:
-        """--upload-options and --upload-credentials for the upload URL the schedule will have."""
-        from reconciler.manifest import edit as manifest_edit
-        from reconciler.manifest import troubleshoot_flags as flags
-        from reconciler.base.errors import UsageError
-
-        if not self.upload_options and self.upload_credentials is None:
-            return None
-        url = self.upload
-        if url is None and name in manifest_edit.names(doc):
-            url = (manifest_edit.find(doc, name).get("upload") or {}).get("url")
-        url = url or manifest_edit.default(doc, "upload", "url")
-        if not url:
-            raise UsageError("--upload-options and --upload-credentials need an upload: give --upload URL")
-        settings = flags.upload_settings(flags.key_values(self.upload_options, flag="--upload-options"), url)
-        if self.upload_credentials is not None:
-            more = flags.upload_credentials(self.upload_credentials, url)
-            for section in ("options", "credentials"):
-                settings[section].update(more[section])
-        return settings
-
-
-AUTO_UPLOAD = "enabled"   # troubleshoot's `--upload enabled`: its auto-upload, here the configured default upload
-
-
 def create(name: str, *, fields: Fields, options: EditOptions) -> int:
     """Add the schedule; then, as troubleshoot's create does, say when it runs next and whether a
     daemon is there to run it."""
@@ -141,13 +74,15 @@ def create(name: str, *, fields: Fields, options: EditOptions) -> int:
 
     from reconciler.manifest import edit as manifest_edit
 
+    from ._common import config_defaults
+
     auto_upload = (fields.upload or "").lower() == AUTO_UPLOAD
     if auto_upload:
         fields = replace(fields, upload=None)
 
     def change(doc: Document, path: str) -> str:
         if auto_upload:
-            _default_upload(doc, options)
+            require_default_upload(doc, config_defaults(options.state_dir))
         manifest_edit.create(doc, name, fields.changes(doc, name, path), source=path)
         return f"created schedule {name!r}" + (" (its upload: the default one)" if auto_upload else "")
 
@@ -155,21 +90,6 @@ def create(name: str, *, fields: Fields, options: EditOptions) -> int:
     if code == 0 and not options.dry_run:
         _warn_without_daemon(options)
     return code
-
-
-def _default_upload(doc: Document, options: EditOptions) -> None:
-    """`--upload enabled` needs a default upload: the manifest's `defaults.upload` or the config files'
-    defaultUploadConfig (the schedule then names none and gets it)."""
-    from reconciler.manifest import edit as manifest_edit
-    from reconciler.base.errors import UsageError
-
-    from ._common import config_defaults
-
-    if not manifest_edit.default(doc, "upload", "url") and config_defaults(options.state_dir).upload is None:
-        raise UsageError("--upload enabled: troubleshoot's auto-upload goes to its vendor portal, which sbsched "
-                         "does not have; here it means the default upload, and none is configured",
-                         hint="give --upload URL, or set defaultUploadConfig: {endpoint: URL} (with "
-                              "autoUploadEnabled: true) in <state-dir>/config.yaml")
 
 
 def _warn_without_daemon(options: EditOptions) -> None:

@@ -125,10 +125,3 @@ def set_from_directory(path: str) -> str:
     """A new file's set: its directory's name, made a DNS-1123 label ("default" when nothing is left)."""
     return dns_label(os.path.basename(os.path.dirname(os.path.abspath(path))), max_length=63) or "default"
 
-
-def spec_paths(manifest: str, specs: list[str] | None) -> list[str] | None:
-    """--spec paths as the manifest holds them: relative to the manifest's directory (absolute stays)."""
-    if specs is None:
-        return None
-    base = os.path.dirname(os.path.abspath(manifest))
-    return [s if not s or os.path.isabs(s) else os.path.relpath(os.path.abspath(s), base) for s in specs]

@@ -9,7 +9,8 @@ import pytest
 from reconciler.base.errors import ManifestError, UsageError
 from reconciler.manifest import edit as manifest_edit
 from reconciler.manifest.normalize import ScheduleDefaults
-from reconciler.plan.manifest_edits import EditRequest, edit_manifest, set_from_directory, spec_paths
+from reconciler.manifest.edit_flags import spec_paths
+from reconciler.plan.manifest_edits import EditRequest, edit_manifest, set_from_directory
 from reconciler.store.state import StateStore
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
