@@ -10,7 +10,7 @@ from typing import Any
 
 from . import schema
 from ..base import yamlio
-from ..base.errors import Diagnostic, ManifestError
+from ..base.errors import Diagnostic, ManifestError, SbschedError
 from ..base.yamlio import JsonPath
 from .normalize import Problem, ScheduleDefaults, ScheduleSet, normalize
 from ..troubleshoot import specfiles
@@ -53,6 +53,20 @@ def load_manifest(path: str, *, config: ScheduleDefaults | None = None) -> LoadR
     """Everything `validate` reports, in one pass; raises ManifestError only when the file can't be read.
     `config`: what the host's config files add to every schedule (diff and apply compare with that)."""
     return load_manifest_text(read_text(path), path, config=config)
+
+
+def load_manifests(paths: list[str]) -> list[tuple[str, LoadResult | SbschedError]]:
+    """`validate`'s files, each checked on its own (pre-commit passes several): with several, one that
+    cannot be read is its error and the others are still checked; a single one raises."""
+    found: list[tuple[str, LoadResult | SbschedError]] = []
+    for path in paths:
+        try:
+            found.append((path, load_manifest(path)))
+        except SbschedError as exc:
+            if len(paths) == 1:
+                raise
+            found.append((path, exc))
+    return found
 
 
 def valid_manifest(path: str, *, config: ScheduleDefaults | None = None) -> ScheduleSet:
