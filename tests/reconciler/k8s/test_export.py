@@ -7,18 +7,14 @@ import pytest
 
 from reconciler.base.errors import LiteralSecrets, UsageError
 from reconciler.k8s.export import export_set, require_namespace
-from reconciler.manifest.load import load_manifest
 from reconciler.manifest.normalize import ScheduleSet
+from tests.reconciler.manifests import loaded
 
 
 def _set(tmp_path: Path) -> ScheduleSet:
-    path = tmp_path / "schedules.yaml"
-    path.write_text("apiVersion: sbsched/v1\nkind: ScheduleSet\nmetadata: {name: prod}\nschedules:\n"
-                    "  - name: nightly\n    cron: '0 2 * * *'\n    collect: {cluster: false}\n"
-                    "    upload: {url: 'https://127.0.0.1:9/up?X-Amz-Signature=abc'}\n")
-    desired = load_manifest(str(path)).manifest
-    assert desired is not None
-    return desired
+    return loaded(tmp_path, "apiVersion: sbsched/v1\nkind: ScheduleSet\nmetadata: {name: prod}\nschedules:\n"
+                  "  - name: nightly\n    cron: '0 2 * * *'\n    collect: {cluster: false}\n"
+                  "    upload: {url: 'https://127.0.0.1:9/up?X-Amz-Signature=abc'}\n")
 
 
 def test_a_literal_secret_is_named_then_refused_unless_allowed(tmp_path: Path) -> None:

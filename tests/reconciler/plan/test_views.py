@@ -7,24 +7,18 @@ from pathlib import Path
 import pytest
 
 from reconciler.base.errors import NotFound, UsageError
-from reconciler.manifest.load import load_manifest
-from reconciler.plan.apply import apply
 from reconciler.plan.views import history, next_times, recoverable, schedule_status, since_time
 from reconciler.store import executions
 from reconciler.store.state import StateStore
+from tests.reconciler.manifests import applied
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
 
 
 @pytest.fixture()
 def store(tmp_path: Path) -> StateStore:
-    manifest = tmp_path / "schedules.yaml"
-    manifest.write_text("apiVersion: sbsched/v1\nkind: ScheduleSet\nmetadata: {name: prod}\nschedules:\n"
-                        "  - {name: nightly, cron: '0 2 * * *', collect: {cluster: false}}\n")
-    desired = load_manifest(str(manifest)).manifest
-    assert desired is not None
-    state_store = StateStore(tmp_path / "state")
-    apply(state_store, desired, now=NOW)
+    state_store = applied(tmp_path, "apiVersion: sbsched/v1\nkind: ScheduleSet\nmetadata: {name: prod}\n"
+                          "schedules:\n  - {name: nightly, cron: '0 2 * * *', collect: {cluster: false}}\n", NOW)
     for i, status in enumerate(("completed", "failed", "running")):
         slot = NOW - timedelta(days=i + 1)
         executions.write(state_store.root, executions.new_record(

@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 
 from reconciler.base.errors import NotFound, UsageError
-from reconciler.manifest.load import load_manifest
-from reconciler.plan.apply import apply
 from reconciler.run.cleanup import AUDIT_ITEMS, cleanup, older_than_days
 from reconciler.store.state import StateStore
+from tests.reconciler.manifests import applied
 from tests.reconciler.run.test_retention import on_disk, write_history
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
@@ -19,15 +18,9 @@ NOW = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
 
 @pytest.fixture()
 def store(tmp_path: Path) -> StateStore:
-    manifest = tmp_path / "schedules.yaml"
-    manifest.write_text("apiVersion: sbsched/v1\nkind: ScheduleSet\nmetadata: {name: prod}\nschedules:\n"
-                        "  - {name: nightly, cron: '0 2 * * *', collect: {cluster: false},\n"
-                        "     retention: {keepLast: 10, keepFailed: 3, maxAgeDays: 20}}\n")
-    desired = load_manifest(str(manifest)).manifest
-    assert desired is not None
-    state_store = StateStore(tmp_path / "state")
-    apply(state_store, desired, now=NOW)
-    return state_store
+    return applied(tmp_path, "apiVersion: sbsched/v1\nkind: ScheduleSet\nmetadata: {name: prod}\nschedules:\n"
+                   "  - {name: nightly, cron: '0 2 * * *', collect: {cluster: false},\n"
+                   "     retention: {keepLast: 10, keepFailed: 3, maxAgeDays: 20}}\n", NOW)
 
 
 def _audit(store: StateStore) -> list[dict]:
