@@ -14,6 +14,8 @@ from typing import Annotated, Any, Optional
 import click
 import typer
 
+from .options import GLOBAL
+
 app = typer.Typer(
     name="sbsched",
     help="Declarative scheduler for Kubernetes support bundles.",
@@ -24,37 +26,15 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-class _Globals:
-    """Options given before the command; typer hands them to the callback, commands read them here."""
-
-    state_dir: str | None = None
-    verbose: int = 0
-    argv: list[str] = []   # as given to `run`, for the audit log's command line
+def output_option(*formats: str, help: str | None = None) -> Any:
+    """`-o/--output`, one of `formats` (the first is the default each command gives): one option for
+    every command, whatever views it has."""
+    return typer.Option("-o", "--output", click_type=click.Choice(formats), help=help)
 
 
-class Output(str, enum.Enum):
-    text = "text"
-    json = "json"
-
-
-class Output3(str, enum.Enum):
-    text = "text"
-    json = "json"
-    yaml = "yaml"
-
-
-class AnalyzeOutput(str, enum.Enum):
-    table = "table"
-    text = "text"
-    json = "json"
-
-
-class ListOutput(str, enum.Enum):
-    table = "table"
-    json = "json"
-    yaml = "yaml"
-
-
+TextJson = Annotated[str, output_option("text", "json")]
+TextJsonYaml = Annotated[str, output_option("text", "json", "yaml")]
+TableJsonYaml = Annotated[str, output_option("table", "json", "yaml")]
 ManifestOpt = Annotated[str, typer.Option("-f", "--filename", help="The ScheduleSet manifest.")]
 LockTimeoutOpt = Annotated[float, typer.Option("--lock-timeout", help="Seconds to wait for the state lock.")]
 AllowLiteralOpt = Annotated[Optional[bool], typer.Option(
@@ -75,21 +55,19 @@ def _global(
                                                           "warning.")] = False,
     verbose: Annotated[int, typer.Option("-v", "--verbose", count=True, help="More detail on errors.")] = 0,
 ) -> None:
-    from .commands._common import set_strict_permissions
-
-    _Globals.state_dir = state_dir
-    _Globals.verbose = verbose
-    set_strict_permissions(strict_permissions)
+    GLOBAL.state_dir = state_dir
+    GLOBAL.strict_permissions = strict_permissions
+    GLOBAL.verbose = verbose
 
 
 def _state_dir() -> str | None:
-    return _Globals.state_dir
+    return GLOBAL.state_dir
 
 
 @app.command()
 def validate(manifest: Annotated[Optional[str], typer.Option("-f", "--filename",
                                                              help="The ScheduleSet manifest.")] = None,
-             output: Annotated[Output, typer.Option("-o", "--output")] = Output.text,
+             output: TextJson = "text",
              files: Annotated[Optional[list[str]], typer.Argument(help="More manifests (as pre-commit passes "
                                                                   "them).", show_default=False)] = None) -> int:
     """Check manifests offline: schema, cron, zones, names, spec files. Exit 1 when invalid."""
@@ -100,7 +78,7 @@ def validate(manifest: Annotated[Optional[str], typer.Option("-f", "--filename",
     manifests = ([manifest] if manifest else []) + list(files or [])
     if not manifests:
         raise UsageError("validate needs a manifest: -f FILE (or FILE...)")
-    return validate_files(manifests, output=output.value)
+    return validate_files(manifests, output=output)
 
 
 class Target(str, enum.Enum):
@@ -124,7 +102,7 @@ def _kubernetes_only(target: Target, **given: object) -> None:
 
 
 @app.command()
-def diff(manifest: ManifestOpt, output: Annotated[Output, typer.Option("-o", "--output")] = Output.text,
+def diff(manifest: ManifestOpt, output: TextJson = "text",
          allow_empty: AllowEmptyOpt = False, target: TargetOpt = Target.state, image: ImageOpt = None,
          namespace: Annotated[Optional[str], typer.Option("-n", "--namespace", help="--target kubernetes: as for "
                                                           "`export kubernetes` (default: default).")] = None,
@@ -147,11 +125,11 @@ def diff(manifest: ManifestOpt, output: Annotated[Output, typer.Option("-o", "--
         if out is not None or state is not None:
             raise UsageError("--out and --state: only with --target state")
         return kubernetes.diff(manifest, image=image, namespace=namespace or "default", kubeconfig=kubeconfig,
-                               context=context, output=output.value, allow_empty=allow_empty,
+                               context=context, output=output, allow_empty=allow_empty,
                                allow_literal_secrets=bool(allow_literal_secrets))
     from .commands.diff import diff as run
 
-    return run(manifest, state_dir=_state_dir(), output=output.value, allow_empty=allow_empty, state=state, out=out)
+    return run(manifest, state_dir=_state_dir(), output=output, allow_empty=allow_empty, state=state, out=out)
 
 
 @app.command()
@@ -162,7 +140,7 @@ def apply(plan: Annotated[Optional[str], typer.Argument(metavar="[PLAN]", help="
                                                           "PLAN: where it is, if not where the plan says).")] = None,
           dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan, write nothing.")] = False,
           allow_empty: AllowEmptyOpt = False,
-          output: Annotated[Output, typer.Option("-o", "--output")] = Output.text,
+          output: TextJson = "text",
           lock_timeout: LockTimeoutOpt = 30.0, target: TargetOpt = Target.state, image: ImageOpt = None,
           namespace: Annotated[Optional[str], typer.Option("-n", "--namespace", help="--target kubernetes: as for "
                                                            "`export kubernetes` (default: default).")] = None,
@@ -182,11 +160,11 @@ def apply(plan: Annotated[Optional[str], typer.Argument(metavar="[PLAN]", help="
         from .commands import kubernetes
 
         return kubernetes.apply(manifest, image=image, namespace=namespace or "default", kubeconfig=kubeconfig,
-                                context=context, output=output.value, allow_empty=allow_empty, dry_run=dry_run,
+                                context=context, output=output, allow_empty=allow_empty, dry_run=dry_run,
                                 allow_literal_secrets=bool(allow_literal_secrets))
     from .commands.apply import apply as run
 
-    return run(manifest or "", state_dir=_state_dir(), output=output.value, dry_run=dry_run, allow_empty=allow_empty,
+    return run(manifest or "", state_dir=_state_dir(), output=output, dry_run=dry_run, allow_empty=allow_empty,
                lock_timeout=lock_timeout, command=_command_line(), saved=plan)
 
 
@@ -195,13 +173,6 @@ class ListStatus(str, enum.Enum):
     running = "running"
     completed = "completed"
     failed = "failed"
-
-
-class ListWideOutput(str, enum.Enum):
-    table = "table"
-    wide = "wide"
-    json = "json"
-    yaml = "yaml"
 
 
 @app.command("list")
@@ -213,21 +184,21 @@ def list_(selector: Annotated[Optional[list[str]], typer.Option("-l", "--selecto
                                                                "or failed.")] = None,
           show_disabled: Annotated[bool, typer.Option("--show-disabled", help="Also list disabled (suspend: true) "
                                                       "and suspended schedules.")] = False,
-          output: Annotated[ListWideOutput, typer.Option("-o", "--output", help="wide adds STATUS, RUN-COUNT and "
-                                                         "DESCRIPTION.")] = ListWideOutput.table) -> int:
+          output: Annotated[str, output_option("table", "wide", "json", "yaml",
+                                               help="wide adds STATUS, RUN-COUNT and DESCRIPTION.")] = "table") -> int:
     """List schedules with their next and last runs (disabled ones with --show-disabled)."""
     from .commands.list import list_schedules
 
-    return list_schedules(state_dir=_state_dir(), selector=selector or [], output=output.value, pattern=pattern,
+    return list_schedules(state_dir=_state_dir(), selector=selector or [], output=output, pattern=pattern,
                           status=status.value if status else None, show_disabled=show_disabled)
 
 
 @app.command()
-def status(name: str, output: Annotated[ListOutput, typer.Option("-o", "--output")] = ListOutput.table) -> int:
+def status(name: str, output: TableJsonYaml = "table") -> int:
     """One schedule: spec, status and recent runs."""
     from .commands.status import status as run
 
-    return run(name, state_dir=_state_dir(), output=output.value)
+    return run(name, state_dir=_state_dir(), output=output)
 
 
 @app.command("next")
@@ -244,7 +215,7 @@ def next_(name: Annotated[Optional[str], typer.Argument(help="A schedule in the 
 
 @app.command("run")
 def run_(name: Annotated[Optional[str], typer.Argument(help="A schedule in the state.")] = None,
-         output: Annotated[Output3, typer.Option("-o", "--output")] = Output3.text,
+         output: TextJsonYaml = "text",
          output_dir: Annotated[Optional[str], typer.Option("--output-dir", help="Write the bundle here instead of "
                                                            "<state-dir>/bundles/<schedule>/.")] = None,
          lock_timeout: LockTimeoutOpt = 30.0,
@@ -265,13 +236,13 @@ def run_(name: Annotated[Optional[str], typer.Argument(help="A schedule in the s
     if from_configmap is not None:
         from .commands.run import run_from_configmap
 
-        return run_from_configmap(from_configmap, output=output.value, output_dir=output_dir, job_name=job_name)
+        return run_from_configmap(from_configmap, output=output, output_dir=output_dir, job_name=job_name)
     if job_name is not None:
         raise UsageError("--job-name: only with --from-configmap")
     from .commands.run import run as execute
 
     assert name is not None
-    return execute(name, state_dir=_state_dir(), output=output.value, output_dir=output_dir, lock_timeout=lock_timeout,
+    return execute(name, state_dir=_state_dir(), output=output, output_dir=output_dir, lock_timeout=lock_timeout,
                    quiet=quiet)
 
 
@@ -280,12 +251,12 @@ def analyze(bundle: Annotated[str, typer.Argument(help="A support bundle .tar.gz
             spec: Annotated[Optional[list[str]], typer.Option("--spec", help="A troubleshoot spec whose analyzers "
                                                               "to run; repeatable (none: troubleshoot's default, "
                                                               "a clusterVersion check).")] = None,
-            output: Annotated[AnalyzeOutput, typer.Option("-o", "--output", help="table (text is the same) "
-                                                          "or json (analysis.json's list).")] = AnalyzeOutput.table) -> int:
+            output: Annotated[str, output_option("table", "text", "json", help="table (text is the same) "
+                                                          "or json (analysis.json's list).")] = "table") -> int:
     """Run troubleshoot analyzers over a bundle; exit 0 no fail outcome, 1 a fail outcome, 2 error."""
     from .commands.analyze import analyze as run
 
-    return run(bundle, specs=spec or [], output=output.value)
+    return run(bundle, specs=spec or [], output=output)
 
 
 class RunStatus(str, enum.Enum):
@@ -305,24 +276,24 @@ def history(name: Annotated[Optional[str], typer.Argument(metavar="[NAME|EXECUTI
                                                          "since: 30m, 2h, 7d, 2w, or an ISO 8601 date or time.")] = None,
             logs: Annotated[bool, typer.Option("--logs", help="Also each execution's own log lines (collectors, "
                                                 "redaction, analysis, upload).")] = False,
-            output: Annotated[ListOutput, typer.Option("-o", "--output")] = ListOutput.table) -> int:
+            output: TableJsonYaml = "table") -> int:
     """Executions, newest first; given an execution id, that execution in full."""
     from .commands.history import history as show
 
-    return show(name, state_dir=_state_dir(), limit=count, output=output.value,
+    return show(name, state_dir=_state_dir(), limit=count, output=output,
                 status=status.value if status else None, since=since, logs=logs)
 
 
 @app.command()
 def recover(execution_id: Annotated[str, typer.Option("--execution-id", metavar="ID", help="A failed, interrupted "
                                                       "or skipped execution (`sbsched history` lists them).")],
-            output: Annotated[Output3, typer.Option("-o", "--output")] = Output3.text,
+            output: TextJsonYaml = "text",
             lock_timeout: LockTimeoutOpt = 30.0) -> int:
     """Run an execution that failed or was cut short again, now, in the foreground: a new execution recorded
     as recoveredFrom the old one. Exit 0 completed, 1 failed."""
     from .commands.recover import recover as run
 
-    return run(execution_id, state_dir=_state_dir(), output=output.value, lock_timeout=lock_timeout)
+    return run(execution_id, state_dir=_state_dir(), output=output, lock_timeout=lock_timeout)
 
 
 @app.command("redaction-map")
@@ -330,20 +301,20 @@ def redaction_map(execution_id: Annotated[str, typer.Argument(metavar="EXECUTION
                                                               help="A run of a schedule with redact.tokenize.")],
                   token: Annotated[Optional[str], typer.Option("--token", help="Only this token, with every "
                                                                "place it was found.")] = None,
-                  output: Annotated[Output, typer.Option("-o", "--output")] = Output.text) -> int:
+                  output: TextJson = "text") -> int:
     """A tokenizing run's token map: each token, its type, the value it stands for, where it is in the bundle."""
     from .commands.redaction_map import redaction_map as show
 
-    return show(execution_id, state_dir=_state_dir(), token=token, output=output.value)
+    return show(execution_id, state_dir=_state_dir(), token=token, output=output)
 
 
 @app.command()
 def check(name: Annotated[str, typer.Argument(help="A schedule in the state.")],
-          output: Annotated[Output, typer.Option("-o", "--output")] = Output.text) -> int:
+          output: TextJson = "text") -> int:
     """RBAC preflight: what the schedule's collectors will be denied. Exit 0 all allowed, 1 denied, 2 error."""
     from .commands.check import check as run
 
-    return run(name, state_dir=_state_dir(), output=output.value)
+    return run(name, state_dir=_state_dir(), output=output)
 
 
 @app.command()
@@ -356,11 +327,11 @@ def cleanup(name: Annotated[Optional[str], typer.Argument(help="Only this schedu
             repair: Annotated[bool, typer.Option("--repair", help="First settle runs left running by a process that "
                                                  "is gone, clear stale active lists, remove orphaned staging "
                                                  "directories and half-written files; report each fix.")] = False,
-            output: Annotated[Output, typer.Option("-o", "--output")] = Output.text) -> int:
+            output: TextJson = "text") -> int:
     """Apply retention now: remove old bundles and execution records (and, with --repair, crash debris)."""
     from .commands.cleanup import cleanup as run
 
-    return run(name, state_dir=_state_dir(), dry_run=dry_run, force=force, output=output.value,
+    return run(name, state_dir=_state_dir(), dry_run=dry_run, force=force, output=output,
                command=_command_line(), older_than=older_than, repair=repair)
 
 
@@ -473,7 +444,7 @@ def daemon_restart(grace: GraceOpt = None, max_concurrent: MaxConcurrentOpt = No
 
 
 @daemon_app.command("status")
-def daemon_status(output: Annotated[Output3, typer.Option("-o", "--output")] = Output3.text,
+def daemon_status(output: TextJsonYaml = "text",
                   watch: Annotated[bool, typer.Option("-w", "--watch", help="Refresh until interrupted (Ctrl-C), "
                                                       "CPU measured between refreshes.")] = False,
                   interval: Annotated[float, typer.Option("--interval", min=0.1, max=3600, metavar="SECONDS",
@@ -485,7 +456,7 @@ def daemon_status(output: Annotated[Output3, typer.Option("-o", "--output")] = O
     does not."""
     from .commands.daemon import status as show
 
-    return show(state_dir=_state_dir(), output=output.value, watch=watch, interval=interval, iterations=iterations)
+    return show(state_dir=_state_dir(), output=output, watch=watch, interval=interval, iterations=iterations)
 
 
 @daemon_app.command("reload")
@@ -499,7 +470,7 @@ def daemon_reload() -> int:
 @app.command()
 def reconcile(once: Annotated[bool, typer.Option("--once", help="One pass: fire what is due, wait, exit.")] = False,
               max_concurrent: MaxConcurrentOpt = None, log_format: LogFormatOpt = None, log_level: LogLevelOpt = None,
-              output: Annotated[Output3, typer.Option("-o", "--output")] = Output3.text) -> int:
+              output: TextJsonYaml = "text") -> int:
     """Fire what is due now (and the latest missed slot per policy), wait for the runs, exit."""
     from reconciler.base.errors import UsageError
 
@@ -509,7 +480,7 @@ def reconcile(once: Annotated[bool, typer.Option("--once", help="One pass: fire 
         raise UsageError("reconcile runs one pass: pass --once (the long-running loop is `sbsched daemon start`)")
     return reconcile_once(state_dir=_state_dir(), flags=_daemon_flags(max_concurrent, log_format, None,
                                                                       log_level=log_level),
-                          output=output.value)
+                          output=output)
 
 
 @app.command()
@@ -535,24 +506,19 @@ export_app = typer.Typer(help="Render the manifest for another engine.", no_args
 app.add_typer(export_app, name="export")
 
 
-class ExportOutput(str, enum.Enum):
-    yaml = "yaml"
-    json = "json"
-
-
 NamespaceOpt = Annotated[str, typer.Option("-n", "--namespace", help="Namespace of the CronJobs, ConfigMaps "
                                            "and ServiceAccount.")]
 
 
 @export_app.command("kubernetes")
 def export_kubernetes(manifest: ManifestOpt, image: ImageOpt = None, namespace: NamespaceOpt = "default",
-                      output: Annotated[ExportOutput, typer.Option("-o", "--output")] = ExportOutput.yaml,
+                      output: Annotated[str, output_option("yaml", "json")] = "yaml",
                       allow_literal_secrets: AllowLiteralOpt = None) -> int:
     """CronJobs (one per schedule), their ConfigMaps, a ServiceAccount and its RBAC, as YAML. Exit 1 when the
     manifest holds a secret literally (each is named), unless --allow-literal-secrets."""
     from .commands.export import export_kubernetes as run
 
-    return run(manifest, image=image, namespace=namespace, output=output.value,
+    return run(manifest, image=image, namespace=namespace, output=output,
                allow_literal_secrets=bool(allow_literal_secrets))
 
 
@@ -592,14 +558,14 @@ EditLabelsOpt = Annotated[Optional[list[str]], typer.Option("--labels", metavar=
                                                             help="labels to set; repeatable.")]
 EditApplyOpt = Annotated[bool, typer.Option("--apply", help="Apply the edited manifest to the state too.")]
 EditDryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show the file's diff and the plan; write nothing.")]
-EditOutputOpt = Annotated[Output, typer.Option("-o", "--output", help="The plan as text or JSON.")]
+EditOutputOpt = Annotated[str, output_option("text", "json", help="The plan as text or JSON.")]
 
 
-def _edit_options(manifest: str, output: Output, apply_: bool, dry_run: bool, lock_timeout: float, *,
+def _edit_options(manifest: str, output: str, apply_: bool, dry_run: bool, lock_timeout: float, *,
                   set_name: str | None = None, allow_empty: bool = False) -> Any:
     from .commands.edit import EditOptions
 
-    return EditOptions(manifest, _state_dir(), output=output.value, apply=apply_, dry_run=dry_run,
+    return EditOptions(manifest, _state_dir(), output=output, apply=apply_, dry_run=dry_run,
                        lock_timeout=lock_timeout, command=_command_line(), set_name=set_name, allow_empty=allow_empty)
 
 
@@ -614,7 +580,7 @@ def create(name: str, cron: Annotated[str, typer.Option("-c", "--cron", help="Cr
            set_name: Annotated[Optional[str], typer.Option("--set", help="metadata.name of a new file (default: its "
                                                            "directory's name).")] = None,
            apply_: EditApplyOpt = False, dry_run: EditDryRunOpt = False,
-           output: EditOutputOpt = Output.text, lock_timeout: LockTimeoutOpt = 30.0) -> int:
+           output: EditOutputOpt = "text", lock_timeout: LockTimeoutOpt = 30.0) -> int:
     """Add a schedule to the manifest (starting the file if it is missing), show the plan and its next run."""
     from .commands.edit import Fields, create as run, redaction_mode
 
@@ -634,7 +600,7 @@ def modify(name: str, cron: EditCronOpt = None, timezone: EditZoneOpt = None, en
            upload_credentials: EditUploadCredentialsOpt = None, description: EditDescriptionOpt = None,
            labels: EditLabelsOpt = None, manifest: EditFileOpt = "schedules.yaml",
            apply_: EditApplyOpt = False, dry_run: EditDryRunOpt = False,
-           output: EditOutputOpt = Output.text, lock_timeout: LockTimeoutOpt = 30.0) -> int:
+           output: EditOutputOpt = "text", lock_timeout: LockTimeoutOpt = 30.0) -> int:
     """Change a schedule in the manifest (only the fields given) and show the plan."""
     from .commands.edit import Fields, modify as run, redaction_mode
 
@@ -652,7 +618,7 @@ def _flag(value: object) -> bool | None:
 
 @app.command()
 def delete(name: str, manifest: EditFileOpt = "schedules.yaml", apply_: EditApplyOpt = False,
-           dry_run: EditDryRunOpt = False, output: EditOutputOpt = Output.text,
+           dry_run: EditDryRunOpt = False, output: EditOutputOpt = "text",
            lock_timeout: LockTimeoutOpt = 30.0) -> int:
     """Remove a schedule from the manifest and show the plan."""
     from .commands.edit import delete as run
@@ -662,7 +628,7 @@ def delete(name: str, manifest: EditFileOpt = "schedules.yaml", apply_: EditAppl
 
 @app.command()
 def enable(name: str, manifest: EditFileOpt = "schedules.yaml", apply_: EditApplyOpt = False,
-           dry_run: EditDryRunOpt = False, output: EditOutputOpt = Output.text,
+           dry_run: EditDryRunOpt = False, output: EditOutputOpt = "text",
            lock_timeout: LockTimeoutOpt = 30.0) -> int:
     """Set `suspend: false` on a schedule in the manifest and show the plan."""
     from .commands.edit import set_enabled
@@ -672,7 +638,7 @@ def enable(name: str, manifest: EditFileOpt = "schedules.yaml", apply_: EditAppl
 
 @app.command()
 def disable(name: str, manifest: EditFileOpt = "schedules.yaml", apply_: EditApplyOpt = False,
-            dry_run: EditDryRunOpt = False, output: EditOutputOpt = Output.text,
+            dry_run: EditDryRunOpt = False, output: EditOutputOpt = "text",
             lock_timeout: LockTimeoutOpt = 30.0) -> int:
     """Set `suspend: true` on a schedule in the manifest and show the plan."""
     from .commands.edit import set_enabled
@@ -695,7 +661,7 @@ def import_troubleshoot(source: Annotated[Optional[str], typer.Option(
                         set_name: Annotated[Optional[str], typer.Option("--set", help="metadata.name of a new file "
                                                                         "(default: its directory's name).")] = None,
                         apply_: EditApplyOpt = False, dry_run: EditDryRunOpt = False,
-                        output: EditOutputOpt = Output.text, lock_timeout: LockTimeoutOpt = 30.0) -> int:
+                        output: EditOutputOpt = "text", lock_timeout: LockTimeoutOpt = 30.0) -> int:
     """Write troubleshoot's scheduled jobs into the manifest as schedules. Exit 1 when some could not be."""
     from .commands.import_troubleshoot import import_troubleshoot as run
 
@@ -707,7 +673,7 @@ def _command_line() -> str:
     """The command line for the audit log, secret-looking values masked."""
     from reconciler.store.audit import command_line
 
-    return command_line(_Globals.argv)
+    return command_line(GLOBAL.argv)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -748,7 +714,7 @@ def _run(argv: list[str] | None) -> int:
     from . import interrupts_raise
 
     interrupts_raise(True)   # from here on a Ctrl-C reaches the boundary below (cli/__init__.py)
-    _Globals.argv = list(argv) if argv is not None else sys.argv[1:]
+    GLOBAL.argv = list(argv) if argv is not None else sys.argv[1:]
     try:
         result = app(args=argv, prog_name="sbsched", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -765,7 +731,7 @@ def _run(argv: list[str] | None) -> int:
             sys.stderr.write(f"hint: {exc.hint}\n")
         return exc.exit_code
     except OSError as exc:  # the host's fault, not a bug: a full disk, a read-only or vanished path
-        if _Globals.verbose:
+        if GLOBAL.verbose:
             import traceback
 
             traceback.print_exc()
@@ -773,7 +739,7 @@ def _run(argv: list[str] | None) -> int:
         sys.stderr.write(f"sbsched: error: {exc.strerror or exc}{where}\n")
         return 2
     except Exception as exc:  # the boundary: one line, the traceback only when asked for
-        if _Globals.verbose:
+        if GLOBAL.verbose:
             import traceback
 
             traceback.print_exc()

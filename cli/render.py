@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from datetime import timedelta
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from reconciler.base.masking import mask_data, mask_text
 
@@ -74,18 +74,27 @@ def plan_json(plan: Any) -> str:
 SIGN = {"create": ("+", "32"), "update": ("~", "33"), "delete": ("-", "31"), "no-op": (" ", "0")}
 
 
-def plan_text(plan: Any, *, applied: bool = False, dry_run: bool = False) -> str:
-    lines: list[str] = []
+def changes_shown(plan: Any, head: Callable[[Any, str], str]) -> Iterator[tuple[Any, str]]:
+    """The changes a plan's view lists, no-ops left out, each with its head line (`+ ` and `head(change,
+    action)`) coloured by its action: the state's plan and the cluster's name their changes differently."""
     for change in plan.changes:
         action = change.action.value
-        if action == "no-op":
-            continue
-        sign, code = SIGN[action]
-        spec = change.after if change.after is not None else change.before
-        head = f"{sign} {change.name}: {action}"
-        if action in ("create", "delete"):
-            head += f" (cron {spec['cron']!r}, {spec['timezone']})"
-        lines.append(paint(head, code))
+        if action != "no-op":
+            sign, code = SIGN[action]
+            yield change, paint(f"{sign} {head(change, action)}", code)
+
+
+def _schedule_head(change: Any, action: str) -> str:
+    """`nightly: create (cron '0 2 * * *', UTC)`: a created or deleted schedule says when it runs."""
+    spec = change.after if change.after is not None else change.before
+    when = f" (cron {spec['cron']!r}, {spec['timezone']})" if action in ("create", "delete") else ""
+    return f"{change.name}: {action}{when}"
+
+
+def plan_text(plan: Any, *, applied: bool = False, dry_run: bool = False) -> str:
+    lines: list[str] = []
+    for change, head in changes_shown(plan, _schedule_head):
+        lines.append(head)
         for field in change.fields:
             shown = digest if field.path.startswith("specFiles[") and "]." not in field.path else scalar
             lines.append(f"    {field.path}: {shown(field.before)} -> {shown(field.after)}")

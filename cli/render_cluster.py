@@ -4,17 +4,13 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from .render import SIGN, paint, scalar
+from .render import changes_shown, scalar
 
 
 def cluster_plan_text(plan: Any, *, applied: bool = False, dry_run: bool = False) -> str:
     lines: list[str] = []
-    for change in plan.changes:
-        action = change.action.value
-        if action == "no-op":
-            continue
-        sign, code = SIGN[action]
-        lines.append(paint(f"{sign} {change.ref}: {action}", code))
+    for change, head in changes_shown(plan, lambda change, action: f"{change.ref}: {action}"):
+        lines.append(head)
         for field in change.fields:
             lines += _field(field.path, field.before, field.after)
     counts = plan.summary

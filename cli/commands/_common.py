@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..options import GLOBAL
+
 if TYPE_CHECKING:
     from reconciler.manifest.normalize import ScheduleDefaults, ScheduleSet
     from reconciler.store.state import StateStore
@@ -11,15 +13,9 @@ if TYPE_CHECKING:
 def valid_manifest(path: str, *, state_dir: str | None | bool = False) -> ScheduleSet:
     """diff and apply need a valid manifest: an invalid one is an error (exit 2), listed on stderr.
     With `state_dir` (None: the default one), as that state dir's config files complete each schedule."""
-    from reconciler.base.errors import ManifestError
-    from reconciler.manifest.load import load_manifest
+    from reconciler.manifest.load import valid_manifest as load
 
-    result = load_manifest(path, config=None if state_dir is False else config_defaults(state_dir))
-    if result.manifest is None:
-        message = "\n".join(d.format() for d in result.diagnostics)
-        raise ManifestError(f"{path} is invalid ({len(result.diagnostics)} error(s)):\n{message}",
-                            diagnostics=result.diagnostics, hint=f"`sbsched validate -f {path}` lists them")
-    return result.manifest
+    return load(path, config=None if state_dir is False else config_defaults(state_dir))
 
 
 def config_defaults(state_dir: str | bool | None) -> ScheduleDefaults:
@@ -28,14 +24,6 @@ def config_defaults(state_dir: str | bool | None) -> ScheduleDefaults:
     from reconciler.store.paths import state_dir as resolve
 
     return schedule_defaults(resolve(state_dir if isinstance(state_dir, str) else None))
-
-
-class _Permissions:
-    strict: bool | None = None   # --strict-permissions; None: SBSCHED_STRICT_PERMISSIONS decides
-
-
-def set_strict_permissions(strict: bool | None) -> None:
-    _Permissions.strict = strict
 
 
 def store(state_dir: str | None, *, writes: bool = False) -> StateStore:
@@ -53,7 +41,8 @@ def store(state_dir: str | None, *, writes: bool = False) -> StateStore:
     if sharing is not None:
         admit(sharing, root)
     share_with_group(sharing.gid if sharing is not None else None)
-    strict = _Permissions.strict if _Permissions.strict is not None else strict_from_env()
+    given = GLOBAL.strict_permissions
+    strict = given if given is not None else strict_from_env()
     warning = check_state_dir(root, strict=strict, fix=writes)
     if warning:
         import sys

@@ -1,13 +1,8 @@
 """sbsched apply -f FILE | PLAN: write the plan into the state."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .. import render
 from ._common import store, valid_manifest
-
-if TYPE_CHECKING:
-    from reconciler.plan.plan import Plan
 
 
 def apply(manifest: str, *, state_dir: str | None, output: str, dry_run: bool, allow_empty: bool,
@@ -20,20 +15,12 @@ def apply(manifest: str, *, state_dir: str | None, output: str, dry_run: bool, a
 
     expect = None
     if saved is not None:
-        from reconciler.plan import saved_plan
-        from reconciler.plan.spec_snapshots import snapshot
+        from reconciler.plan.saved_plan import desired_of
 
-        plan_file = saved_plan.load(saved)
-        manifest = manifest or plan_file.manifest
-        moved = saved_plan.moved_inputs(plan_file, manifest)
-        if moved:
-            raise saved_plan.stale(plan_file, moved)
-        desired = snapshot(valid_manifest(manifest, state_dir=state_dir))
-        saved_plan.verify_inputs(plan_file, desired)
+        from ._common import config_defaults
+
+        desired, expect = desired_of(saved, manifest or None, config=config_defaults(state_dir))
         allow_empty = True   # a saved plan that deletes a whole set was made with --allow-empty: it says so itself
-
-        def expect(plan: Plan) -> None:
-            saved_plan.vet(plan_file, plan)
     else:
         desired = valid_manifest(manifest, state_dir=state_dir)
     plan = applying.apply(store(state_dir, writes=not dry_run), desired, now=SystemClock().now(), dry_run=dry_run,

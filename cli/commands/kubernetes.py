@@ -38,22 +38,17 @@ def apply(manifest: str, *, image: str | None, namespace: str, kubeconfig: str |
 
 def _plan(manifest: str, *, image: str | None, namespace: str, kubeconfig: str | None, context: str | None,
           allow_empty: bool, allow_literal_secrets: bool) -> tuple[ClusterPlan, list[dict[str, object]], Kube]:
-    from reconciler.base.errors import ConflictError, LiteralSecrets, UsageError
+    from reconciler.base.errors import LiteralSecrets, UsageError
     from reconciler.collect.kube.client import ClusterSettings, open_cluster
-    from reconciler.k8s.cluster import plan
+    from reconciler.k8s.export import cluster_plan
 
     try:
         exported, desired = render_set(manifest, image=image, namespace=namespace,
                                        allow_literal_secrets=allow_literal_secrets)
     except LiteralSecrets as exc:   # apply and diff: an error (exit 2), before the cluster is contacted
         raise UsageError(exc.message.replace("nothing was exported", "nothing was planned"), hint=exc.hint) from None
-    set_name, empty = desired.name, not desired.schedules
     for warning in exported.warnings:
         render.err(f"sbsched: warning: {warning}")
     kube = open_cluster(ClusterSettings(kubeconfig, context))
-    cluster_plan = plan(kube, set_name, namespace, exported.objects)
-    if empty and not allow_empty and any(c.ref.kind == "CronJob" and c.action.value == "delete"
-                                         for c in cluster_plan.changes):
-        raise ConflictError(f"the manifest lists no schedules: that would delete every CronJob of set {set_name!r}",
-                            hint="pass --allow-empty if that is what you want")
-    return cluster_plan, exported.objects, kube
+    planned = cluster_plan(kube, desired, exported.objects, namespace=namespace, allow_empty=allow_empty)
+    return planned, exported.objects, kube

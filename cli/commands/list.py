@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .. import render
+from ..render_schedules import list_table
 from ._common import store
 
 
@@ -10,7 +11,7 @@ def list_schedules(*, state_dir: str | None, selector: list[str], output: str, p
     """Disabled and suspended schedules are left out unless `show_disabled`, as troubleshoot's
     `schedule list` leaves its disabled jobs out; a line on stderr says how many."""
     from reconciler.base.clock import SystemClock
-    from reconciler.plan.inventory import disabled, list_items, parse_selector, run_status
+    from reconciler.plan.inventory import disabled, list_items, parse_selector
 
     found = list_items(store(state_dir).read(), parse_selector(selector), SystemClock().now(), pattern=pattern,
                        status=status)
@@ -24,16 +25,7 @@ def list_schedules(*, state_dir: str | None, selector: list[str], output: str, p
         for i in items:
             if "scheduleError" in i["status"]:
                 render.err(f"warning: schedule {i['name']!r} is not scheduled: {i['status']['scheduleError']}")
-        headers = ["NAME", "SET", "CRON", "TIMEZONE", "SUSPENDED", "NEXT-RUN", "LAST-RUN", "LAST-RESULT"]
-        rows = [[i["name"], i["set"], i["spec"]["cron"], i["spec"]["timezone"], str(disabled(i)).lower(),
-                 "error" if "scheduleError" in i["status"] else i["status"]["nextRunTime"] or render.NONE,
-                 i["status"].get("lastScheduleTime") or render.NONE, i["status"].get("lastResult") or render.NONE]
-                for i in items]
-        if output == "wide":
-            headers += ["STATUS", "RUN-COUNT", "DESCRIPTION"]
-            for row, i in zip(rows, items):
-                row += [run_status(i), str(i["status"].get("runCount", 0)), i["spec"].get("description") or ""]
-        render.out(render.table(headers, rows))
+        render.out(list_table(items, wide=output == "wide"))
     if hidden:
         render.err(f"{hidden} disabled or suspended schedule(s) not shown: --show-disabled lists them")
     return 0

@@ -8,16 +8,12 @@ from ._common import store
 
 
 def redaction_map(run_id: str, *, state_dir: str | None, token: str | None, output: str) -> int:
-    from reconciler.base.errors import NotFound
-    from reconciler.run.redaction_maps import load_map
+    from reconciler.run.redaction_maps import load_map, token_entry
 
     document = load_map(store(state_dir).root, run_id)
     if token is None:
         render.out(render.to_json(document) if output == "json" else map_text(document))
         return 0
-    entry = document["tokens"].get(token)
-    if entry is None:
-        raise NotFound(f"no token {token!r} in the redaction map of {run_id}",
-                       hint=f"`sbsched redaction-map {run_id}` lists its {len(document['tokens'])} token(s)")
+    entry = token_entry(document, run_id, token)
     render.out(render.to_json({"token": token, **entry}) if output == "json" else token_text(token, entry))
     return 0

@@ -11,20 +11,16 @@ if TYPE_CHECKING:
 
 
 def validate_files(manifests: list[str], *, output: str) -> int:
-    """Each file checked on its own (pre-commit passes several); with several, JSON diagnostics name
-    their `file`, and an unreadable file is reported and the others still checked."""
+    """Each file checked on its own (reconciler/manifest/load.py load_manifests); with several, JSON
+    diagnostics name their `file`, and an unreadable file is reported and the others still checked."""
     from reconciler.base.errors import SbschedError
-    from reconciler.manifest.load import load_manifest
+    from reconciler.manifest.load import load_manifests
 
     several, worst = len(manifests) > 1, 0
     diagnostics: list[dict[str, Any]] = []
-    for manifest in manifests:
-        try:
-            result = load_manifest(manifest)
-        except SbschedError as exc:
-            if not several:
-                raise
-            render.err(f"sbsched: error: {exc.message}")
+    for manifest, result in load_manifests(manifests):
+        if isinstance(result, SbschedError):
+            render.err(f"sbsched: error: {result.message}")
             worst = 2
             continue
         worst = max(worst, 0 if result.valid else 1)

@@ -11,7 +11,7 @@ from typing import Callable, Iterator
 import yaml
 
 from . import when
-from ..troubleshoot.reader import Document, SpecError, analyzer_sections, read_spec_file
+from ..troubleshoot.reader import Document, SpecError, SpecFile, analyzer_sections, read_spec_file
 
 Node = yaml.Node
 
@@ -157,11 +157,12 @@ def _problems(document: Document) -> Iterator[tuple[Node, str, str]]:
                     break
 
 
-def when_diagnostics(spec_path: str) -> list[str]:
+def when_diagnostics(spec_path: str, *, read: Callable[[str], SpecFile] = read_spec_file) -> list[str]:
     """`FILE:LINE:COL: analyzers[i].<kind>.outcomes[j].<fail|warn|pass>.when: message` for every bad `when`.
-    A file that is not YAML gives none (validate reports that on its own); one that cannot be read raises."""
+    A file that is not YAML gives none (validate reports that on its own); one that cannot be read raises.
+    `read`: the file validate parsed already."""
     try:
-        spec_file = read_spec_file(spec_path)
+        spec_file = read(spec_path)
     except SpecError as exc:
         if exc.cause == "yaml":
             return []

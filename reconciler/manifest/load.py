@@ -14,6 +14,7 @@ from ..base.errors import Diagnostic, ManifestError, SbschedError
 from ..base.yamlio import JsonPath
 from .normalize import Problem, ScheduleDefaults, ScheduleSet, normalize
 from ..troubleshoot import specfiles
+from ..troubleshoot.reader import SpecFile, check_file
 
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 
@@ -52,6 +53,31 @@ def load_manifest(path: str, *, config: ScheduleDefaults | None = None) -> LoadR
     """Everything `validate` reports, in one pass; raises ManifestError only when the file can't be read.
     `config`: what the host's config files add to every schedule (diff and apply compare with that)."""
     return load_manifest_text(read_text(path), path, config=config)
+
+
+def load_manifests(paths: list[str]) -> list[tuple[str, LoadResult | SbschedError]]:
+    """`validate`'s files, each checked on its own (pre-commit passes several): with several, one that
+    cannot be read is its error and the others are still checked; a single one raises."""
+    found: list[tuple[str, LoadResult | SbschedError]] = []
+    for path in paths:
+        try:
+            found.append((path, load_manifest(path)))
+        except SbschedError as exc:
+            if len(paths) == 1:
+                raise
+            found.append((path, exc))
+    return found
+
+
+def valid_manifest(path: str, *, config: ScheduleDefaults | None = None) -> ScheduleSet:
+    """The manifest at `path`, which diff, apply and export need valid: else ManifestError (exit 2)
+    listing every diagnostic."""
+    result = load_manifest(path, config=config)
+    if result.manifest is None:
+        message = "\n".join(d.format() for d in result.diagnostics)
+        raise ManifestError(f"{path} is invalid ({len(result.diagnostics)} error(s)):\n{message}",
+                            diagnostics=result.diagnostics, hint=f"`sbsched validate -f {path}` lists them")
+    return result.manifest
 
 
 def load_manifest_text(text: str, path: str, *, config: ScheduleDefaults | None = None) -> LoadResult:
@@ -112,6 +138,7 @@ def _spec_file_problems(data: dict[str, Any], base_dir: str, kept: dict[str, byt
     # (spec file, kinds) -> its problems inside (bad `when`s, bad Redactor fields), reported where each
     # schedule names it
     outcomes: dict[tuple[str, frozenset[str]], list[str]] = {}
+    parsed: dict[str, SpecFile] = {}
     for where, block in places:
         if not isinstance(block, dict):
             continue
@@ -123,33 +150,30 @@ def _spec_file_problems(data: dict[str, Any], base_dir: str, kept: dict[str, byt
                     continue
                 absolute = os.path.normpath(os.path.join(base_dir, file))
                 if (absolute, kinds) not in seen:
-                    seen[(absolute, kinds)] = specfiles.check_file(absolute, kinds, keep=kept)
+                    seen[(absolute, kinds)] = check_file(absolute, kinds, keep=kept, parsed=parsed)
                     if seen[(absolute, kinds)] is None:
                         check = _when_problems if section == "collect" else _redactor_problems
-                        outcomes[(absolute, kinds)] = check(absolute)
+                        outcomes[(absolute, kinds)] = check(absolute, parsed[absolute])
                 if error := seen[(absolute, kinds)]:
                     problems.append(((*where, section, key, i), error, False))
                 problems += [((*where, section, key, i), message, False) for message in outcomes.get((absolute, kinds), [])]
     return problems
 
 
-def _when_problems(path: str) -> list[str]:
+def _when_problems(path: str, spec_file: SpecFile) -> list[str]:
     """Analyzer outcomes whose `when` cannot be parsed, each placed in the spec file (FILE:LINE:COL)."""
     from ..analyze import when_diagnostics
 
-    try:
-        return [f"bad analyzer outcome: {specfiles.shown(path)}{line.removeprefix(path)}"
-                for line in when_diagnostics(path)]
-    except SbschedError:
-        return []   # an unreadable spec was reported by check_file already
+    return [f"bad analyzer outcome: {specfiles.shown(path)}{line.removeprefix(path)}"
+            for line in when_diagnostics(path, read=lambda _: spec_file)]
 
 
-def _redactor_problems(path: str) -> list[str]:
+def _redactor_problems(path: str, spec_file: SpecFile) -> list[str]:
     """Redactor spec fields that cannot be used (types, globs, regexes), each placed in the spec file."""
     from ..redact.spec import redactor_spec_problems
 
     return [f"bad Redactor spec: {specfiles.shown(path)}{line.removeprefix(path)}"
-            for line in redactor_spec_problems(path)]
+            for line in redactor_spec_problems(path, read=lambda _: spec_file)]
 
 
 def write_manifest(path: str, text: str, *, expected: bytes | None) -> None:

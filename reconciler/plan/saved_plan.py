@@ -20,12 +20,12 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from ..base.documents import decode
 from ..base.errors import ManifestError, SbschedError
 from ..store.atomic import atomic_write
-from ..manifest.normalize import ScheduleSet
+from ..manifest.normalize import ScheduleDefaults, ScheduleSet
 from ..base.masking import mask_data
 from .plan import FILES, Plan
 
@@ -157,6 +157,24 @@ def vet(saved: SavedPlan, plan: Plan) -> None:
         moved.append("the plan made now differs: " + ", ".join(described) + more)
     if moved:
         raise stale(saved, moved)
+
+
+def desired_of(path: str, manifest: str | None, *, config: ScheduleDefaults | None = None
+               ) -> tuple[ScheduleSet, Callable[[Plan], None]]:
+    """`apply PLAN`: the saved plan's set, snapshotted, from its manifest (at `manifest`, or where the plan
+    says), and the check the plan made under the lock must pass to be applied. Raises StalePlan when an
+    input moved since the plan was made, PlanFileError for what is no saved plan, ManifestError."""
+    from ..manifest.load import valid_manifest
+    from .spec_snapshots import snapshot
+
+    plan_file = load(path)
+    manifest = manifest or plan_file.manifest
+    moved = moved_inputs(plan_file, manifest)
+    if moved:
+        raise stale(plan_file, moved)
+    desired = snapshot(valid_manifest(manifest, config=config))
+    verify_inputs(plan_file, desired)
+    return desired, lambda plan: vet(plan_file, plan)
 
 
 def _difference(name: str, then: Mapping[str, Any] | None, now: Mapping[str, Any] | None) -> str:

@@ -60,10 +60,10 @@ def load_redactor_specs(paths: list[str], *, read: Callable[[str], SpecFile] = r
     return redactors
 
 
-def redactor_spec_problems(path: str) -> list[str]:
+def redactor_spec_problems(path: str, *, read: Callable[[str], SpecFile] = read_spec_file) -> list[str]:
     """Every problem of a Redactor spec file, `FILE:LINE:COL: spec.redactors[i].<field>: message`, in file
-    order: what `sbsched validate` reports."""
-    return _read(path, read_spec_file)[1]
+    order: what `sbsched validate` reports (`read`: the file validate parsed already)."""
+    return _read(path, read)[1]
 
 
 Problem = tuple[JsonPath, str, bool]             # (path in the document, message, placed at the key)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
+from ..base.errors import SbschedError
 from ..collect import CollectorSpec
 from ..collect.kube import OFFLINE_KINDS
 from ..collect.kube.resources import CLUSTER_SCOPED, CRDS, NAMESPACED, NAMESPACES
@@ -230,6 +231,15 @@ class Report:
     @property
     def errors(self) -> list[Verdict]:
         return [v for v in self.verdicts.values() if v.error]
+
+    def answered(self) -> Report:
+        """This report, when every review was made; else SbschedError naming the first that failed: the
+        answer is unknown, which `check` must not report as allowed or denied."""
+        if self.errors:
+            first = self.errors[0]
+            raise SbschedError(f"{len(self.errors)} access review(s) failed at {self.server}; first: "
+                               f"{first.access.verb} {first.access.display_resource}: {first.error}")
+        return self
 
     def to_json(self) -> dict[str, Any]:
         def row(need: Need) -> dict[str, Any]:

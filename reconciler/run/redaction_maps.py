@@ -216,3 +216,12 @@ def load_map(root: Path, run_id: str) -> dict[str, Any]:
     if not isinstance(document, dict) or not isinstance(document.get("tokens"), dict):
         raise SbschedError(f"{path} is not a redaction map (not the JSON sbsched writes)")
     return document
+
+
+def token_entry(document: Mapping[str, Any], run_id: str, token: str) -> dict[str, Any]:
+    """One token of run `run_id`'s map `document`: its type, value and places. Raises NotFound."""
+    entry = document["tokens"].get(token)
+    if entry is None:
+        raise NotFound(f"no token {token!r} in the redaction map of {run_id}",
+                       hint=f"`sbsched redaction-map {run_id}` lists its {len(document['tokens'])} token(s)")
+    return dict(entry)

@@ -23,7 +23,7 @@ import yaml
 
 from ..base.errors import PermanentError
 from ..base.yamlio import SafeLoader
-from .specfiles import read_spec_text, wrapped_texts
+from .specfiles import read_spec_bytes, read_spec_text, shown, wrapped_texts
 
 Place = Callable[[int, int], tuple[int, int]]   # 0-based line and column in a text -> 1-based in the file
 
@@ -94,18 +94,7 @@ class SpecFile:
 def read_spec_file(path: str, read: Callable[[str], str] = read_spec_text) -> SpecFile:
     """The spec file at `path`, parsed; `read` gives its text (a run reads the applied snapshots:
     plan/spec_snapshots.reader). Raises SpecError."""
-    try:
-        text = read(path)
-    except FileNotFoundError:
-        raise SpecError(f"spec file not found: {path}", cause="missing") from None
-    except IsADirectoryError:
-        raise SpecError(f"spec {path} is a directory, not a file", cause="unreadable",
-                        detail="Is a directory") from None
-    except OSError as exc:
-        raise SpecError(f"cannot read spec {path}: {exc.strerror}", cause="unreadable",
-                        detail=str(exc.strerror or exc)) from None
-    except UnicodeDecodeError as exc:
-        raise SpecError(f"spec {path} is not UTF-8 text", cause="unreadable", detail=str(exc)) from None
+    text = read_text(path, read)
     try:
         return SpecFile(path, tuple(documents(text, lambda line, column: (line + 1, column + 1))))
     except yaml.YAMLError as exc:
@@ -114,6 +103,55 @@ def read_spec_file(path: str, read: Callable[[str], str] = read_spec_text) -> Sp
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise SpecError(f"spec {path}{where} is not valid YAML: {problem}", cause="yaml",
                         detail=f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+
+
+def read_text(path: str, read: Callable[[str], str] = read_spec_text, *, noun: str = "spec") -> str:
+    """A file's text as `read` gives it, or SpecError: also for the other files a spec's schedule
+    reads (`noun` says which, e.g. caFile), so that their failures read alike."""
+    try:
+        return read(path)
+    except FileNotFoundError:
+        raise SpecError(f"{noun} file not found: {path}", cause="missing") from None
+    except IsADirectoryError:
+        raise SpecError(f"{noun} {path} is a directory, not a file", cause="unreadable",
+                        detail="Is a directory") from None
+    except OSError as exc:
+        raise SpecError(f"cannot read {noun} {path}: {exc.strerror}", cause="unreadable",
+                        detail=str(exc.strerror or exc)) from None
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{noun} {path} is not UTF-8 text", cause="unreadable", detail=str(exc)) from None
+
+
+def check_file(path: str, wanted: frozenset[str], *, keep: dict[str, bytes] | None = None,
+               parsed: dict[str, SpecFile] | None = None) -> str | None:
+    """None when `path` holds at least one troubleshoot spec of a `wanted` kind; else why not, worded
+    for validate's diagnostics. `keep` gets the bytes that passed, so that what apply snapshots is
+    exactly what was checked; `parsed` gets the file parsed, for the checks inside it (one parse)."""
+    displayed = shown(path)
+    raw: list[bytes] = []
+
+    def read(at: str) -> str:
+        raw.append(read_spec_bytes(at))
+        return raw[-1].decode("utf-8")
+
+    try:
+        spec_file = read_spec_file(path, read)
+    except SpecError as exc:
+        return {"missing": f"file not found: {displayed}", "yaml": f"{displayed} is not valid YAML"}.get(
+            exc.cause, f"cannot read {displayed}: {exc.detail}")
+    kinds = spec_file.kinds
+    if not kinds & wanted:
+        found = f"; found kind {', '.join(sorted(kinds))}" if kinds else ""
+        return (f"{displayed} is not a troubleshoot spec: expected apiVersion troubleshoot.sh/v1beta2 with kind "
+                f"{' or '.join(sorted(wanted, key=_KIND_ORDER.index))}{found}")
+    if keep is not None:
+        keep[path] = raw[0]
+    if parsed is not None:
+        parsed[path] = spec_file
+    return None
+
+
+_KIND_ORDER = ("SupportBundle", "HostCollector", "Collector", "Preflight", "HostPreflight", "Analyzer", "Redactor")
 
 
 def documents(text: str, place: Place) -> list[Document]:

@@ -1,4 +1,6 @@
-"""Checks that files a manifest references are troubleshoot specs of the right kind.
+"""Troubleshoot spec files on disk: bounded reads, the kinds each manifest section wants, wrapped specs
+(reader.py parses them, and its check_file says whether a file a manifest references is a spec of the
+right kind).
 
 troubleshoot accepts a spec as a plain document (`apiVersion: troubleshoot.sh/v1beta2`, `kind:
 SupportBundle`) or wrapped in a ConfigMap/Secret whose data values are such documents (its
@@ -45,12 +47,6 @@ def read_spec_bytes(path: str) -> bytes:
     if len(raw) > MAX_SPEC_BYTES:
         raise OSError(errno.EFBIG, f"over the {MAX_SPEC_BYTES // 2**20} MiB spec file limit", path)
     return raw
-
-
-def spec_kinds(text: str) -> set[str]:
-    """The troubleshoot kinds defined in a YAML text (possibly multi-document); raises yaml.YAMLError."""
-    return {str(doc.get("kind", "")) for raw in yaml.load_all(text, Loader=SafeLoader)
-            for doc in wrapped_documents(raw)}
 
 
 def wrapped_documents(doc: Any) -> list[dict[str, Any]]:
@@ -124,33 +120,6 @@ def _node_fields(node: yaml.Node) -> dict[str, yaml.Node]:
 
 def _scalar_fields(node: yaml.Node) -> dict[str, str]:
     return {k: str(v.value) for k, v in _node_fields(node).items() if isinstance(v, yaml.ScalarNode)}
-
-
-def check_file(path: str, wanted: frozenset[str], *, keep: dict[str, bytes] | None = None) -> str | None:
-    """None when `path` holds at least one troubleshoot spec of a `wanted` kind; else why not. `keep`
-    gets the bytes that passed, so that what apply snapshots is exactly what was checked."""
-    displayed = shown(path)
-    try:
-        raw = read_spec_bytes(path)
-        text = raw.decode("utf-8")
-    except FileNotFoundError:
-        return f"file not found: {displayed}"
-    except (OSError, UnicodeDecodeError) as exc:
-        return f"cannot read {displayed}: {getattr(exc, 'strerror', None) or exc}"
-    try:
-        kinds = spec_kinds(text)
-    except yaml.YAMLError:
-        return f"{displayed} is not valid YAML"
-    if not kinds & wanted:
-        found = f"; found kind {', '.join(sorted(kinds))}" if kinds else ""
-        return (f"{displayed} is not a troubleshoot spec: expected apiVersion troubleshoot.sh/v1beta2 with kind "
-                f"{' or '.join(sorted(wanted, key=_KIND_ORDER.index))}{found}")
-    if keep is not None:
-        keep[path] = raw
-    return None
-
-
-_KIND_ORDER = ("SupportBundle", "HostCollector", "Collector", "Preflight", "HostPreflight", "Analyzer", "Redactor")
 
 
 def shown(path: str) -> str:

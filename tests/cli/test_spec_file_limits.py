@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from reconciler.troubleshoot.reader import SpecError, read_spec_file
+from reconciler.troubleshoot.reader import SpecError, check_file, read_spec_file
 from reconciler.collect import spec as collect_spec
 from reconciler.redact import RedactorSpecError, load_redactor_specs
 from reconciler.troubleshoot import specfiles
@@ -43,7 +43,7 @@ def test_every_spec_reader_refuses_a_spec_over_the_size_limit(tmp_path, monkeypa
     big = tmp_path / "big.yaml"
     big.write_text(SPEC + "#" * 2000 + "\n")
     monkeypatch.setattr(specfiles, "MAX_SPEC_BYTES", 1024)
-    assert "over the" in specfiles.check_file(str(big), specfiles.COLLECT_KINDS)
+    assert "over the" in check_file(str(big), specfiles.COLLECT_KINDS)
     with pytest.raises(SpecError, match="over the"):
         collect_spec.load([str(big)])
     with pytest.raises(SpecError, match="over the"):
@@ -55,6 +55,6 @@ def test_every_spec_reader_refuses_a_spec_over_the_size_limit(tmp_path, monkeypa
 def test_a_spec_under_the_limit_and_a_directory_read_as_before(tmp_path):
     ok = tmp_path / "ok.yaml"
     ok.write_text(SPEC)
-    assert specfiles.check_file(str(ok), specfiles.COLLECT_KINDS) is None
+    assert check_file(str(ok), specfiles.COLLECT_KINDS) is None
     with pytest.raises(SpecError, match="is a directory"):
         read_spec_file(str(tmp_path))

@@ -32,6 +32,7 @@ def test_a_spec_path_with_a_nul_character_is_reported_not_raised(tmp_path):
     """`specs: ["\\0"]` made validate raise ValueError (embedded null byte) from open()."""
     from reconciler.manifest.load import load_manifest
     from reconciler.troubleshoot import specfiles
+    from reconciler.troubleshoot.reader import check_file
 
     manifest = tmp_path / "schedules.yaml"
     manifest.write_text('apiVersion: sbsched/v1\nkind: ScheduleSet\nmetadata: {name: g}\nschedules:\n'
@@ -40,4 +41,4 @@ def test_a_spec_path_with_a_nul_character_is_reported_not_raised(tmp_path):
     assert any("NUL character" in d.message for d in result.diagnostics)
     with pytest.raises(SpecError, match="NUL"):
         collect_spec.load([str(tmp_path / "a\0b")])
-    assert "NUL" in specfiles.check_file("a\0b", specfiles.COLLECT_KINDS)
+    assert "NUL" in check_file("a\0b", specfiles.COLLECT_KINDS)

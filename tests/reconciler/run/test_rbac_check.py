@@ -1,6 +1,8 @@
 """The RBAC preflight's derivation of needed access: pure, from collector specs, no network."""
 from __future__ import annotations
 
+import pytest
+
 from reconciler.collect import CollectorSpec
 from reconciler.collect.kube.resources import CLUSTER_SCOPED, NAMESPACED
 from reconciler.run.rbac_check import Access, needed_access
@@ -96,3 +98,17 @@ def test_a_review_names_only_the_attributes_set():
                                                    "subresource": "exec"}}
     assert Access("list", "apps", "deployments").display_resource == "deployments.apps"
     assert Access("get", "", "pods", "x", subresource="log").display_resource == "pods/log"
+
+
+def test_a_report_with_a_failed_review_is_no_answer() -> None:
+    from reconciler.base.errors import SbschedError
+    from reconciler.run.rbac_check import Derived, Need, Report, Verdict
+
+    pods, secrets = Access("list", "", "pods", "default"), Access("get", "", "secrets", "default", name="db")
+    needs = Derived([Need("logs", pods), Need("secret", secrets)])
+    answered = Report("nightly", "https://127.0.0.1:9", needs, {pods: Verdict(pods, True), secrets: Verdict(secrets, False)})
+    assert answered.answered() is answered and [n.collector for n in answered.denied] == ["secret"]
+    failed = Report("nightly", "https://127.0.0.1:9", needs,
+                    {pods: Verdict(pods, True), secrets: Verdict(secrets, False, error="timed out")})
+    with pytest.raises(SbschedError, match="1 access review\\(s\\) failed at https://127.0.0.1:9; first: get "):
+        failed.answered()

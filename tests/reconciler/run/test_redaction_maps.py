@@ -69,3 +69,13 @@ def test_a_token_inside_a_gzip_file_is_mapped_to_its_line_in_the_decompressed_te
     [(token, entry)] = run.document("nightly-1", "nightly")["tokens"].items()
     assert entry["value"] == "gz-secret-1" and entry["locations"] == [{"file": "logs/app.log.1.gz", "line": 2}]
     assert token.encode() in gzip.decompress((staging / "logs" / "app.log.1.gz").read_bytes())
+
+
+def test_one_token_of_a_map_or_not_found_naming_how_many_there_are() -> None:
+    from reconciler.base.errors import NotFound
+
+    document = {"tokens": {"***TOKEN_PASSWORD_AB***": {"type": "password", "value": "hunter2", "places": []}}}
+    assert redaction_maps.token_entry(document, "r-1", "***TOKEN_PASSWORD_AB***")["value"] == "hunter2"
+    with pytest.raises(NotFound, match="no token 'x' in the redaction map of r-1") as caught:
+        redaction_maps.token_entry(document, "r-1", "x")
+    assert "lists its 1 token(s)" in (caught.value.hint or "")

@@ -62,3 +62,80 @@ def test_every_reader_of_a_missing_spec_raises_the_one_error(tmp_path: Path) -> 
             read()
         assert caught.value.exit_code == 2 and missing in caught.value.message
     assert issubclass(RedactorSpecError, SpecError)
+
+REDACTOR = """\
+apiVersion: troubleshoot.sh/v1beta2
+kind: Redactor
+spec:
+  redactors: [{name: r, removals: {values: [secret]}}]
+"""
+
+
+def _manifest_naming(tmp_path: Path, spec: Path, redactor: Path) -> str:
+    path = tmp_path / "schedules.yaml"
+    path.write_text("apiVersion: sbsched/v1\nkind: ScheduleSet\nmetadata:\n  name: x\nschedules:\n"
+                    f"- name: a\n  cron: '@daily'\n  collect:\n    specs: [{spec}]\n"
+                    f"  redact:\n    redactors: [{redactor}]\n")
+    return str(path)
+
+
+def test_validate_parses_each_spec_file_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kind check and the checks inside a file (analyzer `when`s, Redactor fields) share one parse."""
+    import yaml
+
+    from reconciler.manifest.load import load_manifest
+
+    spec, redactor = tmp_path / "spec.yaml", tmp_path / "redactor.yaml"
+    spec.write_text(BUNDLE.split("---")[0])
+    redactor.write_text(REDACTOR)
+    texts = {spec.read_text(): "spec", redactor.read_text(): "redactor"}
+    parsed: list[str] = []
+    for name in ("compose_all", "load_all"):
+        original = getattr(yaml, name)
+
+        def counting(stream: object, *args: object, _original: object = original, **kwargs: object) -> object:
+            if isinstance(stream, str) and stream in texts:
+                parsed.append(texts[stream])
+            return _original(stream, *args, **kwargs)   # type: ignore[operator]
+
+        monkeypatch.setattr(yaml, name, counting)
+    result = load_manifest(_manifest_naming(tmp_path, spec, redactor))
+    assert result.valid, [d.format() for d in result.diagnostics]
+    assert sorted(parsed) == ["redactor", "spec"]
+
+
+def test_validate_words_an_unusable_spec_file_as_before(tmp_path: Path) -> None:
+    from reconciler.manifest.load import load_manifest
+    from reconciler.troubleshoot.specfiles import shown
+
+    (tmp_path / "dir.yaml").mkdir()
+    (tmp_path / "bad.yaml").write_text("kind: [not yaml")
+    (tmp_path / "latin1.yaml").write_bytes(b"kind: \xff\n")
+    (tmp_path / "other.yaml").write_text(REDACTOR)
+    cases = {"missing.yaml": "file not found: ", "dir.yaml": "cannot read {}: Is a directory",
+             "bad.yaml": "{} is not valid YAML", "latin1.yaml": "cannot read {}: 'utf-8' codec can't decode",
+             "other.yaml": "{} is not a troubleshoot spec: expected apiVersion troubleshoot.sh/v1beta2 with kind "
+                           "SupportBundle or HostCollector or Collector or Preflight or HostPreflight or Analyzer; "
+                           "found kind Redactor"}
+    for name, expected in cases.items():
+        spec = tmp_path / name
+        result = load_manifest(_manifest_naming(tmp_path, spec, tmp_path / "other.yaml"))
+        messages = [d.message for d in result.diagnostics]
+        assert any(m.startswith(expected.format(shown(str(spec)))) for m in messages), (name, messages)
+
+
+def test_export_reads_spec_files_through_the_one_reader(tmp_path: Path) -> None:
+    """What export gathers from disk fails as every other reader of a spec file does: one SpecError."""
+    from reconciler.k8s.inputs import gather
+    from reconciler.manifest.load import load_manifest
+
+    spec, redactor = tmp_path / "spec.yaml", tmp_path / "redactor.yaml"
+    spec.write_text(BUNDLE.split("---")[0])
+    redactor.write_text(REDACTOR)
+    manifest = load_manifest(_manifest_naming(tmp_path, spec, redactor)).manifest
+    assert manifest is not None
+    assert gather(manifest, namespace="default")["a"].files[str(spec)] == spec.read_text()
+    redactor.unlink()
+    redactor.mkdir()   # replaced between validation and export
+    with pytest.raises(SpecError, match="spec .*redactor.yaml is a directory"):
+        gather(manifest, namespace="default")
