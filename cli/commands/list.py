@@ -1,6 +1,8 @@
 """sbsched list [-l selector] [-f PATTERN] [--status S] [--show-disabled] [-o table|wide|json|yaml]."""
 from __future__ import annotations
 
+from typing import Any
+
 from .. import render
 from ._common import store
 
@@ -25,7 +27,7 @@ def list_schedules(*, state_dir: str | None, selector: list[str], output: str, p
             if "scheduleError" in i["status"]:
                 render.err(f"warning: schedule {i['name']!r} is not scheduled: {i['status']['scheduleError']}")
         headers = ["NAME", "SET", "CRON", "TIMEZONE", "SUSPENDED", "NEXT-RUN", "LAST-RUN", "LAST-RESULT"]
-        rows = [[i["name"], i["set"], i["spec"]["cron"], i["spec"]["timezone"], str(disabled(i)).lower(),
+        rows = [[i["name"], i["set"], _cron(i["spec"]), i["spec"]["timezone"], str(disabled(i)).lower(),
                  "error" if "scheduleError" in i["status"] else i["status"]["nextRunTime"] or render.NONE,
                  i["status"].get("lastScheduleTime") or render.NONE, i["status"].get("lastResult") or render.NONE]
                 for i in items]
@@ -37,3 +39,9 @@ def list_schedules(*, state_dir: str | None, selector: list[str], output: str, p
     if hidden:
         render.err(f"{hidden} disabled or suspended schedule(s) not shown: --show-disabled lists them")
     return 0
+
+
+def _cron(spec: dict[str, Any]) -> str:
+    """The CRON column: the cron, and/or the chain a schedule runs after ("after nightly (success)")."""
+    after = render.after_text(spec)
+    return " ".join(part for part in (spec.get("cron", ""), after and f"after {after}") if part)

@@ -503,8 +503,10 @@ def _slim(record: dict[str, Any], shared: dict[Any, Any]) -> dict[str, Any]:
     slim_policy = shared.setdefault(key, {"jitterSeconds": key[0], "startingDeadlineSeconds": key[1],
                                           "concurrency": key[2]})
     return {"set": sys.intern(record["set"]),
-            "spec": {"cron": sys.intern(spec["cron"]), "timezone": sys.intern(spec.get("timezone", "UTC")),
-                     "suspend": bool(spec.get("suspend")), "policy": slim_policy},
+            "spec": {**({"cron": sys.intern(spec["cron"])} if "cron" in spec else {}),
+                     "timezone": sys.intern(spec.get("timezone", "UTC")),
+                     "suspend": bool(spec.get("suspend")), "policy": slim_policy,
+                     **({"after": spec["after"]} if spec.get("after") else {})},
             "status": {"suspended": bool(status.get("suspended")), "resumedTime": status.get("resumedTime"),
                        "lastScheduleTime": status.get("lastScheduleTime")},
             "metadata": {"createdTime": meta.get("createdTime"), "cronChangedTime": meta.get("cronChangedTime")}}

@@ -1,0 +1,87 @@
+"""Pure: schedules that run after another one's run ends (`after: [{schedule, on}]`).
+
+The graph is checked when a manifest is validated (unknown names, cycles), so the daemon and `run` can
+follow it without guarding against loops. A dependent runs once per run of its upstream that ends the
+way it asks for; `on: failure` means failed for good (after the upstream's retries), so one upstream
+slot never starts a dependent twice.
+"""
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Iterable, Iterator, Mapping
+
+MAX_ID_LENGTH = 200   # execution ids are file names: a long chain of long names must still fit
+
+OUTCOMES = {"success": ("completed",), "failure": ("failed",), "completion": ("completed", "failed")}
+
+
+def edges(spec: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(upstream schedule, on) of each `after` entry of a normalized spec, in the manifest's order."""
+    return [(item["schedule"], item.get("on", "success")) for item in spec.get("after") or []]
+
+
+def find_cycle(graph: Mapping[str, Iterable[str]]) -> list[str] | None:
+    """A cycle of `graph` (schedule -> the schedules it runs after) as a closed path [a, b, a], or None.
+    Names are visited in sorted order, so the same manifest always reports the same cycle."""
+    done: set[str] = set()
+    for start in sorted(graph):
+        if start in done:
+            continue
+        path: list[str] = []
+        on_path: set[str] = set()
+        stack: list[tuple[str, Iterator[str]]] = []
+
+        def enter(node: str) -> None:
+            path.append(node)
+            on_path.add(node)
+            stack.append((node, iter(sorted(graph.get(node, ())))))
+
+        enter(start)
+        while stack:
+            node, successors = stack[-1]
+            following = next(successors, None)
+            if following is None:
+                stack.pop()
+                path.pop()
+                on_path.discard(node)
+                done.add(node)
+            elif following in on_path:
+                return path[path.index(following):] + [following]
+            elif following not in done:
+                enter(following)
+    return None
+
+
+def dependents(specs: Mapping[str, Mapping[str, Any]], upstream: str, status: str) -> list[str]:
+    """The schedules that run now because a run of `upstream` ended with `status`, sorted; suspended
+    ones (by the manifest) are left out, as they would be left out by their cron."""
+    return sorted(name for name, spec in specs.items() if not spec.get("suspend")
+                  and any(up == upstream and status in OUTCOMES[on] for up, on in edges(spec)))
+
+
+def run_id(schedule: str, upstream_id: str) -> str:
+    """`<schedule>-after-<upstream execution id>`: one id per upstream run, so a daemon never starts the
+    same dependent run twice; hashed past MAX_ID_LENGTH (a chain of long names)."""
+    plain = f"{schedule}-after-{upstream_id}"
+    if len(plain) <= MAX_ID_LENGTH:
+        return plain
+    return f"{schedule}-after-{hashlib.sha256(upstream_id.encode()).hexdigest()[:20]}"
+
+
+
+def scheduled_upstreams(specs: Mapping[str, Mapping[str, Any]], name: str) -> list[str]:
+    """The nearest schedules with a cron up `name`'s chain (itself when it has one): whose fire times start
+    its runs, for `next`. Sorted; a name missing from `specs` (deleted since) ends its branch."""
+    found: set[str] = set()
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        current = todo.pop()
+        if current in seen or current not in specs:
+            continue
+        seen.add(current)
+        if "cron" in specs[current]:
+            found.add(current)
+        else:
+            todo += [up for up, _ in edges(specs[current])]
+    return sorted(found)
