@@ -204,6 +204,14 @@ class ListWideOutput(str, enum.Enum):
     yaml = "yaml"
 
 
+@app.command("templates")
+def templates_(manifest: ManifestOpt, output: Annotated[Output, typer.Option("-o", "--output")] = Output.text) -> int:
+    """List the manifest's templates with the schedules that use each."""
+    from .commands.templates import templates as run
+
+    return run(manifest, output=output.value)
+
+
 @app.command("list")
 def list_(selector: Annotated[Optional[list[str]], typer.Option("-l", "--selector", help="key=value, key!=value, key")] = None,
           pattern: Annotated[Optional[str], typer.Option("-f", "--filter", metavar="PATTERN", help="Only names matching "
@@ -594,6 +602,9 @@ def create(name: str, cron: Annotated[str, typer.Option("-c", "--cron", help="Cr
            tokenize: EditTokenizeOpt = False, analyze: EditAnalyzeOpt = None, upload: EditUploadOpt = None,
            upload_options: EditUploadOptionsOpt = None, upload_credentials: EditUploadCredentialsOpt = None,
            description: EditDescriptionOpt = None, labels: EditLabelsOpt = None, manifest: EditFileOpt = "schedules.yaml",
+           template: Annotated[Optional[str], typer.Option("-t", "--template", help="Start from a template of the "
+                                                           "manifest's `templates:` (its fields under the "
+                                                           "schedule's own).")] = None,
            set_name: Annotated[Optional[str], typer.Option("--set", help="metadata.name of a new file (default: its "
                                                            "directory's name).")] = None,
            apply_: EditApplyOpt = False, dry_run: EditDryRunOpt = False,
@@ -604,7 +615,7 @@ def create(name: str, cron: Annotated[str, typer.Option("-c", "--cron", help="Cr
     fields = Fields(cron=cron, timezone=timezone or None, namespaces=namespace, specs=spec, upload=upload or None,
                     redaction=redaction_mode(redact, tokenize), enabled=_flag(enabled), auto=auto, analyze=analyze,
                     upload_options=upload_options, upload_credentials=upload_credentials,
-                    description=description or None, labels=labels)
+                    description=description or None, labels=labels, template=template)
     return run(name, fields=fields,
                options=_edit_options(manifest, output, apply_, dry_run, lock_timeout, set_name=set_name))
 

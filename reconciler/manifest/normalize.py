@@ -38,6 +38,13 @@ class ScheduleSet:
     contents: Mapping[str, bytes] | None = None                 # sha256 -> bytes; None: not snapshotted yet
     inputs: Mapping[str, Any] | None = None                     # what a saved plan checks before it is applied
     max_schedules: int | None = None   # the config files' maxJobsPerUser: the most the state may hold
+    templates: Mapping[str, Any] = field(default_factory=dict)  # `templates:` as written, by name
+
+    def template_usage(self) -> list[dict[str, Any]]:
+        """Each template (sorted by name) with the schedules that use it: what `sbsched templates` shows."""
+        return [{"name": name, "template": self.templates[name],
+                 "schedules": sorted(s for s, spec in self.schedules.items() if spec.get("template") == name)}
+                for name in sorted(self.templates)]
 
 
 @dataclass(frozen=True)
@@ -95,7 +102,8 @@ def normalize(data: Mapping[str, Any], *, base_dir: str, source: str = "",
     problems.extend(_dependency_problems(specs, first_index, data.get("schedules") or []))
     metadata = data.get("metadata")
     set_name = metadata.get("name") if isinstance(metadata, dict) else None
-    return ScheduleSet(name=set_name if isinstance(set_name, str) else "", schedules=specs, source=source), problems
+    return ScheduleSet(name=set_name if isinstance(set_name, str) else "", schedules=specs, source=source,
+                       templates=templates), problems
 
 
 def _listing(templates: Mapping[str, Any]) -> str:

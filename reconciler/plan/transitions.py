@@ -52,8 +52,9 @@ def state_basis(state: Mapping[str, Any]) -> str:
 
 
 def next_run_time(spec: Mapping[str, Any], status: Mapping[str, Any], now: datetime) -> str | None:
-    """The next slot strictly after `now`, or None while suspended (by the manifest or at run time)."""
-    if spec.get("suspend") or status.get("suspended") or timing_problem(spec) is not None:
+    """The next slot strictly after `now`, or None while suspended (by the manifest or at run time) or
+    when it has no cron (it runs only `after:` others)."""
+    if spec.get("suspend") or status.get("suspended") or timing_problem(spec) is not None or "cron" not in spec:
         return None
     fire = cron.parse(spec["cron"]).next_after(now, ZoneInfo(spec["timezone"]))
     return fire.isoformat()
