@@ -1,0 +1,51 @@
+"""Schedules `after:` another run when its run ends that way: the loop on a fake clock, real runs."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from ...fakes.clock import FakeClock
+from .test_loop import T0, daemon, make, records, settle
+
+
+def test_b_runs_after_a_succeeds_and_records_trigger_dependency_and_the_run_it_followed(tmp_path):
+    clock = FakeClock(T0)
+    store, _ = make(tmp_path, """
+        - {name: a, cron: "0 * * * *", collect: {hostCollectors: [{ok: {}}]}}
+        - {name: b, after: [{schedule: a}], collect: {hostCollectors: [{ok: {}}]}}
+        - {name: c, after: [{schedule: b, on: completion}], collect: {hostCollectors: [{ok: {}}]}}
+        - {name: on-failure, after: [{schedule: a, on: failure}], collect: {hostCollectors: [{ok: {}}]}}
+    """, clock)
+    d = daemon(store, clock)
+    assert d.tick() == datetime(2026, 6, 1, 13, 0, tzinfo=timezone.utc)   # b, c, on-failure: no wake of their own
+    clock.set(datetime(2026, 6, 1, 13, 0, 1, tzinfo=timezone.utc))
+    d.tick()
+    settle(d)
+    runs = {r["schedule"]: r for r in records(store)}
+    assert sorted(runs) == ["a", "b", "c"]
+    assert (runs["a"]["trigger"], runs["a"]["status"]) == ("schedule", "completed")
+    b = runs["b"]
+    assert (b["id"], b["trigger"], b["status"]) == ("b-after-a-20260601T1300Z", "dependency", "completed")
+    assert b["after"] == {"schedule": "a", "executionId": "a-20260601T1300Z", "status": "completed"}
+    assert runs["c"]["after"]["executionId"] == "b-after-a-20260601T1300Z"
+    status = store.read()["schedules"]["b"]["status"]
+    assert status["lastResult"] == "completed" and status["active"] == []
+    assert status["lastScheduleTime"] is None and status["nextRunTime"] is None   # no cron: no slot moved
+    d.tick()
+    settle(d)
+    assert len(records(store)) == 3   # one upstream run, one run of each dependent
+    d.close()
+
+
+def test_a_suspended_dependent_does_not_run(tmp_path):
+    clock = FakeClock(T0)
+    store, _ = make(tmp_path, """
+        - {name: a, cron: "0 * * * *", collect: {hostCollectors: [{ok: {}}]}}
+        - {name: b, suspend: true, after: [{schedule: a}], collect: {hostCollectors: [{ok: {}}]}}
+    """, clock)
+    d = daemon(store, clock)
+    d.tick()
+    clock.set(datetime(2026, 6, 1, 13, 0, 1, tzinfo=timezone.utc))
+    d.tick()
+    settle(d)
+    assert [r["schedule"] for r in records(store)] == ["a"]
+    d.close()
