@@ -261,7 +261,10 @@ def run_(name: Annotated[Optional[str], typer.Argument(help="A schedule in the s
              "exported CronJob runs), with a temporary state dir; the bundle goes to --output-dir (default: the "
              "working directory).")] = None,
          job_name: Annotated[Optional[str], typer.Option("--job-name", help="With --from-configmap: the Job's name, "
-                                                         "which carries the CronJob's slot.")] = None) -> int:
+                                                         "which carries the CronJob's slot.")] = None,
+         with_dependents: Annotated[bool, typer.Option("--with-dependents", help="Then run the schedules `after:` "
+                                                       "it (and theirs), as the daemon would; -o json|yaml: "
+                                                       "{items: [...]}.")] = False) -> int:
     """Run one schedule now, in the foreground; exit 0 completed, 1 failed."""
     from reconciler.base.errors import UsageError
 
@@ -270,13 +273,16 @@ def run_(name: Annotated[Optional[str], typer.Argument(help="A schedule in the s
     if from_configmap is not None:
         from .commands.run import run_from_configmap
 
+        if with_dependents:
+            raise UsageError("--with-dependents: only with a schedule NAME (a CronJob's run has no dependents)")
         return run_from_configmap(from_configmap, output=output.value, output_dir=output_dir, job_name=job_name)
     if job_name is not None:
         raise UsageError("--job-name: only with --from-configmap")
     from .commands.run import run as execute
 
     assert name is not None
-    return execute(name, state_dir=_state_dir(), output=output.value, output_dir=output_dir, lock_timeout=lock_timeout)
+    return execute(name, state_dir=_state_dir(), output=output.value, output_dir=output_dir, lock_timeout=lock_timeout,
+                   with_dependents=with_dependents)
 
 
 @app.command()

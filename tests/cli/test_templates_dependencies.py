@@ -118,3 +118,39 @@ def test_export_kubernetes_refuses_after_in_one_line(cli, write_manifest):
     assert result.code == 2 and result.out == ""
     assert result.err.splitlines()[0] == ("sbsched: error: cannot export `after:` (on-failure, upload-check): a "
                                           "Kubernetes CronJob cannot start when another schedule's Job ends")
+
+
+CHAIN = """
+    apiVersion: sbsched/v1
+    kind: ScheduleSet
+    metadata: {name: chain}
+    defaults:
+      collect: {cluster: false, hostCollectors: [{cpu: {}}]}
+      analyze: {enabled: false}
+    schedules:
+      - {name: a, cron: "0 2 * * *"}
+      - {name: b, after: [{schedule: a}]}
+      - {name: c, after: [{schedule: b, on: completion}]}
+      - {name: on-failure, after: [{schedule: a, on: failure}]}
+"""
+
+
+def test_run_alone_runs_only_the_schedule(cli, write_manifest):
+    cli("apply", "-f", str(write_manifest(CHAIN)))
+    result = cli("run", "a", "-o", "json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["schedule"] == "a"
+    assert [r["schedule"] for r in json.loads(cli("history", "-o", "json").out)["items"]] == ["a"]
+
+
+def test_run_with_dependents_runs_the_chain_and_records_each_link(cli, write_manifest):
+    cli("apply", "-f", str(write_manifest(CHAIN)))
+    result = cli("run", "a", "--with-dependents", "-o", "json")
+    assert result.code == 0, result.err
+    items = json.loads(result.out)["items"]
+    assert [(r["schedule"], r["trigger"], r["status"]) for r in items] == [
+        ("a", "manual", "completed"), ("b", "dependency", "completed"), ("c", "dependency", "completed")]
+    assert items[1]["after"] == {"schedule": "a", "executionId": items[0]["id"], "status": "completed"}
+    assert items[2]["id"] == f"c-after-{items[1]['id']}"
+    text = cli("history", items[1]["id"]).out
+    assert f"After:      {items[0]['id']} (completed)" in text
