@@ -28,7 +28,9 @@ def status(name: str, *, state_dir: str | None, output: str) -> int:
         f"Name:                 {name}",
         f"Set:                  {view['set']}",
         *([f"Description:          {spec['description']}"] if spec.get("description") else []),
-        f"Cron:                 {spec['cron']} ({spec['timezone']})",
+        *([f"Template:             {spec['template']}"] if spec.get("template") else []),
+        *([f"Cron:                 {spec['cron']} ({spec['timezone']})"] if "cron" in spec else []),
+        *([f"Runs after:           {render.after_text(spec)}"] if spec.get("after") else []),
         f"Suspended:            {str(bool(spec['suspend'])).lower()} (manifest), "
         f"{str(bool(st.get('suspended'))).lower()} (runtime)",
         f"Next run:             {st['nextRunTime'] or render.NONE}",

@@ -50,7 +50,7 @@ log = logging.getLogger("sbsched.executor")
 
 @dataclass
 class RunOptions:
-    trigger: str = "manual"                  # schedule | catch-up | manual
+    trigger: str = "manual"                  # schedule | catch-up | manual | dependency
     scheduled_time: datetime | None = None   # the slot; None for a manual run (= now)
     dispatch_time: datetime | None = None
     attempt: int = 1

@@ -154,3 +154,13 @@ def test_run_with_dependents_runs_the_chain_and_records_each_link(cli, write_man
     assert items[2]["id"] == f"c-after-{items[1]['id']}"
     text = cli("history", items[1]["id"]).out
     assert f"After:      {items[0]['id']} (completed)" in text
+
+
+def test_status_of_a_dependent_shows_its_chain_and_template(cli, write_manifest):
+    cli("apply", "-f", str(write_manifest(MANIFEST)))
+    result = cli("status", "on-failure")
+    assert result.code == 0, result.err
+    assert "Runs after:           nightly (failure)" in result.out
+    assert "Template:             deep" in result.out
+    assert "Cron:" not in result.out
+    assert "Cron:                 0 2 * * * (UTC)" in cli("status", "nightly").out
