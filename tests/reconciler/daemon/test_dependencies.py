@@ -49,3 +49,35 @@ def test_a_suspended_dependent_does_not_run(tmp_path):
     settle(d)
     assert [r["schedule"] for r in records(store)] == ["a"]
     d.close()
+
+
+def test_on_failure_runs_once_after_the_last_retry_and_on_success_does_not(tmp_path, monkeypatch):
+    from reconciler.run import bundle
+
+    real_archive = bundle.archive
+
+    def full_disk_for_a(staging, destination):
+        if f"{tmp_path}/state/bundles/a/" in str(destination):
+            raise OSError(28, "No space left on device")   # transient: the policy retries it
+        return real_archive(staging, destination)
+
+    monkeypatch.setattr(bundle, "archive", full_disk_for_a)
+    clock = FakeClock(T0)
+    store, _ = make(tmp_path, """
+        - {name: a, cron: "0 13 * * *", policy: {retries: 1, backoffSeconds: 10}, collect: {hostCollectors: [{ok: {}}]}}
+        - {name: b, after: [{schedule: a}], collect: {hostCollectors: [{ok: {}}]}}
+        - {name: page, after: [{schedule: a, on: failure}], collect: {hostCollectors: [{ok: {}}]}}
+    """, clock)
+    d = daemon(store, clock)
+    clock.set(datetime(2026, 6, 1, 13, 0, 1, tzinfo=timezone.utc))
+    d.tick()
+    d.wait_idle()
+    assert [(r["schedule"], r["status"]) for r in records(store)] == [("a", "retrying")]   # not ended yet
+    clock.set(d._next_retry())
+    d.tick()
+    settle(d)
+    d.close()
+    runs = {r["schedule"]: r for r in records(store)}
+    assert sorted(runs) == ["a", "page"]
+    assert (runs["a"]["status"], runs["a"]["attempt"]) == ("failed", 2)
+    assert runs["page"]["after"] == {"schedule": "a", "executionId": "a-20260601T1300Z", "status": "failed"}
