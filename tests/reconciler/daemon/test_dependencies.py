@@ -81,3 +81,18 @@ def test_on_failure_runs_once_after_the_last_retry_and_on_success_does_not(tmp_p
     assert sorted(runs) == ["a", "page"]
     assert (runs["a"]["status"], runs["a"]["attempt"]) == ("failed", 2)
     assert runs["page"]["after"] == {"schedule": "a", "executionId": "a-20260601T1300Z", "status": "failed"}
+
+
+def test_reconcile_once_waits_for_the_runs_after_those_it_started(tmp_path):
+    from reconciler.daemon.loop import Daemon
+
+    from .test_loop import REGISTRY
+
+    clock = FakeClock(T0)
+    store, _ = make(tmp_path, """
+        - {name: a, cron: "0 13 * * *", collect: {hostCollectors: [{ok: {}}]}}
+        - {name: b, after: [{schedule: a}], collect: {hostCollectors: [{ok: {}}]}}
+    """, clock)
+    clock.set(datetime(2026, 6, 1, 13, 0, 1, tzinfo=timezone.utc))
+    finished = Daemon(store, clock, registry=REGISTRY, once=True).run()
+    assert sorted((r["schedule"], r["status"]) for r in finished) == [("a", "completed"), ("b", "completed")]
