@@ -49,10 +49,10 @@ def run(name: str, *, state_dir: str | None, output: str, output_dir: str | None
 def _dependents(state: dict[str, Any], record: dict[str, Any]) -> list[str]:
     """Those to run after `record` ended, as the daemon picks them (not suspended at run time either)."""
     from reconciler.timing.decisions import suspended
-    from reconciler.timing.dependencies import dependents
+    from reconciler.timing.dependencies import dependents, followers
 
-    specs = {name: entry["spec"] for name, entry in state["schedules"].items()}
-    return [name for name in dependents(specs, record["schedule"], record["status"])
+    following = followers({name: entry["spec"] for name, entry in state["schedules"].items()})
+    return [name for name in dependents(following, record["schedule"], record["status"])
             if not suspended(state["schedules"][name])]
 
 

@@ -99,6 +99,7 @@ class Daemon:
         self.results: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         self.closing = False
+        self.following: dict[str, list[tuple[str, str]]] = {}   # upstream -> [(dependent, on)], from `index`
 
     # The loop ---------------------------------------------------------------------------------------
     def run(self) -> list[dict[str, Any]]:
@@ -189,6 +190,7 @@ class Daemon:
             self.reload_requested = True   # the next iteration tries again
             return
         self.index, self.packed, self.broken = index, packed, {}
+        self.following = dependencies.followers({name: entry["spec"] for name, entry in index.items()})
         self.planned_serial = serial   # read before the records: a write in between re-plans once more
         if self.metrics is not None:
             self.metrics.loaded(successes)
@@ -421,12 +423,14 @@ class Daemon:
         skipped (logged), under Replace cancelled, as for its cron slots."""
         if self.stopping.is_set() or self.closing:
             return
-        index, now, gate = self.index, self.clock.now(), threading.Event()
-        specs = {name: entry["spec"] for name, entry in index.items()}
+        # read once: a reload in the loop's thread may replace them meanwhile (one deleted is passed over)
+        index, packed, following = self.index, self.packed, self.following
+        now, gate = self.clock.now(), threading.Event()
         followed = {"schedule": record["schedule"], "executionId": record["id"], "status": record["status"]}
-        for name in dependencies.dependents(specs, record["schedule"], record["status"]):
+        for name in dependencies.dependents(following, record["schedule"], record["status"]):
             run_id = dependencies.run_id(name, record["id"])
-            if decisions.suspended(index[name]) or run_id in self.started_ids or name not in self.packed:
+            if name not in index or name not in packed or decisions.suspended(index[name]) \
+                    or run_id in self.started_ids:
                 continue
             self.started_ids.add(run_id)
             with self.lock:
@@ -441,7 +445,7 @@ class Daemon:
                 active.options.cancel.set()
             options = RunOptions(trigger="dependency", scheduled_time=now, dispatch_time=now, after=followed,
                                  lock_timeout=self.lock_timeout, status_sink=self.batcher.submit, registry=self.registry,
-                                 load_entry=functools.partial(_unpack, self.packed[name]))
+                                 load_entry=functools.partial(_unpack, packed[name]))
             log.info("%s: started %s (dependency, after %s %s)", name, run_id, record["id"], record["status"],
                      extra=run_fields(name, run_id, trigger="dependency"))
             try:

@@ -8,7 +8,7 @@ slot never starts a dependent twice.
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 MAX_ID_LENGTH = 200   # execution ids are file names: a long chain of long names must still fit
 
@@ -52,11 +52,20 @@ def find_cycle(graph: Mapping[str, Iterable[str]]) -> list[str] | None:
     return None
 
 
-def dependents(specs: Mapping[str, Mapping[str, Any]], upstream: str, status: str) -> list[str]:
-    """The schedules that run now because a run of `upstream` ended with `status`, sorted; suspended
-    ones (by the manifest) are left out, as they would be left out by their cron."""
-    return sorted(name for name, spec in specs.items() if not spec.get("suspend")
-                  and any(up == upstream and status in OUTCOMES[on] for up, on in edges(spec)))
+def followers(specs: Mapping[str, Mapping[str, Any]]) -> dict[str, list[tuple[str, str]]]:
+    """upstream -> [(dependent, on)]: built once per state, so a run's end looks up its dependents
+    instead of scanning every schedule (a burst of thousands of runs ending)."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for name in sorted(specs):
+        for upstream, on in edges(specs[name]):
+            out.setdefault(upstream, []).append((name, on))
+    return out
+
+
+def dependents(following: Mapping[str, Sequence[tuple[str, str]]], upstream: str, status: str) -> list[str]:
+    """The schedules that run now because a run of `upstream` ended with `status`, sorted, each once
+    (callers leave out the suspended ones, as their cron slots would be left out)."""
+    return sorted({name for name, on in following.get(upstream, ()) if status in OUTCOMES[on]})
 
 
 def run_id(schedule: str, upstream_id: str) -> str:

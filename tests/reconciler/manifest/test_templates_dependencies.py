@@ -87,11 +87,12 @@ def test_dependents_follow_the_outcome_they_ask_for():
              "ok": {"after": [{"schedule": "a", "on": "success"}]},
              "bad": {"after": [{"schedule": "a", "on": "failure"}]},
              "any": {"after": [{"schedule": "a", "on": "completion"}]},
-             "off": {"suspend": True, "after": [{"schedule": "a", "on": "completion"}]}}
-    assert dependencies.dependents(specs, "a", "completed") == ["any", "ok"]
-    assert dependencies.dependents(specs, "a", "failed") == ["any", "bad"]
-    assert dependencies.dependents(specs, "a", "skipped") == []
-    assert dependencies.dependents(specs, "ok", "completed") == []
+             "twice": {"after": [{"schedule": "a", "on": "success"}, {"schedule": "a", "on": "completion"}]}}
+    following = dependencies.followers(specs)
+    assert dependencies.dependents(following, "a", "completed") == ["any", "ok", "twice"]
+    assert dependencies.dependents(following, "a", "failed") == ["any", "bad", "twice"]
+    assert dependencies.dependents(following, "a", "skipped") == []
+    assert dependencies.dependents(following, "ok", "completed") == []
 
 
 def test_a_dependent_run_id_names_the_run_it_follows_and_stays_short():
