@@ -99,7 +99,7 @@ def normalize(data: Mapping[str, Any], *, base_dir: str, source: str = "",
         spec = fill_defaults(merged)
         problems.extend(_check(spec, path, raw))
         specs[name] = _absolute_paths(spec, base_dir)
-    problems.extend(_dependency_problems(specs, first_index, data.get("schedules") or []))
+    problems.extend(_dependency_problems(specs, first_index))
     metadata = data.get("metadata")
     set_name = metadata.get("name") if isinstance(metadata, dict) else None
     return ScheduleSet(name=set_name if isinstance(set_name, str) else "", schedules=specs, source=source,
@@ -110,18 +110,17 @@ def _listing(templates: Mapping[str, Any]) -> str:
     return f" (templates: {', '.join(sorted(templates))})" if templates else " (the manifest has no `templates:`)"
 
 
-def _dependency_problems(specs: Mapping[str, Mapping[str, Any]], first_index: Mapping[str, int],
-                         raw: list[Any]) -> list[Problem]:
+def _dependency_problems(specs: Mapping[str, Mapping[str, Any]], first_index: Mapping[str, int]) -> list[Problem]:
     """`after:` names schedules of this manifest, and never makes a cycle (the first found, as a path)."""
+    chained = {name: dependencies.edges(spec) for name, spec in specs.items() if spec.get("after")}
     problems: list[Problem] = []
-    for name, spec in specs.items():
-        for i, (upstream, _) in enumerate(dependencies.edges(spec)):
+    for name, edges in chained.items():
+        for i, (upstream, _) in enumerate(edges):
             if upstream not in first_index:
                 problems.append((("schedules", first_index[name], "after", i, "schedule"),
                                  f"unknown schedule {upstream!r}{did_you_mean(upstream, sorted(first_index))}: "
                                  f"`after:` names a schedule of this manifest", False))
-    graph = {name: [up for up, _ in dependencies.edges(spec) if up in specs] for name, spec in specs.items()}
-    cycle = dependencies.find_cycle(graph)
+    cycle = dependencies.find_cycle({name: [up for up, _ in edges if up in specs] for name, edges in chained.items()})
     if cycle is not None:
         problems.append((("schedules", first_index[cycle[0]], "after"),
                          f"dependency cycle: {' -> '.join(cycle)} (each runs after the next)", False))

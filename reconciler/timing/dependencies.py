@@ -22,33 +22,26 @@ def edges(spec: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def find_cycle(graph: Mapping[str, Iterable[str]]) -> list[str] | None:
     """A cycle of `graph` (schedule -> the schedules it runs after) as a closed path [a, b, a], or None.
-    Names are visited in sorted order, so the same manifest always reports the same cycle."""
+    Names are visited in sorted order, so the same manifest always reports the same cycle. Iterative (a
+    chain of 10,000 schedules is no recursion limit); a name absent from `graph` has no edges."""
     done: set[str] = set()
     for start in sorted(graph):
         if start in done:
             continue
-        path: list[str] = []
-        on_path: set[str] = set()
-        stack: list[tuple[str, Iterator[str]]] = []
-
-        def enter(node: str) -> None:
-            path.append(node)
-            on_path.add(node)
-            stack.append((node, iter(sorted(graph.get(node, ())))))
-
-        enter(start)
+        path, on_path = [start], {start}
+        stack: list[Iterator[str]] = [iter(sorted(graph[start]))]
         while stack:
-            node, successors = stack[-1]
-            following = next(successors, None)
+            following = next(stack[-1], None)
             if following is None:
                 stack.pop()
-                path.pop()
-                on_path.discard(node)
-                done.add(node)
+                done.add(path[-1])
+                on_path.discard(path.pop())
             elif following in on_path:
                 return path[path.index(following):] + [following]
             elif following not in done:
-                enter(following)
+                path.append(following)
+                on_path.add(following)
+                stack.append(iter(sorted(graph.get(following, ()))))
     return None
 
 
