@@ -96,3 +96,11 @@ def test_reconcile_once_waits_for_the_runs_after_those_it_started(tmp_path):
     clock.set(datetime(2026, 6, 1, 13, 0, 1, tzinfo=timezone.utc))
     finished = Daemon(store, clock, registry=REGISTRY, once=True).run()
     assert sorted((r["schedule"], r["status"]) for r in finished) == [("a", "completed"), ("b", "completed")]
+
+
+def test_a_dependency_run_counts_no_lateness_it_has_no_slot():
+    from reconciler.daemon.metrics import lateness
+
+    started = {"attempt": 1, "scheduledTime": "2026-06-01T13:00:00+00:00", "startTime": "2026-06-01T13:00:09+00:00"}
+    assert lateness({**started, "trigger": "schedule"}) == 9
+    assert lateness({**started, "trigger": "dependency"}) is None
