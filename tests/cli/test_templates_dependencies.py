@@ -164,3 +164,24 @@ def test_status_of_a_dependent_shows_its_chain_and_template(cli, write_manifest)
     assert "Template:             deep" in result.out
     assert "Cron:" not in result.out
     assert "Cron:                 0 2 * * * (UTC)" in cli("status", "nightly").out
+
+
+def test_a_spec_file_named_by_a_template_is_checked_and_snapshotted_for_its_schedules(cli, write_manifest, tmp_path):
+    text = """
+        apiVersion: sbsched/v1
+        kind: ScheduleSet
+        metadata: {name: files}
+        templates:
+          host: {collect: {cluster: false, specs: [specs/SPEC]}, analyze: {enabled: false}}
+        schedules:
+          - {name: a, cron: "@daily", template: host}
+    """
+    missing = cli("validate", "-f", str(write_manifest(text.replace("SPEC", "nope.yaml"))))
+    assert missing.code == 1 and "templates.host.collect.specs[0]" in missing.err
+    path = write_manifest(text.replace("SPEC", "host-cpu.yaml"))
+    assert cli("apply", "-f", str(path)).code == 0
+    spec = json.loads(cli("status", "a", "-o", "json").out)["spec"]
+    assert spec["collect"]["specs"] == ["specs/host-cpu.yaml"] and list(spec["specFiles"]) == ["specs/host-cpu.yaml"]
+    (path.parent / "specs" / "host-cpu.yaml").write_text("not: a spec")   # runs use the applied snapshot
+    result = cli("run", "a", "-o", "json")
+    assert result.code == 0, result.err
