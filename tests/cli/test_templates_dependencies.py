@@ -113,11 +113,13 @@ def test_create_with_a_template_writes_it_and_an_unknown_one_is_refused(cli, wri
     assert "monthly" not in path.read_text()
 
 
-def test_export_kubernetes_refuses_after_in_one_line(cli, write_manifest):
-    result = cli("export", "kubernetes", "-f", str(write_manifest(MANIFEST)))
-    assert result.code == 2 and result.out == ""
-    assert result.err.splitlines()[0] == ("sbsched: error: cannot export `after:` (on-failure, upload-check): a "
-                                          "Kubernetes CronJob cannot start when another schedule's Job ends")
+def test_export_kubernetes_and_diff_target_kubernetes_refuse_after_in_one_line(cli, write_manifest):
+    path = str(write_manifest(MANIFEST))
+    for command in (["export", "kubernetes", "-f", path], ["diff", "-f", path, "--target", "kubernetes"]):
+        result = cli(*command)
+        assert result.code == 2 and result.out == ""
+        assert result.err.splitlines()[0] == ("sbsched: error: cannot export `after:` (on-failure, upload-check): a "
+                                              "Kubernetes CronJob cannot start when another schedule's Job ends")
 
 
 CHAIN = """
