@@ -175,6 +175,14 @@ class ListStatus(str, enum.Enum):
     failed = "failed"
 
 
+@app.command("templates")
+def templates_(manifest: ManifestOpt, output: TextJson = "text") -> int:
+    """List the manifest's templates with the schedules that use each."""
+    from .commands.templates import templates as run
+
+    return run(manifest, output=output)
+
+
 @app.command("list")
 def list_(selector: Annotated[Optional[list[str]], typer.Option("-l", "--selector", help="key=value, key!=value, key")] = None,
           pattern: Annotated[Optional[str], typer.Option("-f", "--filter", metavar="PATTERN", help="Only names matching "
@@ -227,7 +235,10 @@ def run_(name: Annotated[Optional[str], typer.Argument(help="A schedule in the s
                                                          "which carries the CronJob's slot.")] = None,
          quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No live progress on a terminal (it is shown "
                                              "only when stdout and stderr are terminals): the summary only.")]
-         = False) -> int:
+         = False,
+         with_dependents: Annotated[bool, typer.Option("--with-dependents", help="Then run the schedules `after:` "
+                                                       "it (and theirs), as the daemon would; -o json|yaml: "
+                                                       "{items: [...]}.")] = False) -> int:
     """Run one schedule now, in the foreground; exit 0 completed, 1 failed."""
     from reconciler.base.errors import UsageError
 
@@ -236,6 +247,8 @@ def run_(name: Annotated[Optional[str], typer.Argument(help="A schedule in the s
     if from_configmap is not None:
         from .commands.run import run_from_configmap
 
+        if with_dependents:
+            raise UsageError("--with-dependents: only with a schedule NAME (a CronJob's run has no dependents)")
         return run_from_configmap(from_configmap, output=output, output_dir=output_dir, job_name=job_name)
     if job_name is not None:
         raise UsageError("--job-name: only with --from-configmap")
@@ -243,7 +256,7 @@ def run_(name: Annotated[Optional[str], typer.Argument(help="A schedule in the s
 
     assert name is not None
     return execute(name, state_dir=_state_dir(), output=output, output_dir=output_dir, lock_timeout=lock_timeout,
-                   quiet=quiet)
+                   quiet=quiet, with_dependents=with_dependents)
 
 
 @app.command()
@@ -577,6 +590,9 @@ def create(name: str, cron: Annotated[str, typer.Option("-c", "--cron", help="Cr
            tokenize: EditTokenizeOpt = False, analyze: EditAnalyzeOpt = None, upload: EditUploadOpt = None,
            upload_options: EditUploadOptionsOpt = None, upload_credentials: EditUploadCredentialsOpt = None,
            description: EditDescriptionOpt = None, labels: EditLabelsOpt = None, manifest: EditFileOpt = "schedules.yaml",
+           template: Annotated[Optional[str], typer.Option("-t", "--template", help="Start from a template of the "
+                                                           "manifest's `templates:` (its fields under the "
+                                                           "schedule's own).")] = None,
            set_name: Annotated[Optional[str], typer.Option("--set", help="metadata.name of a new file (default: its "
                                                            "directory's name).")] = None,
            apply_: EditApplyOpt = False, dry_run: EditDryRunOpt = False,
@@ -587,7 +603,7 @@ def create(name: str, cron: Annotated[str, typer.Option("-c", "--cron", help="Cr
     fields = Fields(cron=cron, timezone=timezone or None, namespaces=namespace, specs=spec, upload=upload or None,
                     redaction=redaction_mode(redact, tokenize), enabled=_flag(enabled), auto=auto, analyze=analyze,
                     upload_options=upload_options, upload_credentials=upload_credentials,
-                    description=description or None, labels=labels)
+                    description=description or None, labels=labels, template=template)
     return run(name, fields=fields,
                options=_edit_options(manifest, output, apply_, dry_run, lock_timeout, set_name=set_name))
 

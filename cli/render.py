@@ -85,9 +85,11 @@ def changes_shown(plan: Any, head: Callable[[Any, str], str]) -> Iterator[tuple[
 
 
 def _schedule_head(change: Any, action: str) -> str:
-    """`nightly: create (cron '0 2 * * *', UTC)`: a created or deleted schedule says when it runs."""
+    """`nightly: create (cron '0 2 * * *', UTC)`: a created or deleted schedule says when it runs (its cron,
+    the runs it follows) and from which template."""
     spec = change.after if change.after is not None else change.before
-    when = f" (cron {spec['cron']!r}, {spec['timezone']})" if action in ("create", "delete") else ""
+    template = f", template {spec['template']}" if spec.get("template") else ""
+    when = f" ({timing(spec)}{template})" if action in ("create", "delete") else ""
     return f"{change.name}: {action}{when}"
 
 
@@ -114,6 +116,18 @@ def plan_text(plan: Any, *, applied: bool = False, dry_run: bool = False) -> str
         lines.append(f"{done} the spec files of {len(upgraded)} unchanged schedule(s) applied before spec "
                      f"snapshots: {', '.join(upgraded)}.")
     return "\n".join(lines) + "\n"
+
+
+def timing(spec: Any) -> str:
+    """How a schedule is started: "cron '@daily', UTC", "after a (success)", or both."""
+    cron = f"cron {spec['cron']!r}, {spec['timezone']}" if "cron" in spec else ""
+    after = after_text(spec)
+    return "; ".join(part for part in (cron, after and f"after {after}") if part)
+
+
+def after_text(spec: Any) -> str:
+    """A schedule's `after:` chain as "a (success), b (failure)", or ""."""
+    return ", ".join(f"{item['schedule']} ({item.get('on', 'success')})" for item in spec.get("after") or [])
 
 
 # -- executions -------------------------------------------------------------------------------------
@@ -163,6 +177,8 @@ def execution_text(record: dict[str, Any]) -> str:
         lines.append(f"Retry:      attempt {int(record.get('attempt') or 1) + 1} at {record['nextAttemptTime']}")
     if record.get("recoveredFrom"):
         lines.append(f"Recovers:   {record['recoveredFrom']}")
+    if record.get("after"):
+        lines.append(f"After:      {record['after']['executionId']} ({record['after']['status']})")
     return "\n".join(lines) + "\n"
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .render import NONE, table, to_yaml
+from .render import NONE, after_text, table, to_yaml
 
 if TYPE_CHECKING:
     from reconciler.run.cleanup import Cleanup
@@ -42,7 +42,9 @@ def status_text(name: str, view: dict[str, Any]) -> str:
         f"Name:                 {name}",
         f"Set:                  {view['set']}",
         *([f"Description:          {spec['description']}"] if spec.get("description") else []),
-        f"Cron:                 {spec['cron']} ({spec['timezone']})",
+        *([f"Template:             {spec['template']}"] if spec.get("template") else []),
+        *([f"Cron:                 {spec['cron']} ({spec['timezone']})"] if "cron" in spec else []),
+        *([f"Runs after:           {after_text(spec)}"] if spec.get("after") else []),
         f"Suspended:            {str(bool(spec['suspend'])).lower()} (manifest), "
         f"{str(bool(st.get('suspended'))).lower()} (runtime)",
         f"Next run:             {st['nextRunTime'] or NONE}",
@@ -93,7 +95,7 @@ def list_table(items: list[dict[str, Any]], *, wide: bool) -> str:
     from reconciler.plan.inventory import disabled, run_status
 
     headers = ["NAME", "SET", "CRON", "TIMEZONE", "SUSPENDED", "NEXT-RUN", "LAST-RUN", "LAST-RESULT"]
-    rows = [[i["name"], i["set"], i["spec"]["cron"], i["spec"]["timezone"], str(disabled(i)).lower(),
+    rows = [[i["name"], i["set"], _cron(i["spec"]), i["spec"]["timezone"], str(disabled(i)).lower(),
              "error" if "scheduleError" in i["status"] else i["status"]["nextRunTime"] or NONE,
              i["status"].get("lastScheduleTime") or NONE, i["status"].get("lastResult") or NONE]
             for i in items]
@@ -102,3 +104,9 @@ def list_table(items: list[dict[str, Any]], *, wide: bool) -> str:
         for row, i in zip(rows, items):
             row += [run_status(i), str(i["status"].get("runCount", 0)), i["spec"].get("description") or ""]
     return table(headers, rows)
+
+
+def _cron(spec: dict[str, Any]) -> str:
+    """The CRON column: the cron, and/or the chain a schedule runs after ("after nightly (success)")."""
+    after = after_text(spec)
+    return " ".join(part for part in (spec.get("cron", ""), after and f"after {after}") if part)

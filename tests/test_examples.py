@@ -28,3 +28,11 @@ def test_the_demo_applies_the_example_lists_it_and_runs_it_once(tmp_path):
     assert Path(uploaded).read_bytes() == Path(bundle).read_bytes()
     assert "host-collectors/system/cpu.json" in proc.stdout
     assert "Execution demo-minutely-" in proc.stdout and ": completed" in proc.stdout.split("reconcile --once")[1]
+
+
+def test_the_templates_and_dependencies_example_is_valid_and_lists_its_template(cli):
+    path = str(ROOT / "examples" / "templates-and-dependencies.yaml")
+    result = cli("validate", "-f", path)
+    assert (result.code, result.err) == (0, "")
+    assert cli("templates", "-f", path).out.splitlines()[1].split(None, 1) == [
+        "host-deep", "host-after-nightly, host-nightly"]

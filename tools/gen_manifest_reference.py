@@ -17,8 +17,9 @@ HEADER = """# Manifest reference
 
 A manifest is one YAML document, `apiVersion: sbsched/v1`, `kind: ScheduleSet`. Unknown keys are
 errors. Every field below shows its default; `defaults:` takes the same fields as a schedule (but
-`name` and `cron`) and is deep-merged under every schedule, whose own keys win. Lists and `null`
-replace, mappings merge. Paths are relative to the manifest file. Every string field is one line without
+`name` and `cron`) and is deep-merged under every schedule, whose own keys win. Each of `templates:` takes
+the fields of `defaults:` too; a schedule's `template: NAME` is merged over `defaults:` and under its own
+keys (`defaults` < template < schedule). Lists and `null` replace, mappings merge. Paths are relative to the manifest file. Every string field is one line without
 control characters (a trailing newline included); every number has the range shown; the manifest may hold
 at most 64 MiB of text once its YAML aliases are expanded.
 

@@ -1,6 +1,8 @@
 """sbsched list [-l selector] [-f PATTERN] [--status S] [--show-disabled] [-o table|wide|json|yaml]."""
 from __future__ import annotations
 
+from typing import Any
+
 from .. import render
 from ..render_schedules import list_table
 from ._common import store
@@ -29,3 +31,9 @@ def list_schedules(*, state_dir: str | None, selector: list[str], output: str, p
     if hidden:
         render.err(f"{hidden} disabled or suspended schedule(s) not shown: --show-disabled lists them")
     return 0
+
+
+def _cron(spec: dict[str, Any]) -> str:
+    """The CRON column: the cron, and/or the chain a schedule runs after ("after nightly (success)")."""
+    after = render.after_text(spec)
+    return " ".join(part for part in (spec.get("cron", ""), after and f"after {after}") if part)

@@ -17,24 +17,58 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
 def run(name: str, *, state_dir: str | None, output: str, output_dir: str | None, lock_timeout: float,
-        recovered_from: str | None = None, quiet: bool = False) -> int:
+        recovered_from: str | None = None, quiet: bool = False, with_dependents: bool = False) -> int:
     """Exit 128+N after signal N (SIGTERM, SIGINT, SIGHUP), as a shell reports a command it killed. On a
-    terminal, unless `quiet`, the run's progress is drawn on stderr as it goes (cli/progress.py)."""
+    terminal, unless `quiet`, each run's progress is drawn on stderr as it goes (cli/progress.py).
+    `with_dependents`: then the schedules `after:` it, as the daemon would start them, one at a time
+    (`-o json|yaml`: `{"items": [...]}`, the run first); exit 1 when any of them failed."""
     from reconciler.base.clock import SystemClock
     from reconciler.run.executor import RunOptions, execute
 
     from ..progress import live
 
-    options = RunOptions(output_dir=Path(output_dir).resolve() if output_dir else None, lock_timeout=lock_timeout,
-                         recovered_from=recovered_from)
-    with _cancelled_by_signals(options) as received, live(quiet=quiet) as view:
-        options.progress = view
-        record = execute(store(state_dir, writes=True), name, SystemClock(), options)
-    code = _show(record, output)
-    if received:
-        render.err(f"sbsched: interrupted by {signal.Signals(received[0]).name}")
-        return 128 + received[0]
-    return code
+    state_store = store(state_dir, writes=True)
+    directory = Path(output_dir).resolve() if output_dir else None
+    options = RunOptions(output_dir=directory, lock_timeout=lock_timeout, recovered_from=recovered_from)
+    done: list[dict[str, Any]] = []
+    todo = [(name, options)]
+    while todo:
+        schedule, options = todo.pop(0)
+        with _cancelled_by_signals(options) as received, live(quiet=quiet) as view:
+            options.progress = view
+            record = execute(state_store, schedule, SystemClock(), options)
+        done.append(record)
+        if received:
+            _show_all(done, output, chain=with_dependents)
+            render.err(f"sbsched: interrupted by {signal.Signals(received[0]).name}")
+            return 128 + received[0]
+        if with_dependents:
+            followed = {"schedule": schedule, "executionId": record["id"], "status": record["status"]}
+            todo += [(dependent, RunOptions(output_dir=directory, lock_timeout=lock_timeout, trigger="dependency",
+                                            after=followed))
+                     for dependent in _dependents(state_store.read(), record)]
+    return _show_all(done, output, chain=with_dependents)
+
+
+def _dependents(state: dict[str, Any], record: dict[str, Any]) -> list[str]:
+    """Those to run after `record` ended, as the daemon picks them (not suspended at run time either)."""
+    from reconciler.timing.decisions import suspended
+    from reconciler.timing.dependencies import dependents, followers
+
+    following = followers({name: entry["spec"] for name, entry in state["schedules"].items()})
+    return [name for name in dependents(following, record["schedule"], record["status"])
+            if not suspended(state["schedules"][name])]
+
+
+def _show_all(records: list[dict[str, Any]], output: str, *, chain: bool) -> int:
+    if not chain:
+        return _show(records[0], output)
+    if output != "text":
+        from reconciler.base.masking import mask_data
+
+        render.out(render.document({"items": [mask_data(r) for r in records]}, output))
+        return 0 if all(r["status"] == "completed" for r in records) else 1
+    return max(_show(record, output) for record in records)
 
 
 @contextlib.contextmanager

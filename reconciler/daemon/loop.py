@@ -40,7 +40,7 @@ from ..store import executions
 from ..store.nofollow import rmtree_below, unlink_below
 from ..store.pidfile import process_alive
 from ..store.state import StateStore
-from ..timing import decisions
+from ..timing import decisions, dependencies
 
 if TYPE_CHECKING:
     from .metrics import Metrics
@@ -98,6 +98,8 @@ class Daemon:
         self.by_schedule: dict[str, dict[str, Active]] = {}   # schedule -> its active runs
         self.results: list[dict[str, Any]] = []
         self.lock = threading.Lock()
+        self.closing = False
+        self.following: dict[str, list[tuple[str, str]]] = {}   # upstream -> [(dependent, on)], from `index`
 
     # The loop ---------------------------------------------------------------------------------------
     def run(self) -> list[dict[str, Any]]:
@@ -107,6 +109,7 @@ class Daemon:
             while not self.stopping.is_set():
                 self.tick()
                 if self.once:
+                    self.wait_idle()   # the runs `after:` those it started are part of the pass
                     break
                 self._sleep_until_next(self.clock.now())
         finally:
@@ -145,6 +148,7 @@ class Daemon:
     def close(self) -> None:
         """No new runs; wait for the active ones (cancel_all, from a signal, shortens this). A run waiting
         for its retry ends failed: nobody is left to retry it."""
+        self.closing = True   # a run ending from here on starts no dependent: the pool takes no more
         self.pool.shutdown(wait=True, cancel_futures=True)  # queued runs never start: their slots stay free
         with self.lock:
             waiting, self.retrying = list(self.retrying.values()), {}
@@ -186,6 +190,7 @@ class Daemon:
             self.reload_requested = True   # the next iteration tries again
             return
         self.index, self.packed, self.broken = index, packed, {}
+        self.following = dependencies.followers({name: entry["spec"] for name, entry in index.items()})
         self.planned_serial = serial   # read before the records: a write in between re-plans once more
         if self.metrics is not None:
             self.metrics.loaded(successes)
@@ -371,7 +376,8 @@ class Daemon:
                                        reason=record.get("reason")))
             if self.metrics is not None:
                 self.metrics.finished(record)
-            self._maybe_retry(record)
+            if not self._maybe_retry(record):
+                self._start_dependents(record)
         finally:
             with self.lock:
                 self.active.pop(active.run_id, None)
@@ -380,19 +386,20 @@ class Daemon:
                     self.metrics.active(len(self.active))
             active.done.set()
 
-    def _maybe_retry(self, record: dict[str, Any]) -> None:
+    def _maybe_retry(self, record: dict[str, Any]) -> bool:
         """Exponential backoff with jitter, transient errors only, at most policy.retries times. A failed
-        upload is not run again: delivery retried it per the same policy, and re-collecting won't help."""
+        upload is not run again: delivery retried it per the same policy, and re-collecting won't help.
+        True when the run will be tried again (so it has not ended for its dependents yet)."""
         entry = self.index.get(record["schedule"])
         error = record.get("error") or {}
         if entry is None or record["status"] != "failed" or error.get("class") != TRANSIENT or self.stopping.is_set() \
-                or record.get("reason") == "upload" or record["trigger"] == "manual":
-            return
+                or record.get("reason") == "upload" or record["trigger"] in ("manual", "dependency"):
+            return False
         policy = self.retry_policy(record["schedule"])
         if record["attempt"] > policy.retries:
             log.warning("%s: failed after %d attempt(s); no retries left", record["id"], record["attempt"],
                         extra=run_fields(record["schedule"], record["id"]))
-            return
+            return False
         delay = policy.delay(record["attempt"])
         when = self.clock.now() + timedelta(seconds=delay)
         slot = datetime.fromisoformat(record["scheduledTime"])
@@ -407,6 +414,48 @@ class Daemon:
         log.info("%s: transient failure, attempt %d of %d in %.1fs", record["id"], record["attempt"] + 1,
                  policy.retries + 1, delay, extra=run_fields(record["schedule"], record["id"]))
         self.wakeup.set()
+        return True
+
+    def _start_dependents(self, record: dict[str, Any]) -> None:
+        """The schedules that run `after:` this one, when its run ended the way they ask for, start now, each
+        as a `dependency` run recording the run it follows. Once per upstream run (the id names it); not
+        while the daemon stops, nor for a suspended schedule; a dependent still running under Forbid is
+        skipped (logged), under Replace cancelled, as for its cron slots."""
+        if self.stopping.is_set() or self.closing:
+            return
+        # read once: a reload in the loop's thread may replace them meanwhile (one deleted is passed over)
+        index, packed, following = self.index, self.packed, self.following
+        now, gate = self.clock.now(), threading.Event()
+        followed = {"schedule": record["schedule"], "executionId": record["id"], "status": record["status"]}
+        for name in dependencies.dependents(following, record["schedule"], record["status"]):
+            run_id = dependencies.run_id(name, record["id"])
+            if name not in index or name not in packed or decisions.suspended(index[name]) \
+                    or run_id in self.started_ids:
+                continue
+            self.started_ids.add(run_id)
+            with self.lock:
+                running = list(self.by_schedule.get(name, {}).values())
+            policy = index[name]["spec"]["policy"]["concurrency"]
+            if running and policy == "Forbid":
+                log.warning("%s: not started after %s: concurrency Forbid: %s is still running", name, record["id"],
+                            running[0].run_id, extra=run_fields(name, run_id))
+                continue
+            for active in running if policy == "Replace" else []:
+                active.options.cancel_reason = f"replaced by {run_id}"
+                active.options.cancel.set()
+            options = RunOptions(trigger="dependency", scheduled_time=now, dispatch_time=now, after=followed,
+                                 lock_timeout=self.lock_timeout, status_sink=self.batcher.submit, registry=self.registry,
+                                 load_entry=functools.partial(_unpack, packed[name]))
+            log.info("%s: started %s (dependency, after %s %s)", name, run_id, record["id"], record["status"],
+                     extra=run_fields(name, run_id, trigger="dependency"))
+            try:
+                self._submit(Active(run_id, name, options), gate)
+            except RuntimeError:   # close() shut the pool down after the check above: the daemon is going
+                with self.lock:
+                    self.active.pop(run_id, None)
+                    self.by_schedule.get(name, {}).pop(run_id, None)
+                break
+        gate.set()
 
     def retry_policy(self, name: str) -> RetryPolicy:
         """retries / backoffSeconds of a schedule (not in the slim index: read from its packed record)."""
@@ -503,8 +552,10 @@ def _slim(record: dict[str, Any], shared: dict[Any, Any]) -> dict[str, Any]:
     slim_policy = shared.setdefault(key, {"jitterSeconds": key[0], "startingDeadlineSeconds": key[1],
                                           "concurrency": key[2]})
     return {"set": sys.intern(record["set"]),
-            "spec": {"cron": sys.intern(spec["cron"]), "timezone": sys.intern(spec.get("timezone", "UTC")),
-                     "suspend": bool(spec.get("suspend")), "policy": slim_policy},
+            "spec": {**({"cron": sys.intern(spec["cron"])} if "cron" in spec else {}),
+                     "timezone": sys.intern(spec.get("timezone", "UTC")),
+                     "suspend": bool(spec.get("suspend")), "policy": slim_policy,
+                     **({"after": spec["after"]} if spec.get("after") else {})},
             "status": {"suspended": bool(status.get("suspended")), "resumedTime": status.get("resumedTime"),
                        "lastScheduleTime": status.get("lastScheduleTime")},
             "metadata": {"createdTime": meta.get("createdTime"), "cronChangedTime": meta.get("cronChangedTime")}}

@@ -188,7 +188,8 @@ def _remove(gauge: Gauge, schedule: str) -> None:
 
 def lateness(record: Mapping[str, Any]) -> float | None:
     """startTime - scheduledTime in seconds, for a first attempt of a scheduled or catch-up run."""
-    if record.get("trigger") == "manual" or record.get("attempt", 1) != 1 or not record.get("startTime"):
+    if record.get("trigger") not in ("schedule", "catch-up") or record.get("attempt", 1) != 1 \
+            or not record.get("startTime"):
         return None
     start = datetime.fromisoformat(record["startTime"])
     return (start - datetime.fromisoformat(record["scheduledTime"])).total_seconds()

@@ -72,6 +72,7 @@ class Export:
 
 def render(manifest: ScheduleSet, inputs: Mapping[str, ScheduleInputs], options: ExportOptions) -> Export:
     """Every object, in apply order: ServiceAccount, RBAC, then per schedule (by name) ConfigMap, CronJob."""
+    _refuse_dependencies(manifest)
     export = Export([])
     rbac_by_namespace: dict[str, list[AccessLike]] = defaultdict(list)
     schedule_objects: list[dict[str, Any]] = []
@@ -117,6 +118,16 @@ class _Grant:
     namespace: str
     subresource: str
     name: str
+
+
+def _refuse_dependencies(manifest: ScheduleSet) -> None:
+    """A CronJob starts on its schedule only: nothing in Kubernetes starts a Job when another one ends, so
+    a set with `after:` is refused whole rather than exported without its chains."""
+    dependent = sorted(name for name, spec in manifest.schedules.items() if spec.get("after"))
+    if dependent:
+        raise SbschedError(f"cannot export `after:` ({', '.join(dependent)}): a Kubernetes CronJob cannot start "
+                           "when another schedule's Job ends", hint="run this set with `sbsched daemon`, or give "
+                           "those schedules a cron of their own instead of `after:`")
 
 
 def _object(api_version: str, kind: str, name: str, namespace: str | None, labels: Mapping[str, str],

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from ..base.errors import ManifestError, NotFound, UsageError
+from ..base.names import did_you_mean
 
 if TYPE_CHECKING:
     from ruamel.yaml import YAML
@@ -35,8 +36,8 @@ if TYPE_CHECKING:
     from ruamel.yaml.tokens import CommentToken
 
 # A schedule's keys in the schema's order: a key an edit adds goes where this order puts it.
-KEY_ORDER = ("name", "description", "cron", "timezone", "suspend", "labels", "limits", "collect", "redact", "analyze",
-             "upload", "encrypt", "policy", "retention", "notify")
+KEY_ORDER = ("name", "description", "template", "cron", "timezone", "suspend", "labels", "limits", "collect",
+             "redact", "analyze", "upload", "encrypt", "policy", "retention", "notify")
 COLLECT_ORDER = ("specs", "namespaces", "kubeconfig", "context", "collectors", "hostCollectors", "cluster", "auto",
                  "loadClusterSpecs")
 WIDTH = 4096   # never fold a long line that the file keeps on one
@@ -72,11 +73,12 @@ class Changes:
     description: str | None = None
     analyze: bool | None = None    # analyze.enabled
     upload_settings: Mapping[str, Mapping[str, Any]] | None = None   # {options, credentials} merged into upload
+    template: str | None = None    # a template of `templates:` (create --template)
 
     def empty(self) -> bool:
         return all(getattr(self, f) is None for f in ("cron", "timezone", "namespaces", "specs", "upload",
                                                       "suspend", "labels", "collectors", "auto", "redaction",
-                                                      "description", "analyze", "upload_settings"))
+                                                      "description", "analyze", "upload_settings", "template"))
 
 
 # `redaction` modes, as the `redact` keys that make them (the schema's defaults: enabled, not tokenized)
@@ -278,6 +280,12 @@ def create(doc: Document, name: str, changes: Changes, *, source: str = "the man
                          hint=f"`sbsched modify {name} ...` changes it")
     if not changes.cron:
         raise UsageError("create needs --cron")
+    templates = doc.data.get("templates")
+    known = sorted(templates) if isinstance(templates, dict) else []
+    if changes.template is not None and changes.template not in known:
+        raise UsageError(f"--template {changes.template!r}: no such template in {source}"
+                         f"{did_you_mean(changes.template, known)}",
+                         hint=f"templates: {', '.join(known)}" if known else "add it under `templates:` first")
     items = doc.data.get("schedules")
     if not isinstance(items, CommentedSeq) or not items:
         if items is not None and not isinstance(items, list):
@@ -360,6 +368,8 @@ def _apply(doc: Document, item: CommentedMap, changes: Changes) -> None:
             _set_key(item, "description", _like(item.get("description"), changes.description), order=KEY_ORDER)
         else:
             _remove_key(item, "description")
+    if changes.template is not None:
+        _set_key(item, "template", changes.template, order=KEY_ORDER)
     if changes.cron is not None:
         _set_key(item, "cron", _like(item.get("cron"), changes.cron, quoted=True), order=KEY_ORDER)
     if changes.timezone is not None:

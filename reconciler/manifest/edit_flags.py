@@ -41,6 +41,7 @@ class Fields:
     upload_credentials: str | None = None    # PATH or ENVVAR
     description: str | None = None
     labels: list[str] | None = None          # k=v,...
+    template: str | None = None              # create --template NAME
 
     def changes(self, doc: manifest_edit.Document, name: str, manifest: str) -> manifest_edit.Changes:
         """The manifest edit these fields make to schedule `name` of `doc`."""
@@ -52,7 +53,7 @@ class Fields:
             redaction=self.redaction, suspend=None if self.enabled is None else not self.enabled,
             auto=self.auto or None, analyze=self.analyze,
             description=self.description, labels=flags.key_values(self.labels, flag="--labels") or None,
-            upload_settings=settings)
+            upload_settings=settings, template=self.template)
 
     def _upload_settings(self, doc: manifest_edit.Document, name: str) -> dict[str, Any] | None:
         """--upload-options and --upload-credentials for the upload URL the schedule will have."""

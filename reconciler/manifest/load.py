@@ -102,6 +102,7 @@ def load_manifest_text(text: str, path: str, *, config: ScheduleDefaults | None 
     if any(p[:1] == ("defaults",) for p, _, _ in schema_problems):
         schedules = doc.data.get("schedules")
         invalid = frozenset(range(len(schedules))) if isinstance(schedules, list) else frozenset()
+    invalid |= _using_invalid_templates(doc.data, schema_problems)
     base_dir = os.path.dirname(os.path.abspath(path))
     manifest = None
     if isinstance(doc.data.get("schedules"), list) or doc.data.get("schedules", 0) is None:
@@ -120,6 +121,16 @@ def load_manifest_text(text: str, path: str, *, config: ScheduleDefaults | None 
     return LoadResult(replace(manifest, digest=digest, files=files), diagnostics)
 
 
+def _using_invalid_templates(data: dict[str, Any], schema_problems: list[Problem]) -> frozenset[int]:
+    """The schedules whose template failed the schema: merged, their specs would not be valid either."""
+    bad = {p[1] for p, _, _ in schema_problems if len(p) > 1 and p[0] == "templates"}
+    if not bad:
+        return frozenset()
+    schedules = data.get("schedules")
+    return frozenset(i for i, s in enumerate(schedules if isinstance(schedules, list) else [])
+                     if isinstance(s, dict) and isinstance(s.get("template"), str) and s["template"] in bad)
+
+
 def _place(file: str, root: Any, problem: Problem) -> Diagnostic:
     path, message, at_key = problem
     line, column = yamlio.locate(root, path, key=at_key)
@@ -127,13 +138,15 @@ def _place(file: str, root: Any, problem: Problem) -> Diagnostic:
 
 
 def _spec_file_problems(data: dict[str, Any], base_dir: str, kept: dict[str, bytes]) -> list[Problem]:
-    """Checked on the raw document (not the normalized specs), so that files named in `defaults:` or in a
-    schedule with other errors are checked too; each file is read once however many schedules name it,
+    """Checked on the raw document (not the normalized specs), so that files named in `defaults:`, in a
+    template or in a schedule with other errors are checked too; each file is read once however many schedules name it,
     and the bytes of those that pass are kept in `kept`."""
     seen: dict[tuple[str, frozenset[str]], str | None] = {}
     places: list[tuple[JsonPath, Any]] = [(("defaults",), data.get("defaults"))]
     schedules = data.get("schedules")
     places += [(("schedules", i), s) for i, s in enumerate(schedules if isinstance(schedules, list) else [])]
+    templates = data.get("templates")
+    places += [(("templates", n), t) for n, t in (templates.items() if isinstance(templates, dict) else [])]
     problems: list[Problem] = []
     # (spec file, kinds) -> its problems inside (bad `when`s, bad Redactor fields), reported where each
     # schedule names it

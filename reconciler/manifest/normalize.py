@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Callable, Mapping
 
+from ..base.names import did_you_mean
 from ..base.yamlio import JsonPath
 from ..schemas import load as load_schema
-from ..timing import cron
+from ..timing import cron, dependencies
 from ..timing.zones import timezone_error
 
 Problem = tuple[JsonPath, str, bool]  # (path, message, at_key)
@@ -37,6 +38,13 @@ class ScheduleSet:
     contents: Mapping[str, bytes] | None = None                 # sha256 -> bytes; None: not snapshotted yet
     inputs: Mapping[str, Any] | None = None                     # what a saved plan checks before it is applied
     max_schedules: int | None = None   # the config files' maxJobsPerUser: the most the state may hold
+    templates: Mapping[str, Any] = field(default_factory=dict)  # `templates:` as written, by name
+
+    def template_usage(self) -> list[dict[str, Any]]:
+        """Each template (sorted by name) with the schedules that use it: what `sbsched templates` shows."""
+        return [{"name": name, "template": self.templates[name],
+                 "schedules": sorted(s for s, spec in self.schedules.items() if spec.get("template") == name)}
+                for name in sorted(self.templates)]
 
 
 @dataclass(frozen=True)
@@ -61,9 +69,11 @@ def normalize(data: Mapping[str, Any], *, base_dir: str, source: str = "",
     are safe on any shape (name clashes, cron, zone), so that all errors are still reported at once.
     `under` is a partial schedule from the host's config files, merged beneath `defaults:`; its
     `upload`, though, is taken whole, and only by a schedule that names no upload (nor `upload: null`).
+    A schedule's `template:` is merged between `defaults:` and its own keys; the spec keeps its name.
     """
     problems: list[Problem] = []
     defaults = data.get("defaults") or {}
+    templates = data["templates"] if isinstance(data.get("templates"), dict) else {}
     base = dict(under or {})
     default_upload = base.pop("upload", None)
     specs: dict[str, dict[str, Any]] = {}
@@ -78,15 +88,43 @@ def normalize(data: Mapping[str, Any], *, base_dir: str, source: str = "",
             problems.extend(_light_check(raw, path, first_index, index))
             continue
         first_index[name] = index
-        merged = deep_merge(base, deep_merge(defaults, {k: v for k, v in raw.items() if k != "name"}))
+        own = {k: v for k, v in raw.items() if k != "name"}
+        template = templates.get(raw.get("template"), {})
+        if "template" in raw and raw["template"] not in templates:   # (the schema made it a string)
+            problems.append(((*path, "template"), f"unknown template {raw['template']!r}"
+                             f"{did_you_mean(raw['template'], sorted(templates)) or _listing(templates)}", False))
+        merged = deep_merge(base, deep_merge(defaults, deep_merge(template, own)))
         if default_upload is not None and "upload" not in merged:
             merged["upload"] = deep_merge(default_upload, {})
         spec = fill_defaults(merged)
         problems.extend(_check(spec, path, raw))
         specs[name] = _absolute_paths(spec, base_dir)
+    problems.extend(_dependency_problems(specs, first_index))
     metadata = data.get("metadata")
     set_name = metadata.get("name") if isinstance(metadata, dict) else None
-    return ScheduleSet(name=set_name if isinstance(set_name, str) else "", schedules=specs, source=source), problems
+    return ScheduleSet(name=set_name if isinstance(set_name, str) else "", schedules=specs, source=source,
+                       templates=templates), problems
+
+
+def _listing(templates: Mapping[str, Any]) -> str:
+    return f" (templates: {', '.join(sorted(templates))})" if templates else " (the manifest has no `templates:`)"
+
+
+def _dependency_problems(specs: Mapping[str, Mapping[str, Any]], first_index: Mapping[str, int]) -> list[Problem]:
+    """`after:` names schedules of this manifest, and never makes a cycle (the first found, as a path)."""
+    chained = {name: dependencies.edges(spec) for name, spec in specs.items() if spec.get("after")}
+    problems: list[Problem] = []
+    for name, edges in chained.items():
+        for i, (upstream, _) in enumerate(edges):
+            if upstream not in first_index:
+                problems.append((("schedules", first_index[name], "after", i, "schedule"),
+                                 f"unknown schedule {upstream!r}{did_you_mean(upstream, sorted(first_index))}: "
+                                 f"`after:` names a schedule of this manifest", False))
+    cycle = dependencies.find_cycle({name: [up for up, _ in edges if up in specs] for name, edges in chained.items()})
+    if cycle is not None:
+        problems.append((("schedules", first_index[cycle[0]], "after"),
+                         f"dependency cycle: {' -> '.join(cycle)} (each runs after the next)", False))
+    return problems
 
 
 def _light_check(raw: Any, path: JsonPath, first_index: dict[str, int], index: int) -> list[Problem]:
@@ -185,10 +223,15 @@ def _check(spec: Mapping[str, Any], path: JsonPath, raw: Mapping[str, Any]) -> l
     def at(*keys: str | int) -> JsonPath:
         return (*path, *keys) if _has(raw, keys[:1]) else path
 
-    try:
-        cron.parse(spec["cron"])
-    except cron.CronError as exc:
-        problems.append(((*path, "cron"), f"invalid cron {spec['cron']!r}: {exc}", False))
+    if "cron" not in spec:
+        if not spec.get("after"):
+            problems.append((path, "missing required key 'cron' (or `after:`, to run after another schedule)",
+                             False))
+    else:
+        try:
+            cron.parse(spec["cron"])
+        except cron.CronError as exc:
+            problems.append(((*path, "cron"), f"invalid cron {spec['cron']!r}: {exc}", False))
     zone_error = timezone_error(spec["timezone"])
     if zone_error:
         problems.append((at("timezone"), zone_error, False))

@@ -52,8 +52,9 @@ def state_basis(state: Mapping[str, Any]) -> str:
 
 
 def next_run_time(spec: Mapping[str, Any], status: Mapping[str, Any], now: datetime) -> str | None:
-    """The next slot strictly after `now`, or None while suspended (by the manifest or at run time)."""
-    if spec.get("suspend") or status.get("suspended") or timing_problem(spec) is not None:
+    """The next slot strictly after `now`, or None while suspended (by the manifest or at run time) or
+    when it has no cron (it runs only `after:` others)."""
+    if spec.get("suspend") or status.get("suspended") or timing_problem(spec) is not None or "cron" not in spec:
         return None
     fire = cron.parse(spec["cron"]).next_after(now, ZoneInfo(spec["timezone"]))
     return fire.isoformat()
@@ -127,7 +128,7 @@ def mark_started(state: Mapping[str, Any], name: str, execution_id: str) -> dict
 
 def mark_finished(state: Mapping[str, Any], name: str, record: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     """The state after a run ended: not active, lastResult, failure streak, last success; scheduled
-    (not manual) runs also move lastScheduleTime. A schedule deleted meanwhile is left deleted."""
+    (not manual, nor dependency) runs also move lastScheduleTime. A schedule deleted meanwhile is left deleted."""
     out, status = _with_status(state, name)
     if status is None:
         return out
@@ -140,7 +141,7 @@ def mark_finished(state: Mapping[str, Any], name: str, record: Mapping[str, Any]
         status["lastSuccessfulTime"] = record["endTime"]
     elif record["status"] == "failed":
         status["consecutiveFailures"] = status.get("consecutiveFailures", 0) + 1
-    if record["trigger"] != "manual":
+    if record["trigger"] not in ("manual", "dependency"):   # a run `after:` another is no slot of its cron
         status["lastScheduleTime"] = record["scheduledTime"]
     status["nextRunTime"] = next_run_time(fill_defaults(out["schedules"][name]["spec"]), status, now)
     return out

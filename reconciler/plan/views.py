@@ -9,6 +9,7 @@ from typing import Any, Callable, Mapping
 
 from ..base.errors import NotFound, UsageError
 from ..store import executions
+from ..timing.dependencies import scheduled_upstreams
 from ..timing.nexttimes import fire_times
 from ..store.state import StateStore
 from .inventory import find, item
@@ -72,7 +73,8 @@ def recoverable(state_store: StateStore, execution_id: str) -> dict[str, Any]:
 
 def next_times(state: Callable[[], Mapping[str, Any]], name: str | None, *, cron: str | None,
                timezone: str | None, after: str | None, now: datetime, count: int) -> list[datetime]:
-    """`next`: the fire times of schedule `name` (in `state()`, read only then), or of `cron` in `timezone`
+    """`next`: the fire times of schedule `name` (in `state()`, read only then; one without a cron, which
+    runs `after:` others, gets the fire times of the schedules with a cron up its chain), or of `cron` in `timezone`
     (default UTC), strictly after `after` (ISO 8601; default `now`). Raises UsageError for what does not go
     together, NotFound for an unknown name."""
     if (name is None) == (cron is None):
@@ -81,7 +83,14 @@ def next_times(state: Callable[[], Mapping[str, Any]], name: str | None, *, cron
     if name is not None:
         if timezone:
             raise UsageError("--timezone goes with --cron; a schedule has its own timezone")
-        spec = find(state(), name)["spec"]
+        doc = state()
+        spec = find(doc, name)["spec"]
+        if "cron" not in spec:   # it runs after others only: when those with a cron up its chain fire
+            specs = {n: record["spec"] for n, record in doc["schedules"].items()}
+            times = {fire for root in scheduled_upstreams(specs, name)
+                     for fire in fire_times(specs[root]["cron"], specs[root].get("timezone", "UTC"), after=after,
+                                            now=now, count=count)}
+            return sorted(times)[:count]
         cron, timezone = spec["cron"], spec.get("timezone", "UTC")
     assert cron is not None
     return fire_times(cron, timezone or "UTC", after=after, now=now, count=count)

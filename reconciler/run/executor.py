@@ -37,6 +37,7 @@ from ..store import executions
 from ..store.nofollow import real_directory, rmtree_below
 from ..store.paths import ensure_dir, new_private_dir
 from ..store.state import StateStore
+from ..timing import dependencies
 from ..timing.decisions import slot_id
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ log = logging.getLogger("sbsched.executor")
 
 @dataclass
 class RunOptions:
-    trigger: str = "manual"                  # schedule | catch-up | manual
+    trigger: str = "manual"                  # schedule | catch-up | manual | dependency
     scheduled_time: datetime | None = None   # the slot; None for a manual run (= now)
     dispatch_time: datetime | None = None
     attempt: int = 1
@@ -69,6 +70,8 @@ class RunOptions:
     free_disk: Callable[[Path], int] | None = None  # free bytes where the bundle goes; None: the filesystem's
     recovered_from: str | None = None        # `recover`: the execution this run does again
     progress: Progress | None = None         # hears each step as it happens (base/progress.py): a live view
+    after: Mapping[str, str] | None = None   # trigger dependency: {schedule, executionId, status} of the run
+                                             # it follows; its id is `<schedule>-after-<executionId>`
 
 
 StateChange = Callable[[dict[str, Any]], dict[str, Any]]
@@ -91,11 +94,14 @@ def _execute(store: StateStore, name: str, clock: Clock, options: RunOptions) ->
                                                             lock_timeout=options.lock_timeout))
     now, started = clock.now(), options.monotonic()
     slot = options.scheduled_time or now.replace(second=0, microsecond=0)
-    record = executions.new_record(slot_id(name, slot), name, set_name, trigger=options.trigger, slot=slot,
+    given_id = dependencies.run_id(name, options.after["executionId"]) if options.after else slot_id(name, slot)
+    record = executions.new_record(given_id, name, set_name, trigger=options.trigger, slot=slot,
                                    dispatched=options.dispatch_time or now, status="running",
                                    attempt=options.attempt)   # a manual run's id is given by its first write
     if options.recovered_from:
         record["recoveredFrom"] = options.recovered_from
+    if options.after:
+        record["after"] = dict(options.after)
     previous = (entry.get("status") or {}).get("lastResult")
     low = _low_disk(spec, options.output_dir or store.root / "bundles" / name, options)
     if low is not None:   # skipped before it starts: nothing collected, nothing half-written

@@ -95,6 +95,8 @@ def timing_problem(spec: Mapping[str, Any]) -> str | None:
     this host's tzdata may lack its zone, or a hand edit or another sbsched version may have written a cron
     this one does not read: such a schedule is skipped and named, while the others keep running."""
     expr, zone = spec.get("cron"), spec.get("timezone", "UTC")
+    if expr is None and spec.get("after"):
+        return None   # it runs only after other schedules' runs
     if not isinstance(expr, str):
         return "its cron is missing"
     try:
@@ -125,7 +127,7 @@ def decide(name: str, record: Mapping[str, Any], now: datetime, *,
            recorded: Callable[[Due], bool] = lambda due: False) -> Decision:
     """What schedule `name` should do at `now`. `record` is its state entry (spec normalized);
     `recorded(due)` says whether that slot already ran (its execution record exists)."""
-    if suspended(record):
+    if suspended(record) or "cron" not in record["spec"]:   # no cron: it runs only `after:` others
         return Decision()
     spec, now = record["spec"], now.astimezone(UTC)
     expr, zone = cron.parse(spec["cron"]), ZoneInfo(spec["timezone"])
