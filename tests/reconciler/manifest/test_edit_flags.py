@@ -22,7 +22,7 @@ def test_fields_become_changes_with_lists_split_and_upload_settings_for_the_url(
                     upload="https://127.0.0.1:9/up", upload_options=["method=PUT"])
     changes = fields.changes(doc, "nightly", "/repo/schedules.yaml")
     assert changes.namespaces == ["a", "b", "c"] and changes.suspend is True and changes.labels == {"team": "x"}
-    assert changes.collectors and changes.upload_settings is not None
+    assert changes.auto is True and changes.upload_settings is not None
     with pytest.raises(UsageError, match="need an upload"):
         Fields(upload_options=["method=PUT"]).changes(doc, "nightly", "/repo/schedules.yaml")
 
