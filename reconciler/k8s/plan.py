@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
-from ..plan.plan import FORMAT_VERSION, Action, FieldChange, has_changes, summary
+from ..plan.plan import FORMAT_VERSION, Action, Changeset, FieldChange
 
 SERVER_METADATA = ("uid", "resourceVersion", "generation", "creationTimestamp", "managedFields", "selfLink",
                    "deletionTimestamp", "deletionGracePeriodSeconds")
@@ -50,19 +50,11 @@ class ObjectChange:
 
 
 @dataclass(frozen=True)
-class ClusterPlan:
+class ClusterPlan(Changeset):
     set_name: str
     server: str
     namespace: str
     changes: tuple[ObjectChange, ...]
-
-    @property
-    def has_changes(self) -> bool:
-        return has_changes(self.changes)
-
-    @property
-    def summary(self) -> dict[str, int]:
-        return summary(self.changes)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -72,7 +64,7 @@ class ClusterPlan:
             "server": self.server,
             "namespace": self.namespace,
             "changes": [{**c.ref.to_json(), "action": c.action.value,
-                         "fields": [{"path": f.path, "before": f.before, "after": f.after} for f in c.fields]}
+                         "fields": [f.to_json() for f in c.fields]}
                         for c in self.changes],
             "summary": self.summary,
         }

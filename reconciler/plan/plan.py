@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Protocol
+from typing import Any, Iterable, Mapping, Protocol, Sequence
 
 from ..base.errors import ConflictError
 from ..manifest.normalize import ScheduleSet, fill_defaults
@@ -33,6 +33,9 @@ class FieldChange:
     before: Any
     after: Any
 
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "before": self.before, "after": self.after}
+
 
 @dataclass(frozen=True)
 class Change:
@@ -46,6 +49,19 @@ class Change:
 class _Changed(Protocol):
     @property
     def action(self) -> Action: ...
+
+
+class Changeset:
+    """What a schedule's plan and a cluster's plan both say of their changes."""
+    changes: Sequence[_Changed]
+
+    @property
+    def has_changes(self) -> bool:
+        return has_changes(self.changes)
+
+    @property
+    def summary(self) -> dict[str, int]:
+        return summary(self.changes)
 
 
 def has_changes(changes: Iterable[_Changed]) -> bool:
@@ -62,7 +78,7 @@ def summary(changes: Iterable[_Changed]) -> dict[str, int]:
 
 
 @dataclass(frozen=True)
-class Plan:
+class Plan(Changeset):
     set_name: str
     changes: tuple[Change, ...]
     serial: int = 0                 # the state serial the plan was made against
@@ -72,20 +88,13 @@ class Plan:
     inputs: Mapping[str, Any] | None = None   # the manifest's and spec files' digests (ScheduleSet.inputs)
     upgraded: tuple[str, ...] = ()  # no-op schedules whose stored form is upgraded by apply (spec_snapshots)
 
-    @property
-    def has_changes(self) -> bool:
-        return has_changes(self.changes)
-
-    @property
-    def summary(self) -> dict[str, int]:
-        return summary(self.changes)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "format_version": FORMAT_VERSION,
             "set": self.set_name,
             "changes": [{"name": c.name, "action": c.action.value, "before": c.before, "after": c.after,
-                         "fields": [{"path": f.path, "before": f.before, "after": f.after} for f in c.fields]}
+                         "fields": [f.to_json() for f in c.fields]}
                         for c in self.changes],
             "summary": self.summary,
             "serial": self.serial,

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ..base.backoff import RetryPolicy
 from ..base.errors import PERMANENT, error_class
@@ -85,6 +85,17 @@ def object_url(url: str, set_name: str, schedule: str, file_name: str) -> str:
     """A URL ending in `/` is a prefix: the object is <prefix><set>/<schedule>/<file>; any other URL
     (a presigned one, or a full object name) is used as it is."""
     return f"{url}{set_name}/{schedule}/{file_name}" if url.endswith("/") else url
+
+
+def bucket_and_key(url: str, *, noun: str) -> tuple[str, str]:
+    """An object store's URL as (bucket, object name): `noun` names the second part as its store does
+    ("key" for S3, "name" for GCS) in the one-line error for a URL without one."""
+    parts = urlsplit(url)
+    bucket, key = parts.netloc, unquote(parts.path.lstrip("/"))
+    if not bucket or not key or key.endswith("/"):
+        raise UploadError(f"{url}: {'an S3' if parts.scheme == 's3' else 'a GCS'} object URL needs a bucket and a "
+                          f"{noun} ({parts.scheme}://bucket/{noun})", transient=False)
+    return bucket, key
 
 
 def public_url(url: str) -> str:

@@ -13,12 +13,11 @@ re-sent the bundle to whatever origin a 307 named; and the request's deadline bo
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from google.auth.credentials import AnonymousCredentials, Credentials
 from google.cloud import storage
 
-from . import UploadRequest, public_url
+from . import UploadRequest, bucket_and_key, public_url
 from .exchange import Watchdog, guard
 from .retry import UploadError, from_google
 
@@ -27,14 +26,6 @@ RESUMABLE_THRESHOLD = 8 * MiB   # the library's own switch from one multipart re
 CHUNK_SIZE = 32 * MiB           # a multiple of 256 KiB, as the API requires
 LIBRARY_MULTIPART_MAX = 8 * MiB  # google.cloud.storage.blob._MAX_MULTIPART_SIZE
 SCOPES = ["https://www.googleapis.com/auth/devstorage.read_write"]
-
-
-def bucket_and_key(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    bucket, key = parts.netloc, unquote(parts.path.lstrip("/"))
-    if not bucket or not key or key.endswith("/"):
-        raise UploadError(f"{url}: a GCS object URL needs a bucket and a name (gs://bucket/name)", transient=False)
-    return bucket, key
 
 
 class GcsUploader:
@@ -47,7 +38,7 @@ class GcsUploader:
         self.timeout = timeout
 
     def upload(self, request: UploadRequest) -> None:
-        bucket_name, key = bucket_and_key(request.url)
+        bucket_name, key = bucket_and_key(request.url, noun="name")
         what = public_url(request.url)
         with Watchdog(request.deadline) as watchdog:
             try:
@@ -71,7 +62,7 @@ class GcsUploader:
 
 def fetch(request: UploadRequest, limit: int) -> bytes:
     """The object a gs:// URL names (a published state mirror), with the request's credentials."""
-    bucket_name, key = bucket_and_key(request.url)
+    bucket_name, key = bucket_and_key(request.url, noun="name")
     what = public_url(request.url)
     try:
         client = _client(request)

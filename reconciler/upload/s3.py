@@ -20,27 +20,18 @@ import os
 import threading
 import time
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 
-from . import UploadRequest, public_url
+from . import UploadRequest, bucket_and_key, public_url
 from .retry import UploadError, from_botocore
 
 MiB = 1024 * 1024
 MULTIPART_THRESHOLD = 8 * MiB  # boto3's defaults, so that we match `aws s3 cp` / upload_file throughput
 MULTIPART_CHUNKSIZE = 8 * MiB
 MAX_CONCURRENCY = 10
-
-
-def bucket_and_key(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    bucket, key = parts.netloc, unquote(parts.path.lstrip("/"))
-    if not bucket or not key or key.endswith("/"):
-        raise UploadError(f"{url}: an S3 object URL needs a bucket and a key (s3://bucket/key)", transient=False)
-    return bucket, key
 
 
 class S3Uploader:
@@ -54,7 +45,7 @@ class S3Uploader:
         self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
 
     def upload(self, request: UploadRequest) -> None:
-        bucket, key = bucket_and_key(request.url)
+        bucket, key = bucket_and_key(request.url, noun="key")
         what = public_url(request.url)
         config = self.client_config
         if request.deadline is not None:   # botocore's timeouts are per read: no wait outlasts the deadline
@@ -138,7 +129,7 @@ def default() -> S3Uploader:
 
 def fetch(request: UploadRequest, limit: int) -> bytes:
     """The object an s3:// URL names (a published state mirror), with the request's options and credentials."""
-    bucket, key = bucket_and_key(request.url)
+    bucket, key = bucket_and_key(request.url, noun="key")
     try:
         response = _client(request, S3Uploader().client_config).get_object(Bucket=bucket, Key=key)
         with response["Body"] as body:
