@@ -15,7 +15,7 @@ from ..params import text
 
 HOST_KERNEL_CONFIGS_PATH = "host-collectors/system/kernel-configs.json"
 HOST_CGROUPS_PATH = "host-collectors/system/cgroups.json"
-_KCONFIG_LINE = re.compile(r"^(CONFIG_[A-Z0-9_]+)=([ynm])$")
+_KCONFIG_LINE = re.compile(r"(CONFIG_[A-Z0-9_]+)=([ynm])")
 _CGROUP_ROOT = "/sys/fs/cgroup"
 
 
@@ -43,7 +43,7 @@ def kernel_config_paths(release: str) -> list[str]:
 
 def parse_kconfigs(lines: Iterable[str]) -> dict[str, str]:
     """Built in (y), module (m) or left out (n); string and number options are not kept."""
-    return {match[1]: match[2] for line in lines if (match := _KCONFIG_LINE.match(line))}
+    return {match[1]: match[2] for line in lines if (match := _KCONFIG_LINE.fullmatch(line))}
 
 
 def cgroups(spec: CollectorSpec, ctx: CollectContext) -> None:
