@@ -18,14 +18,14 @@ import shutil
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from . import bundle, redaction_maps, run_log
+from .settle import Results, raised, settle
 from ..base.clock import Clock
-from ..base.errors import PERMANENT, SbschedError, TransientError, error_class
 from ..collect import Budget, CollectorSpec, Output
 from ..collect import spec as collect_spec
 from ..collect.groups import ProcessGroups
@@ -95,15 +95,15 @@ def _execute(store: StateStore, name: str, clock: Clock, options: RunOptions) ->
     previous = (entry.get("status") or {}).get("lastResult")
     low = _low_disk(spec, options.output_dir or store.root / "bundles" / name, options)
     if low is not None:   # skipped before it starts: nothing collected, nothing half-written
-        record.update(status="skipped", reason="low-disk", endTime=now.isoformat(), durationSeconds=0,
-                      error={"class": PERMANENT, "message": low})
+        skipped = Results(low_disk=low)
+        record.update(settle(skipped).to_json(), endTime=now.isoformat(), durationSeconds=0)
         run_log.note("warn", "executor", f"skipped: {low}")
         record["logs"] = run_log.snapshot()
         _write_first(store.root, record, options)
         sink(lambda s: mark_finished(s, name, record, now))
         from .delivery import deliver
 
-        deliver(store.root, set_name, name, spec, record, None, previous_status=previous, now=now,
+        deliver(store.root, set_name, name, spec, record, None, skipped, previous_status=previous, now=now,
                 sleep=options.cancel.wait)
         return record
     record["startTime"] = now.isoformat()
@@ -112,18 +112,14 @@ def _execute(store: StateStore, name: str, clock: Clock, options: RunOptions) ->
     record["collectorProcesses"] = groups.to_json()   # its cookie, before any child can carry it
     _write_first(store.root, record, options)
     run_id = record["id"]
+    stages = [Results()]   # what the stages returned so far, for a stage that raises
     try:
         sink(lambda s: mark_started(s, name, run_id))  # inside: a full disk fails the run, never strands it `running`
-        _pipeline(store.root, name, set_name, spec, record, now, started, options, previous, groups)
-    except TransientError as exc:  # e.g. the API server is down: the policy retries
-        record.update(status="failed", reason=exc.reason, error=_error(exc, str(exc)))
-    except SbschedError as exc:  # a spec the run cannot use: retrying will not help
-        record.update(status="failed", reason=record["reason"] or "spec", error=_error(exc, str(exc)))
-    except Exception as exc:  # an I/O fault (disk full, a vanished file): worth a retry, per the policy
-        record.update(status="failed", reason="error", error=_error(exc, f"{type(exc).__name__}: {exc}"))
-    except BaseException as exc:  # interrupted: recorded, never left `running`, then passed on
-        record.update(status="failed", reason="interrupted", error=_error(exc, "the run was interrupted"))
-        raise
+        _pipeline(store.root, name, set_name, spec, record, now, started, options, previous, groups, stages)
+    except BaseException as exc:  # a spec, the API server, an I/O fault (disk full), an interrupt: settle says which
+        record.update(settle(replace(stages[-1], raised=raised(exc))).to_json())
+        if not isinstance(exc, Exception):   # interrupted: recorded, never left `running`, then passed on
+            raise
     finally:
         end = clock.now()
         record.pop("collectorProcesses", None)   # killed when collection ended
@@ -139,11 +135,6 @@ def _execute(store: StateStore, name: str, clock: Clock, options: RunOptions) ->
         finally:  # even when the record cannot be rewritten (a full disk): the daemon's batched status
             sink(lambda s: mark_finished(s, name, record, end))  # write retries, so `active` is cleared
     return record
-
-
-def _error(exc: BaseException, message: str) -> dict[str, str]:
-    """The record's `error` for a run that raised: its class is the error's (base/errors.py)."""
-    return {"class": error_class(exc), "message": message}
 
 
 def _write_first(root: Path, record: dict[str, Any], options: RunOptions) -> None:
@@ -188,10 +179,12 @@ def write_now(store: StateStore, *changes: StateChange, now: datetime, lock_time
 
 
 def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], record: dict[str, Any], now: datetime,
-              started: float, options: RunOptions, previous: str | None, groups: ProcessGroups) -> None:
+              started: float, options: RunOptions, previous: str | None, groups: ProcessGroups,
+              stages: list[Results]) -> None:
     """collect → redact → analyze → metadata → archive → deliver; fills the record's bundle, redaction,
-    analysis, upload, status and reason. Every spec is loaded before anything is collected, so a bad one
-    fails the run at once."""
+    analysis and upload, and appends to `stages` what the stages returned once the bundle is written
+    (settle.py decides the record's status from them). Every spec is loaded before anything is collected,
+    so a bad one fails the run at once."""
     from ..analyze import analyze_dir, counts, dumps_analysis, load_analyzers
     from .delivery import deliver
     from ..redact import load_redactor_specs, redact_tree
@@ -265,8 +258,12 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
     if budget is not None and (budget.exceeded.is_set() or written.size > budget.limit):
         too_large = (f"the bundle reached limits.maxBundleSizeBytes ({budget.limit:,} bytes): collection stopped "
                      f"at {budget.used:,} bytes collected and the bundle ({written.size:,} bytes) keeps what it has")
-    _settle(record, spec, timed_out, options, too_large)
-    deliver(root, set_name, name, spec, record, written.path, previous_status=previous, now=now,
+    stages.append(Results(cancelled=options.cancel_reason if options.cancel.is_set() else None, too_large=too_large,
+                          timed_out=timed_out, timeout_seconds=spec["policy"]["timeoutSeconds"],
+                          collection_seconds=_collection_seconds(spec), failed_analyzers=tally["fail"],
+                          fail_run=analyze["failRun"]))
+    record.update(settle(stages[-1]).to_json())
+    deliver(root, set_name, name, spec, record, written.path, stages[-1], previous_status=previous, now=now,
             sleep=options.cancel.wait, stopped=lambda: options.cancel_reason if options.cancel.is_set() else None,
             deadline=run_deadline)
 
@@ -298,30 +295,6 @@ def _record_groups(root: Path, record: dict[str, Any], processes: dict[str, Any]
         executions.write(root, record)
     except OSError as exc:
         log.warning("%s: cannot record its collectors' processes: %s", record["id"], exc.strerror or exc)
-
-
-def _settle(record: dict[str, Any], spec: Mapping[str, Any], timed_out: bool, options: RunOptions,
-            too_large: str | None = None) -> None:
-    """The run's status from how it ended: stopped, too large, timed out, an analyzer failing (with
-    failRun), or done."""
-    if options.cancel.is_set():
-        record["status"], record["reason"] = "failed", options.cancel_reason
-        record["error"] = {"class": PERMANENT, "message": f"the run was stopped: {options.cancel_reason}"}
-    elif too_large:   # permanent: the same specs would collect as much again
-        record["status"], record["reason"] = "failed", "bundle-too-large"
-        record["error"] = {"class": PERMANENT, "message": too_large}
-    elif timed_out:
-        timeout, share = spec["policy"]["timeoutSeconds"], _collection_seconds(spec)
-        kept = "" if share == timeout else f": collection had {share:g}s of it, the rest is kept for the upload"
-        record["status"], record["reason"] = "failed", "timeout"
-        record["error"] = {"class": PERMANENT, "message": f"the run exceeded policy.timeoutSeconds "
-                                                           f"({timeout}s{kept}); the bundle is partial"}
-    elif spec["analyze"]["failRun"] and record["analysis"]["fail"]:
-        record["status"], record["reason"] = "failed", "analysis"
-        record["error"] = {"class": PERMANENT, "message": f"{record['analysis']['fail']} analyzer(s) failed "
-                                                           "(analyze.failRun is true); see analysis.json"}
-    else:
-        record["status"], record["reason"] = "completed", None
 
 
 def _collection_seconds(spec: Mapping[str, Any]) -> float:

@@ -13,6 +13,7 @@ import pytest
 
 from reconciler.manifest.normalize import fill_defaults
 from reconciler.run.delivery import deliver
+from reconciler.run.settle import Results
 from reconciler.store import executions
 from tests.delivery_fixtures import (RESET, gcs_client, gcs_emulator, gcs_env, http_sink, make_archive,  # noqa: F401
                                      moto_s3, new_bucket, new_gcs_bucket, s3_client, s3_env, sink)
@@ -41,6 +42,11 @@ def finished_run(root: Path, *, size: int = 64 * 1024, when: datetime = NOW, sta
     return record, archive
 
 
+# What the stages returned for a run that finished_run left with this reason.
+STAGES = {None: Results(), "timeout": Results(timed_out=True, timeout_seconds=1800, collection_seconds=1440),
+          "shutdown": Results(cancelled="shutdown")}
+
+
 def no_sleep(seconds: float) -> None:
     raise AssertionError(f"no retry expected (asked to wait {seconds}s)")
 
@@ -48,8 +54,8 @@ def no_sleep(seconds: float) -> None:
 def run_delivery(root: Path, the_spec: dict[str, Any], record: dict[str, Any], archive: Path, *,
                  previous: str | None = None, env: dict[str, str] | None = None, sleep=no_sleep,
                  now: datetime = NOW) -> dict[str, Any]:
-    deliver(root, "production", "nightly", the_spec, record, archive, previous_status=previous,
-            env=env if env is not None else dict(os.environ), sleep=sleep, now=now)
+    deliver(root, "production", "nightly", the_spec, record, archive, STAGES[record["reason"]],
+            previous_status=previous, env=env if env is not None else dict(os.environ), sleep=sleep, now=now)
     executions.write(root, record)  # as the executor does after delivery
     return record
 
