@@ -19,10 +19,10 @@ def cleanup(name: str | None, *, state_dir: str | None, dry_run: bool, force: bo
     from reconciler.base.clock import SystemClock
     from reconciler.base.errors import UsageError
     from reconciler.base.units import parse_duration
-    from reconciler.manifest.normalize import fill_defaults
+    from reconciler.manifest.model import ScheduleSpec
     from reconciler.plan.inventory import find
     from reconciler.plan.spec_snapshots import collect_garbage
-    from reconciler.run.retention import Policy, collect_runs, held_back, plan_retention, remove
+    from reconciler.run.retention import collect_runs, held_back, plan_retention, remove
     from reconciler.store.audit import audit
 
     try:
@@ -45,7 +45,7 @@ def cleanup(name: str | None, *, state_dir: str | None, dry_run: bool, force: bo
     removed: list[dict[str, Any]] = []
     kept: list[dict[str, Any]] = []
     for schedule, entry in sorted(entries.items()):
-        policy = Policy.from_spec(fill_defaults(entry["spec"]).get("retention"))
+        policy = ScheduleSpec.from_json(entry["spec"]).retention
         if age_days is not None:
             policy = replace(policy, max_age_days=min(age_days, policy.max_age_days or age_days))
         runs = collect_runs(state_store.root, schedule)

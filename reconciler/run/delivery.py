@@ -30,6 +30,7 @@ from typing import Any, Callable, Mapping
 from . import notify, retention
 from .settle import Results, Uploaded, settle, worth_sending
 from ..base.errors import error_class
+from ..manifest.model import ScheduleSpec
 from ..upload import RetryPolicy, UploadError, UploadRequest, object_url, upload
 from ..upload.credentials import Secrets
 from ..upload.retry import CANCELLED, DEADLINE, Sleep
@@ -37,28 +38,26 @@ from ..upload.retry import CANCELLED, DEADLINE, Sleep
 log = logging.getLogger("sbsched.delivery")
 
 
-def deliver(root: Path, set_name: str, schedule: str, spec: Mapping[str, Any], record: dict[str, Any],
+def deliver(root: Path, set_name: str, schedule: str, spec: ScheduleSpec, record: dict[str, Any],
             archive: Path | None, results: Results, *, previous_status: str | None, env: Mapping[str, str] = os.environ,
             sleep: Sleep = time.sleep, stopped: Callable[[], str | None] = lambda: None,
             deadline: float | None = None, now: datetime) -> None:
-    """Upload (per `spec["upload"]`), notify (per `spec["notify"]`), then apply `spec["retention"]` to the
+    """Upload (per `spec.upload`), notify (per the spec's `notify`), then apply `spec.retention` to the
     schedule's runs; updates `record` in place. `results` are what the run's stages returned, which
     settled its status so far. Never raises for a failed upload, webhook or deletion.
     A run passes its cancel event's `wait` as `sleep`, and as `stopped` why it was cancelled: an upload
     cut short by the cancel leaves the run failed with that reason, as a cancelled collection does.
     `deadline` (a `time.monotonic()` time) is the run's: an upload still going then is given up, and
     a completed run becomes failed, reason `timeout`, transient."""
-    destination = spec.get("upload")
-    if destination and destination.get("url") and archive is not None and archive.is_file() \
-            and worth_sending(settle(results)):
+    if spec.upload is not None and archive is not None and archive.is_file() and worth_sending(settle(results)):
         uploaded = _upload(set_name, schedule, spec, record, archive, env=env, sleep=sleep, stopped=stopped,
                            deadline=deadline)
         record.update(settle(replace(results, upload=uploaded)).to_json())
-    hooks = spec.get("notify") or []
+    hooks = spec.document["notify"]
     if hooks:
         notify.send(hooks, record, previous_status=previous_status, env=env, sleep=sleep)
     try:
-        removed = retention.apply_retention(root, schedule, spec.get("retention"), now, current=record)
+        removed = retention.apply_retention(root, schedule, spec.retention, now, current=record)
     except OSError as exc:
         log.warning("%s: retention for %s failed: %s", record.get("id"), schedule, exc.strerror or exc)
         return
@@ -69,16 +68,16 @@ def deliver(root: Path, set_name: str, schedule: str, spec: Mapping[str, Any], r
         log.info("%s: retention removed %s (%s)", record.get("id"), deletion.run.id, deletion.reason)
 
 
-def _upload(set_name: str, schedule: str, spec: Mapping[str, Any], record: dict[str, Any], archive: Path, *,
+def _upload(set_name: str, schedule: str, spec: ScheduleSpec, record: dict[str, Any], archive: Path, *,
             env: Mapping[str, str], sleep: Sleep, stopped: Callable[[], str | None], deadline: float | None) -> Uploaded:
     """Upload the archive; the record gets `upload`, and the result says how it went."""
-    destination = spec["upload"]
-    policy = spec.get("policy") or {}
-    retry = RetryPolicy(retries=int(policy.get("retries", 2)), backoff_seconds=float(policy.get("backoffSeconds", 30)))
+    destination, policy = spec.upload, spec.policy
+    assert destination is not None
+    retry = RetryPolicy(retries=policy.retries, backoff_seconds=float(policy.backoff_seconds))
     secrets = Secrets(env)
     sha = (record.get("bundle") or {}).get("sha256") or _sha256(archive)
-    request = UploadRequest(archive, object_url(destination["url"], set_name, schedule, archive.name),
-                            options=destination.get("options") or {}, credentials=destination.get("credentials") or {},
+    request = UploadRequest(archive, object_url(destination.url, set_name, schedule, archive.name),
+                            options=destination.options, credentials=destination.credentials,
                             metadata={"execution-id": str(record["id"]), "sha256": sha}, secrets=secrets,
                             deadline=deadline)
 

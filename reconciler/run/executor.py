@@ -30,6 +30,7 @@ from ..collect import Budget, CollectorSpec, Output
 from ..collect import spec as collect_spec
 from ..collect.groups import ProcessGroups
 from ..collect.runner import Outcome, Registry, run_collectors, runnable_specs
+from ..manifest.model import ScheduleSpec
 from ..plan import spec_snapshots
 from ..plan.transitions import mark_finished, mark_started
 from ..store import executions
@@ -82,7 +83,7 @@ def _execute(store: StateStore, name: str, clock: Clock, options: RunOptions) ->
     from ..plan.inventory import find
 
     entry = options.load_entry() if options.load_entry is not None else find(store.read(), name)
-    spec, set_name = entry["spec"], entry["set"]
+    spec, set_name = ScheduleSpec.from_json(entry["spec"]), entry["set"]
     sink = options.status_sink or (lambda change: write_now(store, change, now=clock.now(),
                                                             lock_timeout=options.lock_timeout))
     now, started = clock.now(), options.monotonic()
@@ -152,9 +153,9 @@ def free_disk_bytes(path: Path) -> int:
     return shutil.disk_usage(path).free
 
 
-def _low_disk(spec: Mapping[str, Any], destination: Path, options: RunOptions) -> str | None:
+def _low_disk(spec: ScheduleSpec, destination: Path, options: RunOptions) -> str | None:
     """Why the run must not start (limits.minFreeDiskBytes), or None."""
-    minimum = (spec.get("limits") or {}).get("minFreeDiskBytes")
+    minimum = spec.limits.min_free_disk_bytes
     if not minimum:
         return None
     free = (options.free_disk or free_disk_bytes)(destination)
@@ -178,7 +179,7 @@ def write_now(store: StateStore, *changes: StateChange, now: datetime, lock_time
         return before, before + 1
 
 
-def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], record: dict[str, Any], now: datetime,
+def _pipeline(root: Path, name: str, set_name: str, spec: ScheduleSpec, record: dict[str, Any], now: datetime,
               started: float, options: RunOptions, previous: str | None, groups: ProcessGroups,
               stages: list[Results]) -> None:
     """collect → redact → analyze → metadata → archive → deliver; fills the record's bundle, redaction,
@@ -189,19 +190,19 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
     from .delivery import deliver
     from ..redact import load_redactor_specs, redact_tree
 
-    collect, analyze = spec["collect"], spec["analyze"]
-    read = spec_snapshots.reader(root, spec)   # what was applied, whatever the files on disk say now
+    collect, analyze, redact = spec.document["collect"], spec.document["analyze"], spec.document["redact"]
+    read = spec_snapshots.reader(root, spec.document)   # what was applied, whatever the files on disk say now
     specs = collect_spec.load(collect["specs"], inline_collectors=collect["collectors"],
                               inline_host_collectors=collect["hostCollectors"], read=read)
-    redactors = load_redactor_specs(spec["redact"]["redactors"], read=read) if spec["redact"]["enabled"] else []
+    redactors = load_redactor_specs(redact["redactors"], read=read) if redact["enabled"] else []
     analyzers = load_analyzers(collect["specs"], inline=analyze["analyzers"], inline_host=analyze["hostAnalyzers"],
                                strict=False, read=read) if analyze["enabled"] else []
-    if spec.get("encrypt"):   # a recipient that cannot be used fails the run before collecting for nothing
+    if spec.age_recipients:   # a recipient that cannot be used fails the run before collecting for nothing
         from .encryption import recipients_of
 
-        recipients_of(spec["encrypt"]["ageRecipients"])
-    child_env, credentials, credential_values = _credential_guard(spec)
-    tokens = redaction_maps.start(root, name, spec["redact"], hidden=credential_values)
+        recipients_of(list(spec.age_recipients))
+    child_env, credentials, credential_values = _credential_guard(spec.document)
+    tokens = redaction_maps.start(root, name, redact, hidden=credential_values)
     registry = options.registry if options.registry is not None else _builtin_collectors()
     kube = _cluster(collect, runnable_specs(specs, registry, collect["cluster"]))
     if options.output_dir is None:
@@ -210,9 +211,9 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
         destination_dir = ensure_dir(options.output_dir)
     bundle_name, staging_parent = bundle.claim(destination_dir, now)
     staging = staging_parent / bundle_name
-    limit = (spec.get("limits") or {}).get("maxBundleSizeBytes")
+    limit = spec.limits.max_bundle_size_bytes
     budget = Budget(limit) if limit else None
-    timeout = spec["policy"]["timeoutSeconds"]
+    timeout = spec.policy.timeout_seconds
     run_deadline = time.monotonic() + started + timeout - options.monotonic()   # in time.monotonic()'s terms
     try:
         output = Output(new_private_dir(staging))
@@ -225,7 +226,7 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
         if budget is not None:
             budget.measure(staging)
         redaction_start = options.monotonic()
-        report = redact_tree(staging, builtin=spec["redact"]["enabled"], redactors=[*redactors, credentials],
+        report = redact_tree(staging, builtin=redact["enabled"], redactors=[*redactors, credentials],
                              masker=tokens.tokenizer if tokens else None)
         if tokens is not None:
             tokens.locate(staging, report.by_file)
@@ -239,10 +240,10 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
         bundle.write_metadata(output, outcomes, redaction_ms=redaction_ms, analyzers=results,
                               duration_ms=int((options.monotonic() - started) * 1000))
         written = bundle.archive(staging, destination_dir / f"{bundle_name}.tar.gz")
-        if spec.get("encrypt"):   # at rest only as <bundle>.tar.gz.age; the record and upload use that file
+        if spec.age_recipients:   # at rest only as <bundle>.tar.gz.age; the record and upload use that file
             from .encryption import encrypt_bundle
 
-            written = encrypt_bundle(written.path, spec["encrypt"]["ageRecipients"])
+            written = encrypt_bundle(written.path, list(spec.age_recipients))
     finally:
         rmtree_below(root if options.output_dir is None else destination_dir, staging_parent)
     run_log.note("info", "bundle", f"{written.path} ({written.size:,} bytes)")
@@ -250,8 +251,7 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
                         "collectors": _counts(outcomes), "collectorResults": [o.to_json() for o in outcomes]}
     record["redaction"] = report.to_json()
     if tokens is not None:   # only once the bundle is written: a map of no bundle would only keep secrets
-        record["redaction"]["tokens"] = tokens.save(root, record["id"], name,
-                                                    (spec.get("encrypt") or {}).get("ageRecipients"))
+        record["redaction"]["tokens"] = tokens.save(root, record["id"], name, list(spec.age_recipients) or None)
     record["warnings"] = sum(len(outcome.warnings) for outcome in outcomes)
     record["analysis"] = dict(counts(results), failing=[r.title for r in results if r.outcome == "fail"])
     too_large = None
@@ -259,7 +259,7 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
         too_large = (f"the bundle reached limits.maxBundleSizeBytes ({budget.limit:,} bytes): collection stopped "
                      f"at {budget.used:,} bytes collected and the bundle ({written.size:,} bytes) keeps what it has")
     stages.append(Results(cancelled=options.cancel_reason if options.cancel.is_set() else None, too_large=too_large,
-                          timed_out=timed_out, timeout_seconds=spec["policy"]["timeoutSeconds"],
+                          timed_out=timed_out, timeout_seconds=spec.policy.timeout_seconds,
                           collection_seconds=_collection_seconds(spec), failed_analyzers=tally["fail"],
                           fail_run=analyze["failRun"]))
     record.update(settle(stages[-1]).to_json())
@@ -297,10 +297,10 @@ def _record_groups(root: Path, record: dict[str, Any], processes: dict[str, Any]
         log.warning("%s: cannot record its collectors' processes: %s", record["id"], exc.strerror or exc)
 
 
-def _collection_seconds(spec: Mapping[str, Any]) -> float:
+def _collection_seconds(spec: ScheduleSpec) -> float:
     """How much of policy.timeoutSeconds collection may use: all of it, unless an upload must follow."""
-    timeout = float(spec["policy"]["timeoutSeconds"])
-    return timeout * (1 - DELIVERY_SHARE) if (spec.get("upload") or {}).get("url") else timeout
+    timeout = float(spec.policy.timeout_seconds)
+    return timeout * (1 - DELIVERY_SHARE) if spec.upload is not None else timeout
 
 
 def _note_collection(outcomes: list[Outcome], timed_out: bool) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.manifest.normalize import fill_defaults
+from reconciler.manifest.model import ScheduleSpec
 from reconciler.run.delivery import deliver
 from reconciler.run.settle import Results
 from reconciler.store import executions
@@ -22,8 +22,8 @@ NOW = datetime(2026, 3, 1, 2, 0, 30, tzinfo=timezone.utc)
 MiB = 1024 * 1024
 
 
-def spec(**fields: Any) -> dict[str, Any]:
-    return fill_defaults({"cron": "0 2 * * *", "timezone": "UTC", **fields})
+def spec(**fields: Any) -> ScheduleSpec:
+    return ScheduleSpec.from_json({"cron": "0 2 * * *", "timezone": "UTC", **fields})
 
 
 def finished_run(root: Path, *, size: int = 64 * 1024, when: datetime = NOW, status: str = "completed",
@@ -51,7 +51,7 @@ def no_sleep(seconds: float) -> None:
     raise AssertionError(f"no retry expected (asked to wait {seconds}s)")
 
 
-def run_delivery(root: Path, the_spec: dict[str, Any], record: dict[str, Any], archive: Path, *,
+def run_delivery(root: Path, the_spec: ScheduleSpec, record: dict[str, Any], archive: Path, *,
                  previous: str | None = None, env: dict[str, str] | None = None, sleep=no_sleep,
                  now: datetime = NOW) -> dict[str, Any]:
     deliver(root, "production", "nightly", the_spec, record, archive, STAGES[record["reason"]],
