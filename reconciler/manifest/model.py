@@ -13,6 +13,7 @@ stages read them as troubleshoot does, and they are validated by the schema and 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Mapping
 
 from .normalize import fill_defaults
@@ -69,23 +70,40 @@ class Limits:
 
 @dataclass(frozen=True)
 class ScheduleSpec:
-    policy: Policy
-    retention: Retention
-    upload: Upload | None              # None: the schedule keeps its bundles locally only
-    limits: Limits
-    age_recipients: tuple[str, ...]    # encrypt.ageRecipients; (): bundles are not encrypted
-    document: Mapping[str, Any]        # the whole spec as JSON, defaults filled
+    """A stored schedule's spec. Each typed part is read when first asked for: a view or a plan that
+    wants only the JSON never reads (and never trips over) a part a hand edit broke, as before types."""
+
+    document: Mapping[str, Any]   # the whole spec as JSON, defaults filled
 
     @classmethod
     def from_json(cls, spec: Mapping[str, Any]) -> ScheduleSpec:
         """From a spec as stored (normalized when applied): every schema default filled in once, here."""
-        document = fill_defaults(spec)
-        upload, limits = document.get("upload") or {}, document.get("limits") or {}
-        return cls(Policy.from_json(document["policy"]), Retention.from_json(document["retention"]),
-                   Upload(upload["url"], upload["options"], upload["credentials"]) if upload.get("url") else None,
-                   Limits(limits.get("maxBundleSizeBytes"), limits.get("minFreeDiskBytes")),
-                   tuple((document.get("encrypt") or {}).get("ageRecipients") or ()), document)
+        return cls(fill_defaults(spec))
 
     def to_json(self) -> dict[str, Any]:
         """The spec as JSON, defaults filled (what a view shows and a plan compares)."""
         return dict(self.document)
+
+    @cached_property
+    def policy(self) -> Policy:
+        return Policy.from_json(self.document["policy"])
+
+    @cached_property
+    def retention(self) -> Retention:
+        return Retention.from_json(self.document["retention"])
+
+    @cached_property
+    def upload(self) -> Upload | None:
+        """None: the schedule keeps its bundles locally only."""
+        upload = self.document.get("upload") or {}
+        return Upload(upload["url"], upload["options"], upload["credentials"]) if upload.get("url") else None
+
+    @cached_property
+    def limits(self) -> Limits:
+        limits = self.document.get("limits") or {}
+        return Limits(limits.get("maxBundleSizeBytes"), limits.get("minFreeDiskBytes"))
+
+    @cached_property
+    def age_recipients(self) -> tuple[str, ...]:
+        """encrypt.ageRecipients; (): bundles are not encrypted."""
+        return tuple((self.document.get("encrypt") or {}).get("ageRecipients") or ())

@@ -39,3 +39,8 @@ def test_a_schedule_without_an_upload_url_or_encryption_has_neither():
     spec = ScheduleSpec.from_json({"cron": "0 2 * * *"})
     assert (spec.upload, spec.age_recipients, spec.limits) == (None, (), Limits(None, None))
     assert spec.to_json()["notify"] == [] and spec.to_json()["upload"] is None
+
+
+def test_a_part_a_hand_edit_broke_fails_only_where_it_is_read_and_the_json_still_shows():
+    spec = ScheduleSpec.from_json({"cron": "0 2 * * *", "policy": None})
+    assert spec.to_json()["policy"] is None and spec.retention == Retention(10, 3, 30)
