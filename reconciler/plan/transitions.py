@@ -143,5 +143,6 @@ def mark_finished(state: Mapping[str, Any], name: str, record: Mapping[str, Any]
         status["consecutiveFailures"] = status.get("consecutiveFailures", 0) + 1
     if record["trigger"] != "manual":
         status["lastScheduleTime"] = record["scheduledTime"]
-    status["nextRunTime"] = next_run_time(ScheduleSpec.from_json(out["schedules"][name]["spec"]).to_json(), status, now)
+    spec = ScheduleSpec.from_json(out["schedules"][name]["spec"]).to_json()
+    status["nextRunTime"] = next_run_time(spec, status, now)
     return out

@@ -39,8 +39,9 @@ log = logging.getLogger("sbsched.delivery")
 
 
 def deliver(root: Path, set_name: str, schedule: str, spec: ScheduleSpec, record: dict[str, Any],
-            archive: Path | None, results: Results, *, previous_status: str | None, env: Mapping[str, str] = os.environ,
-            sleep: Sleep = time.sleep, stopped: Callable[[], str | None] = lambda: None,
+            archive: Path | None, *, results: Results, previous_status: str | None,
+            env: Mapping[str, str] = os.environ, sleep: Sleep = time.sleep,
+            stopped: Callable[[], str | None] = lambda: None,
             deadline: float | None = None, now: datetime) -> None:
     """Upload (per `spec.upload`), notify (per the spec's `notify`), then apply `spec.retention` to the
     schedule's runs; updates `record` in place. `results` are what the run's stages returned, which
@@ -69,7 +70,8 @@ def deliver(root: Path, set_name: str, schedule: str, spec: ScheduleSpec, record
 
 
 def _upload(set_name: str, schedule: str, spec: ScheduleSpec, record: dict[str, Any], archive: Path, *,
-            env: Mapping[str, str], sleep: Sleep, stopped: Callable[[], str | None], deadline: float | None) -> Uploaded:
+            env: Mapping[str, str], sleep: Sleep, stopped: Callable[[], str | None],
+            deadline: float | None) -> Uploaded:
     """Upload the archive; the record gets `upload`, and the result says how it went."""
     destination, policy = spec.upload, spec.policy
     assert destination is not None

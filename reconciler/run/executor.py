@@ -104,8 +104,8 @@ def _execute(store: StateStore, name: str, clock: Clock, options: RunOptions) ->
         sink(lambda s: mark_finished(s, name, record, now))
         from .delivery import deliver
 
-        deliver(store.root, set_name, name, spec, record, None, skipped, previous_status=previous, now=now,
-                sleep=options.cancel.wait)
+        deliver(store.root, set_name, name, spec, record, None, results=skipped, previous_status=previous,
+                now=now, sleep=options.cancel.wait)
         return record
     record["startTime"] = now.isoformat()
     record["runner"] = {"pid": os.getpid(), "host": socket.gethostname()}
@@ -117,7 +117,7 @@ def _execute(store: StateStore, name: str, clock: Clock, options: RunOptions) ->
     try:
         sink(lambda s: mark_started(s, name, run_id))  # inside: a full disk fails the run, never strands it `running`
         _pipeline(store.root, name, set_name, spec, record, now, started, options, previous, groups, stages)
-    except BaseException as exc:  # a spec, the API server, an I/O fault (disk full), an interrupt: settle says which
+    except BaseException as exc:  # a spec, the API server, a full disk, an interrupt: settle says which
         record.update(settle(replace(stages[-1], raised=raised(exc))).to_json())
         if not isinstance(exc, Exception):   # interrupted: recorded, never left `running`, then passed on
             raise
@@ -258,14 +258,14 @@ def _pipeline(root: Path, name: str, set_name: str, spec: ScheduleSpec, record: 
     if budget is not None and (budget.exceeded.is_set() or written.size > budget.limit):
         too_large = (f"the bundle reached limits.maxBundleSizeBytes ({budget.limit:,} bytes): collection stopped "
                      f"at {budget.used:,} bytes collected and the bundle ({written.size:,} bytes) keeps what it has")
-    stages.append(Results(cancelled=options.cancel_reason if options.cancel.is_set() else None, too_large=too_large,
-                          timed_out=timed_out, timeout_seconds=spec.policy.timeout_seconds,
+    stages.append(Results(cancelled=options.cancel_reason if options.cancel.is_set() else None,
+                          too_large=too_large, timed_out=timed_out, timeout_seconds=spec.policy.timeout_seconds,
                           collection_seconds=_collection_seconds(spec), failed_analyzers=tally["fail"],
                           fail_run=analyze["failRun"]))
     record.update(settle(stages[-1]).to_json())
-    deliver(root, set_name, name, spec, record, written.path, stages[-1], previous_status=previous, now=now,
-            sleep=options.cancel.wait, stopped=lambda: options.cancel_reason if options.cancel.is_set() else None,
-            deadline=run_deadline)
+    deliver(root, set_name, name, spec, record, written.path, results=stages[-1], previous_status=previous,
+            now=now, sleep=options.cancel.wait, deadline=run_deadline,
+            stopped=lambda: options.cancel_reason if options.cancel.is_set() else None)
 
 
 def _credential_guard(spec: Mapping[str, Any]) -> tuple[dict[str, str], Redactor, frozenset[str]]:

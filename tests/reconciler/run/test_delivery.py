@@ -54,7 +54,7 @@ def no_sleep(seconds: float) -> None:
 def run_delivery(root: Path, the_spec: ScheduleSpec, record: dict[str, Any], archive: Path, *,
                  previous: str | None = None, env: dict[str, str] | None = None, sleep=no_sleep,
                  now: datetime = NOW) -> dict[str, Any]:
-    deliver(root, "production", "nightly", the_spec, record, archive, STAGES[record["reason"]],
+    deliver(root, "production", "nightly", the_spec, record, archive, results=STAGES[record["reason"]],
             previous_status=previous, env=env if env is not None else dict(os.environ), sleep=sleep, now=now)
     executions.write(root, record)  # as the executor does after delivery
     return record
