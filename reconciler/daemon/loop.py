@@ -31,6 +31,7 @@ from ..base.errors import PERMANENT, TRANSIENT, StateError, UnsafePath
 from ..base.gcpause import paused_gc
 from ..collect.groups import kill_recorded
 from ..collect.runner import Registry
+from ..manifest.model import Policy
 from .logs import FIELDS, run_context, run_fields
 from ..plan.transitions import mark_finished
 from ..run.bundle import bundle_name
@@ -459,8 +460,8 @@ class Daemon:
 
     def retry_policy(self, name: str) -> RetryPolicy:
         """retries / backoffSeconds of a schedule (not in the slim index: read from its packed record)."""
-        policy = _unpack(self.packed[name])["spec"]["policy"]
-        return RetryPolicy(retries=policy.get("retries", 2), backoff_seconds=policy.get("backoffSeconds", 30),
+        policy = Policy.from_json(_unpack(self.packed[name])["spec"]["policy"])
+        return RetryPolicy(retries=policy.retries, backoff_seconds=policy.backoff_seconds,
                            max_delay=MAX_RETRY_DELAY, random=self.random)
 
     def _record_skipped(self, due: decisions.Due, record: dict[str, Any], now: datetime, why: str, *,
@@ -547,8 +548,8 @@ class Daemon:
 def _slim(record: dict[str, Any], shared: dict[Any, Any]) -> dict[str, Any]:
     """The fields of a state record that the decisions and the loop read, small values shared."""
     spec, status, meta = record["spec"], record.get("status") or {}, record.get("metadata") or {}
-    policy = spec.get("policy") or {}
-    key = (policy.get("jitterSeconds", 0), policy.get("startingDeadlineSeconds"), policy.get("concurrency", "Forbid"))
+    policy = Policy.from_json(spec.get("policy") or {})
+    key = (policy.jitter_seconds, policy.starting_deadline_seconds, policy.concurrency)
     slim_policy = shared.setdefault(key, {"jitterSeconds": key[0], "startingDeadlineSeconds": key[1],
                                           "concurrency": key[2]})
     return {"set": sys.intern(record["set"]),

@@ -159,19 +159,20 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
     return out
 
 
-def fill_defaults(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """The spec with every schema default filled in, recursively (also used on stored specs, so a
-    default added by a newer sbsched does not show as a change)."""
-    return _schedule_filler()(spec)  # type: ignore[no-any-return]
+def fill_defaults(spec: Mapping[str, Any], section: str = "schedule") -> dict[str, Any]:
+    """The spec (or one of its sections, named as in the schema's `$defs`: `policy`) with every schema
+    default filled in, recursively (also used on stored specs, so a default added by a newer sbsched does
+    not show as a change)."""
+    return _filler(section)(spec)  # type: ignore[no-any-return]
 
 
 Filler = Callable[[Any], Any]
 
 
 @cache
-def _schedule_filler() -> Filler:
+def _filler(section: str) -> Filler:
     root = load_schema("schedules")
-    filler = _compile(_resolve(root, root["$defs"]["schedule"]))
+    filler = _compile(_resolve(root, root["$defs"][section]))
     assert filler is not None
     return filler
 

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from ..base.errors import NotFound, UsageError
-from ..manifest.normalize import fill_defaults
+from ..manifest.model import ScheduleSpec
 from ..timing.decisions import record_problem
 from .transitions import next_run_time
 
@@ -44,7 +44,7 @@ def matches(labels: Mapping[str, str], selector: Selector) -> bool:
 def item(name: str, record: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     """{name, set, spec, status, metadata}: nextRunTime is computed from `now`, so it is right even
     when no daemon has run since the last apply."""
-    spec = fill_defaults(record["spec"])
+    spec = ScheduleSpec.from_json(record["spec"]).to_json()
     status = dict(record.get("status") or {})
     status["nextRunTime"] = next_run_time(spec, status, now)
     problem = record_problem(record)

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Protocol, Sequence
 
 from ..base.errors import ConflictError
-from ..manifest.normalize import ScheduleSet, fill_defaults
+from ..manifest.model import ScheduleSpec
+from ..manifest.normalize import ScheduleSet
 from .spec_diff import file_changes
 
 FILES = "specFiles"   # a stored spec's {spec file path: sha256 of its snapshot} (spec_snapshots.py)
@@ -130,14 +131,14 @@ def make_plan(stored: Mapping[str, StoredSchedule], desired: ScheduleSet, *, ser
             continue
         before = stored[name].spec
         if before != after:  # stored specs are normalized already; refill only to absorb newer defaults
-            before = fill_defaults(before)
+            before = ScheduleSpec.from_json(before).to_json()
         if before == after:
             changes.append(Change(name, Action.NOOP, before, after))
         else:
             changes.append(Change(name, Action.UPDATE, before, after, field_changes(before, after, texts)))
     for name, record in stored.items():
         if record.set == desired.name and name not in desired.schedules:
-            changes.append(Change(name, Action.DELETE, fill_defaults(record.spec), None))
+            changes.append(Change(name, Action.DELETE, ScheduleSpec.from_json(record.spec).to_json(), None))
     changes.sort(key=lambda c: c.name)
     return Plan(desired.name, tuple(changes), serial=serial, empty_manifest=not desired.schedules, lineage=lineage,
                 inputs=desired.inputs)

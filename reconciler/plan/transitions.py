@@ -11,7 +11,8 @@ from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
 from ..base.errors import UsageError
-from ..manifest.normalize import ScheduleSet, fill_defaults
+from ..manifest.model import ScheduleSpec
+from ..manifest.normalize import ScheduleSet
 from .plan import Action, Plan, StoredSchedule, make_plan
 from ..timing import cron
 from ..timing.decisions import timing_problem
@@ -143,5 +144,6 @@ def mark_finished(state: Mapping[str, Any], name: str, record: Mapping[str, Any]
         status["consecutiveFailures"] = status.get("consecutiveFailures", 0) + 1
     if record["trigger"] not in ("manual", "dependency"):   # a run `after:` another is no slot of its cron
         status["lastScheduleTime"] = record["scheduledTime"]
-    status["nextRunTime"] = next_run_time(fill_defaults(out["schedules"][name]["spec"]), status, now)
+    spec = ScheduleSpec.from_json(out["schedules"][name]["spec"]).to_json()
+    status["nextRunTime"] = next_run_time(spec, status, now)
     return out

@@ -10,12 +10,12 @@ from typing import Any, Sequence
 
 from ..base.errors import UsageError
 from ..base.units import parse_duration
-from ..manifest.normalize import fill_defaults
+from ..manifest.model import ScheduleSpec
 from ..plan.inventory import find
 from ..plan.spec_snapshots import collect_garbage
 from ..store.audit import audit
 from ..store.state import StateStore
-from .retention import Policy, collect_runs, held_back, plan_retention, remove
+from .retention import collect_runs, held_back, plan_retention, remove
 
 AUDIT_ITEMS = 200   # runs named in one audit line; past that, how many more
 
@@ -59,7 +59,7 @@ def cleanup(state_store: StateStore, name: str | None, *, now: datetime, dry_run
     removed: list[dict[str, Any]] = []
     kept: list[dict[str, Any]] = []
     for schedule, entry in sorted(entries.items()):
-        policy = Policy.from_spec(fill_defaults(entry["spec"]).get("retention"))
+        policy = ScheduleSpec.from_json(entry["spec"]).retention
         if age_days is not None:
             policy = replace(policy, max_age_days=min(age_days, policy.max_age_days or age_days))
         runs = collect_runs(state_store.root, schedule)

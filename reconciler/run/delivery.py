@@ -7,10 +7,9 @@ What it writes into the record:
   Left as it is (null) when the schedule has no `upload`, when there is no archive, or when the run
   did not get as far as a bundle worth sending (only `completed` runs and `failed` ones with reason
   `timeout` or `bundle-too-large`, whose partial bundle is still wanted, are uploaded).
-- A completed run whose upload failed becomes `status: failed`, `reason: upload`, `error: {class:
-  transient|permanent, message}`, the class being the upload's last error's; one whose upload missed
-  the run's deadline becomes `reason: timeout`, class transient. The local bundle stays, and retention
-  will not remove it (unless `cleanup --force`).
+- The run's `status`, `reason` and `error`, settled again (settle.py) with the upload's result: a
+  completed run whose upload failed becomes failed, reason `upload` (or `timeout` past the run's
+  deadline). The local bundle stays, and retention will not remove it (unless `cleanup --force`).
 Nothing else: notifications go out on a background thread (their outcome is logged on
 `sbsched.notify`), and retention's removals are logged on `sbsched.delivery`.
 
@@ -23,14 +22,17 @@ import hashlib
 import logging
 import os
 import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from . import notify, retention
-from ..base.errors import PERMANENT, TRANSIENT, error_class
+from .settle import Results, Uploaded, settle, worth_sending
+from ..base.errors import error_class
 from ..base.masking import mask_text
 from ..base.progress import UPLOAD_FINISHED, UPLOAD_STARTED, Progress, ProgressEvent, ignore
+from ..manifest.model import ScheduleSpec
 from ..upload import RetryPolicy, UploadError, UploadRequest, object_url, upload
 from ..upload.credentials import Secrets
 from ..upload.retry import CANCELLED, DEADLINE, Sleep
@@ -38,25 +40,27 @@ from ..upload.retry import CANCELLED, DEADLINE, Sleep
 log = logging.getLogger("sbsched.delivery")
 
 
-def deliver(root: Path, set_name: str, schedule: str, spec: Mapping[str, Any], record: dict[str, Any],
-            archive: Path | None, *, previous_status: str | None, env: Mapping[str, str] = os.environ,
-            sleep: Sleep = time.sleep, stopped: Callable[[], str | None] = lambda: None,
+def deliver(root: Path, set_name: str, schedule: str, spec: ScheduleSpec, record: dict[str, Any],
+            archive: Path | None, *, results: Results, previous_status: str | None,
+            env: Mapping[str, str] = os.environ, sleep: Sleep = time.sleep,
+            stopped: Callable[[], str | None] = lambda: None,
             deadline: float | None = None, now: datetime, progress: Progress = ignore) -> None:
-    """Upload (per `spec["upload"]`), notify (per `spec["notify"]`), then apply `spec["retention"]` to the
-    schedule's runs; updates `record` in place. Never raises for a failed upload, webhook or deletion.
+    """Upload (per `spec.upload`), notify (per the spec's `notify`), then apply `spec.retention` to the
+    schedule's runs; updates `record` in place. `results` are what the run's stages returned, which
+    settled its status so far. Never raises for a failed upload, webhook or deletion.
     A run passes its cancel event's `wait` as `sleep`, and as `stopped` why it was cancelled: an upload
     cut short by the cancel leaves the run failed with that reason, as a cancelled collection does.
     `deadline` (a `time.monotonic()` time) is the run's: an upload still going then is given up, and
     a completed run becomes failed, reason `timeout`, transient. `progress` hears the upload start and end."""
-    destination = spec.get("upload")
-    if destination and destination.get("url") and archive is not None and archive.is_file() and _worth_sending(record):
-        _upload(set_name, schedule, spec, record, archive, env=env, sleep=sleep, stopped=stopped, deadline=deadline,
-                progress=progress)
-    hooks = spec.get("notify") or []
+    if spec.upload is not None and archive is not None and archive.is_file() and worth_sending(settle(results)):
+        uploaded = _upload(set_name, schedule, spec, record, archive, env=env, sleep=sleep, stopped=stopped,
+                           deadline=deadline, progress=progress)
+        record.update(settle(replace(results, upload=uploaded)).to_json())
+    hooks = spec.document["notify"]
     if hooks:
         notify.send(hooks, record, previous_status=previous_status, env=env, sleep=sleep)
     try:
-        removed = retention.apply_retention(root, schedule, spec.get("retention"), now, current=record)
+        removed = retention.apply_retention(root, schedule, spec.retention, now, current=record)
     except OSError as exc:
         log.warning("%s: retention for %s failed: %s", record.get("id"), schedule, exc.strerror or exc)
         return
@@ -67,21 +71,17 @@ def deliver(root: Path, set_name: str, schedule: str, spec: Mapping[str, Any], r
         log.info("%s: retention removed %s (%s)", record.get("id"), deletion.run.id, deletion.reason)
 
 
-def _worth_sending(record: Mapping[str, Any]) -> bool:
-    return record.get("status") == "completed" or (record.get("status") == "failed"
-                                                   and record.get("reason") in ("timeout", "bundle-too-large"))
-
-
-def _upload(set_name: str, schedule: str, spec: Mapping[str, Any], record: dict[str, Any], archive: Path, *,
-            env: Mapping[str, str], sleep: Sleep, stopped: Callable[[], str | None], deadline: float | None,
-            progress: Progress) -> None:
-    destination = spec["upload"]
-    policy = spec.get("policy") or {}
-    retry = RetryPolicy(retries=int(policy.get("retries", 2)), backoff_seconds=float(policy.get("backoffSeconds", 30)))
+def _upload(set_name: str, schedule: str, spec: ScheduleSpec, record: dict[str, Any], archive: Path, *,
+            env: Mapping[str, str], sleep: Sleep, stopped: Callable[[], str | None],
+            deadline: float | None, progress: Progress) -> Uploaded:
+    """Upload the archive; the record gets `upload`, and the result says how it went."""
+    destination, policy = spec.upload, spec.policy
+    assert destination is not None
+    retry = RetryPolicy(retries=policy.retries, backoff_seconds=float(policy.backoff_seconds))
     secrets = Secrets(env)
     sha = (record.get("bundle") or {}).get("sha256") or _sha256(archive)
-    request = UploadRequest(archive, object_url(destination["url"], set_name, schedule, archive.name),
-                            options=destination.get("options") or {}, credentials=destination.get("credentials") or {},
+    request = UploadRequest(archive, object_url(destination.url, set_name, schedule, archive.name),
+                            options=destination.options, credentials=destination.credentials,
                             metadata={"execution-id": str(record["id"]), "sha256": sha}, secrets=secrets,
                             deadline=deadline)
 
@@ -97,23 +97,13 @@ def _upload(set_name: str, schedule: str, spec: Mapping[str, Any], record: dict[
     if outcome.status == "uploaded":
         log.info("%s: uploaded %d bytes to %s in %.1fs (%d attempt(s))", record["id"], outcome.bytes, outcome.url,
                  outcome.duration_seconds, outcome.attempts)
-        return
+        return Uploaded(attempts=outcome.attempts)
     assert outcome.error is not None
     log.error("%s: upload to %s failed after %d attempt(s) (%s): %s; the bundle stays at %s", record["id"],
               outcome.url, outcome.attempts, outcome.error["class"], outcome.error["message"], archive)
-    reason = stopped() if outcome.stopped == CANCELLED else None
-    if reason is not None:
-        record["status"], record["reason"] = "failed", reason
-        record["error"] = {"class": PERMANENT, "message": f"the run was stopped during its upload: {reason}"}
-    elif outcome.stopped == DEADLINE and record.get("status") == "completed":   # a slow server may recover
-        record["status"], record["reason"] = "failed", "timeout"
-        record["error"] = {"class": TRANSIENT,
-                           "message": f"the upload did not finish within policy.timeoutSeconds "
-                                      f"({policy.get('timeoutSeconds')}s): {outcome.error['message']}"}
-    elif record.get("status") == "completed":
-        record["status"], record["reason"] = "failed", "upload"
-        record["error"] = {"class": outcome.error["class"],
-                           "message": f"upload failed after {outcome.attempts} attempt(s): {outcome.error['message']}"}
+    return Uploaded(outcome.error["class"], outcome.error["message"], outcome.attempts,
+                    cancelled_by=stopped() if outcome.stopped == CANCELLED else None,
+                    past_deadline=outcome.stopped == DEADLINE)
 
 
 def _sha256(path: Path) -> str:

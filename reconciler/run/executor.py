@@ -18,19 +18,21 @@ import shutil
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from . import bundle, redaction_maps, run_log
+from .settle import Results, raised, settle
 from ..base.clock import Clock
 from ..base.progress import BUNDLE_WRITTEN, REDACTION_FINISHED, REDACTION_STARTED, Progress, ProgressEvent, safe
-from ..base.errors import PERMANENT, SbschedError, TransientError, error_class
+from ..base.errors import SbschedError
 from ..collect import Budget, CollectorSpec, Output
 from ..collect import spec as collect_spec
 from ..collect.groups import ProcessGroups
 from ..collect.runner import Outcome, Registry, run_collectors, runnable_specs
+from ..manifest.model import ScheduleSpec
 from ..plan import spec_snapshots
 from ..plan.transitions import mark_finished, mark_started
 from ..store import executions
@@ -89,7 +91,7 @@ def _execute(store: StateStore, name: str, clock: Clock, options: RunOptions) ->
     from ..plan.inventory import find
 
     entry = options.load_entry() if options.load_entry is not None else find(store.read(), name)
-    spec, set_name = entry["spec"], entry["set"]
+    spec, set_name = ScheduleSpec.from_json(entry["spec"]), entry["set"]
     sink = options.status_sink or (lambda change: write_now(store, change, now=clock.now(),
                                                             lock_timeout=options.lock_timeout))
     now, started = clock.now(), options.monotonic()
@@ -105,16 +107,16 @@ def _execute(store: StateStore, name: str, clock: Clock, options: RunOptions) ->
     previous = (entry.get("status") or {}).get("lastResult")
     low = _low_disk(spec, options.output_dir or store.root / "bundles" / name, options)
     if low is not None:   # skipped before it starts: nothing collected, nothing half-written
-        record.update(status="skipped", reason="low-disk", endTime=now.isoformat(), durationSeconds=0,
-                      error={"class": PERMANENT, "message": low})
+        skipped = Results(low_disk=low)
+        record.update(settle(skipped).to_json(), endTime=now.isoformat(), durationSeconds=0)
         run_log.note("warn", "executor", f"skipped: {low}")
         record["logs"] = run_log.snapshot()
         _write_first(store.root, record, options)
         sink(lambda s: mark_finished(s, name, record, now))
         from .delivery import deliver
 
-        deliver(store.root, set_name, name, spec, record, None, previous_status=previous, now=now,
-                sleep=options.cancel.wait)
+        deliver(store.root, set_name, name, spec, record, None, results=skipped, previous_status=previous,
+                now=now, sleep=options.cancel.wait)
         return record
     record["startTime"] = now.isoformat()
     record["runner"] = {"pid": os.getpid(), "host": socket.gethostname()}
@@ -122,18 +124,14 @@ def _execute(store: StateStore, name: str, clock: Clock, options: RunOptions) ->
     record["collectorProcesses"] = groups.to_json()   # its cookie, before any child can carry it
     _write_first(store.root, record, options)
     run_id = record["id"]
+    stages = [Results()]   # what the stages returned so far, for a stage that raises
     try:
         sink(lambda s: mark_started(s, name, run_id))  # inside: a full disk fails the run, never strands it `running`
-        _pipeline(store.root, name, set_name, spec, record, now, started, options, previous, groups)
-    except TransientError as exc:  # e.g. the API server is down: the policy retries
-        record.update(status="failed", reason=exc.reason, error=_error(exc, str(exc)))
-    except SbschedError as exc:  # a spec the run cannot use: retrying will not help
-        record.update(status="failed", reason=record["reason"] or "spec", error=_error(exc, str(exc)))
-    except Exception as exc:  # an I/O fault (disk full, a vanished file): worth a retry, per the policy
-        record.update(status="failed", reason="error", error=_error(exc, f"{type(exc).__name__}: {exc}"))
-    except BaseException as exc:  # interrupted: recorded, never left `running`, then passed on
-        record.update(status="failed", reason="interrupted", error=_error(exc, "the run was interrupted"))
-        raise
+        _pipeline(store.root, name, set_name, spec, record, now, started, options, previous, groups, stages)
+    except BaseException as exc:  # a spec, the API server, a full disk, an interrupt: settle says which
+        record.update(settle(replace(stages[-1], raised=raised(exc))).to_json())
+        if not isinstance(exc, Exception):   # interrupted: recorded, never left `running`, then passed on
+            raise
     finally:
         end = clock.now()
         record.pop("collectorProcesses", None)   # killed when collection ended
@@ -151,11 +149,6 @@ def _execute(store: StateStore, name: str, clock: Clock, options: RunOptions) ->
     return record
 
 
-def _error(exc: BaseException, message: str) -> dict[str, str]:
-    """The record's `error` for a run that raised: its class is the error's (base/errors.py)."""
-    return {"class": error_class(exc), "message": message}
-
-
 def _write_first(root: Path, record: dict[str, Any], options: RunOptions) -> None:
     """A slot's run keeps the slot's id (its retries rewrite the record); a manual run claims a new one."""
     if options.trigger == "manual":
@@ -171,9 +164,9 @@ def free_disk_bytes(path: Path) -> int:
     return shutil.disk_usage(path).free
 
 
-def _low_disk(spec: Mapping[str, Any], destination: Path, options: RunOptions) -> str | None:
+def _low_disk(spec: ScheduleSpec, destination: Path, options: RunOptions) -> str | None:
     """Why the run must not start (limits.minFreeDiskBytes), or None."""
-    minimum = (spec.get("limits") or {}).get("minFreeDiskBytes")
+    minimum = spec.limits.min_free_disk_bytes
     if not minimum:
         return None
     free = (options.free_disk or free_disk_bytes)(destination)
@@ -197,28 +190,30 @@ def write_now(store: StateStore, *changes: StateChange, now: datetime, lock_time
         return before, before + 1
 
 
-def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], record: dict[str, Any], now: datetime,
-              started: float, options: RunOptions, previous: str | None, groups: ProcessGroups) -> None:
+def _pipeline(root: Path, name: str, set_name: str, spec: ScheduleSpec, record: dict[str, Any], now: datetime,
+              started: float, options: RunOptions, previous: str | None, groups: ProcessGroups,
+              stages: list[Results]) -> None:
     """collect → redact → analyze → metadata → archive → deliver; fills the record's bundle, redaction,
-    analysis, upload, status and reason. Every spec is loaded before anything is collected, so a bad one
-    fails the run at once."""
+    analysis and upload, and appends to `stages` what the stages returned once the bundle is written
+    (settle.py decides the record's status from them). Every spec is loaded before anything is collected,
+    so a bad one fails the run at once."""
     from ..analyze import analyze_dir, counts, dumps_analysis, load_analyzers
     from .delivery import deliver
     from ..redact import load_redactor_specs, redact_tree
 
-    collect, analyze = spec["collect"], spec["analyze"]
-    read = spec_snapshots.reader(root, spec)   # what was applied, whatever the files on disk say now
+    collect, analyze, redact = spec.document["collect"], spec.document["analyze"], spec.document["redact"]
+    read = spec_snapshots.reader(root, spec.document)   # what was applied, whatever the files on disk say now
     specs = collect_spec.load(collect["specs"], inline_collectors=collect["collectors"],
                               inline_host_collectors=collect["hostCollectors"], read=read)
-    redactors = load_redactor_specs(spec["redact"]["redactors"], read=read) if spec["redact"]["enabled"] else []
+    redactors = load_redactor_specs(redact["redactors"], read=read) if redact["enabled"] else []
     analyzers = load_analyzers(collect["specs"], inline=analyze["analyzers"], inline_host=analyze["hostAnalyzers"],
                                strict=False, read=read) if analyze["enabled"] else []
-    if spec.get("encrypt"):   # a recipient that cannot be used fails the run before collecting for nothing
+    if spec.age_recipients:   # a recipient that cannot be used fails the run before collecting for nothing
         from .encryption import recipients_of
 
-        recipients_of(spec["encrypt"]["ageRecipients"])
-    child_env, credentials, credential_values = _credential_guard(spec)
-    tokens = redaction_maps.start(root, name, spec["redact"], hidden=credential_values)
+        recipients_of(list(spec.age_recipients))
+    child_env, credentials, credential_values = _credential_guard(spec.document)
+    tokens = redaction_maps.start(root, name, redact, hidden=credential_values)
     registry = options.registry if options.registry is not None else _builtin_collectors()
     kube = _cluster(collect, runnable_specs(specs, registry, collect["cluster"]))
     refused = _from_cluster(kube, spec, record, specs, redactors, analyzers, read) if kube is not None else []
@@ -228,9 +223,9 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
         destination_dir = ensure_dir(options.output_dir)
     bundle_name, staging_parent = bundle.claim(destination_dir, now)
     staging = staging_parent / bundle_name
-    limit = (spec.get("limits") or {}).get("maxBundleSizeBytes")
+    limit = spec.limits.max_bundle_size_bytes
     budget = Budget(limit) if limit else None
-    timeout = spec["policy"]["timeoutSeconds"]
+    timeout = spec.policy.timeout_seconds
     run_deadline = time.monotonic() + started + timeout - options.monotonic()   # in time.monotonic()'s terms
     report = safe(options.progress)
     try:
@@ -250,7 +245,7 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
             budget.measure(staging)
         redaction_start = options.monotonic()
         report(ProgressEvent(REDACTION_STARTED))
-        redacted = redact_tree(staging, builtin=spec["redact"]["enabled"], redactors=[*redactors, credentials],
+        redacted = redact_tree(staging, builtin=redact["enabled"], redactors=[*redactors, credentials],
                                masker=tokens.tokenizer if tokens else None)
         if tokens is not None:
             tokens.locate(staging, redacted.by_file)
@@ -266,10 +261,10 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
         bundle.write_metadata(output, outcomes, redaction_ms=redaction_ms, analyzers=results,
                               duration_ms=int((options.monotonic() - started) * 1000))
         written = bundle.archive(staging, destination_dir / f"{bundle_name}.tar.gz")
-        if spec.get("encrypt"):   # at rest only as <bundle>.tar.gz.age; the record and upload use that file
+        if spec.age_recipients:   # at rest only as <bundle>.tar.gz.age; the record and upload use that file
             from .encryption import encrypt_bundle
 
-            written = encrypt_bundle(written.path, spec["encrypt"]["ageRecipients"])
+            written = encrypt_bundle(written.path, list(spec.age_recipients))
     finally:
         rmtree_below(root if options.output_dir is None else destination_dir, staging_parent)
     run_log.note("info", "bundle", f"{written.path} ({written.size:,} bytes)")
@@ -278,21 +273,24 @@ def _pipeline(root: Path, name: str, set_name: str, spec: Mapping[str, Any], rec
                         "collectors": _counts(outcomes), "collectorResults": [o.to_json() for o in outcomes]}
     record["redaction"] = redacted.to_json()
     if tokens is not None:   # only once the bundle is written: a map of no bundle would only keep secrets
-        record["redaction"]["tokens"] = tokens.save(root, record["id"], name,
-                                                    (spec.get("encrypt") or {}).get("ageRecipients"))
+        record["redaction"]["tokens"] = tokens.save(root, record["id"], name, list(spec.age_recipients) or None)
     record["warnings"] = sum(len(outcome.warnings) for outcome in outcomes)
     record["analysis"] = dict(counts(results), failing=[r.title for r in results if r.outcome == "fail"])
     too_large = None
     if budget is not None and (budget.exceeded.is_set() or written.size > budget.limit):
         too_large = (f"the bundle reached limits.maxBundleSizeBytes ({budget.limit:,} bytes): collection stopped "
                      f"at {budget.used:,} bytes collected and the bundle ({written.size:,} bytes) keeps what it has")
-    _settle(record, spec, timed_out, options, too_large)
-    deliver(root, set_name, name, spec, record, written.path, previous_status=previous, now=now,
-            sleep=options.cancel.wait, stopped=lambda: options.cancel_reason if options.cancel.is_set() else None,
-            deadline=run_deadline, progress=report)
+    stages.append(Results(cancelled=options.cancel_reason if options.cancel.is_set() else None,
+                          too_large=too_large, timed_out=timed_out, timeout_seconds=spec.policy.timeout_seconds,
+                          collection_seconds=_collection_seconds(spec), failed_analyzers=tally["fail"],
+                          fail_run=analyze["failRun"]))
+    record.update(settle(stages[-1]).to_json())
+    deliver(root, set_name, name, spec, record, written.path, results=stages[-1], previous_status=previous,
+            now=now, sleep=options.cancel.wait, deadline=run_deadline,
+            stopped=lambda: options.cancel_reason if options.cancel.is_set() else None, progress=report)
 
 
-def _from_cluster(kube: Kube, spec: Mapping[str, Any], record: dict[str, Any], specs: list[CollectorSpec],
+def _from_cluster(kube: Kube, spec: ScheduleSpec, record: dict[str, Any], specs: list[CollectorSpec],
                   redactors: list[Redactor], analyzers: list[Any], read: Callable[[str], Any]) -> list[Denial]:
     """What the cluster adds to the schedule's own collectors, redactors and analyzers (extended in
     place): the specs it holds (collect.loadClusterSpecs), then auto-discovery's collectors
@@ -302,18 +300,18 @@ def _from_cluster(kube: Kube, spec: Mapping[str, Any], record: dict[str, Any], s
     from .cluster_specs import load_cluster_specs
     from .discovery import discover
 
-    collect = spec["collect"]
+    collect = spec.document["collect"]
     if collect.get("loadClusterSpecs"):
         found = load_cluster_specs(kube, timeout=CLUSTER_API_TIMEOUT)
         read = found.reader(read)
         paths = found.usable(read)
         specs += collect_spec.load(paths, read=read)
-        for path in paths if spec["redact"]["enabled"] else []:
+        for path in paths if spec.document["redact"]["enabled"] else []:
             try:
                 redactors += load_redactor_specs([path], read=read) if read(path).redactors else []
             except SbschedError as exc:   # the cluster's spec, not the manifest's: noted, the run goes on
                 found.errors.append(str(exc))
-        analyzers += load_analyzers(paths, strict=False, read=read) if spec["analyze"]["enabled"] else []
+        analyzers += load_analyzers(paths, strict=False, read=read) if spec.document["analyze"]["enabled"] else []
         record["clusterSpecs"] = found.to_json()
         for problem in found.denied + found.errors:
             run_log.note("warn", "cluster-specs", problem)
@@ -356,34 +354,10 @@ def _record_groups(root: Path, record: dict[str, Any], processes: dict[str, Any]
         log.warning("%s: cannot record its collectors' processes: %s", record["id"], exc.strerror or exc)
 
 
-def _settle(record: dict[str, Any], spec: Mapping[str, Any], timed_out: bool, options: RunOptions,
-            too_large: str | None = None) -> None:
-    """The run's status from how it ended: stopped, too large, timed out, an analyzer failing (with
-    failRun), or done."""
-    if options.cancel.is_set():
-        record["status"], record["reason"] = "failed", options.cancel_reason
-        record["error"] = {"class": PERMANENT, "message": f"the run was stopped: {options.cancel_reason}"}
-    elif too_large:   # permanent: the same specs would collect as much again
-        record["status"], record["reason"] = "failed", "bundle-too-large"
-        record["error"] = {"class": PERMANENT, "message": too_large}
-    elif timed_out:
-        timeout, share = spec["policy"]["timeoutSeconds"], _collection_seconds(spec)
-        kept = "" if share == timeout else f": collection had {share:g}s of it, the rest is kept for the upload"
-        record["status"], record["reason"] = "failed", "timeout"
-        record["error"] = {"class": PERMANENT, "message": f"the run exceeded policy.timeoutSeconds "
-                                                           f"({timeout}s{kept}); the bundle is partial"}
-    elif spec["analyze"]["failRun"] and record["analysis"]["fail"]:
-        record["status"], record["reason"] = "failed", "analysis"
-        record["error"] = {"class": PERMANENT, "message": f"{record['analysis']['fail']} analyzer(s) failed "
-                                                           "(analyze.failRun is true); see analysis.json"}
-    else:
-        record["status"], record["reason"] = "completed", None
-
-
-def _collection_seconds(spec: Mapping[str, Any]) -> float:
+def _collection_seconds(spec: ScheduleSpec) -> float:
     """How much of policy.timeoutSeconds collection may use: all of it, unless an upload must follow."""
-    timeout = float(spec["policy"]["timeoutSeconds"])
-    return timeout * (1 - DELIVERY_SHARE) if (spec.get("upload") or {}).get("url") else timeout
+    timeout = float(spec.policy.timeout_seconds)
+    return timeout * (1 - DELIVERY_SHARE) if spec.upload is not None else timeout
 
 
 def _note_collection(outcomes: list[Outcome], timed_out: bool) -> None:

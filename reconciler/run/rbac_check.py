@@ -284,10 +284,10 @@ def check_schedule(name: str, entry: Mapping[str, Any], root: Path) -> Report:
     connect as a run does, and review each access."""
     from ..collect import spec as collect_spec
     from ..collect.kube.client import ClusterSettings, open_cluster
-    from ..manifest.normalize import fill_defaults
+    from ..manifest.model import ScheduleSpec
     from ..plan.spec_snapshots import reader
 
-    collect = fill_defaults(entry["spec"])["collect"]
+    collect = ScheduleSpec.from_json(entry["spec"]).document["collect"]
     specs = collect_spec.load(collect["specs"], inline_collectors=collect["collectors"],
                               inline_host_collectors=collect["hostCollectors"], read=reader(root, entry["spec"]))
     namespaces = tuple(collect["namespaces"])

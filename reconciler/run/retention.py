@@ -30,21 +30,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from ..manifest.model import Retention
+
 ACTIVE = frozenset({"running", "pending", "retrying"})
 UNKNOWN = "unknown"  # a bundle file without an execution record
-
-
-@dataclass(frozen=True)
-class Policy:
-    keep_last: int = 10
-    keep_failed: int = 3
-    max_age_days: float = 30   # cleanup --older-than may ask for part of a day
-
-    @classmethod
-    def from_spec(cls, retention: Mapping[str, Any] | None) -> Policy:
-        retention = retention or {}
-        return cls(int(retention.get("keepLast", 10)), int(retention.get("keepFailed", 3)),
-                   int(retention.get("maxAgeDays", 30)))
 
 
 @dataclass(frozen=True)
@@ -73,7 +62,7 @@ class Deletion:
                 "redactionMap": self.run.redaction_map, "reason": self.reason}
 
 
-def plan_retention(items: Iterable[Run], policy: Policy, now: datetime, *, force: bool = False) -> list[Deletion]:
+def plan_retention(items: Iterable[Run], policy: Retention, now: datetime, *, force: bool = False) -> list[Deletion]:
     """The runs to remove, newest first, each with its reason. Runs are ranked by when they started, then
     by slot, never by id: a manual run's number says nothing of order, and the manual runs of one minute
     share their slot. Slots still decide where history must stay contiguous: a skipped run stays while
@@ -116,7 +105,7 @@ def _slot(run: Run) -> datetime:
     return run.slot or run.time
 
 
-def held_back(items: Iterable[Run], policy: Policy, now: datetime) -> list[Deletion]:
+def held_back(items: Iterable[Run], policy: Retention, now: datetime) -> list[Deletion]:
     """Runs that would go but for their failed upload: what `--force` would add."""
     items = list(items)
     gone = {d.run.id for d in plan_retention(items, policy, now)}
@@ -196,13 +185,12 @@ def _with_map(root: Path, run: Run) -> Run:
     return replace(run, redaction_map=str(found)) if found else run
 
 
-def apply_retention(root: Path, schedule: str, retention: Mapping[str, Any] | None, now: datetime, *,
+def apply_retention(root: Path, schedule: str, retention: Retention, now: datetime, *,
                     force: bool = False, dry_run: bool = False,
                     current: Mapping[str, Any] | None = None) -> list[Deletion]:
     """Plan and (unless `dry_run`) delete; returns what was (or would be) removed. Files already gone
     (another process's retention) are not an error."""
-    deletions = plan_retention(collect_runs(root, schedule, current=current), Policy.from_spec(retention), now,
-                               force=force)
+    deletions = plan_retention(collect_runs(root, schedule, current=current), retention, now, force=force)
     if current is not None:  # the run being delivered stays until the next one: its record is written after
         deletions = [d for d in deletions if d.run.id != current.get("id")]
     if not dry_run:

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from reconciler.manifest.normalize import fill_defaults
+from reconciler.manifest.model import ScheduleSpec
 from reconciler.run.delivery import deliver
+from reconciler.run.settle import Results
 from reconciler.store import executions
 from tests.delivery_fixtures import (RESET, gcs_client, gcs_emulator, gcs_env, http_sink, make_archive,  # noqa: F401
                                      moto_s3, new_bucket, new_gcs_bucket, s3_client, s3_env, sink)
@@ -21,8 +22,8 @@ NOW = datetime(2026, 3, 1, 2, 0, 30, tzinfo=timezone.utc)
 MiB = 1024 * 1024
 
 
-def spec(**fields: Any) -> dict[str, Any]:
-    return fill_defaults({"cron": "0 2 * * *", "timezone": "UTC", **fields})
+def spec(**fields: Any) -> ScheduleSpec:
+    return ScheduleSpec.from_json({"cron": "0 2 * * *", "timezone": "UTC", **fields})
 
 
 def finished_run(root: Path, *, size: int = 64 * 1024, when: datetime = NOW, status: str = "completed",
@@ -41,15 +42,20 @@ def finished_run(root: Path, *, size: int = 64 * 1024, when: datetime = NOW, sta
     return record, archive
 
 
+# What the stages returned for a run that finished_run left with this reason.
+STAGES = {None: Results(), "timeout": Results(timed_out=True, timeout_seconds=1800, collection_seconds=1440),
+          "shutdown": Results(cancelled="shutdown")}
+
+
 def no_sleep(seconds: float) -> None:
     raise AssertionError(f"no retry expected (asked to wait {seconds}s)")
 
 
-def run_delivery(root: Path, the_spec: dict[str, Any], record: dict[str, Any], archive: Path, *,
+def run_delivery(root: Path, the_spec: ScheduleSpec, record: dict[str, Any], archive: Path, *,
                  previous: str | None = None, env: dict[str, str] | None = None, sleep=no_sleep,
                  now: datetime = NOW) -> dict[str, Any]:
-    deliver(root, "production", "nightly", the_spec, record, archive, previous_status=previous,
-            env=env if env is not None else dict(os.environ), sleep=sleep, now=now)
+    deliver(root, "production", "nightly", the_spec, record, archive, results=STAGES[record["reason"]],
+            previous_status=previous, env=env if env is not None else dict(os.environ), sleep=sleep, now=now)
     executions.write(root, record)  # as the executor does after delivery
     return record
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.base.errors import UnsafePath
-from reconciler.run.retention import UNKNOWN, Policy, Run, apply_retention, bundle_time, held_back, plan_retention
+from reconciler.manifest.model import Retention
+from reconciler.run.retention import UNKNOWN, Run, apply_retention, bundle_time, held_back, plan_retention
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -25,7 +26,7 @@ def runs(pattern: str, *, days_apart: float = 0.01, upload_failed: str = "") -> 
     return out
 
 
-def deleted(items: list[Run], policy: Policy, **kw: object) -> list[str]:
+def deleted(items: list[Run], policy: Retention, **kw: object) -> list[str]:
     return [d.run.id for d in plan_retention(items, policy, NOW, **kw)]  # type: ignore[arg-type]
 
 
@@ -41,33 +42,33 @@ def deleted(items: list[Run], policy: Policy, **kw: object) -> list[str]:
     ("cucuc", 3, 0, ["r3", "r4"]),                 # bundles without a record count as runs
 ])
 def test_keep_last_and_keep_failed(pattern, keep_last, keep_failed, expected):
-    assert deleted(runs(pattern), Policy(keep_last, keep_failed, 0)) == expected
+    assert deleted(runs(pattern), Retention(keep_last, keep_failed, 0)) == expected
 
 
 def test_max_age_removes_old_runs_even_inside_the_counts_and_zero_means_no_limit():
     items = runs("cccccc", days_apart=10)  # 0, 10, ... 50 days old
-    assert deleted(items, Policy(10, 10, 30)) == ["r4", "r5"]   # 40 and 50 days old
-    assert deleted(items, Policy(10, 10, 0)) == []
-    assert deleted(items, Policy(2, 0, 30)) == ["r2", "r3", "r4", "r5"]
-    reasons = {d.run.id: d.reason for d in plan_retention(items, Policy(2, 0, 30), NOW)}
+    assert deleted(items, Retention(10, 10, 30)) == ["r4", "r5"]   # 40 and 50 days old
+    assert deleted(items, Retention(10, 10, 0)) == []
+    assert deleted(items, Retention(2, 0, 30)) == ["r2", "r3", "r4", "r5"]
+    reasons = {d.run.id: d.reason for d in plan_retention(items, Retention(2, 0, 30), NOW)}
     assert reasons["r2"].startswith("beyond keepLast") and reasons["r5"].startswith("older than maxAgeDays")
 
 
 def test_a_run_whose_upload_failed_is_never_selected_unless_forced():
     items = runs("ccfcc", upload_failed="2,4")
-    assert deleted(items, Policy(1, 0, 0)) == ["r1", "r3"]
-    assert deleted(items, Policy(1, 0, 0), force=True) == ["r1", "r2", "r3", "r4"]
-    assert [d.run.id for d in held_back(items, Policy(1, 0, 0), NOW)] == ["r2", "r4"]
+    assert deleted(items, Retention(1, 0, 0)) == ["r1", "r3"]
+    assert deleted(items, Retention(1, 0, 0), force=True) == ["r1", "r2", "r3", "r4"]
+    assert [d.run.id for d in held_back(items, Retention(1, 0, 0), NOW)] == ["r2", "r4"]
 
 
 def test_active_runs_and_record_less_bundles_newer_than_them_are_never_touched():
     items = runs("ucrcc")  # r0 is an archive whose record is not written yet; r2 is running
-    assert deleted(items, Policy(0, 0, 0)) == ["r1", "r3", "r4"]
+    assert deleted(items, Retention(0, 0, 0)) == ["r1", "r3", "r4"]
 
 
 def test_skipped_runs_do_not_count_and_go_once_older_than_every_kept_run():
     items = runs("cscscsc")
-    assert deleted(items, Policy(2, 0, 0)) == ["r3", "r4", "r5", "r6"]   # r1 (between kept runs) stays
+    assert deleted(items, Retention(2, 0, 0)) == ["r3", "r4", "r5", "r6"]   # r1 (between kept runs) stays
 
 
 def test_bundle_names_carry_their_utc_time():
@@ -112,7 +113,7 @@ def on_disk(root: Path, schedule: str) -> tuple[set[str], set[str]]:
 
 def test_a_history_of_100_runs_is_cut_to_the_policy_and_the_dry_run_deletes_nothing(tmp_path):
     records = write_history(tmp_path, "nightly", 100, upload_failed={60})
-    policy = {"keepLast": 10, "keepFailed": 3, "maxAgeDays": 20}
+    policy = Retention(10, 3, 20)
 
     planned = apply_retention(tmp_path, "nightly", policy, NOW, dry_run=True)
     assert len(on_disk(tmp_path, "nightly")[0]) == 100  # nothing deleted
@@ -131,7 +132,7 @@ def test_a_history_of_100_runs_is_cut_to_the_policy_and_the_dry_run_deletes_noth
 def test_max_age_applies_to_the_history_on_disk(tmp_path):
     write_history(tmp_path, "nightly", 100, every=timedelta(days=1))
 
-    apply_retention(tmp_path, "nightly", {"keepLast": 100, "keepFailed": 0, "maxAgeDays": 30}, NOW)
+    apply_retention(tmp_path, "nightly", Retention(100, 0, 30), NOW)
 
     assert len(on_disk(tmp_path, "nightly")[0]) == 31  # today and 30 days back
 
@@ -148,7 +149,7 @@ def test_bundles_without_records_and_bundles_elsewhere_are_handled(tmp_path):
                   scheduledTime="2025-01-01T00:00:00+00:00", bundle={"path": str(elsewhere)})
     executions.write(tmp_path, manual)
 
-    removed = apply_retention(tmp_path, "nightly", {"keepLast": 3, "keepFailed": 0, "maxAgeDays": 0}, NOW)
+    removed = apply_retention(tmp_path, "nightly", Retention(3, 0, 0), NOW)
 
     assert {d.run.id for d in removed} == {"support-bundle-2025-01-01T00_00_00", "nightly-20250101T0000Z-manual-1"}
     assert not stray.exists() and elsewhere.exists()  # a bundle written with --output-dir is the user's
@@ -158,7 +159,7 @@ def test_the_run_being_delivered_is_kept_even_with_keep_last_zero(tmp_path):
     records = write_history(tmp_path, "nightly", 3)
     current = dict(records[0])
 
-    removed = apply_retention(tmp_path, "nightly", {"keepLast": 0, "keepFailed": 0, "maxAgeDays": 0}, NOW,
+    removed = apply_retention(tmp_path, "nightly", Retention(0, 0, 0), NOW,
                               current=current)
 
     assert {d.run.id for d in removed} == {records[1]["id"], records[2]["id"]}
@@ -180,7 +181,7 @@ def test_runs_of_one_slot_are_ranked_by_start_time_never_by_id(tmp_path):
         record.update(startTime=slot.replace(second=second).isoformat())
         executions.write(tmp_path, record)
 
-    removed = apply_retention(tmp_path, "burst", {"keepLast": 2, "keepFailed": 0, "maxAgeDays": 0}, NOW)
+    removed = apply_retention(tmp_path, "burst", Retention(2, 0, 0), NOW)
 
     assert [d.run.id for d in removed] == ["burst-20260301T1200Z-manual-10", "burst-20260301T1200Z-manual-9"]
 
@@ -191,13 +192,13 @@ def test_slots_keep_history_contiguous_and_spare_the_archive_of_a_run_still_runn
     skipped = Run(id="h-1400", time=NOW.replace(hour=14), slot=NOW.replace(hour=14), status="skipped", record="r2")
     older = Run(id="h-1200", time=NOW.replace(hour=12), slot=NOW.replace(hour=12), status="completed",
                 record="r0", bundle="b0")
-    assert deleted([late, skipped, older], Policy(1, 0, 0)) == ["h-1200"]   # skipped while h-1300 ran late
+    assert deleted([late, skipped, older], Retention(1, 0, 0)) == ["h-1200"]   # skipped while h-1300 ran late
 
     running = Run(id="h-manual", time=NOW.replace(minute=1, second=7, microsecond=500_000),
                   slot=NOW.replace(minute=1), status="running", record="r3")
     archive = Run(id="support-bundle-2026-03-01T12_01_07", time=NOW.replace(minute=1, second=7), status=UNKNOWN,
                   bundle="b3")   # its record still says running, without the bundle
-    assert deleted([running, archive, older], Policy(0, 0, 0)) == ["h-1200"]
+    assert deleted([running, archive, older], Retention(0, 0, 0)) == ["h-1200"]
 @pytest.mark.parametrize("link", ["bundles", "bundles/nightly", "executions", "executions/2026-03"])
 def test_retention_never_deletes_through_a_symbolic_link(tmp_path, link):
     """A link planted in the layout while a daemon runs (the command-start check refuses one found
@@ -210,6 +211,6 @@ def test_retention_never_deletes_through_a_symbolic_link(tmp_path, link):
     there = sorted(p.relative_to(elsewhere) for p in elsewhere.rglob("*"))
 
     with pytest.raises(UnsafePath, match=f"{link} is a symbolic link"):
-        apply_retention(root, "nightly", {"keepLast": 0, "keepFailed": 0, "maxAgeDays": 1}, NOW)
+        apply_retention(root, "nightly", Retention(0, 0, 1), NOW)
 
     assert sorted(p.relative_to(elsewhere) for p in elsewhere.rglob("*")) == there

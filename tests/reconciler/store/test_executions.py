@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.manifest.model import Retention
 from reconciler.run import retention
 from reconciler.store import executions
 
@@ -86,7 +87,7 @@ def test_retention_keeps_counting_past_a_record_of_the_wrong_shape_and_leaves_it
     path = executions.record_path(tmp_path, runs[1])
     path.write_text(json.dumps({**runs[1], "startTime": 5}))
 
-    removed = retention.apply_retention(tmp_path, "nightly", {"keepLast": 1, "keepFailed": 0, "maxAgeDays": 0}, NOW)
+    removed = retention.apply_retention(tmp_path, "nightly", Retention(1, 0, 0), NOW)
 
     assert [d.run.id for d in removed] == [runs[2]["id"], runs[3]["id"]]
     kept_records, kept_bundles = on_disk(tmp_path, "nightly")
