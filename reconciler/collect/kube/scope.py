@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 from .. import CollectContext, Skipped
 from .client import ApiError, Kube
-from .lists import pages
+from .lists import Listed, pages
 
 
 class OutOfScope(Skipped):
@@ -57,15 +57,17 @@ def matching_pods(kube: Kube, ctx: CollectContext, params: Any, *, errors_file: 
     scope = namespaces_in_scope(params.get("namespace"), kube)
     found: list[dict[str, Any]] = []
     errors: list[str] = []
+    listed = Listed()
     for namespace in scope if scope is not None else [None]:
         path = f"/api/v1/namespaces/{namespace}/pods" if namespace else "/api/v1/pods"
         try:
-            for page in pages(kube, path, {"labelSelector": selector or None}, timeout=ctx.timeout):
+            for page in pages(kube, path, {"labelSelector": selector or None}, timeout=ctx.timeout, listed=listed):
                 found += [_slim(pod) for pod in page.get("items") or []]
         except ApiError as exc:
             errors.append(exc.message)
             if exc.forbidden:
                 ctx.warnings.append(f"{errors_file}: {exc.message}")
+    ctx.warnings.extend(listed.restarts)
     if errors:
         ctx.output.write_json(errors_file, errors)
     return found
