@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 # A schedule's keys in the schema's order: a key an edit adds goes where this order puts it.
 KEY_ORDER = ("name", "description", "cron", "timezone", "suspend", "labels", "limits", "collect", "redact", "analyze",
              "upload", "encrypt", "policy", "retention", "notify")
-COLLECT_ORDER = ("specs", "namespaces", "kubeconfig", "context", "collectors", "hostCollectors", "cluster")
+COLLECT_ORDER = ("specs", "namespaces", "kubeconfig", "context", "collectors", "hostCollectors", "cluster",
+                 "apiRateLimit")
 WIDTH = 4096   # never fold a long line that the file keeps on one
 
 

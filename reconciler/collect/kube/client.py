@@ -161,6 +161,12 @@ class Kube:
             response.release_conn()
 
 
+def rate_limit(collect: Mapping[str, Any]) -> dict[str, Any]:
+    """A schedule's `collect.apiRateLimit` as ClusterSettings keywords; absent: the defaults (throttle.py)."""
+    limit = collect.get("apiRateLimit") or {}
+    return {"qps": float(limit.get("qps", DEFAULT_QPS)), "burst": int(limit.get("burst", DEFAULT_BURST))}
+
+
 def open_cluster(settings: ClusterSettings) -> Kube:
     """A connected client whose API server has answered GET /version; the run's preflight."""
     kube = connect(settings)
