@@ -73,11 +73,13 @@ class Output:
         self.write_bytes(relative, text.encode("utf-8"))
 
     def link(self, relative: str, target: str) -> None:
-        """A relative symlink `relative` → `target` (both bundle paths), as troubleshoot links pod logs."""
+        """A relative symlink `relative` → `target` (both bundle paths), as troubleshoot links pod logs.
+        Made aside and renamed over `relative`: two pods of one name in two namespaces link the same path
+        from two threads, and removing then linking in place raced (FileExistsError); the last one wins."""
         at = self.path(relative)
-        if at.is_symlink() or at.exists():
-            at.unlink()
-        os.symlink(os.path.relpath(self.path(target), at.parent), at)
+        aside = at.with_name(f".{at.name}.{threading.get_ident()}.link")
+        os.symlink(os.path.relpath(self.path(target), at.parent), aside)
+        os.replace(aside, at)
 
     def write_json(self, relative: str, value: Any) -> None:
         """JSON as troubleshoot writes it (Go's json.MarshalIndent with two spaces)."""

@@ -162,3 +162,29 @@ def test_logs_of_every_pod_stream_from_the_synthetic_cluster(kube, kubeconfig, t
     assert len(written) == 40 * 2
     assert written[0].read_text().splitlines()[0].endswith("ns-00000/pod-00000/main line 0000: synthetic log output")
     assert not ctx.warnings
+
+
+def test_one_link_made_from_many_threads_at_once_never_fails(tmp_path):
+    """Pods of one name in several namespaces link the same `<name>/<pod>/<container>.log` at once."""
+    output = Output(tmp_path)
+    for i in range(8):
+        output.write_text(f"cluster-resources/pods/logs/ns-{i}/web-0/main.log", f"ns-{i}\n")
+    failures: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def link(i: int) -> None:
+        start.wait()
+        try:
+            for _ in range(200):
+                output.link("all/web-0/main.log", f"cluster-resources/pods/logs/ns-{i}/web-0/main.log")
+        except OSError as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=link, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert (tmp_path / "all/web-0/main.log").read_text().startswith("ns-")
+    assert sorted(p.name for p in (tmp_path / "all/web-0").iterdir()) == ["main.log"]
