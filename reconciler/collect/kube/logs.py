@@ -23,8 +23,8 @@ from .client import POOL_SIZE, ApiError, Kube
 from .scope import matching_pods
 
 CHUNK = 1 << 16
-# Containers streamed at once, a connection each: a 20,000-pod cluster is 80,000 log requests (current and
-# previous), and at 20 ms a round trip 4 at once cannot pass 200 a second (bench/bench_cluster.py).
+# Containers streamed at once, a connection each: a 20,000-pod cluster is 40,000 log requests, and at 20 ms
+# a round trip 4 at once cannot pass 200 a second (bench/bench_cluster.py).
 WORKERS = POOL_SIZE
 DEFAULT_MAX_LINES = 10_000
 DEFAULT_MAX_BYTES = 5_000_000
@@ -78,7 +78,8 @@ def logs(spec: CollectorSpec, ctx: CollectContext) -> None:
             return
         try:
             save_pod_logs(kube, ctx.output, pod["namespace"], pod["name"], container, limits=limits,
-                          timeout=ctx.timeout, link=f"{name}/{pod['name']}/{container}", timestamps=timestamps)
+                          timeout=ctx.timeout, link=f"{name}/{pod['name']}/{container}", timestamps=timestamps,
+                          previous=container not in pod["neverRestarted"])
         except ApiError as exc:
             ctx.output.write_json(f"{name}/{pod['name']}/{container}-errors.json".lstrip("/"), [exc.message])
 
@@ -108,20 +109,24 @@ def for_each(work: Callable[[Job], None], jobs: Iterable[Job], workers: int) -> 
 
 
 def save_pod_logs(kube: Kube, output: Output, namespace: str, pod: str, container: str, *, limits: LogLimits,
-                  timeout: float, link: str | None = None, timestamps: bool = False, follow: bool = False) -> None:
+                  timeout: float, link: str | None = None, timestamps: bool = False, follow: bool = False,
+                  previous: bool = True) -> None:
     """The container's log, then its previous one if it restarted; ApiError if the current one fails.
-    `link`: where troubleshoot puts a symlink to it (without `.log`), e.g. `<name>/<pod>/<container>`."""
+    `link`: where troubleshoot puts a symlink to it (without `.log`), e.g. `<name>/<pod>/<container>`.
+    `previous` False: the pod's status says the container never restarted, so no previous log is asked
+    for (troubleshoot asks anyway: on a large cluster, half its log requests, each bound to fail)."""
     base = f"cluster-resources/pods/logs/{namespace}/{pod}/{container}"
     query = dict(limits.query(), container=container, timestamps=timestamps or None, follow=follow or None)
     _stream(kube, output, f"/api/v1/namespaces/{namespace}/pods/{pod}/log", query, base + ".log",
             limits.max_bytes, timeout)
     links = [(base + ".log", ".log")]
-    try:
-        _stream(kube, output, f"/api/v1/namespaces/{namespace}/pods/{pod}/log", dict(query, previous=True, follow=None),
-                base + "-previous.log", limits.max_bytes, timeout)
-        links.append((base + "-previous.log", "-previous.log"))
-    except ApiError:
-        pass   # no previous container: troubleshoot ignores this too
+    if previous:
+        try:
+            _stream(kube, output, f"/api/v1/namespaces/{namespace}/pods/{pod}/log",
+                    dict(query, previous=True, follow=None), base + "-previous.log", limits.max_bytes, timeout)
+            links.append((base + "-previous.log", "-previous.log"))
+        except ApiError:
+            pass   # no previous container: troubleshoot ignores this too
     if link is not None:
         for target, suffix in links:
             output.link(f"{link}{suffix}".lstrip("/"), target)

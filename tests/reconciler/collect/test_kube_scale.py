@@ -162,6 +162,9 @@ def test_logs_of_every_pod_stream_from_the_synthetic_cluster(kube, kubeconfig, t
     assert len(written) == 40 * 2
     assert written[0].read_text().splitlines()[0].endswith("ns-00000/pod-00000/main line 0000: synthetic log output")
     assert not ctx.warnings
+    # one request per container: their status counts 0 restarts, so there is no previous log to ask for
+    assert len([r for r in kube.requests if r.path.endswith("/log")]) == 80
+    assert not [r for r in kube.requests if "previous" in r.query]
 
 
 def test_one_link_made_from_many_threads_at_once_never_fails(tmp_path):
