@@ -183,8 +183,9 @@ class FakeCluster:
             self._store.logs[(namespace, pod, container, previous)] = source
 
     def synthesize(self, size: ClusterSize) -> None:
-        """Serve a synthetic cluster of this size besides the bundle's (synthetic.py): its namespaces and
-        CRDs are stored, its pods, events, custom resources and logs made on request."""
+        """Serve a synthetic cluster of this size (synthetic.py): its namespaces and CRDs are added to the
+        bundle's, its pods, events, custom resources and logs made on request. Lists of pods and events
+        then give the synthetic ones only (the bundle's stay readable by name)."""
         synthetic = Synthetic(size)
         with self._lock:
             for obj in sorted(synthetic.stored(), key=lambda obj: obj["kind"] != "CustomResourceDefinition"):
