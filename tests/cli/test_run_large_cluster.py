@@ -1,10 +1,15 @@
-"""`collect.apiRateLimit`: a schedule's client-side rate limit reaches its run's requests (as the fake API
-server dates them), and a limit out of range is a placed validation error."""
+"""`sbsched run` on a large cluster (issue 23): a schedule's `collect.apiRateLimit` reaches its run's
+requests (as the fake API server dates them), a limit out of range is a placed validation error, and a
+list restarted after its continue token expired is said so in the bundle."""
 from __future__ import annotations
+
+import json
 
 import pytest
 
-from .test_run_cluster import manifest, run
+from tests.fakes.kube_api import ClusterSize
+
+from .test_run_cluster import manifest, run, unpack
 
 
 def test_a_schedules_rate_limit_holds_for_its_runs_requests(cli, write_manifest, kube, kubeconfig):
@@ -36,3 +41,23 @@ def test_a_rate_limit_out_of_range_is_a_placed_error(cli, write_manifest, kubeco
 
     assert result.code == 1 and "Traceback" not in result.err
     assert message in result.err.splitlines()[0], result.err
+
+
+def test_a_list_restarted_after_its_continue_token_expired_is_noted_in_the_bundle(cli, write_manifest, kube,
+                                                                                  kubeconfig):
+    kube.synthesize(ClusterSize(namespaces=2, pods=600, containers=1, log_lines=1, events=2, crds=0,
+                                custom_resources=0))
+    kube.expire_continue()
+    path = manifest(write_manifest, kubeconfig, """          - name: big
+            cron: "@daily"
+            collect: {collectors: [{clusterResources: {}}]}""")
+
+    record = run(cli, path, "big")
+
+    files = unpack(record)
+    assert record["status"] == "completed"
+    pods = [json.loads(files[f"cluster-resources/pods/ns-0000{i}.json"])["items"] for i in (0, 1)]
+    assert [len(items) for items in pods] == [300, 300]
+    [error_file] = [name for name in files if name.startswith("collector-errors/")]
+    [note] = json.loads(files[error_file])["warnings"]
+    assert "LIST /api/v1/pods: the continue token expired (410 Gone)" in note and "ns-00001/pod-00199" in note
