@@ -57,8 +57,9 @@ class RateLimiter:
 
 def retry_after(status: int, headers: Mapping[str, str]) -> float | None:
     """The seconds to wait before sending again a request answered so, or None: not to be retried. As
-    client-go's checkWait: only a 429 that carries Retry-After (APF's refusal, made before the request
-    was handled, so any verb is safe to send again); an HTTP date or garbage counts as 1 second."""
+    client-go's checkWait, only an answer that carries Retry-After; unlike it, only a 429 (APF's refusal,
+    made before the request was handled, so any verb is safe to send again), not a 5xx, after which a
+    POST may have been handled. An HTTP date or garbage counts as 1 second."""
     value = headers.get("Retry-After")
     if status != 429 or value is None:
         return None
