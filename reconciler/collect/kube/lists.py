@@ -127,6 +127,19 @@ def pages(kube: Kube, path: str, query: dict[str, Any] | None = None, *, timeout
         params["continue"] = token
 
 
+def whole_list(kube: Kube, path: str, query: dict[str, Any] | None = None, *,
+               timeout: float | None = None) -> dict[str, Any]:
+    """A LIST read page by page, answered as one List: for the small filtered lists a file holds whole
+    (a run pod's events), still paginated so that none is an unbounded request."""
+    listing = pages(kube, path, query, timeout=timeout)
+    first = next(listing)
+    items = list(first.get("items") or [])
+    for page in listing:
+        items += page.get("items") or []
+    metadata = {k: v for k, v in (first.get("metadata") or {}).items() if k not in ("continue", "remainingItemCount")}
+    return {**first, "metadata": metadata, "items": items}
+
+
 def _key(item: dict[str, Any]) -> tuple[str, str]:
     metadata = item.get("metadata") or {}
     return str(metadata.get("namespace") or ""), str(metadata.get("name") or "")

@@ -191,3 +191,21 @@ def test_one_link_made_from_many_threads_at_once_never_fails(tmp_path):
     assert failures == []
     assert (tmp_path / "all/web-0/main.log").read_text().startswith("ns-")
     assert sorted(p.name for p in (tmp_path / "all/web-0").iterdir()) == ["main.log"]
+
+
+def test_a_run_pods_events_are_read_page_by_page(kube, kubeconfig, tmp_path):
+    from reconciler.collect.kube.pods import run_pod
+
+    for i in range(PAGE_SIZE + 20):   # a pod that restarted in a loop: more events than a page holds
+        kube.add({"apiVersion": "v1", "kind": "Event", "metadata": {"name": f"hi.{i:04d}", "namespace": "default"},
+                  "involvedObject": {"kind": "Pod", "name": "hi", "namespace": "default"}, "reason": "BackOff"})
+    ctx = CollectContext(Output(tmp_path), timeout=30, kube=_kube(kubeconfig))
+
+    run_pod(CollectorSpec("runPod", {"collectorName": "hi", "podSpec": {"containers": [
+        {"name": "hi", "image": "alpine:3", "command": ["echo", "hi"]}]}}, False), ctx)
+
+    events = json.loads((tmp_path / "hi" / "hi-events.json").read_text())
+    assert events["kind"] == "EventList" and len(events["items"]) == PAGE_SIZE + 20
+    assert "continue" not in events["metadata"]
+    assert [q.get("limit") for q in (r.query for r in kube.requests if r.path.endswith("/events"))] == \
+        [[str(PAGE_SIZE)]] * 2
