@@ -46,15 +46,15 @@ def test_every_list_of_the_synthetic_cluster_pages_in_key_order(kube: FakeKubeAp
 def test_selectors_get_and_logs_of_made_objects(kube: FakeKubeApi, core: CoreV1Api, kubeconfig: Path) -> None:
     kube.synthesize(SIZE)
     first = core.list_namespaced_pod("ns-00001", label_selector="app=app-3", limit=1)
-    assert [p.metadata.name for p in first.items] == ["pod-00003"] and first.metadata._continue
+    assert [p.metadata.name for p in first.items] == ["pod-00023"] and first.metadata._continue
     rest = core.list_namespaced_pod("ns-00001", label_selector="app=app-3", _continue=first.metadata._continue)
-    assert [p.metadata.name for p in rest.items] == ["pod-00013"] and not rest.metadata._continue
-    pod = core.read_namespaced_pod("pod-00007", "ns-00002")
+    assert [p.metadata.name for p in rest.items] == ["pod-00033"] and not rest.metadata._continue
+    pod = core.read_namespaced_pod("pod-00047", "ns-00002")
     assert [c.name for c in pod.spec.containers] == ["main", "sidecar"]
-    assert core.read_namespaced_pod_log("pod-00007", "ns-00002", container="sidecar").splitlines()[3] == \
-        "2026-01-01T00:00:03Z ns-00002/pod-00007/sidecar line 0003: synthetic log output"
+    assert core.read_namespaced_pod_log("pod-00047", "ns-00002", container="sidecar").splitlines()[3] == \
+        "2026-01-01T00:00:03Z ns-00002/pod-00047/sidecar line 0003: synthetic log output"
     with pytest.raises(ApiException) as missing:
-        core.read_namespaced_pod("pod-00020", "ns-00002")
+        core.read_namespaced_pod("pod-00007", "ns-00002")   # a pod of ns-00000
     assert missing.value.status == 404
     widgets = CustomObjectsApi(core.api_client).list_cluster_custom_object("synthetic.example.com", "v1", "widget01s")
     assert len(widgets["items"]) == 10 and widgets["items"][0]["kind"] == "Widget01"
@@ -72,7 +72,8 @@ def test_the_same_cluster_is_made_every_time_and_never_held() -> None:
     assert len(pods) == 20_000 and len(big.families[("", "events")]) == 60_000
     assert sum(len(f) for (group, _), f in big.families.items() if group) == 2_000
     assert json.dumps(pods.object(12_345)) == json.dumps(Synthetic(ClusterSize()).families[("", "pods")].object(12_345))
-    assert (big.log("ns-00499", "pod-00039", "main", False) or b"").count(b"\n") == 200
+    assert (big.log("ns-00499", "pod-19999", "main", False) or b"").count(b"\n") == 200
+    assert big.log("ns-00498", "pod-19999", "main", False) is None
 
 
 def test_an_expired_continue_token_is_410_gone(kube: FakeKubeApi, core: CoreV1Api) -> None:

@@ -60,4 +60,4 @@ def test_a_list_restarted_after_its_continue_token_expired_is_noted_in_the_bundl
     assert [len(items) for items in pods] == [300, 300]
     [error_file] = [name for name in files if name.startswith("collector-errors/")]
     [note] = json.loads(files[error_file])["warnings"]
-    assert "LIST /api/v1/pods: the continue token expired (410 Gone)" in note and "ns-00001/pod-00199" in note
+    assert "LIST /api/v1/pods: the continue token expired (410 Gone)" in note and "ns-00001/pod-00499" in note

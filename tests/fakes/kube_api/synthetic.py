@@ -52,7 +52,9 @@ class ClusterSize:
 
 
 class Family:
-    """One kind's objects, `per_namespace` in each of `namespaces` (sorted), made from their position."""
+    """One kind's objects, `per_namespace` in each of `namespaces` (sorted), made from their position and
+    named by it, so names are unique across namespaces as a Deployment's pods' are (same-named pods in
+    many namespaces would make every logs link a replacement)."""
 
     def __init__(self, namespaces: list[str], per_namespace: int, prefix: str,
                  make: Callable[[str, str, int], dict[str, Any]]) -> None:
@@ -62,11 +64,11 @@ class Family:
     def __len__(self) -> int:
         return len(self.namespaces) * self.per_namespace
 
-    def name(self, i: int) -> str:
-        return f"{self.prefix}-{i:05d}"
+    def name(self, position: int) -> str:
+        return f"{self.prefix}-{position:05d}"
 
     def key(self, position: int) -> tuple[str, str]:
-        return self.namespaces[position // self.per_namespace], self.name(position % self.per_namespace)
+        return self.namespaces[position // self.per_namespace], self.name(position)
 
     def object(self, position: int) -> dict[str, Any]:
         namespace, name = self.key(position)
@@ -75,10 +77,10 @@ class Family:
     def find(self, namespace: str, name: str) -> dict[str, Any] | None:
         """The object so named, made afresh; None when the family has none by that name."""
         prefix, _, number = name.rpartition("-")
-        if namespace not in self._index or prefix != self.prefix or not number.isdigit() or len(number) != 5 \
-                or int(number) >= self.per_namespace:
+        if prefix != self.prefix or not number.isdigit() or len(number) != 5 or int(number) >= len(self) \
+                or self.namespaces[int(number) // self.per_namespace] != namespace:
             return None
-        return self.object(self._index[namespace] * self.per_namespace + int(number))
+        return self.object(int(number))
 
     def span(self, namespace: str | None) -> tuple[int, int]:
         """The positions a list of one namespace (or of all, None) covers."""
@@ -178,7 +180,8 @@ class Synthetic:
 
     def _event(self, namespace: str, name: str, position: int) -> dict[str, Any]:
         pods = self.families[("", "pods")]
-        pod = pods.name(position % self.size.events // self.size.namespaces % pods.per_namespace)
+        pod = pods.name(position // (self.size.events // self.size.namespaces) * pods.per_namespace
+                        + position % pods.per_namespace)   # a pod of the event's namespace
         reason, message = [("Scheduled", f"Successfully assigned {namespace}/{pod} to node-{position % 50:02d}"),
                            ("Pulled", 'Container image "registry.example.com/main:1.0" already present on machine'),
                            ("Started", "Started container main")][position % 3]

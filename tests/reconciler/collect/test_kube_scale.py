@@ -65,7 +65,7 @@ def test_an_expired_continue_token_restarts_the_list_once_and_the_bundle_says_so
     assert len(names) == len(set(names)) == 1_200   # each pod once: nothing written twice
     assert ["continue" in q for q in _pod_lists(kube)] == [False, True, False, True, True]
     [note] = [w for w in ctx.warnings if "continue token expired" in w]
-    assert note.startswith("LIST /api/v1/pods: ") and "ns-00001/pod-00199" in note
+    assert note.startswith("LIST /api/v1/pods: ") and "ns-00001/pod-00499" in note
     assert not (tmp_path / "cluster-resources" / "pods-errors.json").exists()
 
 
