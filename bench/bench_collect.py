@@ -269,8 +269,9 @@ def serve(extra_namespaces: int, log_sizes: list[int]) -> None:
 class ServerProcess:
     """`--serve` in a child process, for as long as the `with` block lasts."""
 
-    def __init__(self, extra_namespaces: int = 0, log_sizes: tuple[int, ...] = ()) -> None:
-        self.argv = [PYTHON, __file__, "--serve", str(extra_namespaces), *map(str, log_sizes)]
+    def __init__(self, extra_namespaces: int = 0, log_sizes: tuple[int, ...] = (), argv: list[str] | None = None) -> None:
+        """`argv`: another server command speaking the same protocol (bench_cluster's synthetic cluster)."""
+        self.argv = argv or [PYTHON, __file__, "--serve", str(extra_namespaces), *map(str, log_sizes)]
         self.url = ""
 
     def __enter__(self) -> ServerProcess:

@@ -24,6 +24,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import bench_cli  # noqa: E402  (siblings, found through the line above)
+import bench_cluster  # noqa: E402
 import bench_collect  # noqa: E402
 import bench_manifest  # noqa: E402
 import bench_run  # noqa: E402
@@ -83,6 +84,7 @@ def main(argv: list[str]) -> int:
         run_one("daemon vs APScheduler", getattr(load_sibling("bench_daemon"), "main", lambda: "missing")),
         run_one("S3 upload", bench_upload.main),
         run_one("Kubernetes collection", bench_collect.main),   # last: it imports the kubernetes client here
+        run_one("Large clusters", bench_cluster.main),
     ]
     print(f"== Summary ({time.monotonic() - start:.0f} s in total)")
     print(bench_cli.table(["benchmark", "outcome"], [list(o) for o in outcomes]))

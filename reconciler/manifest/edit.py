@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 KEY_ORDER = ("name", "description", "template", "cron", "timezone", "suspend", "labels", "limits", "collect",
              "redact", "analyze", "upload", "encrypt", "policy", "retention", "notify")
 COLLECT_ORDER = ("specs", "namespaces", "kubeconfig", "context", "collectors", "hostCollectors", "cluster", "auto",
-                 "loadClusterSpecs")
+                 "loadClusterSpecs", "apiRateLimit")
 WIDTH = 4096   # never fold a long line that the file keeps on one
 
 

@@ -396,6 +396,7 @@ def _cluster(collect: Mapping[str, Any], specs: list[CollectorSpec]) -> Kube | N
     from_cluster = collect["cluster"] and (collect.get("auto") or collect.get("loadClusterSpecs"))
     if not from_cluster and not any(not spec.host and spec.kind not in OFFLINE_KINDS for spec in specs):
         return None
-    from ..collect.kube.client import ClusterSettings, open_cluster
+    from ..collect.kube.client import ClusterSettings, open_cluster, rate_limit
 
-    return open_cluster(ClusterSettings(collect["kubeconfig"], collect["context"], tuple(collect["namespaces"])))
+    return open_cluster(ClusterSettings(collect["kubeconfig"], collect["context"], tuple(collect["namespaces"]),
+                                        **rate_limit(collect)))

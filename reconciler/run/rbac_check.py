@@ -283,7 +283,7 @@ def check_schedule(name: str, entry: Mapping[str, Any], root: Path) -> Report:
     """Load the schedule's collectors as a run does (from the applied snapshots of state dir `root`),
     connect as a run does, and review each access."""
     from ..collect import spec as collect_spec
-    from ..collect.kube.client import ClusterSettings, open_cluster
+    from ..collect.kube.client import ClusterSettings, open_cluster, rate_limit
     from ..manifest.model import ScheduleSpec
     from ..plan.spec_snapshots import reader
 
@@ -294,7 +294,7 @@ def check_schedule(name: str, entry: Mapping[str, Any], root: Path) -> Report:
     if not in_cluster(specs, cluster=collect["cluster"]) and not cluster_sourced(collect, specs,
                                                                                   default_namespace="default"):
         return Report(name, "", Derived(), {})
-    kube = open_cluster(ClusterSettings(collect["kubeconfig"], collect["context"], namespaces))
+    kube = open_cluster(ClusterSettings(collect["kubeconfig"], collect["context"], namespaces, **rate_limit(collect)))
     derived = needed_access(specs, namespaces=namespaces, default_namespace=kube.default_namespace,
                             cluster=collect["cluster"])
     derived.needs += cluster_sourced(collect, specs, default_namespace=kube.default_namespace)

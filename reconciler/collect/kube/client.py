@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Sequence
 
 from ...base.errors import PermanentError, SbschedError, TransientError, status_is_transient
+from .throttle import DEFAULT_BURST, DEFAULT_QPS, MAX_RETRIES, RateLimiter, retry_after
 
 CONNECT_TIMEOUT = 10.0   # seconds to reach the API server; reads get the collector's own timeout
 POOL_SIZE = 16           # connections kept to the API server (bounded parallel collection uses them)
@@ -75,18 +76,24 @@ class ClusterSettings:
     kubeconfig: str | None = None
     context: str | None = None
     namespaces: tuple[str, ...] = ()   # empty: every namespace the credentials can see
+    qps: float = DEFAULT_QPS           # client-side rate limit (throttle.py): requests a second,
+    burst: int = DEFAULT_BURST         # after a burst of this many
 
 
 class Kube:
     """A connected API client, shared by a run's collectors (urllib3's pool is thread-safe)."""
 
-    def __init__(self, api_client: Any, settings: ClusterSettings, default_namespace: str = "default") -> None:
+    def __init__(self, api_client: Any, settings: ClusterSettings, default_namespace: str = "default", *,
+                 limiter: RateLimiter | None = None) -> None:
         self.api_client = api_client
         self.settings = settings
         self.default_namespace = default_namespace
         self.server = str(api_client.configuration.host)
+        self.limiter = limiter or RateLimiter(settings.qps, settings.burst)
+        self.retried_429 = 0   # 429s honoured (waited Retry-After, sent again)
         self._version: dict[str, Any] | None = None
         self._lock = threading.Lock()
+        self._retries_lock = threading.Lock()
 
     @property
     def namespaces(self) -> tuple[str, ...]:
@@ -126,22 +133,38 @@ class Kube:
         serialized = self.api_client.param_serialize(method, path, query_params=list(params), header_params=headers,
                                                      body=body, auth_settings=["BearerToken"])
         read = max(timeout, 0.001) if timeout is not None else None
-        try:
-            wrapped = self.api_client.call_api(*serialized, _request_timeout=(min(CONNECT_TIMEOUT, read or CONNECT_TIMEOUT), read))
-        except urllib3.exceptions.HTTPError as exc:
-            raise _unreachable(self.server, exc) from None
-        except Exception as exc:  # the client wraps TLS failures in ApiException(status=0)
-            if getattr(exc, "status", None) == 0:
-                raise ClusterUnreachable(f"cannot reach the Kubernetes API server at {self.server}: "
-                                         f"{getattr(exc, 'reason', exc)}") from None
-            raise
-        response = wrapped.response
+        for attempt in range(MAX_RETRIES + 1):
+            self.limiter.wait()
+            try:
+                wrapped = self.api_client.call_api(*serialized, _request_timeout=(min(CONNECT_TIMEOUT, read or CONNECT_TIMEOUT), read))
+            except urllib3.exceptions.HTTPError as exc:
+                raise _unreachable(self.server, exc) from None
+            except Exception as exc:  # the client wraps TLS failures in ApiException(status=0)
+                if getattr(exc, "status", None) == 0:
+                    raise ClusterUnreachable(f"cannot reach the Kubernetes API server at {self.server}: "
+                                             f"{getattr(exc, 'reason', exc)}") from None
+                raise
+            response = wrapped.response
+            wait = retry_after(response.status, response.headers) if attempt < MAX_RETRIES else None
+            if wait is None:
+                break
+            response.data   # read, so the connection goes back to the pool clean
+            response.release_conn()
+            with self._retries_lock:   # not self._lock: version() holds it across its request
+                self.retried_429 += 1
+            self.limiter.pause(wait)
         try:
             if not 200 <= response.status <= 299:
                 raise _api_error(response.status, response.data)
             yield response
         finally:
             response.release_conn()
+
+
+def rate_limit(collect: Mapping[str, Any]) -> dict[str, Any]:
+    """A schedule's `collect.apiRateLimit` as ClusterSettings keywords; absent: the defaults (throttle.py)."""
+    limit = collect.get("apiRateLimit") or {}
+    return {"qps": float(limit.get("qps", DEFAULT_QPS)), "burst": int(limit.get("burst", DEFAULT_BURST))}
 
 
 def open_cluster(settings: ClusterSettings) -> Kube:

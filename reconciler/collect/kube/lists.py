@@ -84,21 +84,65 @@ class Listed:
     counts: dict[str | None, int] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     requests: int = 0
+    restarts: list[str] = field(default_factory=list)   # lists restarted after an expired continue token
 
 
 def pages(kube: Kube, path: str, query: dict[str, Any] | None = None, *, timeout: float | None = None,
           listed: Listed | None = None) -> Iterator[dict[str, Any]]:
-    """Each page of a LIST (`limit` + `continue`), parsed; one page in memory at a time."""
+    """Each page of a LIST (`limit` + `continue`), parsed; one page in memory at a time.
+
+    A continue token expires (410 Gone, reason Expired) when etcd compacts the revision it reads, e.g.
+    on a large cluster listed slowly. The pages already yielded are on disk, so the list is restarted
+    once, from the start, and the items up to the last one yielded are skipped (the API returns them in
+    key order): nothing is written twice, and the rest comes from a newer revision. The restart is noted
+    in `listed.restarts`; a second expiry is the list's error."""
     params = dict(query or {}, limit=PAGE_SIZE)
+    last: tuple[str, str] | None = None   # key of the last item yielded
+    restarted = False
     while True:
-        page = kube.get(path, params, timeout=timeout)
+        try:
+            page = kube.get(path, params, timeout=timeout)
+        except ApiError as exc:
+            if restarted or exc.status != 410 or "continue" not in params:
+                raise
+            restarted = True
+            del params["continue"]
+            if listed is not None:
+                listed.restarts.append(f"LIST {path}: the continue token expired (410 Gone); listed again from "
+                                       "the start, once, keeping only the items after the last one written"
+                                       f"{' (' + '/'.join(filter(None, last)) + ')' if last else ''}: those "
+                                       "are from the newer list")
+            continue
         if listed is not None:
             listed.requests += 1
+        items = page.get("items") or []
+        if restarted and last is not None:
+            page["items"] = items = [item for item in items if _key(item) > last]
+        if items:
+            last = _key(items[-1])
         yield page
         token = (page.get("metadata") or {}).get("continue")
         if not token:
             return
         params["continue"] = token
+
+
+def whole_list(kube: Kube, path: str, query: dict[str, Any] | None = None, *,
+               timeout: float | None = None) -> dict[str, Any]:
+    """A LIST read page by page, answered as one List: for the small filtered lists a file holds whole
+    (a run pod's events), still paginated so that none is an unbounded request."""
+    listing = pages(kube, path, query, timeout=timeout)
+    first = next(listing)
+    items = list(first.get("items") or [])
+    for page in listing:
+        items += page.get("items") or []
+    metadata = {k: v for k, v in (first.get("metadata") or {}).items() if k not in ("continue", "remainingItemCount")}
+    return {**first, "metadata": metadata, "items": items}
+
+
+def _key(item: dict[str, Any]) -> tuple[str, str]:
+    metadata = item.get("metadata") or {}
+    return str(metadata.get("namespace") or ""), str(metadata.get("name") or "")
 
 
 Observer = Callable[[dict[str, Any]], None]

@@ -12,17 +12,20 @@ limitBytes cannot grow a bundle past it. Defaults are troubleshoot's: 10,000 lin
 """
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Iterable, Mapping, TypeVar
 
 from .. import CollectContext, CollectorSpec, Output
 from ..runner import go_duration
-from .client import ApiError, Kube
+from .client import POOL_SIZE, ApiError, Kube
 from .scope import matching_pods
 
 CHUNK = 1 << 16
-WORKERS = 4            # pods streamed at once
+# Containers streamed at once, a connection each: a 20,000-pod cluster is 40,000 log requests, and at 20 ms
+# a round trip 4 at once cannot pass 200 a second (bench/bench_cluster.py).
+WORKERS = POOL_SIZE
 DEFAULT_MAX_LINES = 10_000
 DEFAULT_MAX_BYTES = 5_000_000
 
@@ -66,7 +69,7 @@ def logs(spec: CollectorSpec, ctx: CollectContext) -> None:
     errors_at = f"{name or params.get('collectorName') or ''}/errors.json".lstrip("/")
     pods = matching_pods(kube, ctx, params, errors_file=errors_at)
     wanted = [str(c) for c in params.get("containerNames") or []]
-    jobs = [(pod, container) for pod in pods for container in wanted or pod["containers"] + pod["initContainers"]]
+    jobs = ((pod, container) for pod in pods for container in wanted or pod["containers"] + pod["initContainers"])
     timestamps = params.get("timestamps") in (True, "true")
 
     def fetch(job: tuple[dict[str, Any], str]) -> None:
@@ -75,29 +78,55 @@ def logs(spec: CollectorSpec, ctx: CollectContext) -> None:
             return
         try:
             save_pod_logs(kube, ctx.output, pod["namespace"], pod["name"], container, limits=limits,
-                          timeout=ctx.timeout, link=f"{name}/{pod['name']}/{container}", timestamps=timestamps)
+                          timeout=ctx.timeout, link=f"{name}/{pod['name']}/{container}", timestamps=timestamps,
+                          previous=container not in pod["neverRestarted"])
         except ApiError as exc:
             ctx.output.write_json(f"{name}/{pod['name']}/{container}-errors.json".lstrip("/"), [exc.message])
 
-    with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="sbsched-logs") as pool:
-        list(pool.map(fetch, jobs))
+    for_each(fetch, jobs, WORKERS)
+
+
+Job = TypeVar("Job")
+
+
+def for_each(work: Callable[[Job], None], jobs: Iterable[Job], workers: int) -> None:
+    """`work(job)` for every job on `workers` threads that take the next job when free: no future per
+    job (tens of thousands of containers would cost tens of MiB of them). An exception a job raises is
+    raised here once every worker has stopped."""
+    source, lock = iter(jobs), threading.Lock()
+
+    def worker() -> None:
+        while True:
+            with lock:
+                job = next(source, None)
+            if job is None:
+                return
+            work(job)
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sbsched-logs") as pool:
+        for future in [pool.submit(worker) for _ in range(workers)]:
+            future.result()
 
 
 def save_pod_logs(kube: Kube, output: Output, namespace: str, pod: str, container: str, *, limits: LogLimits,
-                  timeout: float, link: str | None = None, timestamps: bool = False, follow: bool = False) -> None:
+                  timeout: float, link: str | None = None, timestamps: bool = False, follow: bool = False,
+                  previous: bool = True) -> None:
     """The container's log, then its previous one if it restarted; ApiError if the current one fails.
-    `link`: where troubleshoot puts a symlink to it (without `.log`), e.g. `<name>/<pod>/<container>`."""
+    `link`: where troubleshoot puts a symlink to it (without `.log`), e.g. `<name>/<pod>/<container>`.
+    `previous` False: the pod's status says the container never restarted, so no previous log is asked
+    for (troubleshoot asks anyway: on a large cluster, half its log requests, each bound to fail)."""
     base = f"cluster-resources/pods/logs/{namespace}/{pod}/{container}"
     query = dict(limits.query(), container=container, timestamps=timestamps or None, follow=follow or None)
     _stream(kube, output, f"/api/v1/namespaces/{namespace}/pods/{pod}/log", query, base + ".log",
             limits.max_bytes, timeout)
     links = [(base + ".log", ".log")]
-    try:
-        _stream(kube, output, f"/api/v1/namespaces/{namespace}/pods/{pod}/log", dict(query, previous=True, follow=None),
-                base + "-previous.log", limits.max_bytes, timeout)
-        links.append((base + "-previous.log", "-previous.log"))
-    except ApiError:
-        pass   # no previous container: troubleshoot ignores this too
+    if previous:
+        try:
+            _stream(kube, output, f"/api/v1/namespaces/{namespace}/pods/{pod}/log",
+                    dict(query, previous=True, follow=None), base + "-previous.log", limits.max_bytes, timeout)
+            links.append((base + "-previous.log", "-previous.log"))
+        except ApiError:
+            pass   # no previous container: troubleshoot ignores this too
     if link is not None:
         for target, suffix in links:
             output.link(f"{link}{suffix}".lstrip("/"), target)

@@ -18,6 +18,7 @@ from typing import IO, Any
 
 from .. import CollectContext, CollectorSpec, Output
 from .client import ApiError, Kube
+from .lists import whole_list
 from .logs import LogLimits, save_pod_logs
 from .scope import matching_pods, one_namespace
 
@@ -95,8 +96,8 @@ def run_pod(spec: CollectorSpec, ctx: CollectContext) -> None:
                       follow=True)
         status = kube.get(f"{base}/{pod}", timeout=ctx.timeout)
         status["spec"] = {}
-        events = kube.get(f"/api/v1/namespaces/{namespace}/events",
-                          {"fieldSelector": f"involvedObject.name={pod}"}, timeout=ctx.timeout)
+        events = whole_list(kube, f"/api/v1/namespaces/{namespace}/events",
+                            {"fieldSelector": f"involvedObject.name={pod}"}, timeout=ctx.timeout)
         ctx.output.write_json(f"{out_name}/{out_name}.json", status)
         ctx.output.write_json(f"{out_name}/{out_name}-events.json", events)
     finally:

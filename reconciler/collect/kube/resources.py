@@ -128,6 +128,7 @@ class _Job:
         listed = list_kind(self.kube, self.output, NAMESPACES, [], cluster_wide=True, timeout=self.ctx.timeout,
                            observe=lambda ns: names.append(str(ns["metadata"]["name"])))
         self._errors("namespaces", listed.errors, namespaced=False)
+        self.ctx.warnings.extend(listed.restarts)
         if listed.errors:   # cannot list namespaces: still read the one the kubeconfig names
             names.append(self.kube.default_namespace)
         return names
@@ -137,12 +138,14 @@ class _Job:
         listed = list_kind(self.kube, self.output, kind, namespaces, cluster_wide=self.scope is None,
                            timeout=self.ctx.timeout, observe=observe)
         self._errors(kind.directory, listed.errors, namespaced=kind.namespaced)
+        self.ctx.warnings.extend(listed.restarts)
 
     def custom_resource_definitions(self) -> None:
         """custom-resource-definitions.json; the CRDs found are listed for `custom_objects`."""
         listed = list_kind(self.kube, self.output, CRDS, [], cluster_wide=True, timeout=self.ctx.timeout,
                            observe=lambda crd: self.crds.append(_crd_summary(crd)))
         self._errors(CRDS.directory, listed.errors, namespaced=False)
+        self.ctx.warnings.extend(listed.restarts)
 
     def custom_objects(self, crd: dict[str, Any]) -> None:
         """One CRD's objects in custom-resources/<crd name>/<ns>.json (or custom-resources/<crd name>.json
@@ -161,10 +164,14 @@ class _Job:
     def _custom_objects(self, crd: dict[str, Any], wanted: set[str] | None) -> None:
         kind = Kind(f"custom-resources/{crd['name']}", f"{crd['group']}/{crd['version']}", crd["plural"],
                     crd["kind"], crd["namespaced"])
-        split_by_namespace(self.kube, self.output, kind, kind.path(), wanted if kind.namespaced else None, Listed(),
-                           self.ctx.timeout, new_file=lambda handle, _version: array_file(handle, kind),
-                           relative=lambda ns: f"cluster-resources/{kind.directory}/{ns}.json" if ns else
-                           f"cluster-resources/{kind.directory}.json", write_empty=False)
+        listed = Listed()
+        try:
+            split_by_namespace(self.kube, self.output, kind, kind.path(), wanted if kind.namespaced else None, listed,
+                               self.ctx.timeout, new_file=lambda handle, _version: array_file(handle, kind),
+                               relative=lambda ns: f"cluster-resources/{kind.directory}/{ns}.json" if ns else
+                               f"cluster-resources/{kind.directory}.json", write_empty=False)
+        finally:
+            self.ctx.warnings.extend(listed.restarts)
 
     def discovery(self) -> None:
         """groups.json ([]APIGroup, the core group first) and resources.json ([]APIResourceList)."""
@@ -221,9 +228,10 @@ class _Job:
         wanted = set(namespaces)
         paths: list[tuple[str | None, str]] = [(None, "/api/v1/secrets")] if self.scope is None else []
         paths += [(ns, f"/api/v1/namespaces/{ns}/secrets") for ns in namespaces]
+        listed = Listed()
         for namespace, path in paths:
             try:
-                for page in pages(self.kube, path, query, timeout=self.ctx.timeout):
+                for page in pages(self.kube, path, query, timeout=self.ctx.timeout, listed=listed):
                     for secret in page.get("items") or []:
                         if secret["metadata"].get("namespace") in wanted:
                             self._pull_secret(secret, errors)
@@ -237,6 +245,7 @@ class _Job:
             if namespace is None:
                 break
         self._errors("image-pull-secrets", errors, namespaced=True)
+        self.ctx.warnings.extend(listed.restarts)
 
     def _pull_secret(self, secret: dict[str, Any], errors: dict[str, str]) -> None:
         if secret.get("type") != "kubernetes.io/dockerconfigjson":

@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 from .. import CollectContext, Skipped
 from .client import ApiError, Kube
-from .lists import pages
+from .lists import Listed, pages
 
 
 class OutOfScope(Skipped):
@@ -51,21 +51,24 @@ def one_namespace(requested: Any, kube: Kube) -> str:
 
 def matching_pods(kube: Kube, ctx: CollectContext, params: Any, *, errors_file: str) -> list[dict[str, Any]]:
     """The pods a collector's `namespace` and `selector` name, slimmed to what collectors use of them
-    (`containers`, `initContainers`: names), so a listing of thousands keeps no specs in memory. A
+    (`containers`, `initContainers`: names; `neverRestarted`: those whose status counts 0 restarts, so
+    without a previous log), so a listing of thousands keeps no specs in memory. A
     listing error goes to `errors_file` (troubleshoot's shape: a list of messages); a 403 is a warning."""
     selector = ",".join(str(s) for s in params.get("selector") or [])
     scope = namespaces_in_scope(params.get("namespace"), kube)
     found: list[dict[str, Any]] = []
     errors: list[str] = []
+    listed = Listed()
     for namespace in scope if scope is not None else [None]:
         path = f"/api/v1/namespaces/{namespace}/pods" if namespace else "/api/v1/pods"
         try:
-            for page in pages(kube, path, {"labelSelector": selector or None}, timeout=ctx.timeout):
+            for page in pages(kube, path, {"labelSelector": selector or None}, timeout=ctx.timeout, listed=listed):
                 found += [_slim(pod) for pod in page.get("items") or []]
         except ApiError as exc:
             errors.append(exc.message)
             if exc.forbidden:
                 ctx.warnings.append(f"{errors_file}: {exc.message}")
+    ctx.warnings.extend(listed.restarts)
     if errors:
         ctx.output.write_json(errors_file, errors)
     return found
@@ -75,4 +78,6 @@ def _slim(pod: dict[str, Any]) -> dict[str, Any]:
     spec = pod.get("spec") or {}
     return {"namespace": pod["metadata"].get("namespace", ""), "name": pod["metadata"]["name"],
             "containers": [str(c["name"]) for c in spec.get("containers") or []],
-            "initContainers": [str(c["name"]) for c in spec.get("initContainers") or []]}
+            "initContainers": [str(c["name"]) for c in spec.get("initContainers") or []],
+            "neverRestarted": tuple(str(c.get("name")) for key in ("containerStatuses", "initContainerStatuses")
+                                    for c in (pod.get("status") or {}).get(key) or [] if c.get("restartCount") == 0)}

@@ -15,6 +15,11 @@ objects with the real wording.
         api.forbid("secrets")
         client = kubernetes.config.new_client_from_config(config_file=str(write_kubeconfig(path, api.url)))
 
+For scale (issue 23), `synthesize(ClusterSize())` adds a synthetic cluster of 20,000 pods made on request
+(`synthetic`), `max_in_flight` answers requests beyond it 429 with Retry-After as API Priority and
+Fairness does, `expire_continue()` answers the next continue token 410 Gone, and `received` dates
+every request.
+
 Modules: `bundle` reads the bundle, `store` holds discovery and objects, `cluster` answers requests,
 `server` is the HTTP side, with `apply`, `logs`, `pods` (runner, exec), `query` (selectors, paging), `rbac`,
 `websocket` and `errors` beside them.
@@ -22,7 +27,8 @@ Modules: `bundle` reads the bundle, `store` holds discovery and objects, `cluste
 from .cluster import DEFAULT_USER
 from .logs import LogSource
 from .pods import ExecHandler, ExecResult, PodRunner, echo_runner
-from .server import FakeKubeApi, RecordedRequest
+from .server import FakeKubeApi, Received, RecordedRequest
+from .synthetic import ClusterSize
 
-__all__ = ["DEFAULT_USER", "ExecHandler", "ExecResult", "FakeKubeApi", "LogSource", "PodRunner",
-           "RecordedRequest", "echo_runner"]
+__all__ = ["ClusterSize", "DEFAULT_USER", "ExecHandler", "ExecResult", "FakeKubeApi", "LogSource", "PodRunner",
+           "Received", "RecordedRequest", "echo_runner"]

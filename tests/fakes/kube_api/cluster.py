@@ -27,6 +27,8 @@ from .pods import ExecHandler, ExecResult, PodRunner, echo_runner, finished_stat
 from .query import field_matcher, label_matcher, page
 from .rbac import Policy
 from .store import ResourceType, Store, join_api_version, now_rfc3339
+from .synthetic import ClusterSize, Synthetic
+from .synthetic import page as synthetic_page
 
 DEFAULT_USER = "system:serviceaccount:default:sbsched"
 REVIEW_KINDS = {"selfsubjectrulesreviews": "SelfSubjectRulesReview",
@@ -142,6 +144,8 @@ class FakeCluster:
             self.user = DEFAULT_USER   # who 403 messages name
             self.pod_runner: PodRunner = echo_runner
             self.exec_handler: ExecHandler = self.builtin_exec
+            self._synthetic: Synthetic | None = None
+            self._expiring_continues = 0
 
     # What a test changes.
 
@@ -177,6 +181,22 @@ class FakeCluster:
         giving an iterator of byte chunks, called for each request and served chunked, never held."""
         with self._lock:
             self._store.logs[(namespace, pod, container, previous)] = source
+
+    def synthesize(self, size: ClusterSize) -> None:
+        """Serve a synthetic cluster of this size (synthetic.py): its namespaces and CRDs are added to the
+        bundle's, its pods, events, custom resources and logs made on request. Lists of pods and events
+        then give the synthetic ones only (the bundle's stay readable by name)."""
+        synthetic = Synthetic(size)
+        with self._lock:
+            for obj in sorted(synthetic.stored(), key=lambda obj: obj["kind"] != "CustomResourceDefinition"):
+                self._store.put(obj)
+            self._synthetic = synthetic
+
+    def expire_continue(self, count: int = 1) -> None:
+        """Answer the next `count` list requests that carry a continue token 410 Gone (reason Expired), as
+        the apiserver does once etcd has compacted the revision the token reads from."""
+        with self._lock:
+            self._expiring_continues = count
 
     def set_file(self, namespace: str, pod: str, container: str, path: str, content: bytes) -> None:
         """A file in a container, for the builtin exec handler's `cat` and `tar`."""
@@ -259,7 +279,8 @@ class FakeCluster:
             return self._apply(request, target, rtype, target.name)
         if verb == "get":
             with self._lock:
-                obj = self._store.get(rtype, target.namespace, target.name)
+                obj = self._store.get(rtype, target.namespace, target.name) or \
+                    self._made(rtype.group, rtype.plural, target.namespace, target.name)
             if obj is None:
                 raise errors.not_found(target.group, target.plural, target.name)
             return json_reply(_as_version(obj, target.group_version))
@@ -267,13 +288,23 @@ class FakeCluster:
 
     def _list(self, request: Request, target: Target, rtype: ResourceType) -> Reply:
         with self._lock:
-            items = self._store.objects(rtype, target.namespace)
+            if request.param("continue") and self._expiring_continues > 0:
+                self._expiring_continues -= 1
+                raise errors.expired()
+            family = self._synthetic.families.get((rtype.group, rtype.plural)) if self._synthetic else None
+            items = self._store.objects(rtype, target.namespace) if family is None else []
             resource_version = str(self._store.resource_version)
-        for selector, matcher in (("labelSelector", label_matcher), ("fieldSelector", field_matcher)):
-            if text := request.param(selector):
-                matches = matcher(text)
+        matchers = [matcher(text) for selector, matcher in (("labelSelector", label_matcher),
+                                                            ("fieldSelector", field_matcher))
+                    if (text := request.param(selector))]
+        if family is not None:
+            items, metadata = synthetic_page(family, target.namespace,
+                                             (lambda obj: all(m(obj) for m in matchers)) if matchers else None,
+                                             request.number("limit"), request.param("continue"), resource_version)
+        else:
+            for matches in matchers:
                 items = [item for item in items if matches(item)]
-        items, metadata = page(items, request.number("limit"), request.param("continue"), resource_version)
+            items, metadata = page(items, request.number("limit"), request.param("continue"), resource_version)
         return json_reply({"kind": f"{rtype.kind}List", "apiVersion": target.group_version,
                            "metadata": metadata,
                            "items": [_as_version(item, target.group_version) for item in items]})
@@ -381,7 +412,13 @@ class FakeCluster:
 
     def _pod(self, namespace: str, name: str) -> dict[str, Any] | None:
         with self._lock:
-            return self._store.get(self._store.pod_type(), namespace, name)
+            return self._store.get(self._store.pod_type(), namespace, name) or \
+                self._made("", "pods", namespace, name)
+
+    def _made(self, group: str, plural: str, namespace: str | None, name: str) -> dict[str, Any] | None:
+        """A synthetic object, made afresh; None when the synthetic cluster has none so named."""
+        family = self._synthetic.families.get((group, plural)) if self._synthetic else None
+        return family.find(namespace, name) if family is not None and namespace else None
 
     def _container(self, request: Request, pod: dict[str, Any] | None, namespace: str, name: str) -> str:
         """The container a log or exec request is for, chosen and checked as the apiserver does. A pod
@@ -413,6 +450,8 @@ class FakeCluster:
         previous = request.flag("previous")
         with self._lock:
             source: LogSource | None = self._store.logs.get((namespace, name, container, previous))
+            if source is None and self._synthetic is not None:
+                source = self._synthetic.log(namespace, name, container, previous)
         if source is None:
             if previous:
                 raise bad_request(f'previous terminated container "{container}" in pod "{name}" not found')

@@ -59,6 +59,21 @@ def invalid(kind: str, field: str, problem: str) -> ApiError:
     return ApiError(422, "Invalid", f'{kind} "" is invalid: {field}: {problem}')
 
 
+def expired() -> ApiError:
+    """A continue token too old to read from (etcd has compacted its revision): the apiserver's 410."""
+    return ApiError(410, "Expired", "The provided continue parameter is too old to display a consistent list "
+                    "result. You can start a new list without the continue parameter, or use the continue token "
+                    "in this response to retrieve the remainder of the results. Continuing with the provided token "
+                    "results in an inconsistent list - objects that were created, modified, or deleted between the "
+                    "time the first chunk was returned and now may show up in the list.", {})
+
+
+def too_many_requests(retry_after: int) -> ApiError:
+    """API Priority and Fairness's refusal of a request over its priority level's concurrency."""
+    return ApiError(429, "TooManyRequests", "Too many requests, please try again later.",
+                    {"retryAfterSeconds": retry_after})
+
+
 def method_not_allowed(message: str) -> ApiError:
     return ApiError(405, "MethodNotAllowed", message, {})
 

@@ -11,6 +11,7 @@ import socketserver
 import sys
 import tempfile
 import threading
+import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -19,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from .bundle import Bundle, extract, find_root, load
 from .cluster import ExecCall, FakeCluster, Reply, Request, json_reply
-from .errors import ApiError, bad_request
+from .errors import ApiError, bad_request, too_many_requests
 from .websocket import (CHANNEL_PROTOCOL, ERROR, STDERR, STDOUT, accept_key, await_close, exit_status,
                         send_channels)
 
@@ -31,6 +32,13 @@ class RecordedRequest(NamedTuple):
     method: str
     path: str
     query: dict[str, list[str]]   # as urllib.parse.parse_qs gives it: every value of a repeated key
+
+
+class Received(NamedTuple):
+    """A request with when it arrived (time.monotonic()) and whether it was answered 429."""
+    at: float
+    throttled: bool
+    request: RecordedRequest
 
 
 class FakeKubeApi(FakeCluster):
@@ -45,6 +53,7 @@ class FakeKubeApi(FakeCluster):
         self._httpd: _HttpServer | None = None
         self._thread: threading.Thread | None = None
         self._extracted: tempfile.TemporaryDirectory[str] | None = None
+        self._in_flight = 0   # not reset: a request of the test before may still be served
         super().__init__(bundle)
 
     @classmethod
@@ -61,12 +70,15 @@ class FakeKubeApi(FakeCluster):
         return cls(load(find_root(directory)), host=host, port=port)
 
     def reset(self) -> None:
-        """Also: no latency, no slow paths, an empty request log."""
+        """Also: no latency, no slow paths, an empty request log, no limit on requests in flight."""
         super().reset()
         with self._lock:
             self.latency = 0.0
+            self.max_in_flight: int | None = None   # more at once are answered 429, as API Priority and
+            self.retry_after = 1                    # Fairness answers them, with Retry-After: this
             self._slow: dict[str, float] = {}
             self._requests: list[RecordedRequest] = []
+            self._received_log: list[Received] = []
 
     # Lifecycle.
 
@@ -121,12 +133,32 @@ class FakeKubeApi(FakeCluster):
         with self._lock:
             return len(self._requests)
 
-    def _received(self, method: str, path: str, query: dict[str, list[str]]) -> float:
-        """Log a request; the delay to impose on it: `latency` plus the slowest matching prefix's."""
+    @property
+    def received(self) -> list[Received]:
+        """Every request since the last reset, in order, with its arrival time and whether it was throttled."""
         with self._lock:
+            return list(self._received_log)
+
+    @property
+    def throttled_count(self) -> int:
+        """Requests answered 429 since the last reset."""
+        with self._lock:
+            return sum(received.throttled for received in self._received_log)
+
+    def _received(self, method: str, path: str, query: dict[str, list[str]]) -> tuple[float, bool]:
+        """Log a request; the delay to impose on it (`latency` plus the slowest matching prefix's) and
+        whether it is admitted (counted in flight until `_done`) or to be answered 429."""
+        with self._lock:
+            admitted = self.max_in_flight is None or self._in_flight < self.max_in_flight
+            self._in_flight += admitted
             self._requests.append(RecordedRequest(method, path, query))
+            self._received_log.append(Received(time.monotonic(), not admitted, self._requests[-1]))
             return self.latency + max((seconds for prefix, seconds in self._slow.items()
-                                       if path.startswith(prefix)), default=0.0)
+                                       if path.startswith(prefix)), default=0.0), admitted
+
+    def _done(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
 
 
 class _HttpServer(ThreadingHTTPServer):
@@ -199,13 +231,31 @@ class _Handler(BaseHTTPRequestHandler):
         api = self.server.api
         url = urlsplit(self.path)
         query = parse_qs(url.query, keep_blank_values=True)
-        delay = api._received(self.command, url.path, query)
+        delay, admitted = api._received(self.command, url.path, query)
+        if not admitted:
+            self._throttle(delay)
+            return
+        try:
+            self._admitted(delay, url.path, query)
+        finally:
+            api._done()
+
+    def _throttle(self, delay: float) -> None:
+        """APF's refusal: answered at once (after the network's latency), without queueing."""
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if delay > 0:
+            _NEVER.wait(delay)
+        retry_after = self.server.api.retry_after
+        self._reply(json_reply(too_many_requests(retry_after).status(), 429), {"Retry-After": str(retry_after)})
+
+    def _admitted(self, delay: float, path: str, query: dict[str, list[str]]) -> None:
+        api = self.server.api
         if delay > 0:
             _NEVER.wait(delay)
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         answer: Reply | ExecCall
         try:
-            answer = api.answer(Request(self.command, url.path, query, body,
+            answer = api.answer(Request(self.command, path, query, body,
                                         self.headers.get("Content-Type") or ""))
         except ApiError as error:
             answer = json_reply(error.status(), error.code)
@@ -218,9 +268,11 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._reply(answer)
 
-    def _reply(self, reply: Reply) -> None:
+    def _reply(self, reply: Reply, headers: dict[str, str] | None = None) -> None:
         self.send_response(reply.code)
         self.send_header("Content-Type", reply.content_type)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         if isinstance(reply.body, bytes):
             self.send_header("Content-Length", str(len(reply.body)))
             self.end_headers()

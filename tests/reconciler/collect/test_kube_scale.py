@@ -1,0 +1,211 @@
+"""Large clusters (issue 23): every LIST paginated, an expired continue token survived and noted in the
+bundle, every 429 honoured after its Retry-After, and the client-side rate limit kept, all through the
+real `kubernetes` client against the fake API server's synthetic cluster."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.collect import CollectContext, CollectorSpec, Output
+from reconciler.collect.kube.client import ClusterSettings, Kube, TransientApiError, connect
+from reconciler.collect.kube.lists import PAGE_SIZE, list_kind
+from reconciler.collect.kube.logs import logs
+from reconciler.collect.kube.resources import NAMESPACED, cluster_resources
+from reconciler.collect.kube.throttle import MAX_RETRIES, RateLimiter, retry_after
+from tests.fakes.kube_api import ClusterSize, FakeKubeApi
+
+PODS = next(kind for kind in NAMESPACED if kind.directory == "pods")
+# 1,200 pods in 4 namespaces: three pages of PAGE_SIZE (500)
+SMALL = ClusterSize(namespaces=4, pods=1_200, containers=2, log_lines=3, events=40, crds=2, custom_resources=8)
+
+
+def _kube(kubeconfig: Path, **limiter: Any) -> Kube:
+    kube = connect(ClusterSettings(str(kubeconfig)))
+    if limiter:
+        kube.limiter = RateLimiter(**limiter)
+    return kube
+
+
+def _pod_items(out: Path) -> list[str]:
+    names = []
+    for path in sorted((out / "cluster-resources" / "pods").glob("*.json")):
+        names += [f"{path.stem}/{item['metadata']['name']}" for item in json.loads(path.read_text())["items"] or []]
+    return names
+
+
+def _pod_lists(kube: FakeKubeApi) -> list[dict[str, list[str]]]:
+    return [r.query for r in kube.requests if r.path == "/api/v1/pods"]
+
+
+def test_a_cluster_wide_list_is_read_page_by_page_into_per_namespace_files(kube, kubeconfig, tmp_path):
+    kube.synthesize(SMALL)
+    listed = list_kind(_kube(kubeconfig), Output(tmp_path), PODS, [f"ns-{i:05d}" for i in range(4)], cluster_wide=True)
+
+    names = _pod_items(tmp_path)
+    assert len(names) == len(set(names)) == 1_200 and names == sorted(names)
+    queries = _pod_lists(kube)
+    assert [q["limit"] for q in queries] == [[str(PAGE_SIZE)]] * 3
+    assert ["continue" in q for q in queries] == [False, True, True]
+    assert listed.requests == 3 and listed.restarts == []
+
+
+def test_an_expired_continue_token_restarts_the_list_once_and_the_bundle_says_so(kube, kubeconfig, tmp_path):
+    kube.synthesize(SMALL)
+    kube.expire_continue(1)
+    ctx = CollectContext(Output(tmp_path), timeout=30, kube=_kube(kubeconfig))
+
+    cluster_resources(CollectorSpec("clusterResources", {}, False), ctx)
+
+    names = _pod_items(tmp_path)
+    assert len(names) == len(set(names)) == 1_200   # each pod once: nothing written twice
+    assert ["continue" in q for q in _pod_lists(kube)] == [False, True, False, True, True]
+    [note] = [w for w in ctx.warnings if "continue token expired" in w]
+    assert note.startswith("LIST /api/v1/pods: ") and "ns-00001/pod-00499" in note
+    assert not (tmp_path / "cluster-resources" / "pods-errors.json").exists()
+
+
+def test_a_second_expiry_is_the_lists_error(kube, kubeconfig, tmp_path):
+    kube.synthesize(SMALL)
+    kube.expire_continue(2)
+    listed = list_kind(_kube(kubeconfig), Output(tmp_path), PODS, ["ns-00000"], cluster_wide=True)
+    assert "too old to display a consistent list" in listed.errors[""] and len(listed.restarts) == 1
+
+
+def test_a_429_is_sent_again_after_its_retry_after_and_nothing_is_lost(kube, kubeconfig):
+    kube.max_in_flight, kube.retry_after = 1, 1
+    kube.slow("/api/v1/namespaces/default/configmaps", 0.5)
+    client = _kube(kubeconfig)
+    holder = threading.Thread(target=client.get, args=("/api/v1/namespaces/default/configmaps",))
+    holder.start()
+    deadline = time.monotonic() + 10
+    while kube.request_count < 1 and time.monotonic() < deadline:   # the slow request is in flight
+        threading.Event().wait(0.005)
+
+    assert client.get("/api/v1/namespaces")["items"]   # refused once, then answered
+    holder.join()
+
+    namespaces = [r for r in kube.received if r.request.path == "/api/v1/namespaces"]
+    assert [r.throttled for r in namespaces] == [True, False]
+    assert namespaces[1].at - namespaces[0].at >= 1.0       # Retry-After: 1 honoured
+    assert client.retried_429 == kube.throttled_count == 1
+
+
+def test_a_429_is_retried_as_client_go_does_then_fails_transient(kube, kubeconfig):
+    kube.max_in_flight = 0   # every request refused
+    waits: list[float] = []
+    client = _kube(kubeconfig, sleep=waits.append)
+
+    with pytest.raises(TransientApiError, match="Too many requests"):
+        client.get("/api/v1/namespaces")
+
+    assert kube.throttled_count == MAX_RETRIES + 1 and waits == [1.0] * MAX_RETRIES
+
+
+@pytest.mark.parametrize("status, headers, expected", [
+    (429, {"Retry-After": "3"}, 3.0), (429, {"Retry-After": "3600"}, 60.0), (429, {"Retry-After": "soon"}, 1.0),
+    (429, {}, None), (503, {"Retry-After": "1"}, None), (200, {"Retry-After": "1"}, None)])
+def test_only_a_429_with_retry_after_is_sent_again(status, headers, expected):
+    assert retry_after(status, headers) == expected
+
+
+class _FakeTime:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_the_rate_limit_lets_a_burst_through_then_qps_a_second():
+    clock = _FakeTime()
+    limiter = RateLimiter(10, 5, monotonic=lambda: clock.now, sleep=clock.sleep)
+
+    waits = [limiter.wait() for _ in range(25)]
+
+    assert waits[:5] == [0.0] * 5 and all(w > 0 for w in waits[5:])
+    assert clock.now - 100.0 == pytest.approx(2.0)   # 20 more after the burst of 5, at 10 a second
+    clock.now += 10   # idle: the bucket refills up to the burst, no further
+    assert [limiter.wait() for _ in range(6)][:5] == [0.0] * 5 and clock.slept[-1] == pytest.approx(0.1)
+
+
+def test_the_rate_limit_holds_across_threads_as_the_server_sees_it(kube, kubeconfig):
+    qps, burst, count = 40.0, 5, 45
+    client = _kube(kubeconfig, qps=qps, burst=burst)
+    threads = [threading.Thread(target=lambda: [client.get("/version") for _ in range(count // 5)]) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    times = sorted(r.at for r in kube.received)
+    assert len(times) == count
+    for i, start in enumerate(times):   # any window holds at most a burst plus qps per second of it
+        for j in range(i, len(times)):
+            assert j - i + 1 <= burst + qps * (times[j] - start) + 1
+    assert times[-1] - times[0] >= (count - burst) / qps * 0.9
+
+
+def test_logs_of_every_pod_stream_from_the_synthetic_cluster(kube, kubeconfig, tmp_path):
+    kube.synthesize(ClusterSize(namespaces=4, pods=40, containers=2, log_lines=3, events=4, crds=0, custom_resources=0))
+    ctx = CollectContext(Output(tmp_path), timeout=60, kube=_kube(kubeconfig))
+
+    logs(CollectorSpec("logs", {"name": "all", "limits": {"maxLines": 1000}}, False), ctx)
+
+    written = sorted(tmp_path.glob("cluster-resources/pods/logs/*/*/*.log"))
+    assert len(written) == 40 * 2
+    assert written[0].read_text().splitlines()[0].endswith("ns-00000/pod-00000/main line 0000: synthetic log output")
+    assert not ctx.warnings
+    # one request per container: their status counts 0 restarts, so there is no previous log to ask for
+    assert len([r for r in kube.requests if r.path.endswith("/log")]) == 80
+    assert not [r for r in kube.requests if "previous" in r.query]
+
+
+def test_one_link_made_from_many_threads_at_once_never_fails(tmp_path):
+    """Pods of one name in several namespaces link the same `<name>/<pod>/<container>.log` at once."""
+    output = Output(tmp_path)
+    for i in range(8):
+        output.write_text(f"cluster-resources/pods/logs/ns-{i}/web-0/main.log", f"ns-{i}\n")
+    failures: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def link(i: int) -> None:
+        start.wait()
+        try:
+            for _ in range(200):
+                output.link("all/web-0/main.log", f"cluster-resources/pods/logs/ns-{i}/web-0/main.log")
+        except OSError as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=link, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert (tmp_path / "all/web-0/main.log").read_text().startswith("ns-")
+    assert sorted(p.name for p in (tmp_path / "all/web-0").iterdir()) == ["main.log"]
+
+
+def test_a_run_pods_events_are_read_page_by_page(kube, kubeconfig, tmp_path):
+    from reconciler.collect.kube.pods import run_pod
+
+    for i in range(PAGE_SIZE + 20):   # a pod that restarted in a loop: more events than a page holds
+        kube.add({"apiVersion": "v1", "kind": "Event", "metadata": {"name": f"hi.{i:04d}", "namespace": "default"},
+                  "involvedObject": {"kind": "Pod", "name": "hi", "namespace": "default"}, "reason": "BackOff"})
+    ctx = CollectContext(Output(tmp_path), timeout=30, kube=_kube(kubeconfig))
+
+    run_pod(CollectorSpec("runPod", {"collectorName": "hi", "podSpec": {"containers": [
+        {"name": "hi", "image": "alpine:3", "command": ["echo", "hi"]}]}}, False), ctx)
+
+    events = json.loads((tmp_path / "hi" / "hi-events.json").read_text())
+    assert events["kind"] == "EventList" and len(events["items"]) == PAGE_SIZE + 20
+    assert "continue" not in events["metadata"]
+    assert [q.get("limit") for q in (r.query for r in kube.requests if r.path.endswith("/events"))] == \
+        [[str(PAGE_SIZE)]] * 2
