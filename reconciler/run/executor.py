@@ -215,7 +215,7 @@ def _pipeline(root: Path, name: str, set_name: str, spec: ScheduleSpec, record: 
     child_env, credentials, credential_values = _credential_guard(spec.document)
     tokens = redaction_maps.start(root, name, redact, hidden=credential_values)
     registry = options.registry if options.registry is not None else _builtin_collectors()
-    kube = _cluster(collect, runnable_specs(specs, registry, collect["cluster"]))
+    kube = _cluster(collect, runnable_specs(specs, registry, collect["cluster"]), options.cancel)
     refused = _from_cluster(kube, spec, record, specs, redactors, analyzers, read) if kube is not None else []
     if options.output_dir is None:
         destination_dir = real_directory(root, "bundles", name)
@@ -387,7 +387,7 @@ def _builtin_collectors() -> Registry:
     return Registry(host=HOST_COLLECTORS, cluster=CLUSTER_COLLECTORS)
 
 
-def _cluster(collect: Mapping[str, Any], specs: list[CollectorSpec]) -> Kube | None:
+def _cluster(collect: Mapping[str, Any], specs: list[CollectorSpec], cancel: threading.Event) -> Kube | None:
     """The run's API connection, checked before anything is collected (an unreachable server fails the
     run as transient, naming it); None when no collector that will run needs one and the schedule
     neither discovers collectors nor loads specs from the cluster."""
@@ -399,4 +399,4 @@ def _cluster(collect: Mapping[str, Any], specs: list[CollectorSpec]) -> Kube | N
     from ..collect.kube.client import ClusterSettings, open_cluster, rate_limit
 
     return open_cluster(ClusterSettings(collect["kubeconfig"], collect["context"], tuple(collect["namespaces"]),
-                                        **rate_limit(collect)))
+                                        **rate_limit(collect)), cancel=cancel)

@@ -84,12 +84,13 @@ class Kube:
     """A connected API client, shared by a run's collectors (urllib3's pool is thread-safe)."""
 
     def __init__(self, api_client: Any, settings: ClusterSettings, default_namespace: str = "default", *,
-                 limiter: RateLimiter | None = None) -> None:
+                 limiter: RateLimiter | None = None, cancel: threading.Event | None = None) -> None:
         self.api_client = api_client
+        self.cancel = cancel or threading.Event()   # the run's: set, no wait (rate limit, Retry-After) goes on
         self.settings = settings
         self.default_namespace = default_namespace
         self.server = str(api_client.configuration.host)
-        self.limiter = limiter or RateLimiter(settings.qps, settings.burst)
+        self.limiter = limiter or RateLimiter(settings.qps, settings.burst, sleep=self.cancel.wait)
         self.retried_429 = 0   # 429s honoured (waited Retry-After, sent again)
         self._version: dict[str, Any] | None = None
         self._lock = threading.Lock()
@@ -153,6 +154,9 @@ class Kube:
             with self._retries_lock:   # not self._lock: version() holds it across its request
                 self.retried_429 += 1
             self.limiter.pause(wait)
+            if self.cancel.is_set():
+                raise ApiError(response.status, f"{method} {path}: the run was cancelled while waiting out the API "
+                                                f"server's Retry-After", "TooManyRequests")
         try:
             if not 200 <= response.status <= 299:
                 raise _api_error(response.status, response.data)
@@ -167,9 +171,10 @@ def rate_limit(collect: Mapping[str, Any]) -> dict[str, Any]:
     return {"qps": float(limit.get("qps", DEFAULT_QPS)), "burst": int(limit.get("burst", DEFAULT_BURST))}
 
 
-def open_cluster(settings: ClusterSettings) -> Kube:
-    """A connected client whose API server has answered GET /version; the run's preflight."""
-    kube = connect(settings)
+def open_cluster(settings: ClusterSettings, *, cancel: threading.Event | None = None) -> Kube:
+    """A connected client whose API server has answered GET /version; the run's preflight. `cancel`
+    is the run's: set, the client stops waiting out 429s."""
+    kube = connect(settings, cancel=cancel)
     try:
         kube.version()
     except ApiError as exc:
@@ -181,7 +186,7 @@ def open_cluster(settings: ClusterSettings) -> Kube:
     return kube
 
 
-def connect(settings: ClusterSettings) -> Kube:
+def connect(settings: ClusterSettings, *, cancel: threading.Event | None = None) -> Kube:
     """A client for the settings' cluster: the kubeconfig file (or KUBECONFIG, ~/.kube/config), else
     the in-cluster service account. Nothing is sent until a collector asks."""
     from kubernetes import client, config
@@ -206,7 +211,7 @@ def connect(settings: ClusterSettings) -> Kube:
         raise KubeconfigError(f"cannot use {where}{context}: {str(exc).strip() or type(exc).__name__}") from None
     configuration.connection_pool_maxsize = POOL_SIZE
     configuration.retries = 0   # the run's retry policy decides, not the HTTP pool
-    return Kube(client.ApiClient(configuration), settings, namespace)
+    return Kube(client.ApiClient(configuration), settings, namespace, cancel=cancel)
 
 
 def _default_kubeconfig() -> str:

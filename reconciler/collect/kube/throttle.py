@@ -29,7 +29,7 @@ class RateLimiter:
     reserve their slot under the lock and wait outside it, so the order of sends is the order of asking."""
 
     def __init__(self, qps: float = DEFAULT_QPS, burst: int = DEFAULT_BURST, *,
-                 monotonic: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, sleep: Callable[[float], object] = time.sleep) -> None:
         if qps <= 0 or burst < 1:
             raise ValueError(f"rate limit: qps must be > 0 and burst >= 1, not {qps} and {burst}")
         self.qps, self.burst = qps, burst

@@ -209,3 +209,28 @@ def test_a_run_pods_events_are_read_page_by_page(kube, kubeconfig, tmp_path):
     assert "continue" not in events["metadata"]
     assert [q.get("limit") for q in (r.query for r in kube.requests if r.path.endswith("/events"))] == \
         [[str(PAGE_SIZE)]] * 2
+
+
+def test_a_cancelled_run_stops_waiting_out_a_retry_after_and_sends_nothing_more(kube, kubeconfig):
+    """A Retry-After of a minute must not hold a cancelled run (SIGTERM, Replace, deadline) that long."""
+    kube.max_in_flight, kube.retry_after = 0, 60   # every request refused, each asking for a minute
+    cancel = threading.Event()
+    client = connect(ClusterSettings(str(kubeconfig)), cancel=cancel)
+    failed: list[BaseException] = []
+
+    def get() -> None:
+        try:
+            client.get("/api/v1/namespaces")
+        except BaseException as exc:   # noqa: BLE001 - the test reads it
+            failed.append(exc)
+
+    worker = threading.Thread(target=get)
+    worker.start()
+    deadline = time.monotonic() + 10
+    while kube.throttled_count < 1 and time.monotonic() < deadline:   # refused once: now waiting its minute
+        threading.Event().wait(0.005)
+    cancel.set()
+    worker.join(timeout=10)
+
+    assert not worker.is_alive() and kube.throttled_count == 1
+    assert failed and isinstance(failed[0], TransientApiError) and "cancelled" in str(failed[0])
