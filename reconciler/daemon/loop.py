@@ -19,7 +19,8 @@ import socket
 import sys
 import threading
 import zlib
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -53,13 +54,40 @@ MAX_RETRY_DELAY = 86_400.0  # a run's retry waits at most a day: 30 s doubled 42
 
 
 # -- the loop -----------------------------------------------------------------------------------------
-@dataclass
+_done_lock = threading.Lock()   # makes each run's `done` event once, whichever thread asks first
+
+
+@dataclass(slots=True, eq=False)
 class Active:
+    """A run handed to the pool: queued until a worker takes it, then running. Its `RunOptions` and its
+    `done` event are made when it starts (or is first waited on), not in the tick that dispatched it:
+    with 10,000 slots in one tick, making them there was most of the cost per slot (issue 23)."""
+
     run_id: str
     schedule: str
-    options: RunOptions
-    future: Future[dict[str, Any]] | None = None
-    done: threading.Event = field(default_factory=threading.Event)  # set once _finished is through
+    trigger: str
+    dispatched: datetime
+    slot: datetime | None = None
+    attempt: int = 1
+    recovered_from: str | None = None
+    options: RunOptions | None = None   # set (under the daemon's lock) when a worker starts it
+    cancel_reason: str | None = None    # cancelled while queued: it starts cancelled, and ends at once
+    _done: threading.Event | None = None
+
+    @property
+    def done(self) -> threading.Event:
+        """Set once the run is accounted for (finished, or dropped from the queue)."""
+        with _done_lock:
+            if self._done is None:
+                self._done = threading.Event()
+            return self._done
+
+    def cancel(self, reason: str) -> None:
+        """Stop it, running or still queued (the caller holds the daemon's lock)."""
+        self.cancel_reason = reason
+        if self.options is not None:
+            self.options.cancel_reason = reason
+            self.options.cancel.set()
 
 
 @dataclass
@@ -98,6 +126,10 @@ class Daemon:
         self.by_schedule: dict[str, dict[str, Active]] = {}   # schedule -> its active runs
         self.results: list[dict[str, Any]] = []
         self.lock = threading.Lock()
+        # Runs handed over but not started: the pool gets one work item per free worker (`_work`), which
+        # takes runs from here until none is left, instead of one work item per run.
+        self.queue: deque[Active] = deque()
+        self.workers = 0                                       # work items in the pool
 
     # The loop ---------------------------------------------------------------------------------------
     def run(self) -> list[dict[str, Any]]:
@@ -145,7 +177,15 @@ class Daemon:
     def close(self) -> None:
         """No new runs; wait for the active ones (cancel_all, from a signal, shortens this). A run waiting
         for its retry ends failed: nobody is left to retry it."""
-        self.pool.shutdown(wait=True, cancel_futures=True)  # queued runs never start: their slots stay free
+        with self.lock:   # queued runs never start: their slots stay free
+            dropped, self.queue = list(self.queue), deque()
+            for active in dropped:
+                self._forget(active)
+        for active in dropped:
+            active.done.set()
+        if dropped:
+            log.info("%d queued run(s) not started: the daemon stopped", len(dropped))
+        self.pool.shutdown(wait=True)
         with self.lock:
             waiting, self.retrying = list(self.retrying.values()), {}
         for record in waiting:
@@ -217,11 +257,11 @@ class Daemon:
     # Firing -----------------------------------------------------------------------------------------
     def _fire_due(self, now: datetime) -> None:
         """Start every schedule whose wake time has come. The common case, a slot reached on time with
-        the state unchanged since it was planned, skips the decisions; and the runs of one tick are held
-        at a gate until all are handed over, so they do not take the GIL from the dispatching loop:
-        at 1,000 slots in one second, the cost per slot decides how late the last one is handed over."""
-        gate, started = threading.Event(), []
-        later: list[tuple[str, dict[str, Any], datetime]] = []  # (name, spec, slot): next wake, after the gate
+        the state unchanged since it was planned, skips the decisions; and the runs of one tick reach the
+        workers together once all are handed over, so they do not take the GIL from the dispatching loop:
+        at 10,000 slots in one second, the cost per slot decides how late the last one is handed over."""
+        burst: list[Active] = []
+        later: list[tuple[str, dict[str, Any], datetime]] = []  # (name, spec, slot): next wake, after the hand-over
         try:
             while self.heap and self.heap[0][0] <= now:
                 wake, name, slot = heapq.heappop(self.heap)
@@ -250,21 +290,22 @@ class Daemon:
                     next_entry = (decision.wake, name, decision.next_slot) if decision.wake else None
                     if self.metrics is not None:
                         self.metrics.scheduled(name, decision.wake, spec=record["spec"], slot=decision.next_slot)
-                if due is not None and self._start(due, record, gate):
-                    started.append(due)
+                if due is not None:
+                    self._start(due, record, burst, now)
                 if next_entry is not None:
                     heapq.heappush(self.heap, next_entry)
         finally:
-            gate.set()
+            self._hand_over(burst)
         for name, spec, slot in later:
             following = decisions.next_slot_after(spec, slot)
             wake = decisions.run_time(name, spec, following)
             heapq.heappush(self.heap, (wake, name, following))
             if self.metrics is not None:
                 self.metrics.scheduled(name, wake, spec=spec, slot=following)
-        for due in started:
-            log.info("%s: started %s (%s, slot %s)", due.schedule, due.id, due.trigger, due.slot.isoformat(),
-                     extra=run_fields(due.schedule, due.id, trigger=due.trigger))
+        for active in burst:
+            log.info("%s: started %s (%s, slot %s)", active.schedule, active.run_id, active.trigger,
+                     active.slot.isoformat() if active.slot else "-",
+                     extra=run_fields(active.schedule, active.run_id, trigger=active.trigger))
 
     def _unschedule(self, name: str, problem: str) -> None:
         """Stop timing one schedule until the state changes; the others go on."""
@@ -281,7 +322,7 @@ class Daemon:
 
     def _fire_retries(self, now: datetime) -> None:
         """Failed runs whose error is transient run again, same slot and id, after their backoff."""
-        gate = threading.Event()
+        burst: list[Active] = []
         while True:
             with self.lock:
                 if not self.retries or self.retries[0][0] > now:
@@ -290,10 +331,10 @@ class Daemon:
                 failed = self.retrying.pop(decisions.slot_id(name, slot), None)
             record = self.index.get(name)
             if record is not None and not decisions.suspended(record):
-                self._start(decisions.Due(name, slot, slot, trigger), record, gate, attempt=attempt)
+                self._start(decisions.Due(name, slot, slot, trigger), record, burst, now, attempt=attempt)
             elif failed is not None:
                 _retry_abandoned(self.store.root, failed, "its schedule was deleted or suspended meanwhile")
-        gate.set()
+        self._hand_over(burst)
 
     def _recorded(self, due: decisions.Due) -> bool:
         """True when this slot ran or runs already: a slot never starts twice, even across restarts.
@@ -305,38 +346,74 @@ class Daemon:
             return False
         return executions.record_path(self.store.root, {"id": due.id, "scheduledTime": due.slot.isoformat()}).exists()
 
-    def _start(self, due: decisions.Due, record: dict[str, Any], gate: threading.Event, *, attempt: int = 1) -> bool:
-        """Hand one slot to the pool (held at `gate`); False when the concurrency policy skips it."""
-        now = self.clock.now()
-        self.started_ids.add(due.id)
-        record.setdefault("status", {})["lastScheduleTime"] = due.slot.isoformat()
+    def _start(self, due: decisions.Due, record: dict[str, Any], burst: list[Active], now: datetime, *,
+               attempt: int = 1) -> None:
+        """Add one slot to `burst` (handed to the workers at the end of the tick, `now`), or record it
+        skipped when the concurrency policy says so. This runs once per slot of a burst: kept lean."""
+        run_id = due.id
+        self.started_ids.add(run_id)
+        record.setdefault("status", {})["lastScheduleTime"] = _iso(due.slot)
         policy = record["spec"]["policy"]["concurrency"]
         with self.lock:
-            running = list(self.by_schedule.get(due.schedule, {}).values())
-        if running and policy == "Forbid":
-            self._record_skipped(due, record, now, f"concurrency Forbid: {running[0].run_id} is still running")
-            return False
-        if running and policy == "Replace":
-            for active in running:
-                active.options.cancel_reason = f"replaced by {due.id}"
-                active.options.cancel.set()
-        options = RunOptions(trigger=due.trigger, scheduled_time=due.slot, dispatch_time=now, attempt=attempt,
-                             lock_timeout=self.lock_timeout, status_sink=self.batcher.submit, registry=self.registry,
-                             load_entry=functools.partial(_unpack, self.packed[due.schedule]))
+            running = self.by_schedule.get(due.schedule)
+            earlier = list(running.values()) if running else []
+            if earlier and policy == "Replace":
+                for active in earlier:
+                    active.cancel(f"replaced by {run_id}")
+        if earlier and policy == "Forbid":
+            self._record_skipped(due, record, now, f"concurrency Forbid: {earlier[0].run_id} is still running")
+            return
         if self.on_dispatch is not None:
             self.on_dispatch(due, now)
-        self._submit(Active(due.id, due.schedule, options), gate)
-        return True
+        self._register(Active(run_id, due.schedule, due.trigger, now, due.slot, attempt), burst)
 
-    def _submit(self, active: Active, gate: threading.Event) -> None:
+    def _register(self, active: Active, burst: list[Active]) -> None:
         with self.lock:  # registered before it can finish, so _finished always finds it
             self.active[active.run_id] = active
             self.by_schedule.setdefault(active.schedule, {})[active.run_id] = active
+        burst.append(active)
+
+    def _hand_over(self, burst: list[Active]) -> None:
+        """Queue a tick's runs and give the pool one work item per idle worker (not one per run)."""
+        if not burst:
+            return
+        with self.lock:
+            self.queue.extend(burst)
+            more = min(self.max_concurrent - self.workers, len(self.queue))
+            self.workers += more
             if self.metrics is not None:
                 self.metrics.active(len(self.active))
-        active.future = self.pool.submit(_after, gate, active.schedule, active.run_id, execute, self.store,
-                                         active.schedule, self.clock, active.options)
-        active.future.add_done_callback(functools.partial(self._finished, active))
+        for _ in range(more):
+            self.pool.submit(self._work)
+
+    def _work(self) -> None:
+        """A worker's one work item: run queued runs one after another until the queue is empty."""
+        while True:
+            with self.lock:
+                if not self.queue:
+                    self.workers -= 1
+                    return
+                active = self.queue.popleft()
+                active.options = options = self._options(active)
+            try:
+                with run_context(active.schedule, active.run_id):  # lines the run logs (upload, webhooks) name it
+                    record = execute(self.store, active.schedule, self.clock, options)
+            except BaseException as exc:  # execute() recorded it already; keep the daemon alive
+                log.error("%s: run raised %s: %s", active.run_id, type(exc).__name__, exc,
+                          extra=run_fields(active.schedule, active.run_id))
+                self._finished(active, None)
+            else:
+                self._finished(active, record)
+
+    def _options(self, active: Active) -> RunOptions:
+        options = RunOptions(trigger=active.trigger, scheduled_time=active.slot, dispatch_time=active.dispatched,
+                             attempt=active.attempt, lock_timeout=self.lock_timeout, status_sink=self.batcher.submit,
+                             registry=self.registry, recovered_from=active.recovered_from,
+                             load_entry=functools.partial(_unpack, self.packed[active.schedule]))
+        if active.cancel_reason is not None:
+            options.cancel_reason = active.cancel_reason
+            options.cancel.set()
+        return options
 
     def _rerun_cut_short(self) -> None:
         """`--recover`: each schedule whose latest run was interrupted (a crash) or cancelled by a shutdown
@@ -344,25 +421,21 @@ class Daemon:
         latest: dict[str, dict[str, Any]] = {}
         for record in executions.history(self.store.root):   # newest first
             latest.setdefault(record["schedule"], record)
-        gate = threading.Event()
+        burst: list[Active] = []
         for name, record in sorted(latest.items()):
             if name not in self.index or not executions.cut_short(record):
                 continue
-            options = RunOptions(trigger="manual", dispatch_time=self.clock.now(), lock_timeout=self.lock_timeout,
-                                 status_sink=self.batcher.submit, registry=self.registry, recovered_from=record["id"],
-                                 load_entry=functools.partial(_unpack, self.packed[name]))
             log.info("%s: run again now (--recover): %s was %s", name, record["id"], record.get("reason"),
                      extra=run_fields(name, record["id"]))
-            self._submit(Active(f"{record['id']}-recovery", name, options), gate)
-        gate.set()
+            self._register(Active(f"{record['id']}-recovery", name, "manual", self.clock.now(),
+                                  recovered_from=record["id"]), burst)
+        self._hand_over(burst)
 
-    def _finished(self, active: Active, future: Future[dict[str, Any]]) -> None:
+    def _finished(self, active: Active, record: dict[str, Any] | None) -> None:
+        """Account for a run that ended (`record` None: it raised, and was logged)."""
         try:
-            record = future.result()
-        except BaseException as exc:  # execute() recorded it already; keep the daemon alive
-            log.error("%s: run raised %s: %s", active.run_id, type(exc).__name__, exc,
-                      extra=run_fields(active.schedule, active.run_id))
-        else:
+            if record is None:
+                return
             self.results.append(record)
             level = logging.ERROR if record["status"] == "failed" else logging.INFO
             ended.log(level, "%s: %s%s", record["id"], record["status"],
@@ -374,11 +447,15 @@ class Daemon:
             self._maybe_retry(record)
         finally:
             with self.lock:
-                self.active.pop(active.run_id, None)
-                self.by_schedule.get(active.schedule, {}).pop(active.run_id, None)
+                self._forget(active)
                 if self.metrics is not None:
                     self.metrics.active(len(self.active))
             active.done.set()
+
+    def _forget(self, active: Active) -> None:
+        """No longer active (the caller holds the lock)."""
+        self.active.pop(active.run_id, None)
+        self.by_schedule.get(active.schedule, {}).pop(active.run_id, None)
 
     def _maybe_retry(self, record: dict[str, Any]) -> None:
         """Exponential backoff with jitter, transient errors only, at most policy.retries times. A failed
@@ -491,8 +568,7 @@ class Daemon:
         """Stop every active run now (daemon stop past its grace): each ends failed with `reason`."""
         with self.lock:
             for active in self.active.values():
-                active.options.cancel_reason = reason
-                active.options.cancel.set()
+                active.cancel(reason)
 
 
 def _slim(record: dict[str, Any], shared: dict[Any, Any]) -> dict[str, Any]:
@@ -510,15 +586,14 @@ def _slim(record: dict[str, Any], shared: dict[Any, Any]) -> dict[str, Any]:
             "metadata": {"createdTime": meta.get("createdTime"), "cronChangedTime": meta.get("cronChangedTime")}}
 
 
+@functools.lru_cache(maxsize=256)
+def _iso(slot: datetime) -> str:
+    """The slots of a burst are few and shared: formatted once each."""
+    return slot.isoformat()
+
+
 def _unpack(packed: bytes) -> dict[str, Any]:
     return json.loads(zlib.decompress(packed))  # type: ignore[no-any-return]
-
-
-def _after(gate: threading.Event, schedule: str, run_id: str, work: Callable[..., dict[str, Any]],
-           *args: Any) -> dict[str, Any]:
-    gate.wait()
-    with run_context(schedule, run_id):  # lines the run logs (upload, webhooks) name it
-        return work(*args)
 
 
 def _retry_abandoned(root: Path, record: dict[str, Any], why: str) -> None:
