@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 from ..base.backoff import RetryPolicy
 from ..base.clock import Clock
@@ -90,6 +90,36 @@ class Active:
             self.options.cancel.set()
 
 
+Entry = tuple[datetime, str, datetime | None, decisions.Due | None]  # wake, schedule, the slot it starts, its Due
+
+
+class Wakes:
+    """When to look at which schedule: a heap of distinct wake times, and the entries of each. Schedules
+    due at once (10,000 on one slot) come off together, where a heap of entries compared equal times
+    some 25 times per entry on its way out. An entry that starts a slot carries that slot's Due, made
+    when the entry was, off the path of a burst."""
+
+    def __init__(self) -> None:
+        self.times: list[datetime] = []
+        self.entries: dict[datetime, list[Entry]] = {}
+
+    def push(self, entry: Entry) -> None:
+        same = self.entries.get(entry[0])
+        if same is None:
+            self.entries[entry[0]] = [entry]
+            heapq.heappush(self.times, entry[0])
+        else:
+            same.append(entry)
+
+    def first(self) -> datetime | None:
+        return self.times[0] if self.times else None
+
+    def pop_due(self, now: datetime) -> Iterator[Entry]:
+        """The entries whose wake time is `now` or earlier, earliest first; those pushed meanwhile too."""
+        while self.times and self.times[0] <= now:
+            yield from self.entries.pop(heapq.heappop(self.times))
+
+
 @dataclass
 class Daemon:
     store: StateStore
@@ -107,7 +137,7 @@ class Daemon:
     recover_runs: bool = False                             # --recover: run again what a stop or crash cut short
 
     def __post_init__(self) -> None:
-        self.heap: list[tuple[datetime, str, datetime | None]] = []  # (wake, schedule, the slot it starts)
+        self.heap = Wakes()
         # What the loop keeps of each schedule: the few fields the decisions read (`index`), and the whole
         # record compressed (`packed`), unpacked by the run that needs it. With 10,000 schedules this is
         # ~15 MB instead of ~45 MB of parsed state.
@@ -161,7 +191,7 @@ class Daemon:
         with paused_gc(freeze=False):   # a burst of slots makes ~10 objects each: no collection midway
             self._fire_due(now)
         self._fire_retries(now)
-        wakes = [w for w in (self.heap[0][0] if self.heap else None, self._next_retry()) if w is not None]
+        wakes = [w for w in (self.heap.first(), self._next_retry()) if w is not None]
         return min(wakes) if wakes else None
 
     def wait_idle(self) -> None:
@@ -194,7 +224,7 @@ class Daemon:
 
     def _sleep_until_next(self, now: datetime) -> None:
         wait = self.max_sleep
-        for wake in (self.heap[0][0] if self.heap else None, self._next_retry()):
+        for wake in (self.heap.first(), self._next_retry()):
             if wake is not None:
                 wait = min(wait, max(0.0, (wake - now).total_seconds()))
         self.wakeup.wait(timeout=wait)
@@ -232,8 +262,9 @@ class Daemon:
         for name, problem in sorted(broken.items()):
             self._unschedule(name, problem)
         now = self.clock.now()
-        self.heap = [(now, name, None) for name in self.index]  # each is decided once, then placed
-        heapq.heapify(self.heap)
+        self.heap = Wakes()
+        for name in self.index:   # each is decided once, then placed
+            self.heap.push((now, name, None, None))
 
     def _load(self) -> tuple[dict[str, dict[str, Any]], dict[str, bytes], dict[str, str | None], dict[str, str]]:
         """The slim index and packed records of the schedules that can be timed, each one's last success
@@ -263,18 +294,16 @@ class Daemon:
         burst: list[Active] = []
         later: list[tuple[str, dict[str, Any], datetime]] = []  # (name, spec, slot): next wake, after the hand-over
         try:
-            while self.heap and self.heap[0][0] <= now:
-                wake, name, slot = heapq.heappop(self.heap)
+            for wake, name, slot, on_time in self.heap.pop_due(now):
                 record = self.index.get(name)
                 if record is None:
                     continue
                 spec = record["spec"]
-                if slot is not None and now - wake <= decisions.ON_TIME and not decisions.suspended(record) \
-                        and wake == decisions.run_time(name, spec, slot):
-                    on_time = decisions.Due(name, slot, wake, "schedule")
+                if on_time is not None and now - wake <= decisions.ON_TIME and not decisions.suspended(record) \
+                        and wake == decisions.run_time(name, spec, on_time.slot):
                     due: decisions.Due | None = None if self._recorded(on_time) else on_time
-                    later.append((name, spec, slot))
-                    next_entry: tuple[datetime, str, datetime | None] | None = None
+                    later.append((name, spec, on_time.slot))
+                    next_entry: Entry | None = None
                 else:
                     try:
                         decision = decisions.decide(name, record, now, recorded=self._recorded)
@@ -287,19 +316,19 @@ class Daemon:
                         self._record_skipped(decisions.Due(name, missed, missed, "catch-up"), record, now, why,
                                              reason="deadline", level=logging.WARNING)
                     due = decision.due
-                    next_entry = (decision.wake, name, decision.next_slot) if decision.wake else None
+                    next_entry = None if decision.wake is None else _entry(decision.wake, name, decision.next_slot)
                     if self.metrics is not None:
                         self.metrics.scheduled(name, decision.wake, spec=record["spec"], slot=decision.next_slot)
                 if due is not None:
                     self._start(due, record, burst, now)
                 if next_entry is not None:
-                    heapq.heappush(self.heap, next_entry)
+                    self.heap.push(next_entry)
         finally:
             self._hand_over(burst)
         for name, spec, slot in later:
             following = decisions.next_slot_after(spec, slot)
             wake = decisions.run_time(name, spec, following)
-            heapq.heappush(self.heap, (wake, name, following))
+            self.heap.push(_entry(wake, name, following))
             if self.metrics is not None:
                 self.metrics.scheduled(name, wake, spec=spec, slot=following)
         for active in burst:
@@ -354,18 +383,21 @@ class Daemon:
         self.started_ids.add(run_id)
         record.setdefault("status", {})["lastScheduleTime"] = _iso(due.slot)
         policy = record["spec"]["policy"]["concurrency"]
-        with self.lock:
-            running = self.by_schedule.get(due.schedule)
+        with self.lock:   # one look and, when it runs, its registration: before it can finish, so _finished finds it
+            running = self.by_schedule.setdefault(due.schedule, {})
             earlier = list(running.values()) if running else []
-            if earlier and policy == "Replace":
-                for active in earlier:
+            forbidden = bool(earlier) and policy == "Forbid"
+            if not forbidden:
+                for active in earlier if policy == "Replace" else []:
                     active.cancel(f"replaced by {run_id}")
-        if earlier and policy == "Forbid":
+                active = running[run_id] = self.active[run_id] = Active(run_id, due.schedule, due.trigger, now,
+                                                                        due.slot, attempt)
+        if forbidden:
             self._record_skipped(due, record, now, f"concurrency Forbid: {earlier[0].run_id} is still running")
             return
+        burst.append(active)
         if self.on_dispatch is not None:
             self.on_dispatch(due, now)
-        self._register(Active(run_id, due.schedule, due.trigger, now, due.slot, attempt), burst)
 
     def _register(self, active: Active, burst: list[Active]) -> None:
         with self.lock:  # registered before it can finish, so _finished always finds it
@@ -584,6 +616,11 @@ def _slim(record: dict[str, Any], shared: dict[Any, Any]) -> dict[str, Any]:
             "status": {"suspended": bool(status.get("suspended")), "resumedTime": status.get("resumedTime"),
                        "lastScheduleTime": status.get("lastScheduleTime")},
             "metadata": {"createdTime": meta.get("createdTime"), "cronChangedTime": meta.get("cronChangedTime")}}
+
+
+def _entry(wake: datetime, name: str, slot: datetime | None) -> Entry:
+    """A heap entry; when `wake` starts a slot, with the slot's Due made now rather than when it is due."""
+    return wake, name, slot, None if slot is None else decisions.Due(name, slot, wake, "schedule")
 
 
 @functools.lru_cache(maxsize=256)

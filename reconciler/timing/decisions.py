@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo
@@ -51,10 +51,12 @@ class Due:
     slot: datetime
     run_at: datetime      # slot + jitter: when it was meant to start
     trigger: str          # "schedule" or "catch-up"
+    # made with the Due: the daemon makes the next slot's Due ahead, so a burst of due slots reads it for
+    # free (a cached_property's lock, in Python 3.11, cost more than the id)
+    id: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def id(self) -> str:   # not cached_property: its lock (Python 3.11) cost more than the cached stamp below
-        return slot_id(self.schedule, self.slot)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", slot_id(self.schedule, self.slot))
 
 
 @dataclass(frozen=True)
