@@ -61,7 +61,7 @@ def load_manifest_text(text: str, path: str, *, config: ScheduleDefaults | None 
         doc = yamlio.load(text)
     except yamlio.YamlSyntaxError as exc:
         return LoadResult(None, (Diagnostic(path, exc.line, exc.column, "", exc.message),))
-    if doc.root is None:
+    if doc.empty:
         return LoadResult(None, (Diagnostic(path, 1, 1, "", "empty manifest: expected a ScheduleSet "
                                                              "(apiVersion: sbsched/v1, kind: ScheduleSet)"),))
     if not isinstance(doc.data, dict):
