@@ -195,7 +195,7 @@ class _Builder:
         if event.__class__ is StreamEndEvent:
             return YamlDocument(None, self.text, empty=True)
         frames, visits, chars = self.frames, 0, 0   # locals: this loop runs once per event
-        resolvers = _Core12Loader.yaml_implicit_resolvers
+        resolvers, intern = _Core12Loader.yaml_implicit_resolvers, sys.intern
         opened: list[tuple[str | None, int, int]] = []   # each open collection's anchor, visits and chars at its start
         result = None
         while True:
@@ -216,6 +216,8 @@ class _Builder:
                                 break
                 else:
                     value = self._scalar(tag, value, event)
+                if value.__class__ is str:   # one object per distinct text: large manifests repeat most values
+                    value = intern(value)
                 if event.anchor is not None:
                     self.anchors[event.anchor] = (value, 1, len(event.value))
             elif cls is MappingStartEvent or cls is SequenceStartEvent:
@@ -264,8 +266,7 @@ class _Builder:
                 container.append(value)
             elif frame[1] is _NO_KEY:
                 frame[2] = event.value if cls is ScalarEvent else value
-                # keys are interned: 100,000 schedules repeat a dozen keys each
-                frame[1] = sys.intern(value) if value.__class__ is str else self._bad_key(value, frame)
+                frame[1] = value if value.__class__ is str else self._bad_key(value, frame)
             else:
                 key = frame[1]
                 if key in container:
