@@ -154,17 +154,22 @@ def _compile(schema: Mapping[str, Any]) -> Filler | None:
     schedules cost more than parsing them. None where nothing below has a default."""
     props = schema.get("properties")
     if props:
-        entries = [(key, _compile(sub), "default" in sub, sub.get("default")) for key, sub in props.items()]
+        compiled = [(key, _compile(sub), "default" in sub, sub.get("default")) for key, sub in props.items()]
+        fills = [(key, fill) for key, fill, _, _ in compiled if fill is not None]
+        defaults = [(key, fill, default) for key, fill, has_default, default in compiled if has_default]
 
         def fill_object(value: Any) -> Any:
-            if not isinstance(value, dict):
+            """Present keys filled below in place, then absent ones with a default appended, in schema
+            order: the same keys in the same order as one pass over the schema's properties, with only
+            the properties that fill or default anything looked at (100,000 schedules call this ~1M times)."""
+            if value.__class__ is not dict:
                 return value
             out = dict(value)
-            for key, fill, has_default, default in entries:
+            for key, fill in fills:
                 if key in out:
-                    if fill is not None:
-                        out[key] = fill(out[key])
-                elif has_default:
+                    out[key] = fill(out[key])
+            for key, fill, default in defaults:
+                if key not in out:
                     fresh = dict(default) if isinstance(default, dict) else list(default) if isinstance(default, list) \
                         else default
                     out[key] = fill(fresh) if fill is not None else fresh
