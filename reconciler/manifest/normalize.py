@@ -168,11 +168,11 @@ def _compile(schema: Mapping[str, Any]) -> Filler | None:
             for key, fill in fills:
                 if key in out:
                     out[key] = fill(out[key])
-            for key, fill, default in defaults:
+            for key, below, default in defaults:
                 if key not in out:
                     fresh = dict(default) if isinstance(default, dict) else list(default) if isinstance(default, list) \
                         else default
-                    out[key] = fill(fresh) if fill is not None else fresh
+                    out[key] = below(fresh) if below is not None else fresh
             return out
 
         return fill_object
