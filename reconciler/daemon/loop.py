@@ -67,6 +67,7 @@ class Active:
     schedule: str
     trigger: str
     dispatched: datetime
+    packed: bytes                       # its schedule's record when dispatched: a reload may drop it meanwhile
     slot: datetime | None = None
     attempt: int = 1
     recovered_from: str | None = None
@@ -390,8 +391,8 @@ class Daemon:
             if not forbidden:
                 for active in earlier if policy == "Replace" else []:
                     active.cancel(f"replaced by {run_id}")
-                active = running[run_id] = self.active[run_id] = Active(run_id, due.schedule, due.trigger, now,
-                                                                        due.slot, attempt)
+                active = running[run_id] = self.active[run_id] = Active(
+                    run_id, due.schedule, due.trigger, now, self.packed[due.schedule], due.slot, attempt)
         if forbidden:
             self._record_skipped(due, record, now, f"concurrency Forbid: {earlier[0].run_id} is still running")
             return
@@ -441,7 +442,7 @@ class Daemon:
         options = RunOptions(trigger=active.trigger, scheduled_time=active.slot, dispatch_time=active.dispatched,
                              attempt=active.attempt, lock_timeout=self.lock_timeout, status_sink=self.batcher.submit,
                              registry=self.registry, recovered_from=active.recovered_from,
-                             load_entry=functools.partial(_unpack, self.packed[active.schedule]))
+                             load_entry=functools.partial(_unpack, active.packed))
         if active.cancel_reason is not None:
             options.cancel_reason = active.cancel_reason
             options.cancel.set()
@@ -459,7 +460,7 @@ class Daemon:
                 continue
             log.info("%s: run again now (--recover): %s was %s", name, record["id"], record.get("reason"),
                      extra=run_fields(name, record["id"]))
-            self._register(Active(f"{record['id']}-recovery", name, "manual", self.clock.now(),
+            self._register(Active(f"{record['id']}-recovery", name, "manual", self.clock.now(), self.packed[name],
                                   recovered_from=record["id"]), burst)
         self._hand_over(burst)
 

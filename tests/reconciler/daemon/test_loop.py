@@ -568,3 +568,25 @@ def test_a_queued_run_cancelled_before_it_starts_starts_cancelled_and_ends_at_on
         ("a-20260601T1300Z", "completed", None),
         ("c-20260601T1300Z", "failed", "replaced by c-20260601T1400Z"),
         ("c-20260601T1400Z", "completed", None)]
+
+
+def test_a_queued_run_whose_schedule_is_deleted_before_it_starts_still_runs_and_the_daemon_goes_idle(tmp_path):
+    """Its record is the one it was dispatched with: a run never depends on what a later reload removed."""
+    clock = FakeClock(T0)
+    body = ('- {name: a, cron: "0 13 * * *", collect: {hostCollectors: [{blocked: {}}]}}\n'
+            '- {name: b, cron: "0 13 * * *", collect: {hostCollectors: [{ok: {}}]}}\n')
+    store, path = make(tmp_path, body, clock)
+    d = daemon(store, clock, max_concurrent=1)
+    clock.set(datetime(2026, 6, 1, 13, 0, 1, tzinfo=timezone.utc))
+    d.tick()            # a runs (held), b waits in the queue
+    assert held.wait(10)
+    reapply(store, path, path.read_text().replace(body.splitlines()[1], ""), clock)
+    d.tick()            # the reload drops b from what the loop keeps
+    gate.set()
+    idle = threading.Thread(target=d.wait_idle, daemon=True)
+    idle.start()
+    idle.join(10)
+    assert not idle.is_alive(), "a run queued before its schedule was deleted never ended"
+    d.close()
+    assert [(r["id"], r["status"]) for r in records(store)] == [("a-20260601T1300Z", "completed"),
+                                                                ("b-20260601T1300Z", "completed")]
