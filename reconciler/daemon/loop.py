@@ -66,7 +66,7 @@ class Active:
     run_id: str
     schedule: str
     trigger: str
-    dispatched: datetime
+    dispatched: datetime                # set again when the burst is handed to the workers (_hand_over)
     packed: bytes                       # its schedule's record when dispatched: a reload may drop it meanwhile
     slot: datetime | None = None
     attempt: int = 1
@@ -410,6 +410,9 @@ class Daemon:
         """Queue a tick's runs and give the pool one work item per idle worker (not one per run)."""
         if not burst:
             return
+        now = self.clock.now()
+        for active in burst:   # the moment the workers can take them: each run records it as its dispatchTime
+            active.dispatched = now
         with self.lock:
             self.queue.extend(burst)
             more = min(self.max_concurrent - self.workers, len(self.queue))

@@ -590,3 +590,28 @@ def test_a_queued_run_whose_schedule_is_deleted_before_it_starts_still_runs_and_
     d.close()
     assert [(r["id"], r["status"]) for r in records(store)] == [("a-20260601T1300Z", "completed"),
                                                                 ("b-20260601T1300Z", "completed")]
+
+
+class SteppingClock(FakeClock):
+    """Every look at the time moves it on 1 ms: how long the tick's own work took becomes visible."""
+
+    def now(self) -> datetime:
+        self.advance(milliseconds=1)
+        return self.current
+
+
+def test_a_burst_s_runs_record_as_dispatch_time_when_the_workers_could_take_them_not_the_tick_s_start(tmp_path):
+    """dispatchTime - slot is the dispatch lateness the design bounds: it must not hide the tick's work."""
+    clock = SteppingClock(T0)
+    body = "".join(f'- {{name: s{i}, cron: "0 13 * * *", collect: {{hostCollectors: [{{ok: {{}}}}]}}}}\n'
+                   for i in range(3))
+    store, _ = make(tmp_path, body, clock)
+    d = daemon(store, clock)
+    clock.set(datetime(2026, 6, 1, 13, 0, 1, tzinfo=timezone.utc))
+    seen: list[datetime] = []
+    d.on_dispatch = lambda due, now: seen.append(clock.now())   # each look moves the clock on
+    d.tick()
+    d.wait_idle()
+    d.close()
+    dispatched = [datetime.fromisoformat(r["dispatchTime"]) for r in records(store)]
+    assert len(dispatched) == 3 and all(t >= max(seen) for t in dispatched), (dispatched, seen)
