@@ -1,20 +1,26 @@
-"""YAML in, plain JSON-like data out, with the node tree kept for line numbers.
+"""YAML in, plain JSON-like data out; line numbers only when a diagnostic needs one.
 
-Parsing uses libyaml through PyYAML's C loader: on a 10,000-schedule manifest it is ~2.5x faster than
-ruamel's C path and ~6x faster than its round-trip loader. The composed node tree is kept so that a
-diagnostic can be placed at FILE:LINE:COL afterwards; placing costs nothing while the manifest is valid.
+Parsing uses libyaml through PyYAML's C parser: on a 10,000-schedule manifest it is ~2.5x faster than
+ruamel's C path and ~6x faster than its round-trip loader. The data is built from libyaml's events as
+they come, with no node tree: a tree with marks was ~50x the text (2 GiB for a 100,000-schedule
+manifest), kept only to place diagnostics. A diagnostic is placed at FILE:LINE:COL by parsing the text
+again, with marks (`YamlDocument.root`): that costs nothing while the manifest is valid.
 
 Scalars resolve as YAML 1.2's core schema, not PyYAML's YAML 1.1: `on`, `yes`, `no` stay strings
 (`notify: [{on: [failure]}]` must not become `{True: ...}`), `2026-01-01` stays a string, `010` is 10.
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
+import sys
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import yaml
+from yaml.events import (AliasEvent, DocumentEndEvent, DocumentStartEvent, MappingEndEvent, MappingStartEvent,
+                         ScalarEvent, SequenceEndEvent, SequenceStartEvent, StreamEndEvent)
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .gcpause import paused_gc
@@ -115,93 +121,181 @@ class YamlSyntaxError(Exception):
 
 @dataclass
 class YamlDocument:
-    """Parsed data plus what is needed to place diagnostics in the source text."""
+    """Parsed data, and the text it came from: a diagnostic is placed by parsing that text again, with
+    marks, and only then (`root`); a valid manifest never holds a node tree (at 100,000 schedules it was
+    ~60x the file's size)."""
 
     data: Any
-    root: Node | None
+    text: str = ""
+    empty: bool = False   # no document at all (an empty file, or only comments)
     problems: list[tuple[JsonPath, str]] = field(default_factory=list)  # (path, message): duplicate keys etc.
+
+    @functools.cached_property
+    def root(self) -> Node | None:
+        """The node tree of `text`, with marks: parsed again on the error path only."""
+        with paused_gc():
+            loader = _Core12Loader(self.text)
+            try:
+                return loader.get_single_node()
+            finally:
+                loader.dispose()
 
 
 def load(text: str) -> YamlDocument:
     """Parse one YAML document. Structural problems (duplicate or non-string keys) are returned, not
     raised, so that they are reported together with schema errors."""
     with paused_gc():
-        return _load(text)
+        loader = _Core12Loader(text)
+        try:
+            return _Builder(text).build(loader.get_event)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            problem = exc.problem or exc.context or "invalid YAML"
+            if exc.context and exc.problem:
+                problem = f"{exc.context}: {exc.problem}" if "expected" not in exc.problem else exc.problem
+            raise YamlSyntaxError(f"YAML syntax error: {problem}", (mark.line + 1) if mark else 1,
+                                  (mark.column + 1) if mark else 1) from None
+        except yaml.YAMLError as exc:
+            raise YamlSyntaxError(f"YAML syntax error: {exc}", 1, 1) from None
+        finally:
+            loader.dispose()
 
 
-def _load(text: str) -> YamlDocument:
-    loader = _Core12Loader(text)
-    try:
-        root = loader.get_single_node()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "invalid YAML"
-        if exc.context and exc.problem:
-            problem = f"{exc.context}: {exc.problem}" if "expected" not in exc.problem else exc.problem
-        raise YamlSyntaxError(f"YAML syntax error: {problem}", (mark.line + 1) if mark else 1,
-                              (mark.column + 1) if mark else 1) from None
-    except yaml.YAMLError as exc:
-        raise YamlSyntaxError(f"YAML syntax error: {exc}", 1, 1) from None
-    finally:
-        loader.dispose()
-    doc = YamlDocument(data=None, root=root)
-    if root is not None:
-        builder = _Builder()
-        doc.data = builder.build(root, 0)
-        doc.problems = builder.paths(root) if builder.problems else []
-    return doc
+_NO_KEY = object()   # a mapping waiting for its next key
+
+
+def _copy(value: Any) -> Any:
+    """A copy of parsed data (dicts, lists, scalars): several times faster than copy.deepcopy, which an
+    alias bomb would make copy up to MAX_NODES nodes."""
+    if value.__class__ is dict:
+        return {k: _copy(v) for k, v in value.items()}
+    if value.__class__ is list:
+        return [_copy(v) for v in value]
+    return value
 
 
 class _Builder:
-    """Turns nodes into dicts/lists/scalars, counting visits so alias bombs stop early, and characters, so
-    that a few aliases of one large scalar (a 1 MB label under 300 schedules: 300 MB once stored) stop too.
+    """Turns libyaml's events into dicts/lists/scalars as they come, without a node tree; counts nodes, so
+    alias bombs stop early, and characters, so that a few aliases of one large scalar (a 1 MB label under
+    300 schedules: 300 MB once stored) stop too; bounds nesting (the events are not recursive, but the
+    data and every reader of it are).
 
-    Problems are recorded against nodes, and turned into JSON paths only if there are any: building
-    a path for each of 400,000 nodes of a large manifest would cost more than the rest of the walk."""
+    An open collection is a frame [container, key, step]: for a mapping, `key` is the key waiting for its
+    value (_NO_KEY: none yet) and `step` its text as written; a problem's path is read off the frames."""
 
-    def __init__(self) -> None:
-        self.visits = 0
-        self.text = 0
-        self.problems: list[tuple[Node, str | None, str]] = []  # (node or parent, key under it, message)
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.problems: list[tuple[JsonPath, str]] = []
+        self.frames: list[list[Any]] = []
+        self.anchors: dict[str, tuple[Any, int, int] | None] = {}   # None: still open (a recursive alias)
 
-    def build(self, node: Node, depth: int) -> Any:
-        self.visits += 1
-        if self.visits > MAX_NODES:
-            raise YamlSyntaxError(f"document too large: more than {MAX_NODES:,} nodes (alias expansion?)",
-                                  node.start_mark.line + 1, node.start_mark.column + 1)
-        cls = node.__class__
-        if cls is ScalarNode:
-            self._count(node)
-            return node.value if node.tag == _STR else self._scalar(node)  # type: ignore[arg-type]
-        if depth > MAX_DEPTH:
-            raise YamlSyntaxError(f"nesting deeper than {MAX_DEPTH} levels", node.start_mark.line + 1,
-                                  node.start_mark.column + 1)
-        if cls is SequenceNode:
-            return [self.build(item, depth + 1) for item in node.value]
-        out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if key_node.__class__ is ScalarNode and key_node.tag == _STR:
-                self._count(key_node)
-                key = key_node.value
+    def build(self, next_event: Callable[[], Any]) -> YamlDocument:
+        next_event()                                   # StreamStart
+        event = next_event()
+        if event.__class__ is StreamEndEvent:
+            return YamlDocument(None, self.text, empty=True)
+        frames, visits, chars = self.frames, 0, 0   # locals: this loop runs once per event
+        resolvers, intern = _Core12Loader.yaml_implicit_resolvers, sys.intern
+        opened: list[tuple[str | None, int, int]] = []   # each open collection's anchor, visits and chars at its start
+        result = None
+        while True:
+            event = next_event()
+            cls = event.__class__
+            if cls is ScalarEvent:
+                value = event.value
+                visits += 1
+                chars += len(value)
+                if visits > MAX_NODES or chars > MAX_TEXT:
+                    self._too_large(visits, event)
+                tag = event.tag
+                if tag is None or tag == "!":
+                    if event.implicit[0]:
+                        for rtag, regexp in resolvers.get(value[:1], ()):
+                            if regexp.fullmatch(value):
+                                value = self._scalar(rtag, value, event)
+                                break
+                else:
+                    value = self._scalar(tag, value, event)
+                if value.__class__ is str:   # one object per distinct text: large manifests repeat most values
+                    value = intern(value)
+                if event.anchor is not None:
+                    self.anchors[event.anchor] = (value, 1, len(event.value))
+            elif cls is MappingStartEvent or cls is SequenceStartEvent:
+                visits += 1
+                if visits > MAX_NODES:
+                    self._too_large(visits, event)
+                if len(frames) >= MAX_DEPTH + 1:
+                    raise YamlSyntaxError(f"nesting deeper than {MAX_DEPTH} levels", event.start_mark.line + 1,
+                                          event.start_mark.column + 1)
+                if event.anchor is not None:
+                    self.anchors[event.anchor] = None
+                opened.append((event.anchor, visits, chars))
+                frames.append([{} if cls is MappingStartEvent else [], _NO_KEY, None])
+                continue
+            elif cls is MappingEndEvent or cls is SequenceEndEvent:
+                value = frames.pop()[0]
+                anchor, visits0, chars0 = opened.pop()
+                if anchor is not None:
+                    self.anchors[anchor] = (value, visits - visits0 + 1, chars - chars0)
+            elif cls is AliasEvent:
+                target = self.anchors.get(event.anchor, ...)
+                if not isinstance(target, tuple):
+                    what = "found undefined alias" if target is ... else "found a recursive alias"
+                    raise YamlSyntaxError(f"YAML syntax error: {what} {event.anchor!r}", event.start_mark.line + 1,
+                                          event.start_mark.column + 1)
+                value, size, length = target
+                visits += size
+                chars += length
+                if visits > MAX_NODES or chars > MAX_TEXT:
+                    self._too_large(visits, event)
+                value = _copy(value)   # each use its own copy, as an expanded alias
+            elif cls is DocumentEndEvent:
+                continue
+            elif cls is DocumentStartEvent:
+                mark = event.start_mark
+                raise YamlSyntaxError("YAML syntax error: expected a single document in the stream, but found "
+                                      "another document", mark.line + 1, mark.column + 1)
+            else:   # StreamEnd
+                return YamlDocument(result, self.text, problems=self.problems)
+            if not frames:
+                result = value
+                continue
+            frame = frames[-1]
+            container = frame[0]
+            if container.__class__ is list:
+                container.append(value)
+            elif frame[1] is _NO_KEY:
+                frame[2] = event.value if cls is ScalarEvent else value
+                frame[1] = value if value.__class__ is str else self._bad_key(value, frame)
             else:
-                key = self.build(key_node, depth + 1)
-            if not isinstance(key, str):
-                self.problems.append((node, str(key), f"mapping keys must be strings, got {key!r}"))
-                key = str(key)
-            if key in out:
-                self.problems.append((node, key, f"duplicate key {key!r}"))
-            out[key] = self.build(value_node, depth + 1)
-        return out
+                key = frame[1]
+                if key in container:
+                    self.problems.append((self._path(), f"duplicate key {key!r}"))
+                container[key] = value
+                frame[1] = _NO_KEY
 
-    def _count(self, node: Node) -> None:
-        self.text += len(node.value)
-        if self.text > MAX_TEXT:
-            raise YamlSyntaxError(f"document too large: more than {MAX_TEXT // 2**20} MiB of text once aliases are "
-                                  "expanded", node.start_mark.line + 1, node.start_mark.column + 1)
+    def _bad_key(self, key: Any, frame: list[Any]) -> str:
+        self.problems.append(((*self._path()[:-1], str(key)), f"mapping keys must be strings, got {key!r}"))
+        frame[2] = str(key)
+        return str(key)
 
-    def _scalar(self, node: ScalarNode) -> Any:
-        tag, value = node.tag, node.value
+    def _path(self) -> JsonPath:
+        """Where the value being added goes: each open collection's key or next index."""
+        return tuple(len(c) if c.__class__ is list else str(step) for c, _, step in self.frames)
+
+    def _too_large(self, visits: int, event: Any) -> None:
+        line, column = event.start_mark.line + 1, event.start_mark.column + 1
+        if visits > MAX_NODES:
+            raise YamlSyntaxError(f"document too large: more than {MAX_NODES:,} nodes (alias expansion?)", line, column)
+        raise YamlSyntaxError(f"document too large: more than {MAX_TEXT // 2**20} MiB of text once aliases are "
+                              "expanded", line, column)
+
+    def _scalar(self, tag: str, value: str, event: Any) -> Any:
+        """A scalar of a resolved or explicit tag other than str; a problem (placed where it is) if it does
+        not fit the tag."""
         try:
+            if tag == _STR:
+                return value
             if tag == _INT:
                 return int(value, 0) if value[:2] in ("0o", "0x") else int(value)
             if tag == _FLOAT:
@@ -209,38 +303,24 @@ class _Builder:
                 number = -math.inf if lowered == "-.inf" else math.inf if lowered == ".inf" \
                     else math.nan if lowered == ".nan" else float(value)
                 if not math.isfinite(number):   # .inf, .nan, 1e999: JSON has no such number, and no field wants one
-                    self.problems.append((node, None, f"{value!r} is not a finite number"))
+                    self.problems.append((self._here(value), f"{value!r} is not a finite number"))
                 return number
             if tag == _BOOL:
                 return value.lower() == "true"
             if tag == _NULL:
                 return None
         except ValueError:
-            self.problems.append((node, None, f"{value!r} is not a valid {tag.rsplit(':', 1)[-1]}"))
+            self.problems.append((self._here(value), f"{value!r} is not a valid {tag.rsplit(':', 1)[-1]}"))
             return value
-        self.problems.append((node, None, f"unsupported YAML tag {tag!r}"))
+        self.problems.append((self._here(value), f"unsupported YAML tag {tag!r}"))
         return value
 
-    def paths(self, root: Node) -> list[tuple[JsonPath, str]]:
-        where = _paths_of(root, {id(n) for n, _, _ in self.problems})
-        return [((*where[id(n)], key) if key is not None else where[id(n)], message)
-                for n, key, message in self.problems]
-
-
-def _paths_of(root: Node, wanted: set[int]) -> dict[int, JsonPath]:
-    """JSON paths of the nodes in `wanted` (by id), found by one walk of the tree."""
-    found: dict[int, JsonPath] = {}
-    stack: list[tuple[Node, JsonPath]] = [(root, ())]
-    while stack and len(found) < len(wanted):
-        node, path = stack.pop()
-        if id(node) in wanted:
-            found.setdefault(id(node), path)
-        if isinstance(node, SequenceNode):
-            stack.extend((item, (*path, i)) for i, item in enumerate(node.value))
-        elif isinstance(node, MappingNode):
-            for k, v in node.value:  # a key node's problem (say a bad tag) is placed at its entry
-                stack.extend(((k, (*path, str(k.value))), (v, (*path, str(k.value)))))
-    return found
+    def _here(self, raw: str) -> JsonPath:
+        """The path of the scalar being read: a key's problem is placed at its entry."""
+        frame = self.frames[-1] if self.frames else None
+        if frame is not None and frame[0].__class__ is dict and frame[1] is _NO_KEY:
+            return (*self._path()[:-1], raw)
+        return self._path()
 
 
 def locate(root: Node | None, path: Iterable[str | int], *, key: bool = False) -> tuple[int, int]:

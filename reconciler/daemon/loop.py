@@ -19,11 +19,12 @@ import socket
 import sys
 import threading
 import zlib
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 from ..base.backoff import RetryPolicy
 from ..base.clock import Clock
@@ -54,13 +55,72 @@ MAX_RETRY_DELAY = 86_400.0  # a run's retry waits at most a day: 30 s doubled 42
 
 
 # -- the loop -----------------------------------------------------------------------------------------
-@dataclass
+_done_lock = threading.Lock()   # makes each run's `done` event once, whichever thread asks first
+
+
+@dataclass(slots=True, eq=False)
 class Active:
+    """A run handed to the pool: queued until a worker takes it, then running. Its `RunOptions` and its
+    `done` event are made when it starts (or is first waited on), not in the tick that dispatched it:
+    with 10,000 slots in one tick, making them there was most of the cost per slot (issue 23)."""
+
     run_id: str
     schedule: str
-    options: RunOptions
-    future: Future[dict[str, Any]] | None = None
-    done: threading.Event = field(default_factory=threading.Event)  # set once _finished is through
+    trigger: str
+    dispatched: datetime                # set again when the burst is handed to the workers (_hand_over)
+    packed: bytes                       # its schedule's record when dispatched: a reload may drop it meanwhile
+    slot: datetime | None = None
+    attempt: int = 1
+    recovered_from: str | None = None
+    after: Mapping[str, str] | None = None   # a dependency run: {schedule, executionId, status} it follows
+    options: RunOptions | None = None   # set (under the daemon's lock) when a worker starts it
+    cancel_reason: str | None = None    # cancelled while queued: it starts cancelled, and ends at once
+    _done: threading.Event | None = None
+
+    @property
+    def done(self) -> threading.Event:
+        """Set once the run is accounted for (finished, or dropped from the queue)."""
+        with _done_lock:
+            if self._done is None:
+                self._done = threading.Event()
+            return self._done
+
+    def cancel(self, reason: str) -> None:
+        """Stop it, running or still queued (the caller holds the daemon's lock)."""
+        self.cancel_reason = reason
+        if self.options is not None:
+            self.options.cancel_reason = reason
+            self.options.cancel.set()
+
+
+Entry = tuple[datetime, str, datetime | None, decisions.Due | None]  # wake, schedule, the slot it starts, its Due
+
+
+class Wakes:
+    """When to look at which schedule: a heap of distinct wake times, and the entries of each. Schedules
+    due at once (10,000 on one slot) come off together, where a heap of entries compared equal times
+    some 25 times per entry on its way out. An entry that starts a slot carries that slot's Due, made
+    when the entry was, off the path of a burst."""
+
+    def __init__(self) -> None:
+        self.times: list[datetime] = []
+        self.entries: dict[datetime, list[Entry]] = {}
+
+    def push(self, entry: Entry) -> None:
+        same = self.entries.get(entry[0])
+        if same is None:
+            self.entries[entry[0]] = [entry]
+            heapq.heappush(self.times, entry[0])
+        else:
+            same.append(entry)
+
+    def first(self) -> datetime | None:
+        return self.times[0] if self.times else None
+
+    def pop_due(self, now: datetime) -> Iterator[Entry]:
+        """The entries whose wake time is `now` or earlier, earliest first; those pushed meanwhile too."""
+        while self.times and self.times[0] <= now:
+            yield from self.entries.pop(heapq.heappop(self.times))
 
 
 @dataclass
@@ -80,7 +140,7 @@ class Daemon:
     recover_runs: bool = False                             # --recover: run again what a stop or crash cut short
 
     def __post_init__(self) -> None:
-        self.heap: list[tuple[datetime, str, datetime | None]] = []  # (wake, schedule, the slot it starts)
+        self.heap = Wakes()
         # What the loop keeps of each schedule: the few fields the decisions read (`index`), and the whole
         # record compressed (`packed`), unpacked by the run that needs it. With 10,000 schedules this is
         # ~15 MB instead of ~45 MB of parsed state.
@@ -101,6 +161,10 @@ class Daemon:
         self.lock = threading.Lock()
         self.closing = False
         self.following: dict[str, list[tuple[str, str]]] = {}   # upstream -> [(dependent, on)], from `index`
+        # Runs handed over but not started: the pool gets one work item per free worker (`_work`), which
+        # takes runs from here until none is left, instead of one work item per run.
+        self.queue: deque[Active] = deque()
+        self.workers = 0                                       # work items in the pool
 
     # The loop ---------------------------------------------------------------------------------------
     def run(self) -> list[dict[str, Any]]:
@@ -133,7 +197,7 @@ class Daemon:
         with paused_gc(freeze=False):   # a burst of slots makes ~10 objects each: no collection midway
             self._fire_due(now)
         self._fire_retries(now)
-        wakes = [w for w in (self.heap[0][0] if self.heap else None, self._next_retry()) if w is not None]
+        wakes = [w for w in (self.heap.first(), self._next_retry()) if w is not None]
         return min(wakes) if wakes else None
 
     def wait_idle(self) -> None:
@@ -150,7 +214,15 @@ class Daemon:
         """No new runs; wait for the active ones (cancel_all, from a signal, shortens this). A run waiting
         for its retry ends failed: nobody is left to retry it."""
         self.closing = True   # a run ending from here on starts no dependent: the pool takes no more
-        self.pool.shutdown(wait=True, cancel_futures=True)  # queued runs never start: their slots stay free
+        with self.lock:   # queued runs never start: their slots stay free
+            dropped, self.queue = list(self.queue), deque()
+            for active in dropped:
+                self._forget(active)
+        for active in dropped:
+            active.done.set()
+        if dropped:
+            log.info("%d queued run(s) not started: the daemon stopped", len(dropped))
+        self.pool.shutdown(wait=True)
         with self.lock:
             waiting, self.retrying = list(self.retrying.values()), {}
         for record in waiting:
@@ -159,7 +231,7 @@ class Daemon:
 
     def _sleep_until_next(self, now: datetime) -> None:
         wait = self.max_sleep
-        for wake in (self.heap[0][0] if self.heap else None, self._next_retry()):
+        for wake in (self.heap.first(), self._next_retry()):
             if wake is not None:
                 wait = min(wait, max(0.0, (wake - now).total_seconds()))
         self.wakeup.wait(timeout=wait)
@@ -198,8 +270,9 @@ class Daemon:
         for name, problem in sorted(broken.items()):
             self._unschedule(name, problem)
         now = self.clock.now()
-        self.heap = [(now, name, None) for name in self.index]  # each is decided once, then placed
-        heapq.heapify(self.heap)
+        self.heap = Wakes()
+        for name in self.index:   # each is decided once, then placed
+            self.heap.push((now, name, None, None))
 
     def _load(self) -> tuple[dict[str, dict[str, Any]], dict[str, bytes], dict[str, str | None], dict[str, str]]:
         """The slim index and packed records of the schedules that can be timed, each one's last success
@@ -223,24 +296,22 @@ class Daemon:
     # Firing -----------------------------------------------------------------------------------------
     def _fire_due(self, now: datetime) -> None:
         """Start every schedule whose wake time has come. The common case, a slot reached on time with
-        the state unchanged since it was planned, skips the decisions; and the runs of one tick are held
-        at a gate until all are handed over, so they do not take the GIL from the dispatching loop:
-        at 1,000 slots in one second, the cost per slot decides how late the last one is handed over."""
-        gate, started = threading.Event(), []
-        later: list[tuple[str, dict[str, Any], datetime]] = []  # (name, spec, slot): next wake, after the gate
+        the state unchanged since it was planned, skips the decisions; and the runs of one tick reach the
+        workers together once all are handed over, so they do not take the GIL from the dispatching loop:
+        at 10,000 slots in one second, the cost per slot decides how late the last one is handed over."""
+        burst: list[Active] = []
+        later: list[tuple[str, dict[str, Any], datetime]] = []  # (name, spec, slot): next wake, after the hand-over
         try:
-            while self.heap and self.heap[0][0] <= now:
-                wake, name, slot = heapq.heappop(self.heap)
+            for wake, name, slot, on_time in self.heap.pop_due(now):
                 record = self.index.get(name)
                 if record is None:
                     continue
                 spec = record["spec"]
-                if slot is not None and now - wake <= decisions.ON_TIME and not decisions.suspended(record) \
-                        and wake == decisions.run_time(name, spec, slot):
-                    on_time = decisions.Due(name, slot, wake, "schedule")
+                if on_time is not None and now - wake <= decisions.ON_TIME and not decisions.suspended(record) \
+                        and wake == decisions.run_time(name, spec, on_time.slot):
                     due: decisions.Due | None = None if self._recorded(on_time) else on_time
-                    later.append((name, spec, slot))
-                    next_entry: tuple[datetime, str, datetime | None] | None = None
+                    later.append((name, spec, on_time.slot))
+                    next_entry: Entry | None = None
                 else:
                     try:
                         decision = decisions.decide(name, record, now, recorded=self._recorded)
@@ -253,24 +324,25 @@ class Daemon:
                         self._record_skipped(decisions.Due(name, missed, missed, "catch-up"), record, now, why,
                                              reason="deadline", level=logging.WARNING)
                     due = decision.due
-                    next_entry = (decision.wake, name, decision.next_slot) if decision.wake else None
+                    next_entry = None if decision.wake is None else _entry(decision.wake, name, decision.next_slot)
                     if self.metrics is not None:
                         self.metrics.scheduled(name, decision.wake, spec=record["spec"], slot=decision.next_slot)
-                if due is not None and self._start(due, record, gate):
-                    started.append(due)
+                if due is not None:
+                    self._start(due, record, burst, now)
                 if next_entry is not None:
-                    heapq.heappush(self.heap, next_entry)
+                    self.heap.push(next_entry)
         finally:
-            gate.set()
+            self._hand_over(burst)
         for name, spec, slot in later:
             following = decisions.next_slot_after(spec, slot)
             wake = decisions.run_time(name, spec, following)
-            heapq.heappush(self.heap, (wake, name, following))
+            self.heap.push(_entry(wake, name, following))
             if self.metrics is not None:
                 self.metrics.scheduled(name, wake, spec=spec, slot=following)
-        for due in started:
-            log.info("%s: started %s (%s, slot %s)", due.schedule, due.id, due.trigger, due.slot.isoformat(),
-                     extra=run_fields(due.schedule, due.id, trigger=due.trigger))
+        for active in burst:
+            log.info("%s: started %s (%s, slot %s)", active.schedule, active.run_id, active.trigger,
+                     active.slot.isoformat() if active.slot else "-",
+                     extra=run_fields(active.schedule, active.run_id, trigger=active.trigger))
 
     def _unschedule(self, name: str, problem: str) -> None:
         """Stop timing one schedule until the state changes; the others go on."""
@@ -287,7 +359,7 @@ class Daemon:
 
     def _fire_retries(self, now: datetime) -> None:
         """Failed runs whose error is transient run again, same slot and id, after their backoff."""
-        gate = threading.Event()
+        burst: list[Active] = []
         while True:
             with self.lock:
                 if not self.retries or self.retries[0][0] > now:
@@ -296,10 +368,10 @@ class Daemon:
                 failed = self.retrying.pop(decisions.slot_id(name, slot), None)
             record = self.index.get(name)
             if record is not None and not decisions.suspended(record):
-                self._start(decisions.Due(name, slot, slot, trigger), record, gate, attempt=attempt)
+                self._start(decisions.Due(name, slot, slot, trigger), record, burst, now, attempt=attempt)
             elif failed is not None:
                 _retry_abandoned(self.store.root, failed, "its schedule was deleted or suspended meanwhile")
-        gate.set()
+        self._hand_over(burst)
 
     def _recorded(self, due: decisions.Due) -> bool:
         """True when this slot ran or runs already: a slot never starts twice, even across restarts.
@@ -311,38 +383,90 @@ class Daemon:
             return False
         return executions.record_path(self.store.root, {"id": due.id, "scheduledTime": due.slot.isoformat()}).exists()
 
-    def _start(self, due: decisions.Due, record: dict[str, Any], gate: threading.Event, *, attempt: int = 1) -> bool:
-        """Hand one slot to the pool (held at `gate`); False when the concurrency policy skips it."""
-        now = self.clock.now()
-        self.started_ids.add(due.id)
-        record.setdefault("status", {})["lastScheduleTime"] = due.slot.isoformat()
+    def _start(self, due: decisions.Due, record: dict[str, Any], burst: list[Active], now: datetime, *,
+               attempt: int = 1) -> None:
+        """Add one slot to `burst` (handed to the workers at the end of the tick, `now`), or record it
+        skipped when the concurrency policy says so. This runs once per slot of a burst: kept lean."""
+        run_id = due.id
+        self.started_ids.add(run_id)
+        record.setdefault("status", {})["lastScheduleTime"] = _iso(due.slot)
         policy = record["spec"]["policy"]["concurrency"]
-        with self.lock:
-            running = list(self.by_schedule.get(due.schedule, {}).values())
-        if running and policy == "Forbid":
-            self._record_skipped(due, record, now, f"concurrency Forbid: {running[0].run_id} is still running")
-            return False
-        if running and policy == "Replace":
-            for active in running:
-                active.options.cancel_reason = f"replaced by {due.id}"
-                active.options.cancel.set()
-        options = RunOptions(trigger=due.trigger, scheduled_time=due.slot, dispatch_time=now, attempt=attempt,
-                             lock_timeout=self.lock_timeout, status_sink=self.batcher.submit, registry=self.registry,
-                             load_entry=functools.partial(_unpack, self.packed[due.schedule]))
+        with self.lock:   # one look and, when it runs, its registration: before it can finish, so _finished finds it
+            running = self.by_schedule.setdefault(due.schedule, {})
+            earlier = list(running.values()) if running else []
+            forbidden = bool(earlier) and policy == "Forbid"
+            if not forbidden:
+                for active in earlier if policy == "Replace" else []:
+                    active.cancel(f"replaced by {run_id}")
+                active = running[run_id] = self.active[run_id] = Active(
+                    run_id, due.schedule, due.trigger, now, self.packed[due.schedule], due.slot, attempt)
+        if forbidden:
+            self._record_skipped(due, record, now, f"concurrency Forbid: {earlier[0].run_id} is still running")
+            return
+        burst.append(active)
         if self.on_dispatch is not None:
             self.on_dispatch(due, now)
-        self._submit(Active(due.id, due.schedule, options), gate)
-        return True
 
-    def _submit(self, active: Active, gate: threading.Event) -> None:
+    def _register(self, active: Active, burst: list[Active]) -> None:
         with self.lock:  # registered before it can finish, so _finished always finds it
             self.active[active.run_id] = active
             self.by_schedule.setdefault(active.schedule, {})[active.run_id] = active
+        burst.append(active)
+
+    def _hand_over(self, burst: list[Active]) -> None:
+        """Queue a tick's runs and give the pool one work item per idle worker (not one per run)."""
+        if not burst:
+            return
+        now = self.clock.now()
+        for active in burst:   # the moment the workers can take them: each run records it as its dispatchTime
+            active.dispatched = now
+        with self.lock:
+            self.queue.extend(burst)
+            more = min(self.max_concurrent - self.workers, len(self.queue))
+            self.workers += more
             if self.metrics is not None:
                 self.metrics.active(len(self.active))
-        active.future = self.pool.submit(_after, gate, active.schedule, active.run_id, execute, self.store,
-                                         active.schedule, self.clock, active.options)
-        active.future.add_done_callback(functools.partial(self._finished, active))
+        for _ in range(more):
+            try:
+                self.pool.submit(self._work)
+            except RuntimeError:   # close() shut the pool down meanwhile (a dependency run, from a worker)
+                with self.lock:
+                    dropped, self.queue = list(self.queue), deque()
+                    self.workers -= more
+                    for active in dropped:
+                        self._forget(active)
+                for active in dropped:
+                    active.done.set()
+                return
+
+    def _work(self) -> None:
+        """A worker's one work item: run queued runs one after another until the queue is empty."""
+        while True:
+            with self.lock:
+                if not self.queue:
+                    self.workers -= 1
+                    return
+                active = self.queue.popleft()
+                active.options = options = self._options(active)
+            try:
+                with run_context(active.schedule, active.run_id):  # lines the run logs (upload, webhooks) name it
+                    record = execute(self.store, active.schedule, self.clock, options)
+            except BaseException as exc:  # execute() recorded it already; keep the daemon alive
+                log.error("%s: run raised %s: %s", active.run_id, type(exc).__name__, exc,
+                          extra=run_fields(active.schedule, active.run_id))
+                self._finished(active, None)
+            else:
+                self._finished(active, record)
+
+    def _options(self, active: Active) -> RunOptions:
+        options = RunOptions(trigger=active.trigger, scheduled_time=active.slot, dispatch_time=active.dispatched,
+                             attempt=active.attempt, lock_timeout=self.lock_timeout, status_sink=self.batcher.submit,
+                             registry=self.registry, recovered_from=active.recovered_from, after=active.after,
+                             load_entry=functools.partial(_unpack, active.packed))
+        if active.cancel_reason is not None:
+            options.cancel_reason = active.cancel_reason
+            options.cancel.set()
+        return options
 
     def _rerun_cut_short(self) -> None:
         """`--recover`: each schedule whose latest run was interrupted (a crash) or cancelled by a shutdown
@@ -350,25 +474,21 @@ class Daemon:
         latest: dict[str, dict[str, Any]] = {}
         for record in executions.history(self.store.root):   # newest first
             latest.setdefault(record["schedule"], record)
-        gate = threading.Event()
+        burst: list[Active] = []
         for name, record in sorted(latest.items()):
             if name not in self.index or not executions.cut_short(record):
                 continue
-            options = RunOptions(trigger="manual", dispatch_time=self.clock.now(), lock_timeout=self.lock_timeout,
-                                 status_sink=self.batcher.submit, registry=self.registry, recovered_from=record["id"],
-                                 load_entry=functools.partial(_unpack, self.packed[name]))
             log.info("%s: run again now (--recover): %s was %s", name, record["id"], record.get("reason"),
                      extra=run_fields(name, record["id"]))
-            self._submit(Active(f"{record['id']}-recovery", name, options), gate)
-        gate.set()
+            self._register(Active(f"{record['id']}-recovery", name, "manual", self.clock.now(), self.packed[name],
+                                  recovered_from=record["id"]), burst)
+        self._hand_over(burst)
 
-    def _finished(self, active: Active, future: Future[dict[str, Any]]) -> None:
+    def _finished(self, active: Active, record: dict[str, Any] | None) -> None:
+        """Account for a run that ended (`record` None: it raised, and was logged)."""
         try:
-            record = future.result()
-        except BaseException as exc:  # execute() recorded it already; keep the daemon alive
-            log.error("%s: run raised %s: %s", active.run_id, type(exc).__name__, exc,
-                      extra=run_fields(active.schedule, active.run_id))
-        else:
+            if record is None:
+                return
             self.results.append(record)
             level = logging.ERROR if record["status"] == "failed" else logging.INFO
             ended.log(level, "%s: %s%s", record["id"], record["status"],
@@ -381,11 +501,15 @@ class Daemon:
                 self._start_dependents(record)
         finally:
             with self.lock:
-                self.active.pop(active.run_id, None)
-                self.by_schedule.get(active.schedule, {}).pop(active.run_id, None)
+                self._forget(active)
                 if self.metrics is not None:
                     self.metrics.active(len(self.active))
             active.done.set()
+
+    def _forget(self, active: Active) -> None:
+        """No longer active (the caller holds the lock)."""
+        self.active.pop(active.run_id, None)
+        self.by_schedule.get(active.schedule, {}).pop(active.run_id, None)
 
     def _maybe_retry(self, record: dict[str, Any]) -> bool:
         """Exponential backoff with jitter, transient errors only, at most policy.retries times. A failed
@@ -426,7 +550,7 @@ class Daemon:
             return
         # read once: a reload in the loop's thread may replace them meanwhile (one deleted is passed over)
         index, packed, following = self.index, self.packed, self.following
-        now, gate = self.clock.now(), threading.Event()
+        now, burst = self.clock.now(), []
         followed = {"schedule": record["schedule"], "executionId": record["id"], "status": record["status"]}
         for name in dependencies.dependents(following, record["schedule"], record["status"]):
             run_id = dependencies.run_id(name, record["id"])
@@ -434,29 +558,24 @@ class Daemon:
                     or run_id in self.started_ids:
                 continue
             self.started_ids.add(run_id)
-            with self.lock:
-                running = list(self.by_schedule.get(name, {}).values())
             policy = index[name]["spec"]["policy"]["concurrency"]
-            if running and policy == "Forbid":
+            with self.lock:   # one look and, when it runs, its registration, as _start does for a slot
+                running = self.by_schedule.setdefault(name, {})
+                earlier = list(running.values())
+                forbidden = bool(earlier) and policy == "Forbid"
+                if not forbidden:
+                    for active in earlier if policy == "Replace" else []:
+                        active.cancel(f"replaced by {run_id}")
+                    active = running[run_id] = self.active[run_id] = Active(
+                        run_id, name, "dependency", now, packed[name], now, after=followed)
+                    burst.append(active)
+            if forbidden:
                 log.warning("%s: not started after %s: concurrency Forbid: %s is still running", name, record["id"],
-                            running[0].run_id, extra=run_fields(name, run_id))
+                            earlier[0].run_id, extra=run_fields(name, run_id))
                 continue
-            for active in running if policy == "Replace" else []:
-                active.options.cancel_reason = f"replaced by {run_id}"
-                active.options.cancel.set()
-            options = RunOptions(trigger="dependency", scheduled_time=now, dispatch_time=now, after=followed,
-                                 lock_timeout=self.lock_timeout, status_sink=self.batcher.submit, registry=self.registry,
-                                 load_entry=functools.partial(_unpack, packed[name]))
             log.info("%s: started %s (dependency, after %s %s)", name, run_id, record["id"], record["status"],
                      extra=run_fields(name, run_id, trigger="dependency"))
-            try:
-                self._submit(Active(run_id, name, options), gate)
-            except RuntimeError:   # close() shut the pool down after the check above: the daemon is going
-                with self.lock:
-                    self.active.pop(run_id, None)
-                    self.by_schedule.get(name, {}).pop(run_id, None)
-                break
-        gate.set()
+        self._hand_over(burst)
 
     def retry_policy(self, name: str) -> RetryPolicy:
         """retries / backoffSeconds of a schedule (not in the slim index: read from its packed record)."""
@@ -541,8 +660,7 @@ class Daemon:
         """Stop every active run now (daemon stop past its grace): each ends failed with `reason`."""
         with self.lock:
             for active in self.active.values():
-                active.options.cancel_reason = reason
-                active.options.cancel.set()
+                active.cancel(reason)
 
 
 def _slim(record: dict[str, Any], shared: dict[Any, Any]) -> dict[str, Any]:
@@ -562,15 +680,19 @@ def _slim(record: dict[str, Any], shared: dict[Any, Any]) -> dict[str, Any]:
             "metadata": {"createdTime": meta.get("createdTime"), "cronChangedTime": meta.get("cronChangedTime")}}
 
 
+def _entry(wake: datetime, name: str, slot: datetime | None) -> Entry:
+    """A heap entry; when `wake` starts a slot, with the slot's Due made now rather than when it is due."""
+    return wake, name, slot, None if slot is None else decisions.Due(name, slot, wake, "schedule")
+
+
+@functools.lru_cache(maxsize=256)
+def _iso(slot: datetime) -> str:
+    """The slots of a burst are few and shared: formatted once each."""
+    return slot.isoformat()
+
+
 def _unpack(packed: bytes) -> dict[str, Any]:
     return json.loads(zlib.decompress(packed))  # type: ignore[no-any-return]
-
-
-def _after(gate: threading.Event, schedule: str, run_id: str, work: Callable[..., dict[str, Any]],
-           *args: Any) -> dict[str, Any]:
-    gate.wait()
-    with run_context(schedule, run_id):  # lines the run logs (upload, webhooks) name it
-        return work(*args)
 
 
 def _retry_abandoned(root: Path, record: dict[str, Any], why: str) -> None:

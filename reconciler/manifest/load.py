@@ -87,7 +87,7 @@ def load_manifest_text(text: str, path: str, *, config: ScheduleDefaults | None 
         doc = yamlio.load(text)
     except yamlio.YamlSyntaxError as exc:
         return LoadResult(None, (Diagnostic(path, exc.line, exc.column, "", exc.message),))
-    if doc.root is None:
+    if doc.empty:
         return LoadResult(None, (Diagnostic(path, 1, 1, "", "empty manifest: expected a ScheduleSet "
                                                              "(apiVersion: sbsched/v1, kind: ScheduleSet)"),))
     if not isinstance(doc.data, dict):
@@ -104,21 +104,23 @@ def load_manifest_text(text: str, path: str, *, config: ScheduleDefaults | None 
         invalid = frozenset(range(len(schedules))) if isinstance(schedules, list) else frozenset()
     invalid |= _using_invalid_templates(doc.data, schema_problems)
     base_dir = os.path.dirname(os.path.abspath(path))
+    files: dict[str, bytes] = {}
+    problems += _spec_file_problems(doc.data, base_dir, files)   # before normalize, which consumes the schedules
     manifest = None
     if isinstance(doc.data.get("schedules"), list) or doc.data.get("schedules", 0) is None:
         manifest, semantic = normalize(doc.data, base_dir=base_dir, source=path, schema_invalid=invalid,
-                                       under=config.as_spec() if config is not None else None)
+                                       under=config.as_spec() if config is not None else None, consume=True)
         if config is not None and config.max_schedules is not None:
             manifest = replace(manifest, max_schedules=config.max_schedules)
         problems += semantic
-    files: dict[str, bytes] = {}
-    problems += _spec_file_problems(doc.data, base_dir, files)
     diagnostics = tuple(sorted({_place(path, doc.root, p) for p in problems},
                                key=lambda d: (d.line, d.column, d.path, d.message)))
     if diagnostics or manifest is None:
         return LoadResult(None, diagnostics)
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return LoadResult(replace(manifest, digest=digest, files=files), diagnostics)
+    digest = hashlib.sha256()
+    for start in range(0, len(text), 2**20):   # not the whole text encoded at once: 34 MB more at the peak
+        digest.update(text[start:start + 2**20].encode("utf-8"))
+    return LoadResult(replace(manifest, digest=digest.hexdigest(), files=files), diagnostics)
 
 
 def _using_invalid_templates(data: dict[str, Any], schema_problems: list[Problem]) -> frozenset[int]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo
@@ -34,7 +34,13 @@ INTERVAL_HORIZON = timedelta(days=3653)  # ten years: two 29 Februaries and then
 
 def slot_id(schedule: str, slot: datetime) -> str:
     """A scheduled run's execution id names its slot, so a slot can only ever run once."""
-    return f"{schedule}-{slot.astimezone(timezone.utc).strftime('%Y%m%dT%H%MZ')}"
+    return f"{schedule}-{_slot_stamp(slot)}"
+
+
+@functools.lru_cache(maxsize=256)
+def _slot_stamp(slot: datetime) -> str:
+    """Cached: the schedules due at once share a slot, and `strftime` was a tenth of each one's dispatch."""
+    return slot.astimezone(timezone.utc).strftime('%Y%m%dT%H%MZ')
 
 
 @dataclass(frozen=True)
@@ -45,10 +51,12 @@ class Due:
     slot: datetime
     run_at: datetime      # slot + jitter: when it was meant to start
     trigger: str          # "schedule" or "catch-up"
+    # made with the Due: the daemon makes the next slot's Due ahead, so a burst of due slots reads it for
+    # free (a cached_property's lock, in Python 3.11, cost more than the id)
+    id: str = field(init=False, repr=False, compare=False)
 
-    @functools.cached_property
-    def id(self) -> str:
-        return slot_id(self.schedule, self.slot)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", slot_id(self.schedule, self.slot))
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,8 @@ def jitter(name: str, maximum: int) -> timedelta:
 def run_time(name: str, spec: Mapping[str, Any], slot: datetime) -> datetime:
     """slot + jitter, capped to one second before the following slot."""
     slot = slot.astimezone(UTC)
+    if not spec["policy"]["jitterSeconds"]:   # most schedules: no hash, no timedelta arithmetic
+        return slot
     delay = jitter(name, spec["policy"]["jitterSeconds"])
     if delay:
         following = cron.parse(spec["cron"]).next_after(slot, ZoneInfo(spec["timezone"])).astimezone(UTC)

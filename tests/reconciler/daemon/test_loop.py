@@ -7,6 +7,7 @@ import json
 import os
 import threading
 import textwrap
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from random import Random
@@ -493,3 +494,124 @@ def test_a_burst_of_due_slots_is_handed_over_with_the_cyclic_gc_paused_each_slot
     d.close()
     assert sorted(seen) == [(f"s{i:03d}-20260601T1300Z", False) for i in range(50)]
     assert [r["status"] for r in records(store)] == ["completed"] * 50
+
+
+def test_a_burst_is_handed_to_the_pool_as_one_work_item_per_worker_and_every_run_completes_once(tmp_path):
+    """Issue 23: a Future, its work item and two Events per slot made 10,000 slots cost ~20 us each in
+    the tick; the burst is queued and each worker takes runs from it, made when they start."""
+    clock = FakeClock(T0)
+    body = "".join(f'- {{name: s{i:03d}, cron: "0 13 * * *", collect: {{hostCollectors: [{{ok: {{}}}}]}}}}\n'
+                   for i in range(50))
+    store, _ = make(tmp_path, body, clock)
+    d = daemon(store, clock, max_concurrent=4)
+    submitted: list[object] = []
+    submit = d.pool.submit
+    d.pool.submit = lambda *args, **kw: submitted.append(args) or submit(*args, **kw)  # type: ignore[method-assign]
+    clock.set(datetime(2026, 6, 1, 13, 0, 1, tzinfo=timezone.utc))
+    d.tick()
+    assert len(submitted) <= 4
+    d.wait_idle()
+    d.close()
+    assert [(r["id"], r["status"]) for r in records(store)] == [(f"s{i:03d}-20260601T1300Z", "completed")
+                                                                for i in range(50)]
+
+
+def poll(condition, timeout: float = 10.0) -> bool:
+    """Whether `condition` (read under no lock of ours) became true before the deadline."""
+    pause, deadline = threading.Event(), time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        pause.wait(0.01)
+    return True
+
+
+def test_runs_still_queued_when_the_daemon_stops_never_start_and_their_slots_stay_free(tmp_path):
+    clock = FakeClock(T0)
+    body = "".join(f'- {{name: b{i}, cron: "0 13 * * *", collect: {{hostCollectors: [{{blocked: {{}}}}]}}}}\n'
+                   for i in range(6))
+    store, _ = make(tmp_path, body, clock)
+    d = daemon(store, clock, max_concurrent=2)
+    clock.set(datetime(2026, 6, 1, 13, 0, 1, tzinfo=timezone.utc))
+    d.tick()
+    assert held.wait(10)
+    closing = threading.Thread(target=d.close)
+    closing.start()
+    assert poll(lambda: not d.queue and len(d.active) == 2)  # close() drops the queue, then waits for the 2
+    gate.set()
+    closing.join(10)
+    assert not closing.is_alive()
+    d.wait_idle()
+    assert [r["status"] for r in records(store)] == ["completed", "completed"]
+    assert all(s["status"]["active"] == [] for s in store.read()["schedules"].values())
+
+
+def test_a_queued_run_cancelled_before_it_starts_starts_cancelled_and_ends_at_once(tmp_path):
+    clock = FakeClock(T0)
+    store, _ = make(tmp_path, """
+        - {name: a, cron: "0 13 * * *", collect: {hostCollectors: [{blocked: {}}]}}
+        - name: c
+          cron: "0 * * * *"
+          policy: {concurrency: Replace}
+          collect: {hostCollectors: [{ok: {}}]}
+    """, clock)
+    d = daemon(store, clock, max_concurrent=1)
+    clock.set(datetime(2026, 6, 1, 13, 0, 1, tzinfo=timezone.utc))
+    d.tick()            # a runs (held), c's 13:00 waits in the queue
+    assert held.wait(10)
+    clock.set(datetime(2026, 6, 1, 14, 0, 1, tzinfo=timezone.utc))
+    d.tick()            # c's 14:00 replaces its queued 13:00
+    gate.set()
+    settle(d)
+    d.close()
+    assert [(r["id"], r["status"], r.get("reason")) for r in records(store)] == [
+        ("a-20260601T1300Z", "completed", None),
+        ("c-20260601T1300Z", "failed", "replaced by c-20260601T1400Z"),
+        ("c-20260601T1400Z", "completed", None)]
+
+
+def test_a_queued_run_whose_schedule_is_deleted_before_it_starts_still_runs_and_the_daemon_goes_idle(tmp_path):
+    """Its record is the one it was dispatched with: a run never depends on what a later reload removed."""
+    clock = FakeClock(T0)
+    body = ('- {name: a, cron: "0 13 * * *", collect: {hostCollectors: [{blocked: {}}]}}\n'
+            '- {name: b, cron: "0 13 * * *", collect: {hostCollectors: [{ok: {}}]}}\n')
+    store, path = make(tmp_path, body, clock)
+    d = daemon(store, clock, max_concurrent=1)
+    clock.set(datetime(2026, 6, 1, 13, 0, 1, tzinfo=timezone.utc))
+    d.tick()            # a runs (held), b waits in the queue
+    assert held.wait(10)
+    reapply(store, path, path.read_text().replace(body.splitlines()[1], ""), clock)
+    d.tick()            # the reload drops b from what the loop keeps
+    gate.set()
+    idle = threading.Thread(target=d.wait_idle, daemon=True)
+    idle.start()
+    idle.join(10)
+    assert not idle.is_alive(), "a run queued before its schedule was deleted never ended"
+    d.close()
+    assert [(r["id"], r["status"]) for r in records(store)] == [("a-20260601T1300Z", "completed"),
+                                                                ("b-20260601T1300Z", "completed")]
+
+
+class SteppingClock(FakeClock):
+    """Every look at the time moves it on 1 ms: how long the tick's own work took becomes visible."""
+
+    def now(self) -> datetime:
+        self.advance(milliseconds=1)
+        return self.current
+
+
+def test_a_burst_s_runs_record_as_dispatch_time_when_the_workers_could_take_them_not_the_tick_s_start(tmp_path):
+    """dispatchTime - slot is the dispatch lateness the design bounds: it must not hide the tick's work."""
+    clock = SteppingClock(T0)
+    body = "".join(f'- {{name: s{i}, cron: "0 13 * * *", collect: {{hostCollectors: [{{ok: {{}}}}]}}}}\n'
+                   for i in range(3))
+    store, _ = make(tmp_path, body, clock)
+    d = daemon(store, clock)
+    clock.set(datetime(2026, 6, 1, 13, 0, 1, tzinfo=timezone.utc))
+    seen: list[datetime] = []
+    d.on_dispatch = lambda due, now: seen.append(clock.now())   # each look moves the clock on
+    d.tick()
+    d.wait_idle()
+    d.close()
+    dispatched = [datetime.fromisoformat(r["dispatchTime"]) for r in records(store)]
+    assert len(dispatched) == 3 and all(t >= max(seen) for t in dispatched), (dispatched, seen)

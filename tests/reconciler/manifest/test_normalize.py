@@ -72,3 +72,11 @@ def test_semantic_problems_name_their_path():
         (("schedules", 2, "upload", "url"), "'s3"),
         (("schedules", 3, "upload"), "upload.url is required (here or in defaults.upload)"),
     ]
+
+
+def test_consume_lets_go_of_each_parsed_schedule_and_normalizes_the_same():
+    """load_manifest's normalize frees the parsed schedules as it goes (100,000 of them are ~190 MiB)."""
+    schedules = [{"name": "a", "cron": "@daily"}, {"name": "b", "cron": "@hourly", "labels": {"x": "1"}}]
+    kept, consumed = doc(*[dict(s) for s in schedules]), doc(*[dict(s) for s in schedules])
+    assert normalize(consumed, base_dir="/repo", consume=True) == normalize(kept, base_dir="/repo")
+    assert consumed["schedules"] == [None, None] and kept["schedules"] == schedules
