@@ -426,13 +426,13 @@ class Daemon:
             self.workers += more
             if self.metrics is not None:
                 self.metrics.active(len(self.active))
-        for _ in range(more):
+        for submitted in range(more):
             try:
                 self.pool.submit(self._work)
             except RuntimeError:   # close() shut the pool down meanwhile (a dependency run, from a worker)
                 with self.lock:
                     dropped, self.queue = list(self.queue), deque()
-                    self.workers -= more
+                    self.workers -= more - submitted
                     for active in dropped:
                         self._forget(active)
                 for active in dropped:
