@@ -13,6 +13,9 @@ from pathlib import Path
 from ..conftest import SBSCHED, run_sbsched, wait_until
 
 HANGERS = 20
+# This test's sleepers alone: `sleep 300.<pid>` (GNU sleep takes a fraction), so that the cleanup's pkill
+# never kills the sleepers of another test run on the machine (which made this test fail elsewhere).
+NAP = f"300.{os.getpid()}"
 
 
 def history(env) -> list[dict]:
@@ -24,7 +27,7 @@ def test_daemon_start_fires_once_survives_kill_9_and_stops_draining(write_manife
     hangers = "".join(f"""
           - name: hang-{i:02d}
             cron: "* * * * *"
-            collect: {{hostCollectors: [{{run: {{collectorName: nap, command: sleep, args: ["300"], timeout: 10m}}}}]}}"""
+            collect: {{hostCollectors: [{{run: {{collectorName: nap, command: sleep, args: ["{NAP}"], timeout: 10m}}}}]}}"""
                       for i in range(HANGERS))
     manifest = write_manifest(f"""
         apiVersion: sbsched/v1
@@ -59,6 +62,7 @@ def test_daemon_start_fires_once_survives_kill_9_and_stops_draining(write_manife
         wait_until(lambda: not Path(f"/proc/{pid}").exists() or _zombie(pid), what="the daemon to die")
         assert run_sbsched("daemon", "status", env=env).code == 3
     finally:
+        _kill(pid)   # dead already, unless an assertion above failed: then no daemon is left behind
         _kill_sleepers()
     first = _first_slot(env)
     restarted = run_sbsched("daemon", "start", "--max-concurrent", str(HANGERS + 2), env=env)
@@ -95,6 +99,15 @@ def _zombie(pid: int) -> bool:
         return True
 
 
+def _kill(pid: int) -> None:
+    """Kill the test's daemon if it still runs (only a process whose command line is sbsched's)."""
+    try:
+        if b"daemon" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            os.kill(pid, signal.SIGKILL)
+    except (OSError, ProcessLookupError):
+        pass
+
+
 def _kill_sleepers() -> None:
-    """The run collector's `sleep 300`s outlive a kill -9 of the daemon; do not leave them behind."""
-    subprocess.run(["pkill", "-f", "(^|/)sleep 300$"], check=False)
+    """The run collector's sleeps outlive a kill -9 of the daemon; do not leave them behind."""
+    subprocess.run(["pkill", "-f", f"(^|/)sleep {NAP.replace('.', '[.]')}$"], check=False)
