@@ -44,6 +44,14 @@ class _Part:
     def _get(self, key: str) -> Any:
         return self.document.get(key) if isinstance(self.document, Mapping) else None
 
+    def _text(self, key: str) -> str | None:
+        value = self._get(key)
+        return value if isinstance(value, str) else None
+
+    def _int(self, key: str) -> int | None:
+        value = self._get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
 
 class Bundle(_Part):
     """bundle: the archive a run wrote, `{path, sizeBytes, sha256, collectors, collectorResults}`."""
@@ -56,15 +64,15 @@ class Bundle(_Part):
 
     @property
     def path(self) -> str | None:
-        return self._get("path")  # type: ignore[no-any-return]
+        return self._text("path")
 
     @property
     def sha256(self) -> str | None:
-        return self._get("sha256")  # type: ignore[no-any-return]
+        return self._text("sha256")
 
     @property
     def size_bytes(self) -> int | None:
-        return self._get("sizeBytes")  # type: ignore[no-any-return]
+        return self._int("sizeBytes")
 
 
 class Upload(_Part):
@@ -72,11 +80,11 @@ class Upload(_Part):
 
     @property
     def url(self) -> str | None:
-        return self._get("url")  # type: ignore[no-any-return]
+        return self._text("url")
 
     @property
     def status(self) -> str | None:
-        return self._get("status")  # type: ignore[no-any-return]
+        return self._text("status")
 
 
 class Error(_Part):
@@ -88,11 +96,11 @@ class Error(_Part):
 
     @property
     def error_class(self) -> str | None:
-        return self._get("class")  # type: ignore[no-any-return]
+        return self._text("class")
 
     @property
     def message(self) -> str | None:
-        return self._get("message")  # type: ignore[no-any-return]
+        return self._text("message")
 
 
 class Redaction(_Part):
@@ -121,21 +129,9 @@ class Analysis(_Part):
 class After(_Part):
     """after: the run a `dependency` run follows, `{schedule, executionId, status}`."""
 
-    @property
-    def execution_id(self) -> str | None:
-        return self._get("executionId")  # type: ignore[no-any-return]
-
 
 class Runner(_Part):
     """runner: the process running it, `{pid, host}`: recovery tells a live run from a dead one by it."""
-
-    @property
-    def pid(self) -> int | None:
-        return self._get("pid")  # type: ignore[no-any-return]
-
-    @property
-    def host(self) -> str | None:
-        return self._get("host")  # type: ignore[no-any-return]
 
 
 # JSON key → (field, part type or None for a JSON value kept as it is)
@@ -210,6 +206,11 @@ class ExecutionRecord:
                 continue
             out[key] = value.to_json() if isinstance(value, _Part) else value
         return out
+
+    @property
+    def first_attempt(self) -> bool:
+        """Attempt 1, or a record older than retries (no `attempt` at all; a null one is not)."""
+        return self.attempt == 1 or (self.attempt is None and "attempt" not in self.keys)
 
     @property
     def error_class(self) -> str | None:
