@@ -114,7 +114,8 @@ def _execute(store: StateStore, name: str, clock: Clock, options: RunOptions) ->
 
         return deliver(store.root, set_name, name, spec, record, None, results=skipped, previous_status=previous,
                        now=now, sleep=options.cancel.wait)
-    record = replace(record, start_time=now.isoformat(), runner=Runner({"pid": os.getpid(), "host": socket.gethostname()}))
+    record = replace(record, start_time=now.isoformat(),
+                     runner=Runner({"pid": os.getpid(), "host": socket.gethostname()}))
     draft = Draft(record)
     groups = ProcessGroups(functools.partial(_record_groups, store.root, draft))
     draft.record = _write_first(store.root, replace(record, collector_processes=groups.to_json()), options)  # its
@@ -195,8 +196,8 @@ def write_now(store: StateStore, *changes: StateChange, now: datetime, lock_time
 def _pipeline(root: Path, name: str, set_name: str, spec: ScheduleSpec, draft: Draft, now: datetime,
               started: float, options: RunOptions, previous: str | None, groups: ProcessGroups,
               stages: list[Results]) -> None:
-    """collect → redact → analyze → metadata → archive → deliver; gives the draft's record its bundle, redaction,
-    analysis and upload, and appends to `stages` what the stages returned once the bundle is written
+    """collect → redact → analyze → metadata → archive → deliver; gives the draft's record its bundle,
+    redaction, analysis and upload, and appends to `stages` what the stages returned once the bundle is written
     (settle.py decides the record's status from them). Every spec is loaded before anything is collected,
     so a bad one fails the run at once."""
     from ..analyze import analyze_dir, counts, dumps_analysis, load_analyzers
