@@ -36,9 +36,9 @@ from ..manifest.model import ScheduleSpec
 from ..plan import spec_snapshots
 from ..plan.transitions import mark_finished, mark_started
 from ..store import executions
-from ..store.records import After, Analysis, Bundle, ExecutionRecord, Redaction, Runner, new_record
 from ..store.nofollow import real_directory, rmtree_below
 from ..store.paths import ensure_dir, new_private_dir
+from ..store.records import After, Analysis, Bundle, ExecutionRecord, Redaction, Runner, new_record
 from ..store.state import StateStore
 from ..timing import dependencies
 from ..timing.decisions import slot_id
@@ -98,10 +98,11 @@ def _execute(store: StateStore, name: str, clock: Clock, options: RunOptions) ->
     now, started = clock.now(), options.monotonic()
     slot = options.scheduled_time or now.replace(second=0, microsecond=0)
     given_id = dependencies.run_id(name, options.after["executionId"]) if options.after else slot_id(name, slot)
+    # a manual run's id is given by its first write
     record = replace(new_record(given_id, name, set_name, trigger=options.trigger, slot=slot,
                                 dispatched=options.dispatch_time or now, status="running", attempt=options.attempt),
                      recovered_from=options.recovered_from or None,
-                     after=After(dict(options.after)) if options.after else None)  # a manual run's id: its first write
+                     after=After(dict(options.after)) if options.after else None)
     previous = (entry.get("status") or {}).get("lastResult")
     low = _low_disk(spec, options.output_dir or store.root / "bundles" / name, options)
     if low is not None:   # skipped before it starts: nothing collected, nothing half-written
@@ -109,7 +110,7 @@ def _execute(store: StateStore, name: str, clock: Clock, options: RunOptions) ->
         record = replace(settle(skipped).onto(record), end_time=now.isoformat(), duration_seconds=0)
         run_log.note("warn", "executor", f"skipped: {low}")
         record = _write_first(store.root, replace(record, logs=run_log.snapshot()), options)
-        sink(functools.partial(mark_finished, name=name, record=record, now=now))
+        sink(lambda s: mark_finished(s, name, record, now))
         from .delivery import deliver
 
         return deliver(store.root, set_name, name, spec, record, None, results=skipped, previous_status=previous,
@@ -118,8 +119,9 @@ def _execute(store: StateStore, name: str, clock: Clock, options: RunOptions) ->
                      runner=Runner({"pid": os.getpid(), "host": socket.gethostname()}))
     draft = Draft(record)
     groups = ProcessGroups(functools.partial(_record_groups, store.root, draft))
-    draft.record = _write_first(store.root, replace(record, collector_processes=groups.to_json()), options)  # its
-    run_id = draft.record.id                                       # cookie, before any child can carry it
+    # its cookie, before any child can carry it
+    draft.record = _write_first(store.root, replace(record, collector_processes=groups.to_json()), options)
+    run_id = draft.record.id
     stages = [Results()]   # what the stages returned so far, for a stage that raises
     try:
         sink(lambda s: mark_started(s, name, run_id))  # inside: a full disk fails the run, never strands it `running`
@@ -140,8 +142,8 @@ def _execute(store: StateStore, name: str, clock: Clock, options: RunOptions) ->
         try:
             executions.write(store.root, record)
         finally:  # even when the record cannot be rewritten (a full disk): the daemon's batched status
-            sink(functools.partial(mark_finished, name=name, record=record, now=end))  # write retries: `active`
-    return record                                                                        # is cleared
+            sink(lambda s: mark_finished(s, name, record, end))  # write retries, so `active` is cleared
+    return record
 
 
 @dataclass

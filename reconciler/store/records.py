@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Mapping, Self
 
 # the contract's keys of every record, in the order a new record has them (design §5)
 CONTRACT = ("id", "schedule", "set", "trigger", "scheduledTime", "dispatchTime", "startTime", "endTime",
@@ -34,7 +34,7 @@ class _Part:
     document: Mapping[str, Any]
 
     @classmethod
-    def from_json(cls, value: Any) -> Any:
+    def from_json(cls, value: Any) -> Self | None:
         """None stays None; anything else is kept as it is (shape_problem checked the keys typed here)."""
         return None if value is None else cls(value)
 
