@@ -40,10 +40,12 @@ def new_record(run_id: str, schedule: str, set_name: str, *, trigger: str, slot:
 
 
 def record_path(root: Path, record: ExecutionRecord | Mapping[str, Any]) -> Path:
-    if isinstance(record, ExecutionRecord):
-        record = {"id": record.id, "scheduledTime": record.scheduled_time}
-    month = datetime.fromisoformat(record["scheduledTime"]).astimezone(timezone.utc).strftime("%Y-%m")
-    return root / "executions" / month / f"{record['id']}.json"
+    """Where a record lives: its slot's month, its id. Typed, or as JSON (the daemon's recovery and
+    skipped slots, which rewrite records read from disk)."""
+    run_id, slot = (record.id, record.scheduled_time) if isinstance(record, ExecutionRecord) \
+        else (record["id"], record["scheduledTime"])
+    month = datetime.fromisoformat(slot).astimezone(timezone.utc).strftime("%Y-%m")
+    return root / "executions" / month / f"{run_id}.json"
 
 
 def create_manual(root: Path, record: ExecutionRecord, *, lock_timeout: float) -> ExecutionRecord:
