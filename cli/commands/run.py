@@ -36,7 +36,7 @@ def run(name: str, *, state_dir: str | None, output: str, output_dir: str | None
         schedule, options = todo.pop(0)
         with _cancelled_by_signals(options) as received, live(quiet=quiet) as view:
             options.progress = view
-            record = execute(state_store, schedule, SystemClock(), options)
+            record = execute(state_store, schedule, SystemClock(), options).to_json()   # shown as JSON
         done.append(record)
         if received:
             _show_all(done, output, chain=with_dependents)

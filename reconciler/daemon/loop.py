@@ -21,7 +21,7 @@ import threading
 import zlib
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
@@ -40,6 +40,7 @@ from ..run.executor import RunOptions, execute, write_now
 from .status_writer import StatusBatcher
 from ..store import executions
 from ..store.nofollow import rmtree_below, unlink_below
+from ..store.records import ExecutionRecord
 from ..store.pidfile import process_alive
 from ..store.state import StateStore
 from ..timing import decisions, dependencies
@@ -484,17 +485,15 @@ class Daemon:
                                   recovered_from=record["id"]), burst)
         self._hand_over(burst)
 
-    def _finished(self, active: Active, record: dict[str, Any] | None) -> None:
+    def _finished(self, active: Active, record: ExecutionRecord | None) -> None:
         """Account for a run that ended (`record` None: it raised, and was logged)."""
         try:
             if record is None:
                 return
-            self.results.append(record)
-            level = logging.ERROR if record["status"] == "failed" else logging.INFO
-            ended.log(level, "%s: %s%s", record["id"], record["status"],
-                      f" ({record['reason']})" if record.get("reason") else "",
-                      extra=run_fields(active.schedule, record["id"], status=record["status"],
-                                       reason=record.get("reason")))
+            self.results.append(record.to_json())
+            level = logging.ERROR if record.status == "failed" else logging.INFO
+            ended.log(level, "%s: %s%s", record.id, record.status, f" ({record.reason})" if record.reason else "",
+                      extra=run_fields(active.schedule, record.id, status=record.status, reason=record.reason))
             if self.metrics is not None:
                 self.metrics.finished(record)
             if not self._maybe_retry(record):
@@ -511,37 +510,36 @@ class Daemon:
         self.active.pop(active.run_id, None)
         self.by_schedule.get(active.schedule, {}).pop(active.run_id, None)
 
-    def _maybe_retry(self, record: dict[str, Any]) -> bool:
+    def _maybe_retry(self, record: ExecutionRecord) -> bool:
         """Exponential backoff with jitter, transient errors only, at most policy.retries times. A failed
         upload is not run again: delivery retried it per the same policy, and re-collecting won't help.
         True when the run will be tried again (so it has not ended for its dependents yet)."""
-        entry = self.index.get(record["schedule"])
-        error = record.get("error") or {}
-        if entry is None or record["status"] != "failed" or error.get("class") != TRANSIENT or self.stopping.is_set() \
-                or record.get("reason") == "upload" or record["trigger"] in ("manual", "dependency"):
+        entry = self.index.get(record.schedule)
+        if entry is None or record.status != "failed" or record.error_class != TRANSIENT or self.stopping.is_set() \
+                or record.reason == "upload" or record.trigger in ("manual", "dependency") or record.attempt is None:
             return False
-        policy = self.retry_policy(record["schedule"])
-        if record["attempt"] > policy.retries:
-            log.warning("%s: failed after %d attempt(s); no retries left", record["id"], record["attempt"],
-                        extra=run_fields(record["schedule"], record["id"]))
+        policy = self.retry_policy(record.schedule)
+        if record.attempt > policy.retries:
+            log.warning("%s: failed after %d attempt(s); no retries left", record.id, record.attempt,
+                        extra=run_fields(record.schedule, record.id))
             return False
-        delay = policy.delay(record["attempt"])
+        delay = policy.delay(record.attempt)
         when = self.clock.now() + timedelta(seconds=delay)
-        slot = datetime.fromisoformat(record["scheduledTime"])
-        waiting = {**record, "status": "retrying", "nextAttemptTime": when.isoformat()}
+        slot = datetime.fromisoformat(record.scheduled_time)
+        waiting = replace(record, status="retrying", next_attempt_time=when.isoformat())
         try:   # `history` shows it waiting, with its next attempt; the retry rewrites the record
             executions.write(self.store.root, waiting)
         except OSError as exc:
-            log.warning("%s: cannot record the wait for its retry: %s", record["id"], exc.strerror or exc)
+            log.warning("%s: cannot record the wait for its retry: %s", record.id, exc.strerror or exc)
         with self.lock:
-            self.retrying[record["id"]] = record
-            heapq.heappush(self.retries, (when, record["schedule"], slot, record["trigger"], record["attempt"] + 1))
-        log.info("%s: transient failure, attempt %d of %d in %.1fs", record["id"], record["attempt"] + 1,
-                 policy.retries + 1, delay, extra=run_fields(record["schedule"], record["id"]))
+            self.retrying[record.id] = record.to_json()   # what _retry_abandoned rewrites, as recovery does
+            heapq.heappush(self.retries, (when, record.schedule, slot, str(record.trigger), record.attempt + 1))
+        log.info("%s: transient failure, attempt %d of %d in %.1fs", record.id, record.attempt + 1,
+                 policy.retries + 1, delay, extra=run_fields(record.schedule, record.id))
         self.wakeup.set()
         return True
 
-    def _start_dependents(self, record: dict[str, Any]) -> None:
+    def _start_dependents(self, record: ExecutionRecord) -> None:
         """The schedules that run `after:` this one, when its run ended the way they ask for, start now, each
         as a `dependency` run recording the run it follows. Once per upstream run (the id names it); not
         while the daemon stops, nor for a suspended schedule; a dependent still running under Forbid is
@@ -551,9 +549,9 @@ class Daemon:
         # read once: a reload in the loop's thread may replace them meanwhile (one deleted is passed over)
         index, packed, following = self.index, self.packed, self.following
         now, burst = self.clock.now(), []
-        followed = {"schedule": record["schedule"], "executionId": record["id"], "status": record["status"]}
-        for name in dependencies.dependents(following, record["schedule"], record["status"]):
-            run_id = dependencies.run_id(name, record["id"])
+        followed = {"schedule": record.schedule, "executionId": record.id, "status": record.status}
+        for name in dependencies.dependents(following, record.schedule, record.status):
+            run_id = dependencies.run_id(name, record.id)
             if name not in index or name not in packed or decisions.suspended(index[name]) \
                     or run_id in self.started_ids:
                 continue
@@ -570,10 +568,10 @@ class Daemon:
                         run_id, name, "dependency", now, packed[name], now, after=followed)
                     burst.append(active)
             if forbidden:
-                log.warning("%s: not started after %s: concurrency Forbid: %s is still running", name, record["id"],
+                log.warning("%s: not started after %s: concurrency Forbid: %s is still running", name, record.id,
                             earlier[0].run_id, extra=run_fields(name, run_id))
                 continue
-            log.info("%s: started %s (dependency, after %s %s)", name, run_id, record["id"], record["status"],
+            log.info("%s: started %s (dependency, after %s %s)", name, run_id, record.id, record.status,
                      extra=run_fields(name, run_id, trigger="dependency"))
         self._hand_over(burst)
 
@@ -595,7 +593,7 @@ class Daemon:
         log.log(level, "%s: skipped %s: %s", due.schedule, due.id, why,
                 extra=run_fields(due.schedule, due.id, status="skipped", reason=reason))
         if self.metrics is not None:
-            self.metrics.finished(entry)
+            self.metrics.finished(ExecutionRecord.from_json(entry))
         self.batcher.submit(functools.partial(_finish, record=entry, now=now))
 
     # Recovery and shutdown ---------------------------------------------------------------------------
@@ -635,7 +633,7 @@ class Daemon:
             log.warning("%s: marked failed (interrupted): its process is gone", record["id"],
                         extra=run_fields(record["schedule"], record["id"], status="failed", reason="interrupted"))
             if self.metrics is not None:
-                self.metrics.finished(record)
+                self.metrics.finished(ExecutionRecord.from_json(record))
         now = self.clock.now()
         changes = [functools.partial(_finish, record=r, now=now) for r in dead]
         settled = live | {r["id"] for r in dead}
@@ -708,7 +706,7 @@ def _retry_abandoned(root: Path, record: dict[str, Any], why: str) -> None:
 
 
 def _finish(state: dict[str, Any], *, record: dict[str, Any], now: datetime) -> dict[str, Any]:
-    return mark_finished(state, record["schedule"], record, now)
+    return mark_finished(state, record["schedule"], ExecutionRecord.from_json(record), now)
 
 
 def _bundle_base(record: Mapping[str, Any]) -> str | None:

@@ -23,6 +23,7 @@ from typing import Any, Mapping
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric, UnknownMetricFamily
 
+from ..store.records import ExecutionRecord
 from ..timing import decisions
 
 PREFIX = "troubleshoot_scheduler"
@@ -111,23 +112,23 @@ class Metrics:
     def active(self, count: int) -> None:
         self.jobs_active.set(count)
 
-    def finished(self, record: Mapping[str, Any]) -> None:
+    def finished(self, record: ExecutionRecord) -> None:
         """A run ended, or a slot was skipped: its execution record, as written."""
-        schedule, status = record["schedule"], record["status"]
+        schedule, status = record.schedule, record.status
         self.executions.labels(schedule, status).inc()
-        if record.get("reason") in LIMIT_REASONS:
-            self.limit_hits.labels(schedule, record["reason"]).inc()
+        if record.reason in LIMIT_REASONS:
+            self.limit_hits.labels(schedule, record.reason).inc()
         if status == "skipped":
             return
-        if record.get("durationSeconds") is not None:
-            self.duration.observe(record["durationSeconds"])
-        size = (record.get("bundle") or {}).get("sizeBytes")
+        if record.duration_seconds is not None:
+            self.duration.observe(record.duration_seconds)
+        size = record.bundle.size_bytes if record.bundle is not None else None
         if size is not None:
             self.bundle_size.observe(size)
-        if (record.get("upload") or {}).get("status") == "failed":
+        if record.upload is not None and record.upload.status == "failed":
             self.upload_failures.inc()
-        if status == "completed" and record.get("endTime"):
-            self.last_success.labels(schedule).set(datetime.fromisoformat(record["endTime"]).timestamp())
+        if status == "completed" and record.end_time:
+            self.last_success.labels(schedule).set(datetime.fromisoformat(record.end_time).timestamp())
         late = lateness(record)
         if late is not None:
             self.lateness.observe(late)
@@ -186,10 +187,9 @@ def _remove(gauge: Gauge, schedule: str) -> None:
         pass
 
 
-def lateness(record: Mapping[str, Any]) -> float | None:
+def lateness(record: ExecutionRecord) -> float | None:
     """startTime - scheduledTime in seconds, for a first attempt of a scheduled or catch-up run."""
-    if record.get("trigger") not in ("schedule", "catch-up") or record.get("attempt", 1) != 1 \
-            or not record.get("startTime"):
+    if record.trigger not in ("schedule", "catch-up") or not record.first_attempt or not record.start_time:
         return None
-    start = datetime.fromisoformat(record["startTime"])
-    return (start - datetime.fromisoformat(record["scheduledTime"])).total_seconds()
+    start = datetime.fromisoformat(record.start_time)
+    return (start - datetime.fromisoformat(record.scheduled_time)).total_seconds()

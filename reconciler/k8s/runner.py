@@ -69,7 +69,7 @@ def run_from_configmap(reference: str, clock: Clock, *, output_dir: Path, job_na
         options = RunOptions(trigger="schedule" if slot else "manual", scheduled_time=slot,
                              output_dir=ensure_dir(output_dir), load_entry=lambda: entry,
                              status_sink=lambda change: None)
-        return execute(StateStore(ensure_dir(work / "state")), schedule, clock, options)
+        return execute(StateStore(ensure_dir(work / "state")), schedule, clock, options).to_json()
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from ..base.errors import UsageError
 from ..manifest.model import ScheduleSpec
 from ..manifest.normalize import ScheduleSet
+from ..store.records import ExecutionRecord
 from .plan import Action, Plan, StoredSchedule, make_plan
 from ..timing import cron
 from ..timing.decisions import timing_problem
@@ -127,23 +128,23 @@ def mark_started(state: Mapping[str, Any], name: str, execution_id: str) -> dict
     return out
 
 
-def mark_finished(state: Mapping[str, Any], name: str, record: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+def mark_finished(state: Mapping[str, Any], name: str, record: ExecutionRecord, now: datetime) -> dict[str, Any]:
     """The state after a run ended: not active, lastResult, failure streak, last success; scheduled
     (not manual, nor dependency) runs also move lastScheduleTime. A schedule deleted meanwhile is left deleted."""
     out, status = _with_status(state, name)
     if status is None:
         return out
-    status["active"] = [a for a in status.get("active") or [] if a != record["id"]]
-    status["lastResult"] = record["status"]
-    if record["status"] in ("completed", "failed") and record.get("attempt", 1) == 1:
+    status["active"] = [a for a in status.get("active") or [] if a != record.id]
+    status["lastResult"] = record.status
+    if record.status in ("completed", "failed") and record.first_attempt:
         status["runCount"] = status.get("runCount", 0) + 1
-    if record["status"] == "completed":
+    if record.status == "completed":
         status["consecutiveFailures"] = 0
-        status["lastSuccessfulTime"] = record["endTime"]
-    elif record["status"] == "failed":
+        status["lastSuccessfulTime"] = record.end_time
+    elif record.status == "failed":
         status["consecutiveFailures"] = status.get("consecutiveFailures", 0) + 1
-    if record["trigger"] not in ("manual", "dependency"):   # a run `after:` another is no slot of its cron
-        status["lastScheduleTime"] = record["scheduledTime"]
+    if record.trigger not in ("manual", "dependency"):   # a run `after:` another is no slot of its cron
+        status["lastScheduleTime"] = record.scheduled_time
     spec = ScheduleSpec.from_json(out["schedules"][name]["spec"]).to_json()
     status["nextRunTime"] = next_run_time(spec, status, now)
     return out

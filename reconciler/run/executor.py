@@ -38,6 +38,7 @@ from ..plan.transitions import mark_finished, mark_started
 from ..store import executions
 from ..store.nofollow import real_directory, rmtree_below
 from ..store.paths import ensure_dir, new_private_dir
+from ..store.records import After, Analysis, Bundle, ExecutionRecord, Redaction, Runner, new_record
 from ..store.state import StateStore
 from ..timing import dependencies
 from ..timing.decisions import slot_id
@@ -80,14 +81,14 @@ StateChange = Callable[[dict[str, Any]], dict[str, Any]]
 StatusSink = Callable[[StateChange], None]
 
 
-def execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> dict[str, Any]:
+def execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> ExecutionRecord:
     """Run schedule `name` once in the foreground; the finished execution record is returned, with the
     run's own log lines (run_log) in it."""
     with run_log.capture():
         return _execute(store, name, clock, options)
 
 
-def _execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> dict[str, Any]:
+def _execute(store: StateStore, name: str, clock: Clock, options: RunOptions) -> ExecutionRecord:
     from ..plan.inventory import find
 
     entry = options.load_entry() if options.load_entry is not None else find(store.read(), name)
@@ -97,51 +98,47 @@ def _execute(store: StateStore, name: str, clock: Clock, options: RunOptions) ->
     now, started = clock.now(), options.monotonic()
     slot = options.scheduled_time or now.replace(second=0, microsecond=0)
     given_id = dependencies.run_id(name, options.after["executionId"]) if options.after else slot_id(name, slot)
-    record = executions.new_record(given_id, name, set_name, trigger=options.trigger, slot=slot,
-                                   dispatched=options.dispatch_time or now, status="running",
-                                   attempt=options.attempt)   # a manual run's id is given by its first write
-    if options.recovered_from:
-        record["recoveredFrom"] = options.recovered_from
-    if options.after:
-        record["after"] = dict(options.after)
+    # a manual run's id is given by its first write
+    record = replace(new_record(given_id, name, set_name, trigger=options.trigger, slot=slot,
+                                dispatched=options.dispatch_time or now, status="running", attempt=options.attempt),
+                     recovered_from=options.recovered_from or None,
+                     after=After(dict(options.after)) if options.after else None)
     previous = (entry.get("status") or {}).get("lastResult")
     low = _low_disk(spec, options.output_dir or store.root / "bundles" / name, options)
     if low is not None:   # skipped before it starts: nothing collected, nothing half-written
         skipped = Results(low_disk=low)
-        record.update(settle(skipped).to_json(), endTime=now.isoformat(), durationSeconds=0)
+        record = replace(settle(skipped).onto(record), end_time=now.isoformat(), duration_seconds=0)
         run_log.note("warn", "executor", f"skipped: {low}")
-        record["logs"] = run_log.snapshot()
-        _write_first(store.root, record, options)
+        record = _write_first(store.root, replace(record, logs=run_log.snapshot()), options)
         sink(lambda s: mark_finished(s, name, record, now))
         from .delivery import deliver
 
-        deliver(store.root, set_name, name, spec, record, None, results=skipped, previous_status=previous,
-                now=now, sleep=options.cancel.wait)
-        return record
-    record["startTime"] = now.isoformat()
-    record["runner"] = {"pid": os.getpid(), "host": socket.gethostname()}
-    groups = ProcessGroups(functools.partial(_record_groups, store.root, record))
-    record["collectorProcesses"] = groups.to_json()   # its cookie, before any child can carry it
-    _write_first(store.root, record, options)
-    run_id = record["id"]
+        return deliver(store.root, set_name, name, spec, record, None, results=skipped, previous_status=previous,
+                       now=now, sleep=options.cancel.wait)
+    record = replace(record, start_time=now.isoformat(),
+                     runner=Runner({"pid": os.getpid(), "host": socket.gethostname()}))
+    draft = Draft(record)
+    groups = ProcessGroups(functools.partial(_record_groups, store.root, draft))
+    # its cookie, before any child can carry it
+    draft.record = _write_first(store.root, replace(record, collector_processes=groups.to_json()), options)
+    run_id = draft.record.id
     stages = [Results()]   # what the stages returned so far, for a stage that raises
     try:
         sink(lambda s: mark_started(s, name, run_id))  # inside: a full disk fails the run, never strands it `running`
-        _pipeline(store.root, name, set_name, spec, record, now, started, options, previous, groups, stages)
+        _pipeline(store.root, name, set_name, spec, draft, now, started, options, previous, groups, stages)
     except BaseException as exc:  # a spec, the API server, a full disk, an interrupt: settle says which
-        record.update(settle(replace(stages[-1], raised=raised(exc))).to_json())
+        draft.record = settle(replace(stages[-1], raised=raised(exc))).onto(draft.record)
         if not isinstance(exc, Exception):   # interrupted: recorded, never left `running`, then passed on
             raise
     finally:
         end = clock.now()
-        record.pop("collectorProcesses", None)   # killed when collection ended
-        record["endTime"] = end.isoformat()
-        record["durationSeconds"] = round(options.monotonic() - started, 3)
-        run_log.note("error" if record["status"] == "failed" else "info", "executor",
-                     f"{record['status']}" + (f" ({record['reason']}): {(record.get('error') or {}).get('message')}"
-                                              if record["status"] == "failed" else "") +
-                     f" in {record['durationSeconds']:g}s")
-        record["logs"] = run_log.snapshot()
+        record = replace(draft.record, collector_processes=None,   # killed when collection ended
+                         end_time=end.isoformat(), duration_seconds=round(options.monotonic() - started, 3))
+        failed = record.status == "failed"
+        run_log.note("error" if failed else "info", "executor", record.status +
+                     (f" ({record.reason}): {record.error.message if record.error else None}" if failed else "") +
+                     f" in {record.duration_seconds:g}s")
+        record = replace(record, logs=run_log.snapshot())
         try:
             executions.write(store.root, record)
         finally:  # even when the record cannot be rewritten (a full disk): the daemon's batched status
@@ -149,12 +146,20 @@ def _execute(store: StateStore, name: str, clock: Clock, options: RunOptions) ->
     return record
 
 
-def _write_first(root: Path, record: dict[str, Any], options: RunOptions) -> None:
+@dataclass
+class Draft:
+    """The record as far as a run got: its stages replace it as they go (collector threads too, one at
+    a time), so that what a stage that raised left is still written."""
+
+    record: ExecutionRecord
+
+
+def _write_first(root: Path, record: ExecutionRecord, options: RunOptions) -> ExecutionRecord:
     """A slot's run keeps the slot's id (its retries rewrite the record); a manual run claims a new one."""
     if options.trigger == "manual":
-        executions.create_manual(root, record, lock_timeout=options.lock_timeout)
-    else:
-        executions.write(root, record)
+        return executions.create_manual(root, record, lock_timeout=options.lock_timeout)
+    executions.write(root, record)
+    return record
 
 
 def free_disk_bytes(path: Path) -> int:
@@ -190,11 +195,11 @@ def write_now(store: StateStore, *changes: StateChange, now: datetime, lock_time
         return before, before + 1
 
 
-def _pipeline(root: Path, name: str, set_name: str, spec: ScheduleSpec, record: dict[str, Any], now: datetime,
+def _pipeline(root: Path, name: str, set_name: str, spec: ScheduleSpec, draft: Draft, now: datetime,
               started: float, options: RunOptions, previous: str | None, groups: ProcessGroups,
               stages: list[Results]) -> None:
-    """collect → redact → analyze → metadata → archive → deliver; fills the record's bundle, redaction,
-    analysis and upload, and appends to `stages` what the stages returned once the bundle is written
+    """collect → redact → analyze → metadata → archive → deliver; gives the draft's record its bundle,
+    redaction, analysis and upload, and appends to `stages` what the stages returned once the bundle is written
     (settle.py decides the record's status from them). Every spec is loaded before anything is collected,
     so a bad one fails the run at once."""
     from ..analyze import analyze_dir, counts, dumps_analysis, load_analyzers
@@ -216,7 +221,7 @@ def _pipeline(root: Path, name: str, set_name: str, spec: ScheduleSpec, record: 
     tokens = redaction_maps.start(root, name, redact, hidden=credential_values)
     registry = options.registry if options.registry is not None else _builtin_collectors()
     kube = _cluster(collect, runnable_specs(specs, registry, collect["cluster"]), options.cancel)
-    refused = _from_cluster(kube, spec, record, specs, redactors, analyzers, read) if kube is not None else []
+    refused = _from_cluster(kube, spec, draft, specs, redactors, analyzers, read) if kube is not None else []
     if options.output_dir is None:
         destination_dir = real_directory(root, "bundles", name)
     else:   # the user's: created private if missing, never changed if it exists
@@ -269,13 +274,14 @@ def _pipeline(root: Path, name: str, set_name: str, spec: ScheduleSpec, record: 
         rmtree_below(root if options.output_dir is None else destination_dir, staging_parent)
     run_log.note("info", "bundle", f"{written.path} ({written.size:,} bytes)")
     report(ProgressEvent(BUNDLE_WRITTEN, detail=str(written.path), bytes=written.size))
-    record["bundle"] = {"path": str(written.path), "sizeBytes": written.size, "sha256": written.sha256,
-                        "collectors": _counts(outcomes), "collectorResults": [o.to_json() for o in outcomes]}
-    record["redaction"] = redacted.to_json()
+    redaction = Redaction(redacted.to_json())
     if tokens is not None:   # only once the bundle is written: a map of no bundle would only keep secrets
-        record["redaction"]["tokens"] = tokens.save(root, record["id"], name, list(spec.age_recipients) or None)
-    record["warnings"] = sum(len(outcome.warnings) for outcome in outcomes)
-    record["analysis"] = dict(counts(results), failing=[r.title for r in results if r.outcome == "fail"])
+        redaction = redaction.with_tokens(tokens.save(root, draft.record.id, name, list(spec.age_recipients) or None))
+    draft.record = replace(
+        draft.record, redaction=redaction, warnings=sum(len(outcome.warnings) for outcome in outcomes),
+        bundle=Bundle.of(path=str(written.path), size_bytes=written.size, sha256=written.sha256,
+                         collectors=_counts(outcomes), collector_results=[o.to_json() for o in outcomes]),
+        analysis=Analysis.of(counts(results), [r.title for r in results if r.outcome == "fail"]))
     too_large = None
     if budget is not None and (budget.exceeded.is_set() or written.size > budget.limit):
         too_large = (f"the bundle reached limits.maxBundleSizeBytes ({budget.limit:,} bytes): collection stopped "
@@ -284,13 +290,14 @@ def _pipeline(root: Path, name: str, set_name: str, spec: ScheduleSpec, record: 
                           too_large=too_large, timed_out=timed_out, timeout_seconds=spec.policy.timeout_seconds,
                           collection_seconds=_collection_seconds(spec), failed_analyzers=tally["fail"],
                           fail_run=analyze["failRun"]))
-    record.update(settle(stages[-1]).to_json())
-    deliver(root, set_name, name, spec, record, written.path, results=stages[-1], previous_status=previous,
-            now=now, sleep=options.cancel.wait, deadline=run_deadline,
-            stopped=lambda: options.cancel_reason if options.cancel.is_set() else None, progress=report)
+    draft.record = settle(stages[-1]).onto(draft.record)
+    draft.record = deliver(root, set_name, name, spec, draft.record, written.path, results=stages[-1],
+                           previous_status=previous, now=now, sleep=options.cancel.wait, deadline=run_deadline,
+                           stopped=lambda: options.cancel_reason if options.cancel.is_set() else None,
+                           progress=report)
 
 
-def _from_cluster(kube: Kube, spec: ScheduleSpec, record: dict[str, Any], specs: list[CollectorSpec],
+def _from_cluster(kube: Kube, spec: ScheduleSpec, draft: Draft, specs: list[CollectorSpec],
                   redactors: list[Redactor], analyzers: list[Any], read: Callable[[str], Any]) -> list[Denial]:
     """What the cluster adds to the schedule's own collectors, redactors and analyzers (extended in
     place): the specs it holds (collect.loadClusterSpecs), then auto-discovery's collectors
@@ -312,14 +319,14 @@ def _from_cluster(kube: Kube, spec: ScheduleSpec, record: dict[str, Any], specs:
             except SbschedError as exc:   # the cluster's spec, not the manifest's: noted, the run goes on
                 found.errors.append(str(exc))
         analyzers += load_analyzers(paths, strict=False, read=read) if spec.document["analyze"]["enabled"] else []
-        record["clusterSpecs"] = found.to_json()
+        draft.record = replace(draft.record, cluster_specs=found.to_json())
         for problem in found.denied + found.errors:
             run_log.note("warn", "cluster-specs", problem)
     if not collect.get("auto"):
         return []
     discovery = discover(kube, specs, timeout=CLUSTER_API_TIMEOUT)
     specs += discovery.collectors
-    record["autoDiscovery"] = discovery.to_json()
+    draft.record = replace(draft.record, auto_discovery=discovery.to_json())
     for denial in discovery.denied:
         run_log.note("warn", "auto-discovery", f"{denial.spec.name} skipped: {denial.reason}")
     return discovery.denied
@@ -343,15 +350,15 @@ def _credential_guard(spec: Mapping[str, Any]) -> tuple[dict[str, str], Redactor
             frozenset(value for value in values if len(value) >= SHORTEST_MASKED))
 
 
-def _record_groups(root: Path, record: dict[str, Any], processes: dict[str, Any]) -> None:
+def _record_groups(root: Path, draft: Draft, processes: dict[str, Any]) -> None:
     """The running record says how to find its collectors' processes: if this process is killed -9,
     recovery kills them from there. Called from collector threads, one at a time, while the main thread
     waits for collection; a write that fails leaves them to `ProcessGroups.close` alone."""
-    record["collectorProcesses"] = processes
+    draft.record = replace(draft.record, collector_processes=processes)
     try:
-        executions.write(root, record)
+        executions.write(root, draft.record)
     except OSError as exc:
-        log.warning("%s: cannot record its collectors' processes: %s", record["id"], exc.strerror or exc)
+        log.warning("%s: cannot record its collectors' processes: %s", draft.record.id, exc.strerror or exc)
 
 
 def _collection_seconds(spec: ScheduleSpec) -> float:

@@ -29,6 +29,7 @@ from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import urlsplit
 
 from ..base.backoff import RetryPolicy
+from ..store.records import Analysis, ExecutionRecord
 from ..upload.credentials import Secrets
 from ..upload.retry import Sleep, UploadError, call_with_retries, from_http_status, from_requests
 
@@ -58,22 +59,22 @@ def event_for(on: Iterable[str], status: str, previous_status: str | None, reaso
     return next((e for e in events(status, previous_status, reason) if e in wanted), None)
 
 
-def bundle_url(record: Mapping[str, Any]) -> str | None:
-    upload = record.get("upload") or {}
-    if upload.get("status") == "uploaded" and upload.get("url"):
-        return str(upload["url"])
-    path = (record.get("bundle") or {}).get("path")
+def bundle_url(record: ExecutionRecord) -> str | None:
+    upload = record.upload
+    if upload is not None and upload.status == "uploaded" and upload.url:
+        return str(upload.url)
+    path = record.bundle.path if record.bundle is not None else None
     return f"file://{path}" if path else None
 
 
-def payload(record: Mapping[str, Any], *, event: str) -> dict[str, Any]:
-    analysis = record.get("analysis") or {}
-    counts: dict[str, Any] = {k: int(analysis.get(k) or 0) for k in ("pass", "warn", "fail")}
-    counts["failing"] = list(analysis.get("failing") or [])   # the failing analyzers' titles
-    body = {"schedule": record.get("schedule"), "set": record.get("set"), "executionId": record.get("id"),
-            "status": record.get("status"), "reason": record.get("reason"), "bundleUrl": bundle_url(record),
+def payload(record: ExecutionRecord, *, event: str) -> dict[str, Any]:
+    analysis = record.analysis or Analysis({})
+    counts: dict[str, Any] = {k: analysis.count(k) for k in ("pass", "warn", "fail")}
+    counts["failing"] = analysis.failing   # the failing analyzers' titles
+    body = {"schedule": record.schedule, "set": record.set, "executionId": record.id,
+            "status": record.status, "reason": record.reason, "bundleUrl": bundle_url(record),
             "analysis": counts, "event": event}
-    body["text"] = text(body, error=(record.get("error") or {}).get("message"))
+    body["text"] = text(body, error=record.error.message if record.error is not None else None)
     return body
 
 
@@ -128,14 +129,13 @@ class Notification:
                 "error": self.error}
 
 
-def send(hooks: Iterable[Mapping[str, Any]], record: Mapping[str, Any], *, previous_status: str | None,
+def send(hooks: Iterable[Mapping[str, Any]], record: ExecutionRecord, *, previous_status: str | None,
          env: Mapping[str, str], sleep: Sleep = time.sleep, post: Post | None = None,
          background: bool = True) -> list[Notification]:
     """Start the POSTs the run's outcome calls for; returns at once (unless `background` is False)."""
     jobs: list[tuple[Notification, Mapping[str, Any], dict[str, Any]]] = []
     for hook in hooks:
-        event = event_for(hook.get("on") or ["failure"], str(record.get("status")), previous_status,
-                          record.get("reason"))
+        event = event_for(hook.get("on") or ["failure"], record.status, previous_status, record.reason)
         if event is not None:
             jobs.append((Notification(shown(str(hook["webhook"])), event), hook, payload(record, event=event)))
     if not jobs:
@@ -148,7 +148,7 @@ def send(hooks: Iterable[Mapping[str, Any]], record: Mapping[str, Any], *, previ
 
     if background:
         _track([n for n, _, _ in jobs])
-        threading.Thread(target=run_all, name=f"sbsched-notify-{record.get('id')}", daemon=True).start()
+        threading.Thread(target=run_all, name=f"sbsched-notify-{record.id}", daemon=True).start()
     else:
         run_all()
     return [n for n, _, _ in jobs]

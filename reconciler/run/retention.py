@@ -28,9 +28,10 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 
 from ..manifest.model import Retention
+from ..store.records import ExecutionRecord
 
 ACTIVE = frozenset({"running", "pending", "retrying"})
 UNKNOWN = "unknown"  # a bundle file without an execution record
@@ -134,16 +135,20 @@ def bundle_time(name: str) -> datetime | None:
     return datetime.strptime(match.group(1), "%Y-%m-%dT%H_%M_%S").replace(tzinfo=timezone.utc)
 
 
-def run_of(record: Mapping[str, Any], *, record_path: str | None, bundles_dir: Path) -> Run:
+def run_of(record: ExecutionRecord, *, record_path: str | None, bundles_dir: Path) -> Run:
     """A record as retention sees it; its bundle counts only when it lies in bundles/<schedule>/ (a
     bundle written elsewhere with `run --output-dir` belongs to whoever asked for it there)."""
-    slot = _time(record.get("scheduledTime"))
-    when = _time(record.get("startTime")) or slot or datetime.min.replace(tzinfo=timezone.utc)
-    path = (record.get("bundle") or {}).get("path")
+    slot = _time(record.scheduled_time)
+    when = _time(record.start_time) or slot or datetime.min.replace(tzinfo=timezone.utc)
+    path = _bundle_path(record)
     bundle = path if path and Path(path).parent == bundles_dir else None
-    upload = record.get("upload") or {}
-    return Run(id=str(record.get("id")), time=when, status=str(record.get("status")), slot=slot,
-               upload_failed=upload.get("status") == "failed", record=record_path, bundle=bundle)
+    return Run(id=record.id, time=when, status=record.status, slot=slot,
+               upload_failed=record.upload is not None and record.upload.status == "failed", record=record_path,
+               bundle=bundle)
+
+
+def _bundle_path(record: ExecutionRecord) -> str | None:
+    return record.bundle.path if record.bundle is not None else None
 
 
 def _time(stamp: Any) -> datetime | None:
@@ -151,20 +156,20 @@ def _time(stamp: Any) -> datetime | None:
 
 
 # -- the shell --------------------------------------------------------------------------------------------
-def collect_runs(root: Path, schedule: str, *, current: Mapping[str, Any] | None = None) -> list[Run]:
+def collect_runs(root: Path, schedule: str, *, current: ExecutionRecord | None = None) -> list[Run]:
     """The schedule's runs on disk: its execution records and the files in bundles/<schedule>/.
     `current` (the record of the run being delivered, not yet written) replaces its copy on disk."""
     from ..store import executions
 
     bundles_dir = root / "bundles" / schedule
     misshapen: list[dict[str, Any]] = []   # skipped by history, yet their bundles are not strays
-    records = {r["id"]: r for r in executions.history(root, schedule, skipped=misshapen) if "id" in r}
+    records = {r["id"]: ExecutionRecord.from_json(r) for r in executions.history(root, schedule, skipped=misshapen)}
     if current is not None:
-        records[current["id"]] = dict(current)
-    runs = [_with_map(root, run_of(r, record_path=str(executions.record_path(root, dict(r))),
+        records[current.id] = current
+    runs = [_with_map(root, run_of(r, record_path=str(executions.record_path(root, r)),
                                    bundles_dir=bundles_dir)) for r in records.values()]
     claimed: set[str | None] = {r.bundle for r in runs if r.bundle}
-    claimed |= {(r.get("bundle") or {}).get("path") for r in records.values()}
+    claimed |= {_bundle_path(r) for r in records.values()}
     claimed |= {r["bundle"].get("path") for r in misshapen if isinstance(r.get("bundle"), dict)}
     if bundles_dir.is_dir():
         for path in sorted([*bundles_dir.glob("*.tar.gz"), *bundles_dir.glob("*.tar.gz.age")]):   # .age: encrypted
@@ -187,12 +192,12 @@ def _with_map(root: Path, run: Run) -> Run:
 
 def apply_retention(root: Path, schedule: str, retention: Retention, now: datetime, *,
                     force: bool = False, dry_run: bool = False,
-                    current: Mapping[str, Any] | None = None) -> list[Deletion]:
+                    current: ExecutionRecord | None = None) -> list[Deletion]:
     """Plan and (unless `dry_run`) delete; returns what was (or would be) removed. Files already gone
     (another process's retention) are not an error."""
     deletions = plan_retention(collect_runs(root, schedule, current=current), retention, now, force=force)
     if current is not None:  # the run being delivered stays until the next one: its record is written after
-        deletions = [d for d in deletions if d.run.id != current.get("id")]
+        deletions = [d for d in deletions if d.run.id != current.id]
     if not dry_run:
         remove(root, deletions)
     return deletions

@@ -15,9 +15,9 @@ cancelled upload fails any run with the cancel's reason.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
 
 from ..base.errors import PERMANENT, TRANSIENT, SbschedError, TransientError, error_class
+from ..store.records import Error, ExecutionRecord
 
 COMPLETED, FAILED, SKIPPED = "completed", "failed", "skipped"
 
@@ -67,10 +67,10 @@ class Outcome:
     error_class: str | None = None
     message: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        """The record's `status`, `reason` and `error` (design §5)."""
-        error = None if self.error_class is None else {"class": self.error_class, "message": self.message}
-        return {"status": self.status, "reason": self.reason, "error": error}
+    def onto(self, record: ExecutionRecord) -> ExecutionRecord:
+        """`record` with this outcome as its `status`, `reason` and `error` (design §5), nothing else."""
+        error = None if self.error_class is None else Error.of(self.error_class, self.message)
+        return replace(record, status=self.status, reason=self.reason, error=error)
 
 
 def settle(results: Results) -> Outcome:

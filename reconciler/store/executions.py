@@ -16,48 +16,53 @@ import os
 import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from dataclasses import replace
+from typing import Any, Iterator, Mapping
 
 from .atomic import atomic_write
 from ..base.errors import LockTimeout
 from ..base.masking import mask_data
 from .nofollow import real_directory
+from . import records
+from .records import ExecutionRecord
 from .paths import file_mode
 from ..timing.decisions import slot_id
 
 log = logging.getLogger("sbsched.executions")
 
+
 def new_record(run_id: str, schedule: str, set_name: str, *, trigger: str, slot: datetime, dispatched: datetime,
                status: str, attempt: int = 1) -> dict[str, Any]:
-    """An execution record with every key of the contract (design §5) present, values to be filled."""
-    return {"id": run_id, "schedule": schedule, "set": set_name, "trigger": trigger,
-            "scheduledTime": slot.isoformat(), "dispatchTime": dispatched.isoformat(), "startTime": None,
-            "endTime": None, "durationSeconds": None, "status": status, "reason": None, "attempt": attempt,
-            "bundle": None, "redaction": None, "warnings": 0, "analysis": {"pass": 0, "warn": 0, "fail": 0, "failing": []},
-            "upload": None,
-            "error": None}
+    """records.new_record as JSON, for a writer that fills in a few keys and writes it (the daemon's
+    record of a skipped slot)."""
+    return records.new_record(run_id, schedule, set_name, trigger=trigger, slot=slot, dispatched=dispatched,
+                              status=status, attempt=attempt).to_json()
 
 
-def record_path(root: Path, record: dict[str, Any]) -> Path:
-    month = datetime.fromisoformat(record["scheduledTime"]).astimezone(timezone.utc).strftime("%Y-%m")
-    return root / "executions" / month / f"{record['id']}.json"
+def record_path(root: Path, record: ExecutionRecord | Mapping[str, Any]) -> Path:
+    """Where a record lives: its slot's month, its id. Typed, or as JSON (the daemon's recovery and
+    skipped slots, which rewrite records read from disk)."""
+    run_id, slot = (record.id, record.scheduled_time) if isinstance(record, ExecutionRecord) \
+        else (record["id"], record["scheduledTime"])
+    month = datetime.fromisoformat(slot).astimezone(timezone.utc).strftime("%Y-%m")
+    return root / "executions" / month / f"{run_id}.json"
 
 
-def create_manual(root: Path, record: dict[str, Any], *, lock_timeout: float) -> Path:
+def create_manual(root: Path, record: ExecutionRecord, *, lock_timeout: float) -> ExecutionRecord:
     """Give a manual run's record its id, `<slot id>-manual-<n>`, and write it. n is one more than the
     schedule's last manual run ever had, so an id is never given twice, not even after retention removed
     its record (a history, log line or upload naming the old run must not name a new one); the count is
     read and bumped under a lock on its file. The record is created exclusively, so two runs never share
     an id even without the count (lost, or a state dir older than it): an n whose record exists is passed
     over."""
-    schedule = record["schedule"]
-    base = slot_id(schedule, datetime.fromisoformat(record["scheduledTime"]))
+    schedule = record.schedule
+    base = slot_id(schedule, datetime.fromisoformat(record.scheduled_time))
     counter = real_directory(root, "executions", "manual-ids") / schedule
     with _locked(counter, lock_timeout):
         n = _last(counter)
         while True:
             n += 1
-            record["id"] = f"{base}-manual-{n}"
+            record = replace(record, id=f"{base}-manual-{n}")
             path = record_path(root, record)
             real_directory(root, *path.parent.relative_to(root).parts)
             try:
@@ -68,7 +73,7 @@ def create_manual(root: Path, record: dict[str, Any], *, lock_timeout: float) ->
                 handle.write(f"{n}\n".encode())
                 handle.truncate()
                 os.fsync(handle.fileno())
-            return path
+            return record
 
 
 @contextlib.contextmanager
@@ -96,15 +101,17 @@ def _last(counter: Path) -> int:
         return 0
 
 
-def write(root: Path, record: dict[str, Any]) -> Path:
+def write(root: Path, record: ExecutionRecord | Mapping[str, Any]) -> Path:
     path = record_path(root, record)
     real_directory(root, *path.parent.relative_to(root).parts)
     atomic_write(path, _encode(record))
     return path
 
 
-def _encode(record: dict[str, Any]) -> bytes:
+def _encode(record: ExecutionRecord | Mapping[str, Any]) -> bytes:
     """The record as written: a URL quoted in an error keeps its query values and password out of it."""
+    if isinstance(record, ExecutionRecord):
+        record = record.to_json()
     return (json.dumps(mask_data(record), indent=2, sort_keys=False) + "\n").encode("utf-8")
 
 

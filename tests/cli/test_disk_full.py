@@ -80,7 +80,7 @@ def test_execute_records_a_failed_first_status_write_as_a_failed_run(tmp_path, s
         if len(calls) == 1:
             raise OSError(errno.ENOSPC, "No space left on device")
 
-    record = execute(StateStore(state_dir), "s001", SystemClock(), RunOptions(status_sink=sink))
+    record = execute(StateStore(state_dir), "s001", SystemClock(), RunOptions(status_sink=sink)).to_json()
     assert (record["status"], record["reason"]) == ("failed", "error")
     assert record["error"] == {"class": "transient", "message": "OSError: [Errno 28] No space left on device"}
     assert len(calls) == 2                       # the failure is still reported to the state
@@ -99,8 +99,8 @@ def test_the_final_status_change_is_sent_even_when_the_record_cannot_be_rewritte
     real_write, writes, calls = executions.write, [], []
 
     def full_at_the_end(root, record):
-        writes.append(record["status"])
-        if record["status"] != "running":
+        writes.append(record.status)
+        if record.status != "running":
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_write(root, record)
 

@@ -100,7 +100,9 @@ def test_reconcile_once_waits_for_the_runs_after_those_it_started(tmp_path):
 
 def test_a_dependency_run_counts_no_lateness_it_has_no_slot():
     from reconciler.daemon.metrics import lateness
+    from reconciler.store.records import ExecutionRecord
 
-    started = {"attempt": 1, "scheduledTime": "2026-06-01T13:00:00+00:00", "startTime": "2026-06-01T13:00:09+00:00"}
-    assert lateness({**started, "trigger": "schedule"}) == 9
-    assert lateness({**started, "trigger": "dependency"}) is None
+    started = {"id": "b-1", "schedule": "b", "status": "completed", "attempt": 1,
+               "scheduledTime": "2026-06-01T13:00:00+00:00", "startTime": "2026-06-01T13:00:09+00:00"}
+    assert lateness(ExecutionRecord.from_json({**started, "trigger": "schedule"})) == 9
+    assert lateness(ExecutionRecord.from_json({**started, "trigger": "dependency"})) is None

@@ -20,6 +20,7 @@ from reconciler.manifest.load import load_manifest
 from reconciler.plan.apply import apply
 from reconciler.store import executions
 from reconciler.store.pidfile import AlreadyRunning, PidFile
+from reconciler.store.records import ExecutionRecord
 from reconciler.store.state import StateStore
 
 from ...fakes.clock import FakeClock
@@ -303,9 +304,10 @@ def test_a_run_retry_waits_as_the_one_backoff_policy_says_with_the_daemon_s_rand
     d = daemon(store, clock, random=Random(19).random)
     try:
         for attempt in (1, 2, 3, 4):   # the fourth has no retry left
-            d._maybe_retry({"id": "r-20260601T1300Z", "schedule": "r", "status": "failed", "trigger": "schedule",
-                            "attempt": attempt, "scheduledTime": "2026-06-01T13:00:00+00:00",
-                            "error": {"class": "transient", "message": "disk full"}})
+            d._maybe_retry(ExecutionRecord.from_json({
+                "id": "r-20260601T1300Z", "schedule": "r", "status": "failed", "trigger": "schedule",
+                "attempt": attempt, "scheduledTime": "2026-06-01T13:00:00+00:00",
+                "error": {"class": "transient", "message": "disk full"}}))
         waits = [(when - clock.now()).total_seconds() for when, *_ in sorted(d.retries)]
         assert waits == pytest.approx([13.385629, 23.924557, 42.602331], abs=1e-6)
     finally:

@@ -11,6 +11,7 @@ from prometheus_client import generate_latest
 from reconciler.daemon.loop import Daemon
 from reconciler.daemon.metrics import Metrics
 from reconciler.store import executions
+from reconciler.store.records import ExecutionRecord
 
 from ...prometheus_tools import needs_promtool, promtool
 from ...fakes.clock import FakeClock
@@ -147,17 +148,22 @@ def test_deleted_and_suspended_schedules_lose_their_next_run_and_interval_series
     assert value(metrics, "next_run_timestamp_seconds", schedule="b") is None
     assert value(metrics, "schedule_interval_seconds", schedule="b") is None
 
+def ended(fields: dict) -> ExecutionRecord:
+    """A run's record as the daemon hands it over; its id and slot made up where the test does not need them."""
+    return ExecutionRecord.from_json({"id": "a-1", "scheduledTime": "2026-06-01T13:00:00+00:00", **fields})
+
+
 def test_manual_runs_and_retries_have_no_lateness_and_skips_no_duration():
     metrics = Metrics()
     slot = at(13)
     base = {"schedule": "s", "scheduledTime": slot.isoformat(), "startTime": (slot + timedelta(seconds=3)).isoformat(),
             "endTime": (slot + timedelta(seconds=9)).isoformat(), "durationSeconds": 6.0, "bundle": {"sizeBytes": 10},
             "upload": {"status": "uploaded"}}
-    metrics.finished({**base, "trigger": "manual", "attempt": 1, "status": "completed"})
-    metrics.finished({**base, "trigger": "schedule", "attempt": 2, "status": "completed"})
-    metrics.finished({**base, "trigger": "catch-up", "attempt": 1, "status": "completed"})
-    metrics.finished({**base, "trigger": "schedule", "attempt": 1, "status": "skipped", "startTime": None,
-                      "durationSeconds": 0, "bundle": None, "upload": None})
+    metrics.finished(ended({**base, "trigger": "manual", "attempt": 1, "status": "completed"}))
+    metrics.finished(ended({**base, "trigger": "schedule", "attempt": 2, "status": "completed"}))
+    metrics.finished(ended({**base, "trigger": "catch-up", "attempt": 1, "status": "completed"}))
+    metrics.finished(ended({**base, "trigger": "schedule", "attempt": 1, "status": "skipped", "startTime": None,
+                      "durationSeconds": 0, "bundle": None, "upload": None}))
     assert value(metrics, "schedule_lateness_seconds_count") == 1
     assert value(metrics, "schedule_lateness_seconds_sum") == 3.0
     assert value(metrics, "execution_duration_seconds_count") == 3
@@ -170,8 +176,8 @@ def test_manual_runs_and_retries_have_no_lateness_and_skips_no_duration():
 def test_the_exposition_passes_promtool_lint_and_keeps_the_prd_name_beside_the_lint_clean_one():
     metrics = Metrics()
     metrics.loaded({"a": "2026-06-01T13:00:00+00:00", "b": None})
-    metrics.finished({"schedule": "a", "status": "failed", "reason": "bundle-too-large", "durationSeconds": 2.0,
-                      "bundle": {"sizeBytes": 2048}, "upload": {"status": "failed"}})
+    metrics.finished(ended({"schedule": "a", "status": "failed", "reason": "bundle-too-large", "durationSeconds": 2.0,
+                            "bundle": {"sizeBytes": 2048}, "upload": {"status": "failed"}}))
     metrics.unscheduled("b")
     text = generate_latest(metrics.registry).decode()
     checked = promtool("check", "metrics", stdin=text)
@@ -191,6 +197,6 @@ def test_every_schedule_starts_with_zeroed_counters_so_that_its_first_failure_is
         assert value(metrics, "executions_total", schedule=name, status="skipped") is None, "rare, alerted on by none"
         for reason in ("bundle-too-large", "low-disk"):
             assert value(metrics, "resource_limit_hits_total", schedule=name, reason=reason) == 0
-    metrics.finished({"schedule": "a", "status": "failed"})
+    metrics.finished(ended({"schedule": "a", "status": "failed"}))
     metrics.loaded({"a": None})
     assert value(metrics, "executions_total", schedule="a", status="failed") == 1, "a reload keeps the counts"

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.run import notify
+from reconciler.store.records import ExecutionRecord
 from reconciler.store.state import StateStore
 from reconciler.upload.retry import RetryPolicy, UploadError, call_with_retries
 from tests.delivery_fixtures import http_sink, sink  # noqa: F401
@@ -54,7 +55,8 @@ def test_a_cancelled_run_sends_one_webhook_attempt_and_no_retries(sink):
     cancel.set()   # e.g. the daemon is stopping: the failure is still reported, once
 
     (sent,) = notify.send([{"webhook": f"{sink.url}/h", "on": ["failure"]}],
-                          {"id": "r-1", "schedule": "r", "set": "s", "status": "failed", "reason": "shutdown"},
+                          ExecutionRecord("r-1", "r", "2026-03-01T02:00:00+00:00", "failed", set="s",
+                                          reason="shutdown"),
                           previous_status=None, env={}, sleep=cancel.wait, background=False)
 
     assert (sent.status, sent.attempts) == ("failed", 1) and len(sink.requests) == 1

@@ -15,6 +15,7 @@ from reconciler.manifest.model import ScheduleSpec
 from reconciler.run.delivery import deliver
 from reconciler.run.settle import Results
 from reconciler.store import executions
+from reconciler.store.records import ExecutionRecord
 from tests.delivery_fixtures import (RESET, gcs_client, gcs_emulator, gcs_env, http_sink, make_archive,  # noqa: F401
                                      moto_s3, new_bucket, new_gcs_bucket, s3_client, s3_env, sink)
 
@@ -54,9 +55,11 @@ def no_sleep(seconds: float) -> None:
 def run_delivery(root: Path, the_spec: ScheduleSpec, record: dict[str, Any], archive: Path, *,
                  previous: str | None = None, env: dict[str, str] | None = None, sleep=no_sleep,
                  now: datetime = NOW) -> dict[str, Any]:
-    deliver(root, "production", "nightly", the_spec, record, archive, results=STAGES[record["reason"]],
-            previous_status=previous, env=env if env is not None else dict(os.environ), sleep=sleep, now=now)
-    executions.write(root, record)  # as the executor does after delivery
+    delivered = deliver(root, "production", "nightly", the_spec, ExecutionRecord.from_json(record), archive,
+                        results=STAGES[record["reason"]], previous_status=previous,
+                        env=env if env is not None else dict(os.environ), sleep=sleep, now=now)
+    executions.write(root, delivered)  # as the executor does after delivery
+    record.update(delivered.to_json())  # the tests read the record they made
     return record
 
 

@@ -12,6 +12,7 @@ import pytest
 from reconciler.collect.runner import Registry
 from reconciler.run import notify
 from reconciler.run.executor import RunOptions, execute
+from reconciler.store.records import ExecutionRecord
 from reconciler.upload import RetryPolicy, UploadRequest, upload
 from reconciler.upload.credentials import Secrets
 from reconciler.upload.retry import DEADLINE, UploadError, call_with_retries
@@ -35,7 +36,7 @@ def test_a_run_whose_upload_server_trickles_its_answer_fails_at_its_timeout_as_a
     store = uploading(tmp_path, clock, sink.url, "{timeoutSeconds: 2, retries: 2, backoffSeconds: 1}")
 
     began = time.monotonic()
-    record = execute(store, "up", clock, RunOptions(registry=REGISTRY))
+    record = execute(store, "up", clock, RunOptions(registry=REGISTRY)).to_json()
     took = time.monotonic() - began
 
     assert (record["status"], record["reason"], record["error"]["class"]) == ("failed", "timeout", "transient")
@@ -108,7 +109,7 @@ def test_a_webhook_post_has_a_deadline_on_the_whole_exchange(sink, monkeypatch):
     began = time.monotonic()
 
     (sent,) = notify.send([{"webhook": f"{sink.url}/h", "on": ["failure"]}],
-                          {"id": "r-1", "schedule": "r", "set": "s", "status": "failed", "reason": "error"},
+                          ExecutionRecord("r-1", "r", "2026-03-01T02:00:00+00:00", "failed", set="s", reason="error"),
                           previous_status=None, env={}, sleep=waits.append, background=False)
 
     assert (sent.status, sent.attempts, len(waits)) == ("sent", 2, 1)
@@ -128,7 +129,7 @@ def test_a_collection_that_times_out_leaves_a_share_of_the_timeout_to_upload_its
         cut_after.append(time.monotonic() - began)
 
     record = execute(store, "up", clock, RunOptions(registry=Registry(host={**REGISTRY.host, "blocked": blocked},
-                                                                      cluster={})))
+                                                                      cluster={}))).to_json()
 
     assert (record["status"], record["reason"], record["error"]["class"]) == ("failed", "timeout", "permanent")
     assert record["upload"]["status"] == "uploaded"

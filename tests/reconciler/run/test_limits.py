@@ -16,6 +16,7 @@ from reconciler.collect import Budget, BundleTooLarge, GuardedOutput
 from reconciler.daemon.metrics import Metrics
 from reconciler.run.executor import RunOptions, execute, free_disk_bytes
 from reconciler.store import executions
+from reconciler.store.records import ExecutionRecord
 from reconciler.store.state import StateStore
 from tests.delivery_fixtures import http_sink, sink  # noqa: F401
 
@@ -58,7 +59,7 @@ def test_a_copy_past_the_size_limit_stops_keeps_what_it_has_and_fails(cli, write
                 - copy: {{collectorName: data, path: {big_file}}}
                 - copy: {{collectorName: more, path: {big_file}}}
     """)
-    record = execute(StateStore(state_dir), "big", SystemClock(), RunOptions(max_workers=1))
+    record = execute(StateStore(state_dir), "big", SystemClock(), RunOptions(max_workers=1)).to_json()
     assert (record["status"], record["reason"], record["error"]["class"]) == ("failed", "bundle-too-large",
                                                                             "permanent")
     assert "limits.maxBundleSizeBytes (2,097,152 bytes)" in record["error"]["message"]
@@ -84,7 +85,7 @@ def test_a_bundle_under_the_limit_completes(cli, write_manifest, state_dir, big_
             collect:
               hostCollectors: [{{copy: {{collectorName: data, path: {big_file}}}}}]
     """)
-    record = execute(StateStore(state_dir), "fits", SystemClock(), RunOptions())
+    record = execute(StateStore(state_dir), "fits", SystemClock(), RunOptions()).to_json()
     assert (record["status"], record["reason"]) == ("completed", None)
 
 
@@ -103,7 +104,7 @@ def test_too_little_free_disk_skips_the_run_before_it_collects(cli, write_manife
         seen.append(path)
         return 10 * MIB
 
-    record = execute(StateStore(state_dir), "tight", SystemClock(), RunOptions(free_disk=reading))
+    record = execute(StateStore(state_dir), "tight", SystemClock(), RunOptions(free_disk=reading)).to_json()
     assert (record["status"], record["reason"], record["startTime"], record["bundle"]) == ("skipped", "low-disk",
                                                                                          None, None)
     assert "only 10,485,760 bytes free" in record["error"]["message"]
@@ -116,7 +117,7 @@ def test_too_little_free_disk_skips_the_run_before_it_collects(cli, write_manife
     assert "was skipped (low-disk)" in body["text"]
     state = json.loads((state_dir / "state.json").read_text())["schedules"]["tight"]["status"]
     assert state["lastResult"] == "skipped" and state["active"] == []
-    enough = execute(StateStore(state_dir), "tight", SystemClock(), RunOptions(free_disk=lambda _: 200 * MIB))
+    enough = execute(StateStore(state_dir), "tight", SystemClock(), RunOptions(free_disk=lambda _: 200 * MIB)).to_json()
     assert enough["status"] == "completed"
 
 
@@ -137,8 +138,9 @@ def test_metrics_count_limit_hits_by_reason():
     now = datetime(2026, 3, 1, tzinfo=timezone.utc).isoformat()
     for status, reason in (("failed", "bundle-too-large"), ("skipped", "low-disk"), ("skipped", "low-disk"),
                            ("failed", "timeout")):
-        metrics.finished({"schedule": "s", "status": status, "reason": reason, "trigger": "schedule", "attempt": 1,
-                          "scheduledTime": now, "startTime": now, "endTime": now, "durationSeconds": 1})
+        metrics.finished(ExecutionRecord.from_json({"id": "s-1", "schedule": "s", "status": status, "reason": reason,
+                                                    "trigger": "schedule", "attempt": 1, "scheduledTime": now,
+                                                    "startTime": now, "endTime": now, "durationSeconds": 1}))
     page = metrics.registry.get_sample_value
     assert page("troubleshoot_scheduler_resource_limit_hits_total", {"schedule": "s", "reason": "low-disk"}) == 2
     assert page("troubleshoot_scheduler_resource_limit_hits_total",

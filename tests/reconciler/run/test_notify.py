@@ -10,17 +10,19 @@ from random import Random
 import pytest
 
 from reconciler.run import notify
+from reconciler.store.records import ExecutionRecord
 from tests.delivery_fixtures import RESET, Stall, free_port, http_sink, sink  # noqa: F401
 
 
-def record(status: str = "failed", reason: str | None = "upload", **extra: object) -> dict:
+def record(status: str = "failed", reason: str | None = "upload", **extra: object) -> ExecutionRecord:
     base = {"id": "nightly-20260301T0200Z", "schedule": "nightly", "set": "production", "status": status,
+            "scheduledTime": "2026-03-01T02:00:00+00:00",
             "reason": reason, "analysis": {"pass": 3, "warn": 1, "fail": 2},
             "bundle": {"path": "/state/bundles/nightly/support-bundle-2026-03-01T02_00_00.tar.gz"},
             "upload": None, "error": {"class": "permanent", "message": "upload failed after 1 attempt(s): <403>"}
             if status == "failed" else None}
     base.update(extra)
-    return base
+    return ExecutionRecord.from_json(base)
 
 
 @pytest.mark.parametrize("on, status, previous, expected", [

@@ -42,7 +42,7 @@ def test_each_step_is_reported_in_order_with_the_bytes_written(cli, write_manife
         with lock:   # collectors report from their own threads
             events.append(event)
 
-    record = execute(StateStore(state_dir), "nightly", SystemClock(), RunOptions(progress=watch))
+    record = execute(StateStore(state_dir), "nightly", SystemClock(), RunOptions(progress=watch)).to_json()
     assert record["status"] == "completed", record.get("error")
     stages = [e.stage for e in events]
     assert stages[0] == p.COLLECTION_STARTED and events[0].total == 2   # the excluded one never runs
@@ -71,5 +71,5 @@ def test_a_watcher_that_raises_leaves_the_run_as_it_would_be(cli, write_manifest
     def broken(_event: p.ProgressEvent) -> None:
         raise OSError("the terminal went away")
 
-    record = execute(StateStore(state_dir), "nightly", SystemClock(), RunOptions(progress=broken))
+    record = execute(StateStore(state_dir), "nightly", SystemClock(), RunOptions(progress=broken)).to_json()
     assert record["status"] == "completed" and record["upload"]["status"] == "uploaded"

@@ -10,6 +10,7 @@ import pytest
 from reconciler.base.errors import UnsafePath
 from reconciler.manifest.model import Retention
 from reconciler.run.retention import UNKNOWN, Run, apply_retention, bundle_time, held_back, plan_retention
+from reconciler.store.records import ExecutionRecord
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -160,7 +161,7 @@ def test_the_run_being_delivered_is_kept_even_with_keep_last_zero(tmp_path):
     current = dict(records[0])
 
     removed = apply_retention(tmp_path, "nightly", Retention(0, 0, 0), NOW,
-                              current=current)
+                              current=ExecutionRecord.from_json(current))
 
     assert {d.run.id for d in removed} == {records[1]["id"], records[2]["id"]}
     assert Path(current["bundle"]["path"]).exists()

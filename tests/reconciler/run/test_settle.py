@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import itertools
+from datetime import datetime, timezone
 
 import pytest
 
 from reconciler.base.errors import PERMANENT, TRANSIENT, SbschedError, TransientError
 from reconciler.collect.kube.client import ClusterUnreachable
 from reconciler.run.settle import Outcome, Raised, Results, Uploaded, raised, settle, worth_sending
+from reconciler.store.records import new_record
 
+SLOT = datetime(2026, 6, 1, 2, 0, tzinfo=timezone.utc)
 TIMED = dict(timeout_seconds=1800, collection_seconds=1440.0)
 UPLOADED = Uploaded()
 REFUSED = Uploaded(PERMANENT, "403 Forbidden", attempts=1)
@@ -97,9 +100,11 @@ def test_only_a_completed_or_a_still_wanted_partial_bundle_is_worth_sending(sett
 
 
 def test_the_record_gets_status_reason_and_error_and_nothing_else():
-    assert Outcome("completed").to_json() == {"status": "completed", "reason": None, "error": None}
-    assert Outcome("failed", "upload", TRANSIENT, "503").to_json() == {
-        "status": "failed", "reason": "upload", "error": {"class": TRANSIENT, "message": "503"}}
+    running = new_record("s-20260601T0200Z", "s", "d", trigger="schedule", slot=SLOT, dispatched=SLOT, status="running")
+    failed = Outcome("failed", "upload", TRANSIENT, "503").onto(running)
+    assert failed.to_json() == {**running.to_json(), "status": "failed", "reason": "upload",
+                                "error": {"class": TRANSIENT, "message": "503"}}
+    assert Outcome("completed").onto(failed).to_json() == {**running.to_json(), "status": "completed"}
 
 
 def test_an_exception_becomes_a_result_classed_by_its_type():

@@ -12,17 +12,18 @@ from pathlib import Path
 import pytest
 
 from reconciler.base.errors import LockTimeout
-from reconciler.store import executions
+from reconciler.store import executions, records
 
 SLOT = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 
 
 def claim(root: Path, schedule: str = "burst", slot: datetime = SLOT) -> dict:
-    record = executions.new_record("placeholder", schedule, "prod", trigger="manual", slot=slot, dispatched=slot,
-                                   status="running")
-    path = executions.create_manual(root, record, lock_timeout=5)
-    assert json.loads(path.read_text()) == record and path == executions.record_path(root, record)
-    return record
+    record = records.new_record("placeholder", schedule, "prod", trigger="manual", slot=slot, dispatched=slot,
+                                status="running")
+    record = executions.create_manual(root, record, lock_timeout=5)
+    path = executions.record_path(root, record)
+    assert json.loads(path.read_text()) == record.to_json()
+    return record.to_json()
 
 
 def test_manual_ids_count_up_per_schedule_and_past_removed_records(tmp_path):
@@ -71,8 +72,8 @@ def test_a_count_held_locked_past_the_lock_timeout_is_a_clear_error(tmp_path):
     import filelock
 
     claim(tmp_path)
-    record = executions.new_record("placeholder", "burst", "prod", trigger="manual", slot=SLOT, dispatched=SLOT,
-                                   status="running")
+    record = records.new_record("placeholder", "burst", "prod", trigger="manual", slot=SLOT, dispatched=SLOT,
+                                status="running")
     with filelock.FileLock(str(tmp_path / "executions" / "manual-ids" / "burst")):
         with pytest.raises(LockTimeout, match="gave up after 0.1s") as caught:
             executions.create_manual(tmp_path, record, lock_timeout=0.1)

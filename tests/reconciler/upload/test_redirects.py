@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.run import notify
+from reconciler.store.records import ExecutionRecord
 from reconciler.upload import RetryPolicy, UploadRequest, upload
 from reconciler.upload.credentials import Secrets
 from tests.delivery_fixtures import (Reply, elsewhere, elsewhere_sink, http_sink, https_sink,  # noqa: F401
@@ -45,7 +46,7 @@ def test_a_webhook_redirected_to_another_port_is_refused_and_its_key_stays_home(
 
     (sent,) = notify.send([{"webhook": f"{sink.url}/hooks/secretpath", "on": ["failure"],
                             "headers": {"X-Hook-Key": {"env": "HOOK_KEY"}}}],
-                          {"id": "r-1", "schedule": "r", "set": "s", "status": "failed", "reason": "upload"},
+                          ExecutionRecord("r-1", "r", "2026-03-01T02:00:00+00:00", "failed", set="s", reason="upload"),
                           previous_status=None, env={"HOOK_KEY": HOOK_KEY}, sleep=_no_sleep, background=False)
 
     assert (sent.status, sent.attempts) == ("failed", 1)
