@@ -8,6 +8,7 @@ from pathlib import Path
 from reconciler import schemas
 from reconciler.collect.runner import Registry
 from reconciler.daemon.loop import Daemon
+from reconciler.store.records import ExecutionRecord
 from reconciler.manifest.load import load_manifest
 from reconciler.plan.apply import apply
 from reconciler.store.state import StateStore
@@ -59,7 +60,7 @@ def test_a_retry_after_the_most_retries_and_the_longest_backoff_waits_at_most_a_
         record = {"id": "big-20260601T1300Z", "schedule": "big", "status": "failed", "trigger": "schedule",
                   "attempt": _maximum("policy", "retries"), "scheduledTime": "2026-06-01T13:00:00+00:00",
                   "error": {"class": "transient", "message": "disk full"}}
-        daemon._maybe_retry(record)
+        daemon._maybe_retry(ExecutionRecord.from_json(record))
         wait = daemon._next_retry() - clock.now()
         assert timedelta(0) < wait <= timedelta(days=1)
     finally:
