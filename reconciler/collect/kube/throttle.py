@@ -68,3 +68,40 @@ def retry_after(status: int, headers: Mapping[str, str]) -> float | None:
     except ValueError:
         seconds = 1.0
     return min(max(seconds, 0.0), MAX_RETRY_AFTER) if seconds == seconds else 1.0   # NaN: 1 s
+
+
+class ConcurrencyGate:
+    """Requests in flight at once, matched to what the API server admits. APF refuses a request beyond
+    its seats with 429 at once, so a client that keeps more in flight than the seats is refused again
+    and again, each refusal parking a sender for its Retry-After. A 429 answered while `n` were in
+    flight says the server admits fewer than `n`: the limit drops to `n - 1` (never below 1). After a
+    Retry-After's span without a refusal it rises by one, so a server that frees seats gets them used."""
+
+    def __init__(self, most: int, *, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.most = self.limit = most
+        self.in_flight = 0
+        self._monotonic = monotonic
+        self._probe_at = 0.0   # when the limit may rise again
+        self._quiet = 0.0      # the span without a refusal that earns one more slot: the last Retry-After
+        self._cond = threading.Condition()
+
+    def enter(self) -> None:
+        """Wait for a slot; every `enter` is paired with one `leave`."""
+        with self._cond:
+            while self.in_flight >= self.limit:
+                self._cond.wait()
+            self.in_flight += 1
+
+    def leave(self, refused_for: float | None = None) -> None:
+        """The request's answer is read; `refused_for`: it was a 429 asking to wait that long."""
+        with self._cond:
+            now = self._monotonic()
+            if refused_for is not None:
+                self.limit = max(1, min(self.limit, self.in_flight - 1))
+                self._quiet = refused_for
+                self._probe_at = now + refused_for
+            elif self.limit < self.most and now >= self._probe_at:
+                self.limit += 1
+                self._probe_at = now + self._quiet
+            self.in_flight -= 1
+            self._cond.notify_all()
