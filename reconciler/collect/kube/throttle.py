@@ -104,4 +104,4 @@ class ConcurrencyGate:
                 self.limit += 1
                 self._probe_at = now + self._quiet
             self.in_flight -= 1
-            self._cond.notify_all()
+            self._cond.notify(max(0, self.limit - self.in_flight))   # a waiter a free slot, not every waiter
