@@ -303,3 +303,18 @@ def test_a_lists_next_page_is_on_its_way_while_the_current_one_is_written(kube, 
         seen.append(len(_pod_lists(kube)))
 
     assert seen == [2, 3, 3]   # the second page asked for while the first was written, the third during the second
+
+
+def test_logs_start_with_the_pod_lists_first_page_not_after_its_last(kube, kubeconfig, tmp_path):
+    """40 pages of pods on a 20,000-pod cluster: the log requests need not wait for all of them."""
+    kube.synthesize(ClusterSize(namespaces=2, pods=1_200, containers=1, log_lines=1, events=0, crds=0,
+                                custom_resources=0))
+    kube.slow("/api/v1/pods", 0.3)   # the cluster-wide pod list, not the namespaced log requests
+    ctx = CollectContext(Output(tmp_path), timeout=60, kube=_kube(kubeconfig))
+
+    logs(CollectorSpec("logs", {"name": "all"}, False), ctx)
+
+    paths = [r.path for r in kube.requests]
+    last_page = max(i for i, path in enumerate(paths) if path == "/api/v1/pods")
+    assert paths.index(next(p for p in paths if p.endswith("/log"))) < last_page
+    assert len(list(tmp_path.glob("cluster-resources/pods/logs/*/*/*.log"))) == 1_200
