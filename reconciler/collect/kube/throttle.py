@@ -6,8 +6,9 @@ It is shared by every collector of a run (one `Kube`), so parallel collection ca
 Why the defaults are above client-go's 5 QPS / burst 10: those date from before API Priority and
 Fairness, for controllers that run forever, and turn a 20,000-pod collection (one log request per
 container) into hours. APF, on by default since Kubernetes 1.20, protects the server by concurrency
-(seats), not by rate, and says so with 429 + Retry-After, which we honour. Our concurrency is bounded
-anyway (`client.POOL_SIZE` connections), so the bucket only matters on a fast link, where it keeps one
+(seats), not by rate, and says so with 429 + Retry-After, which we honour, and to which the requests
+in flight are matched (ConcurrencyGate). Our concurrency is bounded anyway (`client.POOL_SIZE`
+connections), so the bucket only matters on a fast link, where it keeps one
 run from reading faster than DEFAULT_QPS: a rate a busy control plane serves (kube-scheduler alone is
 allowed 50 QPS per client, and a cluster runs hundreds of clients) for the few minutes a large bundle
 takes. Schedules that share a small control plane set `collect.apiRateLimit` lower.
