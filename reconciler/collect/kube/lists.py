@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import IO, Any, Callable, Iterator
 
@@ -89,7 +90,10 @@ class Listed:
 
 def pages(kube: Kube, path: str, query: dict[str, Any] | None = None, *, timeout: float | None = None,
           listed: Listed | None = None) -> Iterator[dict[str, Any]]:
-    """Each page of a LIST (`limit` + `continue`), parsed; one page in memory at a time.
+    """Each page of a LIST (`limit` + `continue`), parsed. The next page is asked for as soon as its
+    continue token is known, so it travels while the caller writes this one: pages of a list cannot
+    be asked for in parallel, and on a large cluster the events alone are 120 of them in a row. At
+    most two pages are in memory.
 
     A continue token expires (410 Gone, reason Expired) when etcd compacts the revision it reads, e.g.
     on a large cluster listed slowly. The pages already yielded are on disk, so the list is restarted
@@ -97,16 +101,24 @@ def pages(kube: Kube, path: str, query: dict[str, Any] | None = None, *, timeout
     key order): nothing is written twice, and the rest comes from a newer revision. The restart is noted
     in `listed.restarts`; a second expiry is the list's error."""
     params = dict(query or {}, limit=PAGE_SIZE)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sbsched-page") as ahead:
+        yield from _pages(kube, path, params, timeout, listed, ahead)
+
+
+def _pages(kube: Kube, path: str, params: dict[str, Any], timeout: float | None, listed: Listed | None,
+           ahead: ThreadPoolExecutor) -> Iterator[dict[str, Any]]:
     last: tuple[str, str] | None = None   # key of the last item yielded
     restarted = False
+    coming = ahead.submit(kube.get, path, dict(params), timeout=timeout)
     while True:
         try:
-            page = kube.get(path, params, timeout=timeout)
+            page = coming.result()
         except ApiError as exc:
             if restarted or exc.status != 410 or "continue" not in params:
                 raise
             restarted = True
             del params["continue"]
+            coming = ahead.submit(kube.get, path, dict(params), timeout=timeout)
             if listed is not None:
                 listed.restarts.append(f"LIST {path}: the continue token expired (410 Gone); listed again from "
                                        "the start, once, keeping only the items after the last one written"
@@ -120,11 +132,13 @@ def pages(kube: Kube, path: str, query: dict[str, Any] | None = None, *, timeout
             page["items"] = items = [item for item in items if _key(item) > last]
         if items:
             last = _key(items[-1])
-        yield page
         token = (page.get("metadata") or {}).get("continue")
+        if token:
+            params["continue"] = token
+            coming = ahead.submit(kube.get, path, dict(params), timeout=timeout)
+        yield page
         if not token:
             return
-        params["continue"] = token
 
 
 def whole_list(kube: Kube, path: str, query: dict[str, Any] | None = None, *,

@@ -6,7 +6,7 @@ skipped (with that reason), and one naming none reads every namespace the schedu
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from .. import CollectContext, Skipped
 from .client import ApiError, Kube
@@ -49,21 +49,22 @@ def one_namespace(requested: Any, kube: Kube) -> str:
     return resolve_one(requested, kube.namespaces, kube.default_namespace)
 
 
-def matching_pods(kube: Kube, ctx: CollectContext, params: Any, *, errors_file: str) -> list[dict[str, Any]]:
+def matching_pods(kube: Kube, ctx: CollectContext, params: Any, *, errors_file: str) -> Iterator[dict[str, Any]]:
     """The pods a collector's `namespace` and `selector` name, slimmed to what collectors use of them
     (`containers`, `initContainers`: names; `neverRestarted`: those whose status counts 0 restarts, so
-    without a previous log), so a listing of thousands keeps no specs in memory. A
-    listing error goes to `errors_file` (troubleshoot's shape: a list of messages); a 403 is a warning."""
+    without a previous log), so a listing of thousands keeps no specs in memory. Yielded page by page:
+    a collector starts on the first page's pods while the next pages come (a 20,000-pod cluster lists
+    in 40). A listing error goes to `errors_file` (troubleshoot's shape: a list of messages) once the
+    listing ends; a 403 is a warning."""
     selector = ",".join(str(s) for s in params.get("selector") or [])
     scope = namespaces_in_scope(params.get("namespace"), kube)
-    found: list[dict[str, Any]] = []
     errors: list[str] = []
     listed = Listed()
     for namespace in scope if scope is not None else [None]:
         path = f"/api/v1/namespaces/{namespace}/pods" if namespace else "/api/v1/pods"
         try:
             for page in pages(kube, path, {"labelSelector": selector or None}, timeout=ctx.timeout, listed=listed):
-                found += [_slim(pod) for pod in page.get("items") or []]
+                yield from map(_slim, page.get("items") or [])
         except ApiError as exc:
             errors.append(exc.message)
             if exc.forbidden:
@@ -71,7 +72,6 @@ def matching_pods(kube: Kube, ctx: CollectContext, params: Any, *, errors_file: 
     ctx.warnings.extend(listed.restarts)
     if errors:
         ctx.output.write_json(errors_file, errors)
-    return found
 
 
 def _slim(pod: dict[str, Any]) -> dict[str, Any]:

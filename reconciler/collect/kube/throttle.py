@@ -6,8 +6,9 @@ It is shared by every collector of a run (one `Kube`), so parallel collection ca
 Why the defaults are above client-go's 5 QPS / burst 10: those date from before API Priority and
 Fairness, for controllers that run forever, and turn a 20,000-pod collection (one log request per
 container) into hours. APF, on by default since Kubernetes 1.20, protects the server by concurrency
-(seats), not by rate, and says so with 429 + Retry-After, which we honour. Our concurrency is bounded
-anyway (`client.POOL_SIZE` connections), so the bucket only matters on a fast link, where it keeps one
+(seats), not by rate, and says so with 429 + Retry-After, which we honour, and to which the requests
+in flight are matched (ConcurrencyGate). Our concurrency is bounded anyway (`client.POOL_SIZE`
+connections), so the bucket only matters on a fast link, where it keeps one
 run from reading faster than DEFAULT_QPS: a rate a busy control plane serves (kube-scheduler alone is
 allowed 50 QPS per client, and a cluster runs hundreds of clients) for the few minutes a large bundle
 takes. Schedules that share a small control plane set `collect.apiRateLimit` lower.
@@ -68,3 +69,40 @@ def retry_after(status: int, headers: Mapping[str, str]) -> float | None:
     except ValueError:
         seconds = 1.0
     return min(max(seconds, 0.0), MAX_RETRY_AFTER) if seconds == seconds else 1.0   # NaN: 1 s
+
+
+class ConcurrencyGate:
+    """Requests in flight at once, matched to what the API server admits. APF refuses a request beyond
+    its seats with 429 at once, so a client that keeps more in flight than the seats is refused again
+    and again, each refusal parking a sender for its Retry-After. A 429 answered while `n` were in
+    flight says the server admits fewer than `n`: the limit drops to `n - 1` (never below 1). After a
+    Retry-After's span without a refusal it rises by one, so a server that frees seats gets them used."""
+
+    def __init__(self, most: int, *, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.most = self.limit = most
+        self.in_flight = 0
+        self._monotonic = monotonic
+        self._probe_at = 0.0   # when the limit may rise again
+        self._quiet = 0.0      # the span without a refusal that earns one more slot: the last Retry-After
+        self._cond = threading.Condition()
+
+    def enter(self) -> None:
+        """Wait for a slot; every `enter` is paired with one `leave`."""
+        with self._cond:
+            while self.in_flight >= self.limit:
+                self._cond.wait()
+            self.in_flight += 1
+
+    def leave(self, refused_for: float | None = None) -> None:
+        """The request's answer is read; `refused_for`: it was a 429 asking to wait that long."""
+        with self._cond:
+            now = self._monotonic()
+            if refused_for is not None:
+                self.limit = max(1, min(self.limit, self.in_flight - 1))
+                self._quiet = refused_for
+                self._probe_at = now + refused_for
+            elif self.limit < self.most and now >= self._probe_at:
+                self.limit += 1
+                self._probe_at = now + self._quiet
+            self.in_flight -= 1
+            self._cond.notify(max(0, self.limit - self.in_flight))   # a waiter a free slot, not every waiter

@@ -39,6 +39,7 @@ class Received(NamedTuple):
     at: float
     throttled: bool
     request: RecordedRequest
+    authorization: str = ""   # the Authorization header sent (the server checks no credentials)
 
 
 class FakeKubeApi(FakeCluster):
@@ -145,14 +146,15 @@ class FakeKubeApi(FakeCluster):
         with self._lock:
             return sum(received.throttled for received in self._received_log)
 
-    def _received(self, method: str, path: str, query: dict[str, list[str]]) -> tuple[float, bool]:
+    def _received(self, method: str, path: str, query: dict[str, list[str]],
+                  authorization: str = "") -> tuple[float, bool]:
         """Log a request; the delay to impose on it (`latency` plus the slowest matching prefix's) and
         whether it is admitted (counted in flight until `_done`) or to be answered 429."""
         with self._lock:
             admitted = self.max_in_flight is None or self._in_flight < self.max_in_flight
             self._in_flight += admitted
             self._requests.append(RecordedRequest(method, path, query))
-            self._received_log.append(Received(time.monotonic(), not admitted, self._requests[-1]))
+            self._received_log.append(Received(time.monotonic(), not admitted, self._requests[-1], authorization))
             return self.latency + max((seconds for prefix, seconds in self._slow.items()
                                        if path.startswith(prefix)), default=0.0), admitted
 
@@ -231,7 +233,7 @@ class _Handler(BaseHTTPRequestHandler):
         api = self.server.api
         url = urlsplit(self.path)
         query = parse_qs(url.query, keep_blank_values=True)
-        delay, admitted = api._received(self.command, url.path, query)
+        delay, admitted = api._received(self.command, url.path, query, self.headers.get("Authorization") or "")
         if not admitted:
             self._throttle(delay)
             return
