@@ -23,6 +23,7 @@ def run(name: str, *, state_dir: str | None, output: str, output_dir: str | None
     `with_dependents`: then the schedules `after:` it, as the daemon would start them, one at a time
     (`-o json|yaml`: `{"items": [...]}`, the run first); exit 1 when any of them failed."""
     from reconciler.base.clock import SystemClock
+    from reconciler.plan.views import dependents_to_run
     from reconciler.run.executor import RunOptions, execute
 
     from ..progress import live
@@ -46,18 +47,8 @@ def run(name: str, *, state_dir: str | None, output: str, output_dir: str | None
             followed = {"schedule": schedule, "executionId": record["id"], "status": record["status"]}
             todo += [(dependent, RunOptions(output_dir=directory, lock_timeout=lock_timeout, trigger="dependency",
                                             after=followed))
-                     for dependent in _dependents(state_store.read(), record)]
+                     for dependent in dependents_to_run(state_store.read(), schedule, record["status"])]
     return _show_all(done, output, chain=with_dependents)
-
-
-def _dependents(state: dict[str, Any], record: dict[str, Any]) -> list[str]:
-    """Those to run after `record` ended, as the daemon picks them (not suspended at run time either)."""
-    from reconciler.timing.decisions import suspended
-    from reconciler.timing.dependencies import dependents, followers
-
-    following = followers({name: entry["spec"] for name, entry in state["schedules"].items()})
-    return [name for name in dependents(following, record["schedule"], record["status"])
-            if not suspended(state["schedules"][name])]
 
 
 def _show_all(records: list[dict[str, Any]], output: str, *, chain: bool) -> int:

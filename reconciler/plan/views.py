@@ -9,6 +9,8 @@ from typing import Any, Callable, Mapping
 
 from ..base.errors import NotFound, UsageError
 from ..store import executions
+from ..timing import dependencies
+from ..timing.decisions import suspended
 from ..timing.dependencies import scheduled_upstreams
 from ..timing.nexttimes import fire_times
 from ..store.state import StateStore
@@ -94,3 +96,11 @@ def next_times(state: Callable[[], Mapping[str, Any]], name: str | None, *, cron
         cron, timezone = spec["cron"], spec.get("timezone", "UTC")
     assert cron is not None
     return fire_times(cron, timezone or "UTC", after=after, now=now, count=count)
+
+
+def dependents_to_run(state: Mapping[str, Any], schedule: str, status: str) -> list[str]:
+    """`run --with-dependents`: the schedules to run after a run of `schedule` ended with `status`, as the
+    daemon picks them (each once, sorted; a suspended one is left out, at run time too)."""
+    following = dependencies.followers({name: entry["spec"] for name, entry in state["schedules"].items()})
+    return [name for name in dependencies.dependents(following, schedule, status)
+            if not suspended(state["schedules"][name])]

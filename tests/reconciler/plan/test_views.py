@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.base.errors import NotFound, UsageError
-from reconciler.plan.views import history, next_times, recoverable, schedule_status, since_time
+from reconciler.plan.views import dependents_to_run, history, next_times, recoverable, schedule_status, since_time
 from reconciler.store import executions
 from reconciler.store.state import StateStore
 from tests.reconciler.manifests import applied
@@ -68,3 +68,22 @@ def test_next_gives_a_schedules_fire_times_or_a_cron_expressions(store: StateSto
     for name, cron, zone in (("nightly", "0 2 * * *", None), (None, None, None), ("nightly", None, "UTC")):
         with pytest.raises(UsageError):
             next_times(store.read, name, cron=cron, timezone=zone, after=None, now=NOW, count=1)
+
+
+def test_the_dependents_a_run_starts_are_those_asking_for_its_outcome_and_not_suspended() -> None:
+    """Pure: `run --with-dependents` picks them as the daemon does."""
+    def entry(after: list[dict[str, str]], *, suspend: bool = False, runtime: bool = False) -> dict[str, object]:
+        return {"spec": {"after": after, "suspend": suspend}, "status": {"suspended": runtime}}
+
+    state = {"schedules": {
+        "up": {"spec": {"cron": "@daily"}, "status": {}},
+        "on-success": entry([{"schedule": "up", "on": "success"}]),
+        "on-failure": entry([{"schedule": "up", "on": "failure"}]),
+        "on-any": entry([{"schedule": "up", "on": "completion"}]),
+        "paused": entry([{"schedule": "up", "on": "completion"}], suspend=True),
+        "paused-at-runtime": entry([{"schedule": "up", "on": "completion"}], runtime=True),
+        "elsewhere": entry([{"schedule": "on-any", "on": "completion"}])}}
+
+    assert dependents_to_run(state, "up", "completed") == ["on-any", "on-success"]
+    assert dependents_to_run(state, "up", "failed") == ["on-any", "on-failure"]
+    assert dependents_to_run(state, "elsewhere", "failed") == []
