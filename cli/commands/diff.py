@@ -19,7 +19,8 @@ def diff(manifest: str, *, state_dir: str | None, output: str, allow_empty: bool
 
         plan = plan_against_mirror(state, desired, allow_empty=allow_empty)
     else:
-        plan = planned(store(state_dir), desired, allow_empty=allow_empty, with_basis=output == "json" or out is not None)
+        plan = planned(store(state_dir), desired, allow_empty=allow_empty,
+                       with_basis=output == "json" or out is not None)
     if out is not None:
         from reconciler.plan.saved_plan import save
 

@@ -90,3 +90,14 @@ def test_aliases_expand_to_copies_and_bad_ones_are_syntax_errors():
 def test_an_empty_document_and_a_null_one_differ():
     assert yamlio.load("# nothing\n").empty and not yamlio.load("~\n").empty
     assert yamlio.load("~\n").data is None
+
+
+def test_equal_collections_below_a_depth_are_one_object_and_keep_their_types() -> None:
+    data = yamlio.load("a:\n  - {x: {p: 1}, y: {p: 1}, z: {p: true}, w: {p: 1.0}}\n  - {x: {p: 1}}\n",
+                       share_below=3).data
+    first, second = data["a"]
+    assert first["x"] is first["y"] is second["x"]
+    assert first["z"] == {"p": True} and first["z"]["p"] is True and first["w"]["p"].__class__ is float
+    assert first is not second and first["z"] is not first["x"]
+    unshared = yamlio.load("a:\n  - {x: {p: 1}, y: {p: 1}}\n").data["a"][0]
+    assert unshared["x"] == unshared["y"] and unshared["x"] is not unshared["y"]
