@@ -30,6 +30,8 @@ JsonPath = tuple[str | int, ...]
 MAX_NODES = 5_000_000   # node visits, aliases counted each time: stops "billion laughs" expansion
 MAX_DEPTH = 64          # far above any real manifest; deep nesting is hostile input
 MAX_TEXT = 64 * 2**20   # characters of keys and scalars, aliases counted each time: what the state would hold
+SHARE_NODES, SHARE_TEXT = 256, 4096   # the largest collection `load(share_below=)` shares: it is keyed by
+                                      # its repr, made again at each level above it (a section is far smaller)
 
 _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
@@ -241,7 +243,8 @@ class _Builder:
                 anchor, visits0, chars0 = opened.pop()
                 if anchor is not None:
                     self.anchors[anchor] = (value, visits - visits0 + 1, chars - chars0)
-                elif len(frames) >= self.share_below:
+                elif (len(frames) >= self.share_below and visits - visits0 < SHARE_NODES
+                      and chars - chars0 <= SHARE_TEXT):
                     value = self.shared.setdefault(repr(value), value)
             elif cls is AliasEvent:
                 target = self.anchors.get(event.anchor, ...)

@@ -101,3 +101,18 @@ def test_equal_collections_below_a_depth_are_one_object_and_keep_their_types() -
     assert first is not second and first["z"] is not first["x"]
     unshared = yamlio.load("a:\n  - {x: {p: 1}, y: {p: 1}}\n").data["a"][0]
     assert unshared["x"] == unshared["y"] and unshared["x"] is not unshared["y"]
+
+
+def test_sharing_never_holds_a_large_collection_twice() -> None:
+    """A collection is keyed by its repr: a large scalar nested deep would be held once more per level
+    (60 levels of a 1 MiB text: 60 MiB), so only small collections are shared."""
+    depth, big = 60, "x" * 2**20
+    text = "".join(f"{'  ' * i}k{i}:\n" for i in range(depth)) + f"{'  ' * depth}v: {big}\n"
+    tracemalloc.start()
+    try:
+        data = yamlio.load(text, share_below=3).data
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * len(text), f"peaked at {peak / len(text):.1f}x the text"
+    assert data["k0"]["k1"]["k2"]["k3"] is not None
