@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import tracemalloc
+from pathlib import Path
 
 import pytest
 
 from reconciler.base import yamlio
+from tests.memory_tools import traced_peak
 
 
 def test_scalars_follow_yaml_1_2_core_not_1_1():
@@ -57,19 +59,17 @@ def test_problems_on_keys_and_aliased_nodes_are_placed():
     assert doc.problems == [(("a", "x"), "'x' is not a valid int"), (("a", "b"), "'y' is not a valid float")]
 
 
-def test_a_manifest_is_read_without_keeping_a_node_tree():
+def test_a_manifest_is_read_without_keeping_a_node_tree(tmp_path: Path) -> None:
     """Issue 23: the node tree kept to place diagnostics was ~50x the text (2 GiB for 100,000 schedules);
     a diagnostic's position is now found by parsing again, when there is one to place."""
     block = ('  - name: s-{i:05d}\n    cron: "{m} 9-17 * * 1-5"\n    timezone: Asia/Tokyo\n'
              '    labels: {{team: data, env: dev}}\n    collect:\n      cluster: false\n'
              '      hostCollectors: [{{cpu: {{}}}}, {{memory: {{}}}}]\n    policy: {{timeoutSeconds: 3600, retries: 3}}\n')
     text = "apiVersion: sbsched/v1\nschedules:\n" + "".join(block.format(i=i, m=i % 60) for i in range(2000))
-    tracemalloc.start()
-    try:
-        doc = yamlio.load(text)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    (tmp_path / "m.yaml").write_text(text)
+    setup = "from reconciler.base import yamlio\ntext = open(sys.argv[1]).read()"
+    peak = traced_peak(setup, "yamlio.load(text)", str(tmp_path / "m.yaml"))
+    doc = yamlio.load(text)
     assert len(doc.data["schedules"]) == 2000 and doc.data["schedules"][7]["cron"] == "7 9-17 * * 1-5"
     assert peak < 10 * len(text), f"{peak / len(text):.1f}x the text"
 

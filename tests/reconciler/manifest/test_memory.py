@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from reconciler.manifest.load import valid_manifest
 from reconciler.plan.spec_snapshots import snapshot
+from tests.memory_tools import traced_peak
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
 import gen_manifest  # noqa: E402  (the benchmark's generator: varied schedules, as in a real manifest)
@@ -38,26 +38,15 @@ def _deep_size(value: Any, seen: set[int]) -> int:
     return size
 
 
-_PEAK = """
-import sys, tracemalloc
-from reconciler.manifest.load import valid_manifest
-valid_manifest(sys.argv[1])
-tracemalloc.start()
-valid_manifest(sys.argv[1])
-print(tracemalloc.get_traced_memory()[1])
-"""
-
-
 def test_loading_peaks_well_below_the_target_of_8x_the_file(tmp_path: Path) -> None:
     """The parsed schedules share their equal sections as they are parsed (yamlio's share_below): the
-    parse, not the normalized result, was the peak. Traced Python memory, in a process of its own (what
-    other tests left, sys.intern's table say, would count), so the interpreter and the imports are not
-    counted (the text itself is ~3x: its bytes, the str, the copy libyaml reads). No spec files: reading
-    one reserves its size limit for a moment (64 MiB of address space, no RSS), which would hide the
-    figure."""
+    parse, not the normalized result, was the peak. Traced Python memory (tests/memory_tools.py), so the
+    interpreter and the imports are not counted (the text itself is ~3x: its bytes, the str, the copy
+    libyaml reads). No spec files: reading one reserves its size limit for a moment (64 MiB of address
+    space, no RSS), which would hide the figure."""
     manifest = tmp_path / "schedules.yaml"
     manifest.write_text(gen_manifest.generate(N).replace("      specs: [specs/host.yaml]\n", ""))
-    done = subprocess.run([sys.executable, "-c", _PEAK, str(manifest)], capture_output=True, text=True,
-                          timeout=120, check=True)
-    peak, size = int(done.stdout), manifest.stat().st_size
+    load = "valid_manifest(sys.argv[1])"
+    peak = traced_peak(f"from reconciler.manifest.load import valid_manifest\n{load}", load, str(manifest))
+    size = manifest.stat().st_size
     assert peak < 5 * size, f"loading peaked at {peak / size:.1f}x the file's {size} bytes"
