@@ -10,7 +10,7 @@ def diff(manifest: str, *, state_dir: str | None, output: str, allow_empty: bool
     """Against the local state, or (`state`: a URL or path) against a published state mirror, read
     without a lock and without touching the local state dir. `out`: the plan is also saved there, for
     `apply PLAN` to apply exactly."""
-    from reconciler.plan.apply import plan_for
+    from reconciler.plan.apply import planned
     from reconciler.plan.spec_snapshots import snapshot
 
     desired = snapshot(valid_manifest(manifest, state_dir=state_dir))
@@ -19,9 +19,8 @@ def diff(manifest: str, *, state_dir: str | None, output: str, allow_empty: bool
 
         plan = plan_against_mirror(state, desired, allow_empty=allow_empty)
     else:
-        state_store = store(state_dir)
-        plan = plan_for(state_store, state_store.read(), desired, allow_empty=allow_empty,
-                        with_basis=output == "json" or out is not None)[0]
+        plan = planned(store(state_dir), desired, allow_empty=allow_empty,
+                       with_basis=output == "json" or out is not None)
     if out is not None:
         from reconciler.plan.saved_plan import save
 

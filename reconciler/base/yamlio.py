@@ -30,6 +30,8 @@ JsonPath = tuple[str | int, ...]
 MAX_NODES = 5_000_000   # node visits, aliases counted each time: stops "billion laughs" expansion
 MAX_DEPTH = 64          # far above any real manifest; deep nesting is hostile input
 MAX_TEXT = 64 * 2**20   # characters of keys and scalars, aliases counted each time: what the state would hold
+SHARE_NODES, SHARE_TEXT = 256, 4096   # the largest collection `load(share_below=)` shares: it is keyed by
+                                      # its repr, made again at each level above it (a section is far smaller)
 
 _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
@@ -141,13 +143,15 @@ class YamlDocument:
                 loader.dispose()
 
 
-def load(text: str) -> YamlDocument:
+def load(text: str, *, share_below: int | None = None) -> YamlDocument:
     """Parse one YAML document. Structural problems (duplicate or non-string keys) are returned, not
-    raised, so that they are reported together with schema errors."""
+    raised, so that they are reported together with schema errors. `share_below`: equal collections
+    nested at least this deep are one object (a manifest's schedules repeat their sections: 100,000 of them
+    parsed took ~190 MiB, mostly small dicts); only for a reader that never edits the data in place."""
     with paused_gc():
         loader = _Core12Loader(text)
         try:
-            return _Builder(text).build(loader.get_event)
+            return _Builder(text, share_below).build(loader.get_event)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             problem = exc.problem or exc.context or "invalid YAML"
@@ -183,8 +187,10 @@ class _Builder:
     An open collection is a frame [container, key, step]: for a mapping, `key` is the key waiting for its
     value (_NO_KEY: none yet) and `step` its text as written; a problem's path is read off the frames."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, share_below: int | None = None) -> None:
         self.text = text
+        self.share_below = sys.maxsize if share_below is None else share_below
+        self.shared: dict[str, Any] = {}   # repr -> the one object of that value (repr tells True from 1)
         self.problems: list[tuple[JsonPath, str]] = []
         self.frames: list[list[Any]] = []
         self.anchors: dict[str, tuple[Any, int, int] | None] = {}   # None: still open (a recursive alias)
@@ -237,6 +243,9 @@ class _Builder:
                 anchor, visits0, chars0 = opened.pop()
                 if anchor is not None:
                     self.anchors[anchor] = (value, visits - visits0 + 1, chars - chars0)
+                elif (len(frames) >= self.share_below and visits - visits0 < SHARE_NODES
+                      and chars - chars0 <= SHARE_TEXT):
+                    value = self.shared.setdefault(repr(value), value)
             elif cls is AliasEvent:
                 target = self.anchors.get(event.anchor, ...)
                 if not isinstance(target, tuple):

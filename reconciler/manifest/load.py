@@ -16,6 +16,7 @@ from .normalize import Problem, ScheduleDefaults, ScheduleSet, normalize
 from ..troubleshoot import specfiles
 from ..troubleshoot.reader import SpecFile, check_file
 
+SECTION_DEPTH = 3   # the manifest, `schedules:`, a schedule: its sections are parsed shared (yamlio.load)
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 
 
@@ -84,7 +85,7 @@ def load_manifest_text(text: str, path: str, *, config: ScheduleDefaults | None 
     """`load_manifest` of a text meant to be `path` (the edit verbs check a text before writing it);
     spec files are looked up next to `path`."""
     try:
-        doc = yamlio.load(text)
+        doc = yamlio.load(text, share_below=SECTION_DEPTH)
     except yamlio.YamlSyntaxError as exc:
         return LoadResult(None, (Diagnostic(path, exc.line, exc.column, "", exc.message),))
     if doc.empty:

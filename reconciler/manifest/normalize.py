@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any, Callable, Mapping
 
 from ..base.names import did_you_mean
+from ..base.sections import Pool, share_sections
 from ..base.yamlio import JsonPath
 from ..schemas import load as load_schema
 from ..timing import cron, dependencies
@@ -80,6 +81,7 @@ def normalize(data: Mapping[str, Any], *, base_dir: str, source: str = "",
     default_upload = base.pop("upload", None)
     specs: dict[str, dict[str, Any]] = {}
     first_index: dict[str, int] = {}
+    sections: Pool = {}
     schedules = data.get("schedules") or []
     for index in range(len(schedules)):
         raw = schedules[index]
@@ -104,7 +106,7 @@ def normalize(data: Mapping[str, Any], *, base_dir: str, source: str = "",
             merged["upload"] = deep_merge(default_upload, {})
         spec = fill_defaults(merged)
         problems.extend(_check(spec, path, raw))
-        specs[name] = _absolute_paths(spec, base_dir)
+        specs[name] = share_sections(_absolute_paths(spec, base_dir), sections)
     problems.extend(_dependency_problems(specs, first_index))
     metadata = data.get("metadata")
     set_name = metadata.get("name") if isinstance(metadata, dict) else None

@@ -19,6 +19,7 @@ from typing import Any, Callable, Mapping
 from ..manifest.normalize import ScheduleSet
 from ..store.audit import audit
 from ..store.state import StateStore
+from .noop import noop_plan
 from .plan import FILES, Action, Plan
 from .spec_snapshots import (SnapshotError, SnapshotStore, Upgrade, backup_references, referenced, snapshot,
                              upgrade)
@@ -41,11 +42,16 @@ def apply(store: StateStore, desired: ScheduleSet, *, now: datetime, dry_run: bo
     desired = snapshot(desired)
     with_basis = with_basis or expect is not None
     if dry_run:
-        plan = plan_for(store, store.read(), desired, allow_empty=allow_empty, with_basis=with_basis)[0]
+        plan = planned(store, desired, allow_empty=allow_empty, with_basis=with_basis)
         if expect is not None:
             expect(plan)
         return plan
     with store.locked(timeout=lock_timeout, command=command, now=now, on_wait=on_wait):
+        noop = streamed_noop(store, desired, with_basis=with_basis)
+        if noop is not None:
+            if expect is not None:
+                expect(noop)
+            return noop
         state = store.read()
         plan, upgraded = plan_for(store, state, desired, allow_empty=allow_empty, with_basis=with_basis)
         if expect is not None:
@@ -74,6 +80,23 @@ def _write(store: StateStore, state: Mapping[str, Any], desired: ScheduleSet, pl
                    "serialAfter": new["serial"], "manifest": desired.source,
                    "snapshots": {"written": len(written), "removed": len(pruned)},
                    **({"upgraded": list(plan.upgraded)} if plan.upgraded else {})})
+
+
+def planned(store: StateStore, desired: ScheduleSet, *, allow_empty: bool, with_basis: bool = True) -> Plan:
+    """`plan_for` the current state, without reading all of it when nothing changed (`streamed_noop`)."""
+    noop = streamed_noop(store, desired, with_basis=with_basis)
+    if noop is not None:
+        return noop
+    return plan_for(store, store.read(), desired, allow_empty=allow_empty, with_basis=with_basis)[0]
+
+
+def streamed_noop(store: StateStore, desired: ScheduleSet, *, with_basis: bool) -> Plan | None:
+    """The no-op plan of snapshotted `desired`, made one stored record at a time (plan/noop.py); None
+    when something changes or the state is not in `serialize`'s layout: `plan_for` then reads it whole."""
+    head = store.head()
+    if head is None:
+        return None
+    return noop_plan(head, store.iter_records(), desired, with_basis=with_basis)
 
 
 def plan_for(store: StateStore, state: Mapping[str, Any], desired: ScheduleSet, *, allow_empty: bool,

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from ..base.errors import ManifestError, SbschedError
+from ..base.sections import Pool, share_sections
 from ..store.atomic import atomic_write
 from ..manifest.normalize import ScheduleSet
 from ..store.nofollow import directory_fd, real_directory, unlink_below
@@ -94,7 +95,9 @@ def snapshot(desired: ScheduleSet) -> ScheduleSet:
 
     base = os.path.dirname(os.path.abspath(desired.source)) if desired.source else os.getcwd()
     shown = functools.cache(lambda path: display_path(path, base))   # 10,000 schedules name a few files
-    schedules = {name: stored_form(spec, shown, digest_of=digest_of) for name, spec in desired.schedules.items()}
+    pool: Pool = {}   # the few distinct collect / redact / specFiles sections, each held once
+    schedules = {name: share_sections(stored_form(spec, shown, digest_of=digest_of), pool, (
+        "collect", "redact", FILES)) for name, spec in desired.schedules.items()}
     files = {path: digest for spec in schedules.values() for path, digest in (spec.get(FILES) or {}).items()}
     inputs = {"manifest": {"path": _shown(desired.source), "sha256": desired.digest},
               FILES: dict(sorted(files.items()))}

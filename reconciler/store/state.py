@@ -83,19 +83,31 @@ class StateStore:
     def serial(self) -> int:
         """The state's serial (0 when there is no state yet), from the head lines `serialize` writes
         before the schedules, so asking at every daemon wake costs a few hundred bytes, not a parse."""
+        head = self.head()
+        if head is None or not isinstance(head.get("serial"), int):
+            head = self.read()   # another layout (written by hand): read whole
+        return int(head["serial"])
+
+    def head(self) -> dict[str, Any] | None:
+        """The state's keys but its schedules (version, serial, lineage), from the lines `serialize` writes
+        before them; an empty state's when there is none yet; None when the file has another layout."""
+        out: dict[str, Any] = {}
         try:
             with open(self.path, "rb") as handle:
-                if handle.readline().strip() == b"{":
-                    for line in handle:
-                        if line.startswith(b'"schedules"'):
-                            break
-                        if line.startswith(b'"serial": '):
-                            return int(line[len(b'"serial": '):].rstrip().rstrip(b","))
+                if handle.readline().strip() != b"{":
+                    return None
+                for line in handle:
+                    if line.startswith(b'"schedules"'):
+                        return out
+                    key, sep, value = line.partition(b": ")
+                    if not sep:
+                        return None
+                    out[json.loads(key)] = json.loads(value.rstrip().rstrip(b","))
         except FileNotFoundError:
-            return 0
+            return {k: v for k, v in empty_state().items() if k != "schedules"}
         except ValueError:
-            pass
-        return int(self.read()["serial"])   # another layout (written by hand): read whole
+            return None
+        return None
 
     def _corrupt(self, why: str) -> StateError:
         hint = (f"the previous state is in {self.backup_path}: inspect it, then copy it over state.json"

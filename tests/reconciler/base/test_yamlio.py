@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import tracemalloc
+from pathlib import Path
 
 import pytest
 
 from reconciler.base import yamlio
+from tests.memory_tools import traced_peak
 
 
 def test_scalars_follow_yaml_1_2_core_not_1_1():
@@ -57,19 +59,17 @@ def test_problems_on_keys_and_aliased_nodes_are_placed():
     assert doc.problems == [(("a", "x"), "'x' is not a valid int"), (("a", "b"), "'y' is not a valid float")]
 
 
-def test_a_manifest_is_read_without_keeping_a_node_tree():
+def test_a_manifest_is_read_without_keeping_a_node_tree(tmp_path: Path) -> None:
     """Issue 23: the node tree kept to place diagnostics was ~50x the text (2 GiB for 100,000 schedules);
     a diagnostic's position is now found by parsing again, when there is one to place."""
     block = ('  - name: s-{i:05d}\n    cron: "{m} 9-17 * * 1-5"\n    timezone: Asia/Tokyo\n'
              '    labels: {{team: data, env: dev}}\n    collect:\n      cluster: false\n'
              '      hostCollectors: [{{cpu: {{}}}}, {{memory: {{}}}}]\n    policy: {{timeoutSeconds: 3600, retries: 3}}\n')
     text = "apiVersion: sbsched/v1\nschedules:\n" + "".join(block.format(i=i, m=i % 60) for i in range(2000))
-    tracemalloc.start()
-    try:
-        doc = yamlio.load(text)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    (tmp_path / "m.yaml").write_text(text)
+    setup = "from reconciler.base import yamlio\ntext = open(sys.argv[1]).read()"
+    peak = traced_peak(setup, "yamlio.load(text)", str(tmp_path / "m.yaml"))
+    doc = yamlio.load(text)
     assert len(doc.data["schedules"]) == 2000 and doc.data["schedules"][7]["cron"] == "7 9-17 * * 1-5"
     assert peak < 10 * len(text), f"{peak / len(text):.1f}x the text"
 
@@ -90,3 +90,29 @@ def test_aliases_expand_to_copies_and_bad_ones_are_syntax_errors():
 def test_an_empty_document_and_a_null_one_differ():
     assert yamlio.load("# nothing\n").empty and not yamlio.load("~\n").empty
     assert yamlio.load("~\n").data is None
+
+
+def test_equal_collections_below_a_depth_are_one_object_and_keep_their_types() -> None:
+    data = yamlio.load("a:\n  - {x: {p: 1}, y: {p: 1}, z: {p: true}, w: {p: 1.0}}\n  - {x: {p: 1}}\n",
+                       share_below=3).data
+    first, second = data["a"]
+    assert first["x"] is first["y"] is second["x"]
+    assert first["z"] == {"p": True} and first["z"]["p"] is True and first["w"]["p"].__class__ is float
+    assert first is not second and first["z"] is not first["x"]
+    unshared = yamlio.load("a:\n  - {x: {p: 1}, y: {p: 1}}\n").data["a"][0]
+    assert unshared["x"] == unshared["y"] and unshared["x"] is not unshared["y"]
+
+
+def test_sharing_never_holds_a_large_collection_twice() -> None:
+    """A collection is keyed by its repr: a large scalar nested deep would be held once more per level
+    (60 levels of a 1 MiB text: 60 MiB), so only small collections are shared."""
+    depth, big = 60, "x" * 2**20
+    text = "".join(f"{'  ' * i}k{i}:\n" for i in range(depth)) + f"{'  ' * depth}v: {big}\n"
+    tracemalloc.start()
+    try:
+        data = yamlio.load(text, share_below=3).data
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * len(text), f"peaked at {peak / len(text):.1f}x the text"
+    assert data["k0"]["k1"]["k2"]["k3"] is not None
