@@ -109,13 +109,12 @@ def install(*, system: bool, unit_dir: str | None) -> int:
     """Write (and, where systemd runs, enable and start) the system-wide unit, and make its state dir:
     private, or 2770 with the first of the system file's allowedGroups. Exit 0 when the unit is written,
     enabled or not (then a warning says why and how)."""
-    import os
     import sys
 
     from reconciler.base.errors import UsageError
-    from reconciler.daemon.install import UNIT, UNIT_DIR, install as write_unit
+    from reconciler.daemon.install import UNIT, UNIT_DIR, install as write_unit, make_state_dir
     from reconciler.store.config_files import system_access
-    from reconciler.store.paths import dir_mode, ensure_dir, shared_gid
+    from reconciler.store.paths import dir_mode
 
     if not system:
         raise UsageError("daemon install writes the system-wide unit: pass --system",
@@ -125,12 +124,7 @@ def install(*, system: bool, unit_dir: str | None) -> int:
     groups = system_access()[1]
     done = write_unit(command=command, group=groups[0] if groups else None,
                       unit_dir=Path(unit_dir) if unit_dir else UNIT_DIR)
-    os.makedirs(done.state_dir.parent, mode=0o755, exist_ok=True)   # as /var/lib: every member passes through
-    root = ensure_dir(store(str(done.state_dir), writes=True).root)   # store(): admits, and sets the modes
-    gid = shared_gid()
-    if gid is not None:
-        os.chown(root, -1, gid)   # before the mode: a chown clears the setgid bit
-        os.chmod(root, dir_mode())
+    gid = make_state_dir(done.state_dir, lambda path: store(str(path), writes=True).root)  # store() admits
     shared = f", shared with group {groups[0]} ({dir_mode():04o})" if gid is not None else " (0700)"
     render.out(f"wrote {done.unit}: state dir {done.state_dir}{shared}")
     if done.config_written is not None:

@@ -15,10 +15,12 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from ..base.errors import SbschedError, UsageError
 from ..store.atomic import atomic_write
 from ..store.config_files import system_path, system_state_dir
+from ..store.paths import dir_mode, ensure_dir, shared_gid
 
 UNIT = "sbsched.service"
 UNIT_DIR = Path("/etc/systemd/system")
@@ -75,6 +77,19 @@ def install(*, command: list[str], group: str | None, unit_dir: Path = UNIT_DIR)
                 raise SbschedError(f"wrote {unit}, but systemctl {' '.join(args)} failed: "
                                    f"{(done.stderr.strip().splitlines() or ['exit ' + str(done.returncode)])[-1]}")
     return Installed(unit=unit, state_dir=state_dir, config_written=config, enabled=why is None, not_enabled_why=why)
+
+
+def make_state_dir(state_dir: Path, checked: Callable[[Path], Path]) -> int | None:
+    """The system state dir, made: its parent passable by every member (as /var/lib is), the dir checked
+    as every command checks it (`checked`: the caller's, which admits the user and returns the dir), then
+    private, or 2770 with the shared group. That group's id, or None when the dir is not shared."""
+    os.makedirs(state_dir.parent, mode=0o755, exist_ok=True)
+    root = ensure_dir(checked(state_dir))
+    gid = shared_gid()
+    if gid is not None:
+        os.chown(root, -1, gid)   # before the mode: a chown clears the setgid bit
+        os.chmod(root, dir_mode())
+    return gid
 
 
 def _enable_problem() -> str | None:
