@@ -8,6 +8,7 @@ reason; any other kind is recorded by the runner as skipped (not supported).
 from __future__ import annotations
 
 import functools
+import importlib
 import sys
 from typing import NoReturn
 
@@ -15,9 +16,7 @@ from .. import CollectContext, Collector, CollectorSpec, Skipped
 from .applicable import NOT_RUN_HERE, linux_only
 from .blockdevices import block_devices
 from .certificate import certificate
-from .certificates import certificates_collection
 from .copy import copy
-from .dns import host_dns
 from .fsperf import filesystem_performance
 from .http_request import http
 from .interfaces import ipv4_interfaces
@@ -27,7 +26,6 @@ from .loadbalancer import http_load_balancer
 from .kernelconfig import cgroups, kernel_configs
 from .network import tcp_connect, tcp_load_balancer, tcp_port_status, udp_port_status
 from .packages import system_packages
-from .registry import registry_images
 from .run import run
 from .subnet import subnet_available
 from .system import cpu, disk_usage, host_os, memory
@@ -41,6 +39,14 @@ def _linux_only(collector: Collector) -> Collector:
         if reason := linux_only(spec.kind, sys.platform):
             raise Skipped(reason)
         collector(spec, ctx)
+    return collect
+
+
+def _imported_when_run(module: str, name: str) -> Collector:
+    """A collector whose module is imported at its first run: its library (dnspython, requests,
+    cryptography: ~120 ms) is not paid by `validate` and the other commands that only list the kinds."""
+    def collect(spec: CollectorSpec, ctx: CollectContext) -> None:
+        getattr(importlib.import_module(f"{__name__}.{module}"), name)(spec, ctx)
     return collect
 
 
@@ -75,9 +81,9 @@ HOST_COLLECTORS: dict[str, Collector] = {kind: _linux_only(collector) for kind, 
     "udpPortStatus": udp_port_status,
     "tcpLoadBalancer": tcp_load_balancer,
     "httpLoadBalancer": http_load_balancer,
-    "dns": host_dns,
-    "certificatesCollection": certificates_collection,
-    "registryImages": registry_images,
+    "dns": _imported_when_run("dns", "host_dns"),
+    "certificatesCollection": _imported_when_run("certificates", "certificates_collection"),
+    "registryImages": _imported_when_run("registry", "registry_images"),
     "filesystemPerformance": filesystem_performance,
     **{kind: _not_run_here(reason) for kind, reason in NOT_RUN_HERE.items()},
 }.items()}

@@ -33,3 +33,15 @@ def test_a_host_without_os_release_is_told_why_system_packages_cannot_run(tmp_pa
     (tmp_path / "etc").mkdir()
     assert skip_reason_here(spec("systemPackages"), {}, root=tmp_path) == \
         "distribution id could not be detected or is unsupported."
+
+
+def test_listing_the_host_collectors_does_not_import_their_heavy_libraries():
+    """`validate` lists the kinds on every call: dnspython, requests and cryptography wait for a run."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, reconciler.collect.host as h; "
+             "assert {'dns', 'registryImages', 'certificatesCollection'} <= set(h.HOST_COLLECTORS); "
+             "print(sorted(m for m in ('dns', 'requests', 'cryptography') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
