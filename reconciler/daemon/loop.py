@@ -215,14 +215,9 @@ class Daemon:
         """No new runs; wait for the active ones (cancel_all, from a signal, shortens this). A run waiting
         for its retry ends failed: nobody is left to retry it."""
         self.closing = True   # a run ending from here on starts no dependent: the pool takes no more
-        with self.lock:   # queued runs never start: their slots stay free
-            dropped, self.queue = list(self.queue), deque()
-            for active in dropped:
-                self._forget(active)
-        for active in dropped:
-            active.done.set()
+        dropped = self._drop_queued()   # queued runs never start: their slots stay free
         if dropped:
-            log.info("%d queued run(s) not started: the daemon stopped", len(dropped))
+            log.info("%d queued run(s) not started: the daemon stopped", dropped)
         self.pool.shutdown(wait=True)
         with self.lock:
             waiting, self.retrying = list(self.retrying.values()), {}
@@ -432,13 +427,19 @@ class Daemon:
                 self.pool.submit(self._work)
             except RuntimeError:   # close() shut the pool down meanwhile (a dependency run, from a worker)
                 with self.lock:
-                    dropped, self.queue = list(self.queue), deque()
                     self.workers -= more - submitted
-                    for active in dropped:
-                        self._forget(active)
-                for active in dropped:
-                    active.done.set()
+                self._drop_queued()
                 return
+
+    def _drop_queued(self) -> int:
+        """Forget the runs no worker took (each accounted for, so waits end); how many there were."""
+        with self.lock:
+            dropped, self.queue = list(self.queue), deque()
+            for active in dropped:
+                self._forget(active)
+        for active in dropped:
+            active.done.set()
+        return len(dropped)
 
     def _work(self) -> None:
         """A worker's one work item: run queued runs one after another until the queue is empty."""
