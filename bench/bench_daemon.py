@@ -12,7 +12,8 @@ people would otherwise reach for, so each figure is printed beside its figure fo
    real loop: tick, sleep until the wake time, on an offset clock (real time plus a fixed offset)
    aimed so that the common slot falls ~3 s after the daemon opens: clock injection lets the benchmark
    pick its slot instead of waiting for a real minute. Dispatch lateness is taken by the daemon's
-   `on_dispatch` hook, once a run is queued for the pool's workers (clock now - due.run_at); start
+   `on_dispatch` hook, called for each run as the tick hands its runs to the pool's workers (the
+   hand-over's clock - the run's due time: the dispatchTime its record keeps - run_at); start
    lateness is the execution record's startTime - slot, i.e. queueing behind max-concurrent 4, large
    by design. The daemon logs to a file at INFO, as `sbsched daemon` does, so its per-run log lines
    are paid for. APScheduler uses real time: its 1,000 cron jobs fire at the next real minute at least
@@ -51,8 +52,7 @@ import gen_manifest  # noqa: E402  (a sibling module, found through the line abo
 from bench_cli import PYTHON, SBSCHED, run_process, sbsched_env, table  # noqa: E402
 
 if TYPE_CHECKING:
-    from reconciler.daemon.loop import Daemon
-    from reconciler.timing.decisions import Due
+    from reconciler.daemon.loop import Active, Daemon
 
 UTC = timezone.utc
 DUE_COUNTS = (1_000, 10_000)    # schedules sharing one slot: today's figure, and the same target at 10x
@@ -252,11 +252,12 @@ def sbsched_lateness(work: Path, n: int, *, profile: bool) -> DueRun:
     stamps: list[float] = []
     seen: set[str] = set()
 
-    def on_dispatch(due: Due, now: datetime) -> None:
-        stamps.append(clock.timestamp())
-        run.twice += due.id in seen
-        seen.add(due.id)
-        run.dispatch_ms.append((stamps[-1] - due.run_at.timestamp()) * 1000)
+    def on_dispatch(active: Active, now: datetime) -> None:
+        assert active.run_at is not None   # a slot's run
+        stamps.append(now.timestamp())
+        run.twice += active.run_id in seen
+        seen.add(active.run_id)
+        run.dispatch_ms.append((stamps[-1] - active.run_at.timestamp()) * 1000)
 
     log_to_file(work / "daemon-due.log")
     profiler = cProfile.Profile() if profile else None

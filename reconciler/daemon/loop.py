@@ -53,6 +53,7 @@ ended = logging.getLogger("sbsched.executor")   # how runs end: `level=error com
 
 MAX_SLEEP = 60.0         # wake at least this often to stat state.json
 MAX_RETRY_DELAY = 86_400.0  # a run's retry waits at most a day: 30 s doubled 42 times is past year 9999
+START_MEMORY = timedelta(days=1)  # the ids of slots started longer ago are forgotten (looked up on disk)
 
 
 # -- the loop -----------------------------------------------------------------------------------------
@@ -61,19 +62,21 @@ _done_lock = threading.Lock()   # makes each run's `done` event once, whichever 
 
 @dataclass(slots=True, eq=False)
 class Active:
-    """A run handed to the pool: queued until a worker takes it, then running. Its `RunOptions` and its
-    `done` event are made when it starts (or is first waited on), not in the tick that dispatched it:
-    with 10,000 slots in one tick, making them there was most of the cost per slot (issue 23)."""
+    """A run handed to the pool: queued until a worker takes it, then running. A slot's run is made
+    ahead, with the heap entry of its slot, and its `RunOptions` and `done` event when it starts (or is
+    first waited on): with 10,000 slots in one tick, making them there was most of the cost per slot
+    (issue 23), and the tick now only registers them."""
 
     run_id: str
     schedule: str
     trigger: str
-    dispatched: datetime                # set again when the burst is handed to the workers (_hand_over)
-    packed: bytes                       # its schedule's record when dispatched: a reload may drop it meanwhile
+    dispatched: datetime                # set when its burst is handed to the workers (_hand_over)
+    packed: bytes                       # its schedule's record: a reload may drop it meanwhile
     slot: datetime | None = None
     attempt: int = 1
     recovered_from: str | None = None
     after: Mapping[str, str] | None = None   # a dependency run: {schedule, executionId, status} it follows
+    run_at: datetime | None = None      # a slot's run: when it was meant to start (slot + jitter)
     options: RunOptions | None = None   # set (under the daemon's lock) when a worker starts it
     cancel_reason: str | None = None    # cancelled while queued: it starts cancelled, and ends at once
     _done: threading.Event | None = None
@@ -94,13 +97,13 @@ class Active:
             self.options.cancel.set()
 
 
-Entry = tuple[datetime, str, datetime | None, decisions.Due | None]  # wake, schedule, the slot it starts, its Due
+Entry = tuple[datetime, str, datetime | None, Active | None]  # wake, schedule, the slot it starts, its run
 
 
 class Wakes:
     """When to look at which schedule: a heap of distinct wake times, and the entries of each. Schedules
     due at once (10,000 on one slot) come off together, where a heap of entries compared equal times
-    some 25 times per entry on its way out. An entry that starts a slot carries that slot's Due, made
+    some 25 times per entry on its way out. An entry that starts a slot carries that slot's run, made
     when the entry was, off the path of a burst."""
 
     def __init__(self) -> None:
@@ -118,10 +121,11 @@ class Wakes:
     def first(self) -> datetime | None:
         return self.times[0] if self.times else None
 
-    def pop_due(self, now: datetime) -> Iterator[Entry]:
-        """The entries whose wake time is `now` or earlier, earliest first; those pushed meanwhile too."""
+    def pop_due(self, now: datetime) -> Iterator[tuple[datetime, list[Entry]]]:
+        """Each wake time that is `now` or earlier, earliest first, with its entries; those pushed meanwhile too."""
         while self.times and self.times[0] <= now:
-            yield from self.entries.pop(heapq.heappop(self.times))
+            wake = heapq.heappop(self.times)
+            yield wake, self.entries.pop(wake)
 
 
 @dataclass
@@ -133,7 +137,7 @@ class Daemon:
     once: bool = False                                     # reconcile --once: one pass, then drain
     wakeup: threading.Event = field(default_factory=threading.Event)
     stopping: threading.Event = field(default_factory=threading.Event)
-    on_dispatch: Callable[[decisions.Due, datetime], None] | None = None  # observability hook (bench, tests)
+    on_dispatch: Callable[[Active, datetime], None] | None = None  # each run as the workers can take it (bench, tests)
     registry: Registry | None = None                      # collectors by kind; None: the built-in ones
     metrics: Metrics | None = None                         # fed with run events when the daemon serves /metrics
     random: Callable[[], float] = random.random            # the retries' jitter; tests pass a seeded one
@@ -154,11 +158,13 @@ class Daemon:
         self.planned_serial: int | None = None                 # the state serial the heap was built from
         self.reload_requested = False                          # daemon reload / apply's signal: re-plan
         self.active: dict[str, Active] = {}                    # by execution id
-        self.started_ids: set[str] = set()                     # every slot id this daemon started
-        self.opened_at = self.clock.now()
-        self.last_tick = self.opened_at                        # the latest loop iteration: /healthz, /readyz
+        # The ids this daemon started, each with its slot (a dependency run: its start), those of the last
+        # START_MEMORY or more: for slots since `remembered_since`, memory says whether one started.
+        self.started: dict[str, datetime] = {}
+        self.remembered_since = self.clock.now()
+        self.last_tick = self.remembered_since                        # the latest loop iteration: /healthz, /readyz
         self.by_schedule: dict[str, dict[str, Active]] = {}   # schedule -> its active runs
-        self.results: list[dict[str, Any]] = []
+        self.results: list[dict[str, Any]] = []                # what a pass (`once`) finished: it returns them
         self.lock = threading.Lock()
         self.closing = False
         self.following: dict[str, list[tuple[str, str]]] = {}   # upstream -> [(dependent, on)], from `index`
@@ -183,7 +189,7 @@ class Daemon:
         return self.results
 
     def open(self) -> None:
-        self.opened_at = self.clock.now()
+        self.remembered_since = self.clock.now()
         self.pool = ThreadPoolExecutor(max_workers=self.max_concurrent, thread_name_prefix="sbsched-run")
         self.batcher = StatusBatcher(self.store, self.clock, lock_timeout=self.lock_timeout)
         self.recover()
@@ -198,6 +204,7 @@ class Daemon:
         with paused_gc(freeze=False):   # a burst of slots makes ~10 objects each: no collection midway
             self._fire_due(now)
         self._fire_retries(now)
+        self._forget_old_starts(now)
         wakes = [w for w in (self.heap.first(), self._next_retry()) if w is not None]
         return min(wakes) if wakes else None
 
@@ -291,54 +298,119 @@ class Daemon:
 
     # Firing -----------------------------------------------------------------------------------------
     def _fire_due(self, now: datetime) -> None:
-        """Start every schedule whose wake time has come. The common case, a slot reached on time with
-        the state unchanged since it was planned, skips the decisions; and the runs of one tick reach the
-        workers together once all are handed over, so they do not take the GIL from the dispatching loop:
-        at 10,000 slots in one second, the cost per slot decides how late the last one is handed over."""
+        """Start every schedule whose wake time has come. The common case, slots reached on time, is
+        `_start_on_time`'s; the rest go through the decisions. The runs of one tick reach the workers
+        together once all are handed over, so they do not take the GIL from the dispatching loop: at
+        10,000 slots in one second, the cost per slot decides how late the last one is handed over."""
         burst: list[Active] = []
-        later: list[tuple[str, dict[str, Any], datetime]] = []  # (name, spec, slot): next wake, after the hand-over
+        later: list[Entry] = []  # the slots reached on time: placed at their next slot after the hand-over
         try:
-            for wake, name, slot, on_time in self.heap.pop_due(now):
-                record = self.index.get(name)
-                if record is None:
-                    continue
-                spec = record["spec"]
-                if on_time is not None and now - wake <= decisions.ON_TIME and not decisions.suspended(record) \
-                        and wake == decisions.run_time(name, spec, on_time.slot):
-                    due: decisions.Due | None = None if self._recorded(on_time) else on_time
-                    later.append((name, spec, on_time.slot))
-                    next_entry: Entry | None = None
-                else:
-                    try:
-                        decision = decisions.decide(name, record, now, recorded=self._recorded)
-                    except (ValueError, OverflowError, KeyError, TypeError) as exc:  # what record_problem
-                        self._unschedule(name, f"cannot be timed: {exc}")             # cannot foresee
-                        continue
-                    if decision.warning:
-                        log.warning(decision.warning)
-                    for missed, why in decision.missed:   # recorded, so no later pass decides on it again
-                        self._record_skipped(decisions.Due(name, missed, missed, "catch-up"), record, now, why,
-                                             reason="deadline", level=logging.WARNING)
-                    due = decision.due
-                    next_entry = None if decision.wake is None else _entry(decision.wake, name, decision.next_slot)
-                    if self.metrics is not None:
-                        self.metrics.scheduled(name, decision.wake, spec=record["spec"], slot=decision.next_slot)
-                if due is not None:
-                    self._start(due, record, burst, now)
-                if next_entry is not None:
-                    self.heap.push(next_entry)
+            for wake, entries in self.heap.pop_due(now):
+                if now - wake <= decisions.ON_TIME:
+                    entries = self._start_on_time(entries, burst, later, now)
+                for entry in entries:
+                    self._decide(entry, burst, now)
         finally:
             self._hand_over(burst)
-        for name, spec, slot in later:
+        for _, name, slot, _ in later:
+            record = self.index.get(name)
+            if record is None or slot is None:
+                continue
+            spec = record["spec"]
             following = decisions.next_slot_after(spec, slot)
             wake = decisions.run_time(name, spec, following)
-            self.heap.push(_entry(wake, name, following))
+            self.heap.push(self._entry(wake, name, following))
             if self.metrics is not None:
                 self.metrics.scheduled(name, wake, spec=spec, slot=following)
         for active in burst:
             log.info("%s: started %s (%s, slot %s)", active.schedule, active.run_id, active.trigger,
                      active.slot.isoformat() if active.slot else "-",
                      extra=run_fields(active.schedule, active.run_id, trigger=active.trigger))
+
+    def _start_on_time(self, entries: list[Entry], burst: list[Active], later: list[Entry], now: datetime) -> list[Entry]:
+        """Start the runs of one wake time reached on time, under one hold of the lock; return the
+        entries without a run (placed by a reload: the decisions place them). No decision is needed: the
+        heap is rebuilt with the index at every reload, so an entry's run is its schedule's current next
+        slot, not suspended, at its run time; a slot from before this daemon opened was looked up on disk
+        by the decision that placed it, and a later one can only have been started by this daemon (it
+        holds the state dir), so `started` answers. A slot whose schedule has a run still active
+        goes through `_start` (the concurrency policy), after the lock. 10,000 slots of one minute pass
+        here: each is a few dict operations."""
+        undecided: list[Entry] = []
+        crowded: list[tuple[decisions.Due, dict[str, Any]]] = []
+        index, started, by_id, by_schedule = self.index, self.started, self.active, self.by_schedule
+        with self.lock:   # registered before it can finish, so _finished finds it
+            for entry in entries:
+                _, name, slot, active = entry
+                record = index.get(name)
+                if record is None:
+                    continue
+                if active is None or slot is None:
+                    undecided.append(entry)
+                    continue
+                later.append(entry)
+                run_id = active.run_id
+                if run_id in started:
+                    continue
+                running = by_schedule.get(name)
+                if running:
+                    crowded.append((decisions.Due(name, slot, entry[0], active.trigger), record))
+                    continue
+                started[run_id] = slot
+                record["status"]["lastScheduleTime"] = _iso(slot)
+                by_id[run_id] = active
+                if running is None:
+                    by_schedule[name] = {run_id: active}
+                else:
+                    running[run_id] = active
+                burst.append(active)
+        for due, record in crowded:
+            self._start(due, record, burst, now)
+        return undecided
+
+    def _entry(self, wake: datetime, name: str, slot: datetime | None) -> Entry:
+        """A heap entry; when `wake` starts a slot, with the slot's run made now rather than when it is due."""
+        if slot is None:
+            return wake, name, None, None
+        return wake, name, slot, Active(decisions.slot_id(name, slot), name, "schedule", wake, self.packed[name], slot,
+                                        run_at=wake)
+
+    def _decide(self, entry: Entry, burst: list[Active], now: datetime) -> None:
+        """One schedule at its wake time, through the decisions: placed by a reload, or woken late (the
+        daemon asleep, the wall clock moved): start what is due, record what was missed, place it again."""
+        _, name, _, _ = entry
+        record = self.index.get(name)
+        if record is None:
+            return
+        try:
+            decision = decisions.decide(name, record, now, recorded=self._recorded)
+        except (ValueError, OverflowError, KeyError, TypeError) as exc:  # what record_problem cannot foresee
+            self._unschedule(name, f"cannot be timed: {exc}")
+            return
+        if decision.warning:
+            log.warning(decision.warning)
+        for missed, why in decision.missed:   # recorded, so no later pass decides on it again
+            self._record_skipped(decisions.Due(name, missed, missed, "catch-up"), record, now, why,
+                                 reason="deadline", level=logging.WARNING)
+        if self.metrics is not None:
+            self.metrics.scheduled(name, decision.wake, spec=record["spec"], slot=decision.next_slot)
+        if decision.due is not None:
+            self._start(decision.due, record, burst, now)
+        if decision.wake is not None:
+            self.heap.push(self._entry(decision.wake, name, decision.next_slot))
+
+    def _forget_old_starts(self, now: datetime) -> None:
+        """Once a day, forget the ids of slots over START_MEMORY old: a daemon left for months would
+        otherwise hold every id it ever started. The decisions never ask about a slot before a schedule's
+        last start (`lastScheduleTime`) but when that status write was lost, and then the disk answers.
+        In place: a worker starting a dependency run may be adding an id meanwhile."""
+        if now - self.remembered_since < 2 * START_MEMORY:
+            return
+        cutoff = now - START_MEMORY
+        for run_id, slot in list(self.started.items()):
+            if slot < cutoff:
+                self.started.pop(run_id, None)
+        self.remembered_since = cutoff
 
     def _unschedule(self, name: str, problem: str) -> None:
         """Stop timing one schedule until the state changes; the others go on."""
@@ -372,10 +444,10 @@ class Daemon:
     def _recorded(self, due: decisions.Due) -> bool:
         """True when this slot ran or runs already: a slot never starts twice, even across restarts.
         Slots after this daemon opened can only have been started by it (it holds the state dir), so
-        memory answers for them; older ones are looked up on disk (their record was written first)."""
-        if due.id in self.started_ids:
+        memory answers for the recent ones; older ones are looked up on disk (their record was written first)."""
+        if due.id in self.started:
             return True
-        if due.slot >= self.opened_at:
+        if due.slot >= self.remembered_since:
             return False
         return executions.record_path(self.store.root, {"id": due.id, "scheduledTime": due.slot.isoformat()}).exists()
 
@@ -384,7 +456,7 @@ class Daemon:
         """Add one slot to `burst` (handed to the workers at the end of the tick, `now`), or record it
         skipped when the concurrency policy says so. This runs once per slot of a burst: kept lean."""
         run_id = due.id
-        self.started_ids.add(run_id)
+        self.started[run_id] = due.slot
         record.setdefault("status", {})["lastScheduleTime"] = _iso(due.slot)
         policy = record["spec"]["policy"]["concurrency"]
         with self.lock:   # one look and, when it runs, its registration: before it can finish, so _finished finds it
@@ -395,13 +467,12 @@ class Daemon:
                 for active in earlier if policy == "Replace" else []:
                     active.cancel(f"replaced by {run_id}")
                 active = running[run_id] = self.active[run_id] = Active(
-                    run_id, due.schedule, due.trigger, now, self.packed[due.schedule], due.slot, attempt)
+                    run_id, due.schedule, due.trigger, now, self.packed[due.schedule], due.slot, attempt,
+                    run_at=due.run_at)
         if forbidden:
             self._record_skipped(due, record, now, f"concurrency Forbid: {earlier[0].run_id} is still running")
             return
         burst.append(active)
-        if self.on_dispatch is not None:
-            self.on_dispatch(due, now)
 
     def _register(self, active: Active, burst: list[Active]) -> None:
         with self.lock:  # registered before it can finish, so _finished always finds it
@@ -422,6 +493,9 @@ class Daemon:
             self.workers += more
             if self.metrics is not None:
                 self.metrics.active(len(self.active))
+        if self.on_dispatch is not None:
+            for active in burst:
+                self.on_dispatch(active, now)
         for submitted in range(more):
             try:
                 self.pool.submit(self._work)
@@ -491,7 +565,8 @@ class Daemon:
         try:
             if record is None:
                 return
-            self.results.append(record.to_json())
+            if self.once:
+                self.results.append(record.to_json())
             level = logging.ERROR if record.status == "failed" else logging.INFO
             ended.log(level, "%s: %s%s", record.id, record.status, f" ({record.reason})" if record.reason else "",
                       extra=run_fields(active.schedule, record.id, status=record.status, reason=record.reason))
@@ -554,9 +629,9 @@ class Daemon:
         for name in dependencies.dependents(following, record.schedule, record.status):
             run_id = dependencies.run_id(name, record.id)
             if name not in index or name not in packed or decisions.suspended(index[name]) \
-                    or run_id in self.started_ids:
+                    or run_id in self.started:
                 continue
-            self.started_ids.add(run_id)
+            self.started[run_id] = now
             policy = index[name]["spec"]["policy"]["concurrency"]
             with self.lock:   # one look and, when it runs, its registration, as _start does for a slot
                 running = self.by_schedule.setdefault(name, {})
@@ -584,13 +659,14 @@ class Daemon:
 
     def _record_skipped(self, due: decisions.Due, record: dict[str, Any], now: datetime, why: str, *,
                         reason: str = "concurrency", level: int = logging.INFO) -> None:
-        self.started_ids.add(due.id)
+        self.started[due.id] = due.slot
         entry = executions.new_record(due.id, due.schedule, record["set"], trigger=due.trigger, slot=due.slot,
                                       dispatched=now, status="skipped")
         entry.update(endTime=now.isoformat(), durationSeconds=0, reason=reason,
                      error={"class": PERMANENT, "message": why})
         executions.write(self.store.root, entry)
-        self.results.append(entry)
+        if self.once:
+            self.results.append(entry)
         log.log(level, "%s: skipped %s: %s", due.schedule, due.id, why,
                 extra=run_fields(due.schedule, due.id, status="skipped", reason=reason))
         if self.metrics is not None:
@@ -677,11 +753,6 @@ def _slim(record: dict[str, Any], shared: dict[Any, Any]) -> dict[str, Any]:
             "status": {"suspended": bool(status.get("suspended")), "resumedTime": status.get("resumedTime"),
                        "lastScheduleTime": status.get("lastScheduleTime")},
             "metadata": {"createdTime": meta.get("createdTime"), "cronChangedTime": meta.get("cronChangedTime")}}
-
-
-def _entry(wake: datetime, name: str, slot: datetime | None) -> Entry:
-    """A heap entry; when `wake` starts a slot, with the slot's Due made now rather than when it is due."""
-    return wake, name, slot, None if slot is None else decisions.Due(name, slot, wake, "schedule")
 
 
 @functools.lru_cache(maxsize=256)

@@ -22,6 +22,7 @@ from reconciler.store import executions
 from reconciler.store.pidfile import AlreadyRunning, PidFile
 from reconciler.store.records import ExecutionRecord
 from reconciler.store.state import StateStore
+from reconciler.timing import decisions
 
 from ...fakes.clock import FakeClock
 
@@ -113,24 +114,76 @@ def test_a_due_slot_runs_once_under_its_slot_id_and_status_is_written(tmp_path):
     d.close()
 
 
-def test_a_restarted_daemon_never_runs_a_recorded_slot_again(tmp_path):
-    clock = FakeClock(T0)
-    store, _ = make(tmp_path, '- {name: h, cron: "0 * * * *", collect: {hostCollectors: [{ok: {}}]}}\n', clock)
-    clock.set(datetime(2026, 6, 1, 13, 0, 1, tzinfo=timezone.utc))
+def serve_one_tick(store: StateStore, clock: FakeClock) -> None:
     first = daemon(store, clock)
     first.tick()
     first.wait_idle()
     first.close()
-    # the status write is lost (as if killed before the batch flushed): only the record exists
+
+
+def lose_status_write(store: StateStore, name: str, clock: FakeClock) -> None:
+    """As if the daemon was killed before its batched status write: only the run's record says it ran."""
     state = store.read()
-    state["schedules"]["h"]["status"]["lastScheduleTime"] = None
+    state["schedules"][name]["status"]["lastScheduleTime"] = None
     with store.locked(timeout=1, command="test", now=clock.now()):
         store.write(state)
+
+
+def test_a_restarted_daemon_never_runs_a_recorded_slot_again(tmp_path):
+    clock = FakeClock(T0)
+    store, _ = make(tmp_path, '- {name: h, cron: "0 * * * *", collect: {hostCollectors: [{ok: {}}]}}\n', clock)
+    clock.set(datetime(2026, 6, 1, 13, 0, 1, tzinfo=timezone.utc))
+    serve_one_tick(store, clock)
+    lose_status_write(store, "h", clock)
     second = daemon(store, clock)
     second.tick()
     second.wait_idle()
     second.close()
     assert [r["id"] for r in records(store)] == ["h-20260601T1300Z"]
+
+
+def test_a_slot_recorded_before_the_daemon_opened_never_runs_again_when_its_jittered_time_comes_after(tmp_path):
+    """With jitter a slot can fall before the open and its run time after it: the decision that places
+    it looks at its record on disk first, so the on-time path that starts it later need not."""
+    clock = FakeClock(T0)
+    store, _ = make(tmp_path, '- {name: j, cron: "0 * * * *", policy: {jitterSeconds: 3000}, '
+                              'collect: {hostCollectors: [{ok: {}}]}}\n', clock)
+    run_at = datetime(2026, 6, 1, 13, 0, tzinfo=timezone.utc) + decisions.jitter("j", 3000)
+    assert run_at - datetime(2026, 6, 1, 13, 0, tzinfo=timezone.utc) > timedelta(seconds=10)
+    clock.set(run_at)
+    serve_one_tick(store, clock)
+    assert [r["id"] for r in records(store)] == ["j-20260601T1300Z"]
+    lose_status_write(store, "j", clock)
+    clock.set(datetime(2026, 6, 1, 13, 0, 5, tzinfo=timezone.utc))   # a second daemon, between slot and run time
+    second = daemon(store, clock)
+    second.tick()
+    clock.set(run_at)
+    second.tick()
+    second.wait_idle()
+    second.close()
+    assert [r["id"] for r in records(store)] == ["j-20260601T1300Z"]
+
+
+def test_a_serving_daemon_holds_no_memory_for_runs_long_finished(tmp_path):
+    """Left unattended for months, the daemon kept every finished record and every started id: ~25 MB a
+    day at 10,000 daily schedules. Ids of slots over a day old are forgotten (a slot that old is looked
+    up on disk, its record written before it started), and only `reconcile --once` keeps its records."""
+    clock = FakeClock(T0)
+    store, _ = make(tmp_path, '- {name: h, cron: "0 */2 * * *", retention: {keepLast: 100}, '
+                              'collect: {hostCollectors: [{ok: {}}]}}\n', clock)
+    d = daemon(store, clock)
+    wake = d.tick()
+    for _ in range(48):   # four days
+        clock.set(wake)
+        wake = d.tick()
+        d.wait_idle()
+    d.close()
+    ran = records(store)
+    assert len(ran) == 48 and len({r["id"] for r in ran}) == 48
+    assert d.results == [] and 12 <= len(d.started) <= 24, (len(d.results), len(d.started))
+    first = datetime.fromisoformat(ran[0]["scheduledTime"])
+    assert ran[0]["id"] not in d.started and d._recorded(decisions.Due("h", first, first, "schedule"))
+    assert not d._recorded(decisions.Due("h", first - timedelta(hours=2), first, "schedule"))
 
 
 @pytest.mark.parametrize(("policy", "expected"), [
@@ -487,7 +540,7 @@ def test_a_burst_of_due_slots_is_handed_over_with_the_cyclic_gc_paused_each_slot
                    for i in range(50))
     store, _ = make(tmp_path, body, clock)
     seen: list[tuple[str, bool]] = []
-    d = daemon(store, clock, on_dispatch=lambda due, now: seen.append((due.id, gc.isenabled())))
+    d = daemon(store, clock, on_dispatch=lambda active, now: seen.append((active.run_id, gc.isenabled())))
     clock.set(datetime(2026, 6, 1, 13, 0, 1, tzinfo=timezone.utc))
     d.tick()
     assert gc.isenabled()
@@ -611,9 +664,9 @@ def test_a_burst_s_runs_record_as_dispatch_time_when_the_workers_could_take_them
     d = daemon(store, clock)
     clock.set(datetime(2026, 6, 1, 13, 0, 1, tzinfo=timezone.utc))
     seen: list[datetime] = []
-    d.on_dispatch = lambda due, now: seen.append(clock.now())   # each look moves the clock on
+    d.on_dispatch = lambda active, now: seen.append(now)
     d.tick()
     d.wait_idle()
     d.close()
     dispatched = [datetime.fromisoformat(r["dispatchTime"]) for r in records(store)]
-    assert len(dispatched) == 3 and all(t >= max(seen) for t in dispatched), (dispatched, seen)
+    assert len(dispatched) == 3 and set(dispatched) == set(seen) and min(seen) > d.last_tick, (dispatched, seen)
