@@ -67,12 +67,14 @@ def workdir(prefix: str) -> Path:
 
 
 def environment(state_dir: Path, **extra: str) -> dict[str, str]:
-    """The user's environment with its own HOME and state dir; loopback never through a proxy."""
+    """The user's environment with its own HOME, system temp dir (`leftovers` looks there) and state dir;
+    loopback never through a proxy."""
     home = state_dir.parent / "home"
     home.mkdir(parents=True, exist_ok=True)
+    _temp_of(state_dir).mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SBSCHED_", "TROUBLESHOOT_"))}
-    env.update(HOME=str(home), TROUBLESHOOT_SCHEDULER_DIR=str(state_dir), NO_PROXY=LOOPBACK, no_proxy=LOOPBACK,
-               NO_COLOR="1")
+    env.update(HOME=str(home), TMPDIR=str(_temp_of(state_dir)), TROUBLESHOOT_SCHEDULER_DIR=str(state_dir),
+               NO_PROXY=LOOPBACK, no_proxy=LOOPBACK, NO_COLOR="1")
     env.update(extra)
     return env
 
@@ -110,11 +112,17 @@ def records(state_dir: Path) -> list[dict[str, Any]]:
     return out
 
 
+def _temp_of(state_dir: Path) -> Path:
+    return state_dir.parent / "tmp"
+
+
 def leftovers(state_dir: Path) -> dict[str, list[str]]:
-    """Debris a write can leave: atomic-write temp files and bundle staging dirs."""
+    """Debris a write can leave: atomic-write temp files and bundle staging dirs; and whatever is in the
+    scenario's system temp dir, where no recovery can find it (a killed run's command dir stayed there)."""
     temps = [str(p.relative_to(state_dir)) for p in state_dir.rglob(".*.tmp")]
     staging = [str(p.relative_to(state_dir)) for p in state_dir.glob("bundles/*/.staging-*")]
-    return {"temp files": sorted(temps), "staging dirs": sorted(staging)}
+    system = [p.name for p in _temp_of(state_dir).iterdir()] if _temp_of(state_dir).is_dir() else []
+    return {"temp files": sorted(temps), "staging dirs": sorted(staging), "system temp": sorted(system)}
 
 
 def iter_json_lines(path: Path) -> Iterator[dict[str, Any]]:

@@ -14,7 +14,8 @@ one left `running` as failed/interrupted at open (and remove its staging dir and
 start a slot that has a record (each "started"
 id appears once across every daemon's log, and a finished record is never rewritten: same startTime
 and runner pid), and the state must keep parsing with the applied specs. The last daemon is drained
-with SIGTERM and nothing may be left `running` or `active`.
+with SIGTERM and nothing may be left `running` or `active`, nor anything in the daemons' own system temp
+dir (TMPDIR), where no recovery would find it.
 """
 from __future__ import annotations
 
@@ -187,7 +188,7 @@ defaults:
     hostCollectors:
       - cpu: {}
       - memory: {}
-      - run: {collectorName: noise, command: sh, args: ["-c", "head -c 1500000 /dev/urandom | base64"], timeout: 30s}
+      - run: {collectorName: noise, command: sh, args: ["-c", "head -c 1500000 /dev/urandom | base64; sleep 0.5"], timeout: 30s}
   policy: {concurrency: Forbid, retries: 0, timeoutSeconds: 120}
   retention: {keepLast: 1000, keepFailed: 1000}   # every record stays: the slot checks read them all
 schedules:
@@ -366,7 +367,11 @@ def daemon_trials(result: Result, trials: int, rng: random.Random) -> None:
     result.details["daemon"].update(daemons=chain.index, records=len(every), statuses=statuses,
                                     started_lines=len(started), interrupted=interrupted,
                                     leftover_staging_dirs=len(debris["staging dirs"]),
-                                    leftover_temp_files=len(debris["temp files"]))
+                                    leftover_temp_files=len(debris["temp files"]),
+                                    leftover_system_temp=len(debris["system temp"]))
+    if debris["system temp"]:
+        result.fail(f"daemon: {len(debris['system temp'])} entries of killed runs left in the system temp dir, "
+                    f"where no recovery finds them: {debris['system temp'][:3]}")
     if debris["staging dirs"]:
         result.notes.append(f"daemon: {len(debris['staging dirs'])} staging dir(s) of killed runs left under "
                             "bundles/ (unredacted collector output, 0700)")

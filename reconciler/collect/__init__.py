@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -58,6 +59,12 @@ class Output:
         target = self.root.joinpath(*rel.parts)
         ensure_dir(target.parent)
         return target
+
+    def scratch(self, prefix: str) -> str:
+        """A new private (0700) working dir for a collector's process, beside the bundle's root: in the
+        run's staging dir, so outside the archive, and removed with the staging dir by the run, or by
+        recovery after the run was killed (a dir in the system temp dir stayed there for good)."""
+        return tempfile.mkdtemp(prefix=prefix, dir=self.root.parent)
 
     def open(self, relative: str, mode: str = "wb", *, truncate: bool = True) -> IO[Any]:
         """A file (0600, created if missing) for streaming writes; `truncate=False` with "r+b" to append."""

@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import subprocess
+from datetime import datetime
 from pathlib import Path
 
 from ..conftest import SBSCHED, run_sbsched, wait_until
@@ -23,7 +24,9 @@ def history(env) -> list[dict]:
 
 
 def test_daemon_start_fires_once_survives_kill_9_and_stops_draining(write_manifest, state_dir, tmp_path):
-    env = {**os.environ, "TROUBLESHOOT_SCHEDULER_DIR": str(state_dir)}
+    temp = tmp_path / "tmp"   # the system temp dir of the daemon and its runs: the kill must leave nothing there
+    temp.mkdir()
+    env = {**os.environ, "TROUBLESHOOT_SCHEDULER_DIR": str(state_dir), "TMPDIR": str(temp)}
     hangers = "".join(f"""
           - name: hang-{i:02d}
             cron: "* * * * *"
@@ -78,6 +81,8 @@ def test_daemon_start_fires_once_survives_kill_9_and_stops_draining(write_manife
         assert len(slots) == len(set(slots)), "a slot ran twice"
         state = json.loads((state_dir / "state.json").read_text())
         assert all(r["id"] not in (s["status"]["active"] or []) for r in killed for s in state["schedules"].values())
+        assert list(temp.iterdir()) == [], "the killed runs left their commands' working dirs"
+        assert not any((state_dir / "bundles" / r["schedule"] / f".staging-{_bundle_of(r)}").exists() for r in killed)
     finally:
         stopped = run_sbsched("daemon", "stop", "--grace", "2", env=env)
         _kill_sleepers()
@@ -86,6 +91,11 @@ def test_daemon_start_fires_once_survives_kill_9_and_stops_draining(write_manife
     assert not any(r["status"] == "running" for r in history(env))
     shutdown = [r for r in history(env) if r["reason"] == "shutdown"]
     assert all(r["status"] == "failed" for r in shutdown)
+
+
+def _bundle_of(record: dict) -> str:
+    from reconciler.run.bundle import bundle_name
+    return bundle_name(datetime.fromisoformat(record["startTime"]), set())
 
 
 def _first_slot(env) -> str:

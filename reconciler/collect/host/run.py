@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any, Mapping
 
@@ -42,7 +41,7 @@ def run(spec: CollectorSpec, ctx: CollectContext) -> None:
     inherit_all, chosen = _spec_env(params, ctx)
     argv = [_resolve(command, ctx), *(texts(params, "args") or [])]
 
-    workdir = tempfile.mkdtemp(prefix="sbsched-run-")
+    workdir = ctx.output.scratch(".run-")
     try:
         chosen += _prepare(Path(workdir), output_dir, inputs)
         env = {**(ctx.env if inherit_all else {}), **dict(entry.partition("=")[::2] for entry in chosen)}

@@ -161,3 +161,17 @@ def process_state(pid: int) -> str | None:
     except FileNotFoundError:
         return None
     return stat.rsplit(")", 1)[1].split()[0]
+
+
+def test_a_commands_working_dir_is_in_the_runs_staging_dir_beside_the_bundle_never_in_the_system_temp(tmp_path):
+    """A run killed with kill -9 left its command's working dir (its input files, its outputDir) in the
+    system temp dir for good: 1,913 of them on this project's machine, from the daemon test's kills. It is
+    made in the run's own staging dir, beside the bundle's root (never inside the archive), so that the run
+    removes it with the staging dir, and recovery after a kill does too."""
+    bundle = tmp_path / ".staging-support-bundle-2026-06-01T13_00_00" / "support-bundle-2026-06-01T13_00_00"
+    bundle.mkdir(parents=True)
+    collect("run", bundle, collectorName="where", command="sh", args=["-c", "pwd; ls -a $TS_INPUT_DIR"],
+            input={"in.txt": "x"})
+    cwd, *listed = (bundle / f"{RUN}/where.txt").read_text().split()
+    assert Path(cwd).parent == bundle.parent and "in.txt" in listed
+    assert sorted(p.name for p in bundle.parent.iterdir()) == [bundle.name]   # removed once the command ended
