@@ -47,9 +47,11 @@ def gate_schema(node: Any, *, names: bool = False) -> Any:
         return node
     if names:
         return {key: gate_schema(value) for key, value in node.items()}
-    return {("enum" if key == "const" else key):
-            [value] if key == "const" else value if key in _DATA else gate_schema(value, names=key in _NAME_MAPS)
-            for key, value in node.items()}
+    out = {key: value if key in _DATA else gate_schema(value, names=key in _NAME_MAPS)
+           for key, value in node.items() if key != "const"}
+    if "const" in node:   # with an `enum` beside it, both hold: the values of the enum equal to the const
+        out["enum"] = [value for value in out.get("enum", [node["const"]]) if value == node["const"]]
+    return out
 
 
 @cache

@@ -51,4 +51,6 @@ def test_const_becomes_the_equal_one_value_enum_outside_maps_of_names_and_data()
     assert schema.gate_schema(node) == {
         "properties": {"const": {"enum": [1]}, "enum": {"type": "string"}},
         "$defs": {"const": {"enum": [{"const": 2}]}}, "default": {"const": 3}, "enum": ["x"]}
+    assert schema.gate_schema({"const": "a", "enum": ["a", "b"]}) == {"enum": ["a"]}
+    assert schema.gate_schema({"const": "c", "enum": ["a", "b"]}) == {"enum": []}
     assert schema.gate_schema(load_schema("schedules")) != load_schema("schedules")
