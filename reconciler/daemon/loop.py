@@ -619,7 +619,7 @@ class Daemon:
         """The schedules that run `after:` this one, when its run ended the way they ask for, start now, each
         as a `dependency` run recording the run it follows. Once per upstream run (the id names it); not
         while the daemon stops, nor for a suspended schedule; a dependent still running under Forbid is
-        skipped (logged), under Replace cancelled, as for its cron slots."""
+        skipped (a `skipped` record), under Replace cancelled, as for its cron slots."""
         if self.stopping.is_set() or self.closing:
             return
         # read once: a reload in the loop's thread may replace them meanwhile (one deleted is passed over)
@@ -643,9 +643,10 @@ class Daemon:
                     active = running[run_id] = self.active[run_id] = Active(
                         run_id, name, "dependency", now, packed[name], now, after=followed)
                     burst.append(active)
-            if forbidden:
-                log.warning("%s: not started after %s: concurrency Forbid: %s is still running", name, record.id,
-                            earlier[0].run_id, extra=run_fields(name, run_id))
+            if forbidden:   # recorded as a cron slot skipped for the same reason is
+                self._record_skipped(decisions.Due(name, now, now, "dependency"), index[name], now,
+                                     f"concurrency Forbid: {earlier[0].run_id} is still running",
+                                     level=logging.WARNING, run_id=run_id, after=followed)
                 continue
             log.info("%s: started %s (dependency, after %s %s)", name, run_id, record.id, record.status,
                      extra=run_fields(name, run_id, trigger="dependency"))
@@ -658,17 +659,21 @@ class Daemon:
                            max_delay=MAX_RETRY_DELAY, random=self.random)
 
     def _record_skipped(self, due: decisions.Due, record: dict[str, Any], now: datetime, why: str, *,
-                        reason: str = "concurrency", level: int = logging.INFO) -> None:
-        self.started[due.id] = due.slot
-        entry = executions.new_record(due.id, due.schedule, record["set"], trigger=due.trigger, slot=due.slot,
+                        reason: str = "concurrency", level: int = logging.INFO, run_id: str | None = None,
+                        after: Mapping[str, str] | None = None) -> None:
+        """A run that does not start, in a record of its own (`skipped`, and why) and in the status. A
+        dependency run has its own `run_id` (not its slot's id) and the run it would have followed."""
+        run_id = run_id or due.id
+        self.started[run_id] = due.slot
+        entry = executions.new_record(run_id, due.schedule, record["set"], trigger=due.trigger, slot=due.slot,
                                       dispatched=now, status="skipped")
         entry.update(endTime=now.isoformat(), durationSeconds=0, reason=reason,
-                     error={"class": PERMANENT, "message": why})
+                     error={"class": PERMANENT, "message": why}, **({"after": dict(after)} if after else {}))
         executions.write(self.store.root, entry)
         if self.once:
             self.results.append(entry)
-        log.log(level, "%s: skipped %s: %s", due.schedule, due.id, why,
-                extra=run_fields(due.schedule, due.id, status="skipped", reason=reason))
+        log.log(level, "%s: skipped %s: %s", due.schedule, run_id, why,
+                extra=run_fields(due.schedule, run_id, status="skipped", reason=reason))
         if self.metrics is not None:
             self.metrics.finished(ExecutionRecord.from_json(entry))
         self.batcher.submit(functools.partial(_finish, record=entry, now=now))

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import pytest
+
 from ...fakes.clock import FakeClock
-from .test_loop import T0, daemon, make, records, settle
+from .test_loop import T0, closed_gate, daemon, gate, make, records, settle, wait_done  # noqa: F401 (a fixture)
 
 
 def test_b_runs_after_a_succeeds_and_records_trigger_dependency_and_the_run_it_followed(tmp_path):
@@ -106,3 +108,36 @@ def test_a_dependency_run_counts_no_lateness_it_has_no_slot():
                "scheduledTime": "2026-06-01T13:00:00+00:00", "startTime": "2026-06-01T13:00:09+00:00"}
     assert lateness(ExecutionRecord.from_json({**started, "trigger": "schedule"})) == 9
     assert lateness(ExecutionRecord.from_json({**started, "trigger": "dependency"})) is None
+
+
+@pytest.mark.parametrize(("policy", "expected"), [
+    # its own slot's run still going: the dependency run is skipped, and says so in a record, as a slot's would
+    ("Forbid", [("b-20260601T1300Z", "schedule", "completed", None),
+                ("b-after-a-20260601T1300Z", "dependency", "skipped", "concurrency")]),
+    ("Replace", [("b-20260601T1300Z", "schedule", "failed", "replaced by b-after-a-20260601T1300Z"),
+                 ("b-after-a-20260601T1300Z", "dependency", "completed", None)]),
+])
+def test_a_dependent_still_running_follows_its_concurrency_policy_and_leaves_a_record(tmp_path, closed_gate, policy,
+                                                                                      expected):
+    clock = FakeClock(T0)
+    store, _ = make(tmp_path, f"""
+        - {{name: a, cron: "0 * * * *", collect: {{hostCollectors: [{{ok: {{}}}}]}}}}
+        - name: b
+          cron: "0 * * * *"
+          after: [{{schedule: a}}]
+          policy: {{concurrency: {policy}}}
+          collect: {{hostCollectors: [{{blocked: {{}}}}]}}
+    """, clock)
+    d = daemon(store, clock)
+    d.tick()
+    clock.set(datetime(2026, 6, 1, 13, 0, 1, tzinfo=timezone.utc))
+    d.tick()
+    wait_done(d, "a-20260601T1300Z")   # its dependents were started (or skipped) before its run was done with
+    gate.set()
+    settle(d)
+    d.close()
+    runs = [(r["id"], r["trigger"], r["status"], r["reason"]) for r in records(store) if r["schedule"] == "b"]
+    assert sorted(runs) == expected
+    skipped = [r for r in records(store) if r["status"] == "skipped"]
+    assert all(r["after"] == {"schedule": "a", "executionId": "a-20260601T1300Z", "status": "completed"}
+               and "b-20260601T1300Z" in r["error"]["message"] for r in skipped)
