@@ -319,10 +319,11 @@ class Fuzz:
         from reconciler.analyze.diagnostics import when_diagnostics
         from reconciler.collect import spec as collect_spec
         from reconciler.troubleshoot import specfiles
+        from reconciler.troubleshoot.reader import check_file
 
         self.spec.write_text(text, encoding="utf-8")
         path = str(self.spec)
-        specfiles.check_file(path, specfiles.COLLECT_KINDS)
+        check_file(path, specfiles.COLLECT_KINDS)
         for call in (lambda: collect_spec.load([path]), lambda: load_analyzers([path], strict=False),
                      lambda: load_analyzers([path], strict=True), lambda: when_diagnostics(path)):
             try:
