@@ -103,7 +103,7 @@ def run(rng: random.Random, *, trials: int = 48) -> Result:
         sig = rng.choice(SIGNALS)
         marker = f"sigterm-run-{trial}"
         proc = subprocess.Popen([SBSCHED, "run", name, "-o", "json"], env={**base_env, MARKER: marker},
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_as_from_a_terminal)
         start = time.monotonic()   # quick: from spawn; hang: from its record saying `running`
         if name == "hang":
             wait_until(lambda: proc.poll() is not None or (_record_of(state_dir, proc.pid) or {}).get("status")
@@ -172,6 +172,14 @@ def run(rng: random.Random, *, trials: int = 48) -> Result:
                                                     "max": round(max(to_exit), 2)}
         result.notes.append(f"signal to exit p50 {statistics.median(to_exit):.2f} s, max {max(to_exit):.2f} s")
     return result
+
+
+def _as_from_a_terminal() -> None:
+    """In the child before exec: the three signals at their default, however `make stress` was started.
+    Under `nohup make stress` SIGHUP came ignored, and `sbsched run` rightly keeps ignoring a signal it was
+    started ignoring: a SIGHUP trial then ran to the end and exited 0."""
+    for sig in SIGNALS:
+        signal.signal(sig, signal.SIG_DFL)
 
 
 if __name__ == "__main__":

@@ -141,7 +141,8 @@ def test_a_signal_cancels_sbsched_run_kills_its_collectors_and_exits_128_plus_th
     env = {**os.environ, "TROUBLESHOOT_SCHEDULER_DIR": str(state_dir)}
     assert run_sbsched("apply", "-f", str(_manifest(write_manifest)), env=env).code == 0
     proc = subprocess.Popen([SBSCHED, "run", "hang", "-o", "json"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,   # as from a terminal, however pytest was started
+                            preexec_fn=lambda: _dispositions(signal.SIG_DFL, sig))
     pgid = None
     try:
         wait_until(lambda: _running_with_child(state_dir, proc.pid) is not None or proc.poll() is not None,
@@ -156,6 +157,37 @@ def test_a_signal_cancels_sbsched_run_kills_its_collectors_and_exits_128_plus_th
         _assert_nothing_left(state_dir, pgid)
     finally:
         _clean_up(proc, pgid)
+
+
+@pytest.mark.parametrize("ignored", [signal.SIGHUP, signal.SIGINT], ids=lambda s: s.name)
+def test_a_signal_ignored_when_sbsched_run_started_stays_ignored(write_manifest, state_dir, ignored):
+    """`nohup sbsched run X` ignores SIGHUP, and `sbsched run X &` in a script SIGINT, for the run to outlive
+    a hang-up or a Ctrl-C: the run's own handlers cancelled it anyway (found by `make stress` started under
+    nohup: the sigterm-run scenario's SIGHUPs were ignored before the handlers came, then not). The run
+    goes on; the SIGTERM that follows is the one that stops it."""
+    env = {**os.environ, "TROUBLESHOOT_SCHEDULER_DIR": str(state_dir)}
+    assert run_sbsched("apply", "-f", str(_manifest(write_manifest)), env=env).code == 0
+    proc = subprocess.Popen([SBSCHED, "run", "hang", "-o", "json"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, preexec_fn=lambda: _dispositions(signal.SIG_IGN, ignored))
+    pgid = None
+    try:
+        wait_until(lambda: _running_with_child(state_dir, proc.pid) is not None or proc.poll() is not None,
+                   timeout=60, what="the run to start its collector")
+        pgid = _running_with_child(state_dir, proc.pid)
+        assert pgid is not None, proc.communicate()
+        proc.send_signal(ignored)
+        proc.send_signal(signal.SIGTERM)   # handled after the other, were both caught (by signal number)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 128 + signal.SIGTERM and "interrupted by SIGTERM" in err, (proc.returncode, err)
+        _assert_nothing_left(state_dir, pgid)
+    finally:
+        _clean_up(proc, pgid)
+
+
+def _dispositions(disposition: object, *signals: int) -> None:
+    """In the child before exec: what the shell that started sbsched would have left it."""
+    for sig in signals:
+        signal.signal(sig, disposition)
 
 
 def test_kill_9_of_sbsched_run_leaves_a_group_that_reconcile_once_kills(write_manifest, state_dir):
