@@ -9,6 +9,7 @@ background) is the code under test's child, found by its parent pid; the tests w
 /proc, never on a sleep. The sleep lengths are unique to this file, so no other test's clean-up touches them."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -17,6 +18,7 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -135,28 +137,35 @@ def _kill_9_once_recorded(proc: subprocess.Popen, state_dir: Path) -> int:
     return pgid
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
-def test_a_signal_cancels_sbsched_run_kills_its_collectors_and_exits_128_plus_the_signal(write_manifest, state_dir,
-                                                                                         sig):
+@contextlib.contextmanager
+def _hanging_run(write_manifest, state_dir: Path, disposition: object, sig: int) -> Iterator[tuple[subprocess.Popen, int]]:
+    """`sbsched run hang` started with `sig` at `disposition` (as the shell that started it would leave it),
+    once its collector runs: the process and the collector's group, cleaned up after."""
     env = {**os.environ, "TROUBLESHOOT_SCHEDULER_DIR": str(state_dir)}
     assert run_sbsched("apply", "-f", str(_manifest(write_manifest)), env=env).code == 0
     proc = subprocess.Popen([SBSCHED, "run", "hang", "-o", "json"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True,   # as from a terminal, however pytest was started
-                            preexec_fn=lambda: _dispositions(signal.SIG_DFL, sig))
+                            stderr=subprocess.PIPE, text=True, preexec_fn=lambda: _dispositions(disposition, sig))
     pgid = None
     try:
         wait_until(lambda: _running_with_child(state_dir, proc.pid) is not None or proc.poll() is not None,
                    timeout=60, what="the run to start its collector")
         pgid = _running_with_child(state_dir, proc.pid)
         assert pgid is not None, proc.communicate()
+        yield proc, pgid
+    finally:
+        _clean_up(proc, pgid)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
+def test_a_signal_cancels_sbsched_run_kills_its_collectors_and_exits_128_plus_the_signal(write_manifest, state_dir,
+                                                                                         sig):
+    with _hanging_run(write_manifest, state_dir, signal.SIG_DFL, sig) as (proc, pgid):   # however pytest started
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 128 + sig, (proc.returncode, err)
         assert "Traceback" not in err
         assert json.loads(out)["reason"] == "interrupted"
         _assert_nothing_left(state_dir, pgid)
-    finally:
-        _clean_up(proc, pgid)
 
 
 @pytest.mark.parametrize("ignored", [signal.SIGHUP, signal.SIGINT], ids=lambda s: s.name)
@@ -165,23 +174,12 @@ def test_a_signal_ignored_when_sbsched_run_started_stays_ignored(write_manifest,
     a hang-up or a Ctrl-C: the run's own handlers cancelled it anyway (found by `make stress` started under
     nohup: the sigterm-run scenario's SIGHUPs were ignored before the handlers came, then not). The run
     goes on; the SIGTERM that follows is the one that stops it."""
-    env = {**os.environ, "TROUBLESHOOT_SCHEDULER_DIR": str(state_dir)}
-    assert run_sbsched("apply", "-f", str(_manifest(write_manifest)), env=env).code == 0
-    proc = subprocess.Popen([SBSCHED, "run", "hang", "-o", "json"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, preexec_fn=lambda: _dispositions(signal.SIG_IGN, ignored))
-    pgid = None
-    try:
-        wait_until(lambda: _running_with_child(state_dir, proc.pid) is not None or proc.poll() is not None,
-                   timeout=60, what="the run to start its collector")
-        pgid = _running_with_child(state_dir, proc.pid)
-        assert pgid is not None, proc.communicate()
+    with _hanging_run(write_manifest, state_dir, signal.SIG_IGN, ignored) as (proc, pgid):
         proc.send_signal(ignored)
         proc.send_signal(signal.SIGTERM)   # handled after the other, were both caught (by signal number)
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 128 + signal.SIGTERM and "interrupted by SIGTERM" in err, (proc.returncode, err)
         _assert_nothing_left(state_dir, pgid)
-    finally:
-        _clean_up(proc, pgid)
 
 
 def _dispositions(disposition: object, *signals: int) -> None:
