@@ -201,7 +201,7 @@ class Daemon:
         """One look: pick up a changed state, start what is due; the next wake time, if any."""
         now = self.last_tick = self.clock.now()
         self._reload()
-        with paused_gc(freeze=False):   # a burst of slots makes ~10 objects each: no collection midway
+        with paused_gc(freeze=False):   # a burst of 10,000 slots makes short-lived objects: no collection midway
             self._fire_due(now)
         self._fire_retries(now)
         self._forget_old_starts(now)
