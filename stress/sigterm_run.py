@@ -103,7 +103,8 @@ def run(rng: random.Random, *, trials: int = 48) -> Result:
         sig = rng.choice(SIGNALS)
         marker = f"sigterm-run-{trial}"
         proc = subprocess.Popen([SBSCHED, "run", name, "-o", "json"], env={**base_env, MARKER: marker},
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_as_from_a_terminal)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=_as_from_a_terminal)
         start = time.monotonic()   # quick: from spawn; hang: from its record saying `running`
         if name == "hang":
             wait_until(lambda: proc.poll() is not None or (_record_of(state_dir, proc.pid) or {}).get("status")

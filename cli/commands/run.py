@@ -77,7 +77,8 @@ def _cancelled_by_signals(options: RunOptions) -> Iterator[list[int]]:
 
     # A signal ignored when sbsched started stays ignored, as in any Unix tool: `nohup sbsched run X`
     # (SIGHUP) or `sbsched run X &` in a script (SIGINT) asked for the run to outlive them.
-    previous = {sig: signal.signal(sig, cancel) for sig in STOP_SIGNALS if signal.getsignal(sig) is not signal.SIG_IGN}
+    caught = [sig for sig in STOP_SIGNALS if signal.getsignal(sig) is not signal.SIG_IGN]
+    previous = {sig: signal.signal(sig, cancel) for sig in caught}
     try:
         yield received
     finally:

@@ -122,7 +122,8 @@ class Wakes:
         return self.times[0] if self.times else None
 
     def pop_due(self, now: datetime) -> Iterator[tuple[datetime, list[Entry]]]:
-        """Each wake time that is `now` or earlier, earliest first, with its entries; those pushed meanwhile too."""
+        """Each wake time that is `now` or earlier, earliest first, with its entries (those pushed meanwhile
+        too)."""
         while self.times and self.times[0] <= now:
             wake = heapq.heappop(self.times)
             yield wake, self.entries.pop(wake)
@@ -137,7 +138,7 @@ class Daemon:
     once: bool = False                                     # reconcile --once: one pass, then drain
     wakeup: threading.Event = field(default_factory=threading.Event)
     stopping: threading.Event = field(default_factory=threading.Event)
-    on_dispatch: Callable[[Active, datetime], None] | None = None  # each run as the workers can take it (bench, tests)
+    on_dispatch: Callable[[Active, datetime], None] | None = None  # each run at its hand-over (bench, tests)
     registry: Registry | None = None                      # collectors by kind; None: the built-in ones
     metrics: Metrics | None = None                         # fed with run events when the daemon serves /metrics
     random: Callable[[], float] = random.random            # the retries' jitter; tests pass a seeded one
@@ -161,8 +162,7 @@ class Daemon:
         # The ids this daemon started, each with its slot (a dependency run: its start), those of the last
         # START_MEMORY or more: for slots since `remembered_since`, memory says whether one started.
         self.started: dict[str, datetime] = {}
-        self.remembered_since = self.clock.now()
-        self.last_tick = self.remembered_since                        # the latest loop iteration: /healthz, /readyz
+        self.remembered_since = self.last_tick = self.clock.now()   # last_tick: the latest look (/healthz, /readyz)
         self.by_schedule: dict[str, dict[str, Active]] = {}   # schedule -> its active runs
         self.results: list[dict[str, Any]] = []                # what a pass (`once`) finished: it returns them
         self.lock = threading.Lock()
@@ -201,7 +201,7 @@ class Daemon:
         """One look: pick up a changed state, start what is due; the next wake time, if any."""
         now = self.last_tick = self.clock.now()
         self._reload()
-        with paused_gc(freeze=False):   # a burst of 10,000 slots makes short-lived objects: no collection midway
+        with paused_gc(freeze=False):   # a burst of slots makes short-lived objects: no collection midway
             self._fire_due(now)
         self._fire_retries(now)
         self._forget_old_starts(now)
@@ -327,7 +327,8 @@ class Daemon:
                      active.slot.isoformat() if active.slot else "-",
                      extra=run_fields(active.schedule, active.run_id, trigger=active.trigger))
 
-    def _start_on_time(self, entries: list[Entry], burst: list[Active], later: list[Entry], now: datetime) -> list[Entry]:
+    def _start_on_time(self, entries: list[Entry], burst: list[Active], later: list[Entry],
+                       now: datetime) -> list[Entry]:
         """Start the runs of one wake time reached on time, under one hold of the lock; return the
         entries without a run (placed by a reload: the decisions place them). No decision is needed: the
         heap is rebuilt with the index at every reload, so an entry's run is its schedule's current next
@@ -369,11 +370,11 @@ class Daemon:
         return undecided
 
     def _entry(self, wake: datetime, name: str, slot: datetime | None) -> Entry:
-        """A heap entry; when `wake` starts a slot, with the slot's run made now rather than when it is due."""
+        """A heap entry; when `wake` starts a slot, with the slot's run, made now rather than when it is due."""
         if slot is None:
             return wake, name, None, None
-        return wake, name, slot, Active(decisions.slot_id(name, slot), name, "schedule", wake, self.packed[name], slot,
-                                        run_at=wake)
+        run = Active(decisions.slot_id(name, slot), name, "schedule", wake, self.packed[name], slot, run_at=wake)
+        return wake, name, slot, run
 
     def _decide(self, entry: Entry, burst: list[Active], now: datetime) -> None:
         """One schedule at its wake time, through the decisions: placed by a reload, or woken late (the
@@ -444,7 +445,8 @@ class Daemon:
     def _recorded(self, due: decisions.Due) -> bool:
         """True when this slot ran or runs already: a slot never starts twice, even across restarts.
         Slots after this daemon opened can only have been started by it (it holds the state dir), so
-        memory answers for the recent ones; older ones are looked up on disk (their record was written first)."""
+        memory answers for the recent ones; older ones are looked up on disk (their record was written
+        first)."""
         if due.id in self.started:
             return True
         if due.slot >= self.remembered_since:

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 import pytest
 
 from ...fakes.clock import FakeClock
-from .test_loop import T0, closed_gate, daemon, gate, make, records, settle, wait_done  # noqa: F401 (a fixture)
+from .test_loop import T0, closed_gate, daemon, gate, make, records, settle, wait_done  # noqa: F401 (fixture)
 
 
 def test_b_runs_after_a_succeeds_and_records_trigger_dependency_and_the_run_it_followed(tmp_path):
@@ -117,8 +117,8 @@ def test_a_dependency_run_counts_no_lateness_it_has_no_slot():
     ("Replace", [("b-20260601T1300Z", "schedule", "failed", "replaced by b-after-a-20260601T1300Z"),
                  ("b-after-a-20260601T1300Z", "dependency", "completed", None)]),
 ])
-def test_a_dependent_still_running_follows_its_concurrency_policy_and_leaves_a_record(tmp_path, closed_gate, policy,
-                                                                                      expected):
+@pytest.mark.usefixtures("closed_gate")
+def test_a_dependent_still_running_follows_its_concurrency_policy_and_leaves_a_record(tmp_path, policy, expected):
     clock = FakeClock(T0)
     store, _ = make(tmp_path, f"""
         - {{name: a, cron: "0 * * * *", collect: {{hostCollectors: [{{ok: {{}}}}]}}}}
